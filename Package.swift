@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Kernels are always compiled with optimisation and for the build machine's CPU: without a target
+/// CPU, `SIMD16<Float>` arithmetic is scalarised and FMA becomes a libm call per lane.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", "native"]),
+]
+
+let package = Package(
+    name: "mfa-cluster",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "CacheProtocol", targets: ["CacheProtocol"]),
+        .executable(name: "mfa-worker", targets: ["Worker"]),
+        .executable(name: "mfa-coordinator", targets: ["Coordinator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "Kernels",
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "CacheProtocol",
+            dependencies: [
+                "CZeroMQ",
+                "CLZ4",
+                "Kernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: kernelSettings
+        ),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "Kernels",
+                "CacheProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Coordinator",
+            dependencies: [
+                "Kernels",
+                "CacheProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "CacheProtocolTests", dependencies: ["CacheProtocol"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "CacheProtocol", "Kernels"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "CacheProtocol", "Kernels"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

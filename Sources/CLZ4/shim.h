@@ -1,0 +1,5 @@
+#ifndef MFA_CLZ4_SHIM_H
+#define MFA_CLZ4_SHIM_H
+#include <lz4.h>
+#include <lz4hc.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef MFA_CZEROMQ_SHIM_H
+#define MFA_CZEROMQ_SHIM_H
+#include <zmq.h>
+#endif

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct KernelsBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernels")
+    func run() async throws {}
+}

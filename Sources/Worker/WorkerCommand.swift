@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `mfa-worker`: holds KV pages and runs attention on its shards.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mfa-worker",
+        abstract: "MFA Cluster worker: paged KV cache, prefix cache tiers and attention service."
+    )
+    func run() async throws {}
+}
