@@ -23,10 +23,9 @@ build: deps
 demo: build
 	.build/release/mfa-coordinator run
 
-## Runs every test target, the multi-process tests against the release binaries included.
+## Runs every test target.
 test: deps
-	$(SWIFT) build -c release
-	$(SWIFT) test --parallel
+	$(SWIFT) test
 
 bench: build
 	.build/release/mfa-coordinator bench kernels

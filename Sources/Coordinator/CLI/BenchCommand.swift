@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels and transport against this machine's ceilings.",
-        subcommands: [KernelsBenchCommand.self]
+        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self]
     )
 }

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct TransportBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "transport")
+    func run() async throws {}
+}
