@@ -120,7 +120,7 @@ struct SequenceManagerTests {
         for layer in 0..<2 {
             let read = try readTokens(manager, second, layer: layer, count: 8)
             let width = manager.geometry.tokenWidth
-            let expected = Array(first: written[layer].keys.prefix(8 * width), storage: .f16)
+            let expected = try stored(written[layer].keys.prefix(8 * width), as: .f16)
             #expect(read.keys == expected)
         }
         let events = manager.takeEvents()
@@ -277,11 +277,30 @@ struct SequenceManagerTests {
         #expect(directives == [.drop(key: try testKey(4))])
         #expect(manager.cache.count == 0)
     }
-}
 
-extension Array where Element == Float {
-    /// The values as stored in `storage` and read back.
-    init(first values: ArraySlice<Float>, storage: KVStorageType) {
-        self = (try? KVTensor(Array(values), rowLength: 1, storage: storage).dequantized()) ?? []
+    @Test("removing a cached key frees an idle page at once and a used page when its sequence ends")
+    func removeCached() throws {
+        var manager = try SequenceManager(geometry: try smallGeometry(), pageCount: 4, evictionPolicy: .drop)
+        var random = TestRandom(seed: 12)
+        let (first, _) = try manager.open(prefixKeys: [])
+        try appendRandom(&manager, first, tokens: 8, random: &random)
+        let keys = try [testKey(0), testKey(1)]
+        try manager.commit(first, pageKeys: keys)
+        let pages = try manager.sequence(first).pages
+        try manager.free(first)
+        let (reader, _) = try manager.open(prefixKeys: [keys[0]])
+        #expect(manager.allocator.freeCount == 2)
+
+        #expect(try manager.removeCached(key: keys[1]))
+        #expect(manager.allocator.freeCount == 3)
+        #expect(try manager.removeCached(key: keys[0]))
+        #expect(manager.allocator.freeCount == 3)
+        #expect(try manager.allocator.referenceCount(of: pages[0]) == 1)
+        #expect(try !manager.removeCached(key: keys[0]))
+        #expect(manager.cache.count == 0)
+        #expect(manager.cache.idleCount == 0)
+        try manager.free(reader)
+        #expect(manager.allocator.freeCount == 4)
+        #expect(manager.takeEvents().map(\.kind) == [.stored, .stored, .removed, .removed])
     }
 }

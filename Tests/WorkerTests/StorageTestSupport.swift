@@ -72,3 +72,8 @@ func appendRandom(
     }
     return written
 }
+
+/// `values` as stored in `storage` and read back as floats.
+func stored(_ values: ArraySlice<Float>, as storage: KVStorageType) throws -> [Float] {
+    try KVTensor(Array(values), rowLength: 1, storage: storage).dequantized()
+}

@@ -174,6 +174,14 @@ public struct SequenceManager: Sendable {
         return try store.exportPage(page)
     }
 
+    /// Removes `key` from the hot cache, recording a removed event. Its page is freed at once, or
+    /// when the last live sequence using it lets go. Returns whether the key was cached.
+    public mutating func removeCached(key: PageKey) throws(StorageError) -> Bool {
+        guard let page = cache.remove(key: key) else { return false }
+        try allocator.release(page)
+        return true
+    }
+
     /// Returns the prefix cache's stored/removed events since the last call, oldest first.
     public mutating func takeEvents() -> [CacheEvent] {
         cache.takeEvents()
