@@ -11,6 +11,7 @@ struct PrefixCacheTests {
         cache.insert(key: try testKey(3), page: 7, isIdle: true)
         #expect(cache.longestPrefix(of: try (0..<4).map(testKey)) == [5, 2])
         #expect(cache.longestPrefix(of: try [testKey(9), testKey(0)]).isEmpty)
+        #expect(cache.longestPrefix(of: try [testKey(0), testKey(1), testKey(0)]) == [5, 2])
         #expect(cache.page(for: try testKey(3)) == 7)
         #expect(cache.key(of: 2) == (try testKey(1)))
     }

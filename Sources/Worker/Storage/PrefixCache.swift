@@ -34,11 +34,13 @@ public struct PrefixCache: Sendable {
     public func key(of page: Int) -> PageKey? { keys[page] }
 
     /// Pages of the longest leading run of `chain` that is cached, in order: the lookup of a
-    /// prompt's prefix. Stops at the first key that is not cached.
+    /// prompt's prefix. Stops at the first key that is not cached, and at a key repeated within
+    /// the run (a chain of prefix keys never repeats, so the rest cannot be a real prefix).
     public func longestPrefix(of chain: [PageKey]) -> [Int] {
         var out: [Int] = []
+        var seen: Set<Int> = []
         for key in chain {
-            guard let page = pages[key] else { break }
+            guard let page = pages[key], seen.insert(page).inserted else { break }
             out.append(page)
         }
         return out
