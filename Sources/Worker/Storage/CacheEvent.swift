@@ -23,5 +23,6 @@ public struct CacheEvent: Sendable, Hashable, CustomStringConvertible {
         self.key = key
     }
 
+    /// `#N stored|removed KEY`.
     public var description: String { "#\(sequenceNumber) \(kind.rawValue) \(key)" }
 }

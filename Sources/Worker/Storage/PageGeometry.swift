@@ -59,6 +59,7 @@ public struct PageGeometry: Sendable, Hashable, CustomStringConvertible {
         (tokens + pageSize - 1) / pageSize
     }
 
+    /// The geometry in words, for logs and errors.
     public var description: String {
         "\(layers) layers × \(kvHeads) KV heads × \(headDim) dims, \(pageSize) tokens a page, \(storage)"
     }

@@ -8,7 +8,9 @@ public struct SequenceID: Hashable, Sendable, Comparable, CustomStringConvertibl
         self.rawValue = rawValue
     }
 
+    /// Orders ids by their numeric value (the order they were handed out in).
     public static func < (lhs: SequenceID, rhs: SequenceID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// The numeric id in decimal.
     public var description: String { String(rawValue) }
 }

@@ -34,6 +34,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A commit named more page keys than the sequence has full pages.
     case tooManyPageKeys(SequenceID, keys: Int, fullPages: Int)
 
+    /// What is wrong, in one sentence.
     public var description: String {
         switch self {
         case let .invalidKeyLength(expected, actual):
