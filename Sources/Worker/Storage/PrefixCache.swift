@@ -1,0 +1,99 @@
+/// The hot prefix cache: which page holds each cached full page's key, which cached pages nobody
+/// but the cache references (the idle ones, in least-recently-used order), and the numbered
+/// stored/removed events that describe every change of the key set.
+///
+/// The cache does not count references itself: its owner tells it when a cached page becomes idle
+/// or busy. Page ids must lie in `0..<pageCount`; the owner guarantees it.
+public struct PrefixCache: Sendable {
+    private var pages: [PageKey: Int] = [:]
+    private var keys: [PageKey?]
+    private var idle: PageLRU
+    private var pendingEvents: [CacheEvent] = []
+    /// Number of the last event produced (0 before any).
+    public private(set) var lastSequenceNumber: UInt64 = 0
+
+    /// An empty cache over page ids `0..<pageCount`.
+    public init(pageCount: Int) {
+        keys = [PageKey?](repeating: nil, count: pageCount)
+        idle = PageLRU(pageCount: pageCount)
+    }
+
+    /// Keys cached.
+    public var count: Int { pages.count }
+
+    /// Cached pages that only the cache references, hence evictable.
+    public var idleCount: Int { idle.count }
+
+    /// Idle pages from least to most recently used.
+    public var idlePagesInOrder: [Int] { idle.pagesInOrder }
+
+    /// The page cached under `key`.
+    public func page(for key: PageKey) -> Int? { pages[key] }
+
+    /// The key `page` is cached under.
+    public func key(of page: Int) -> PageKey? { keys[page] }
+
+    /// Pages of the longest leading run of `chain` that is cached, in order: the lookup of a
+    /// prompt's prefix. Stops at the first key that is not cached, and at a key repeated within
+    /// the run (a chain of prefix keys never repeats, so the rest cannot be a real prefix).
+    public func longestPrefix(of chain: [PageKey]) -> [Int] {
+        var out: [Int] = []
+        var seen: Set<Int> = []
+        for key in chain {
+            guard let page = pages[key], seen.insert(page).inserted else { break }
+            out.append(page)
+        }
+        return out
+    }
+
+    /// Caches `page` under `key` and records a stored event; `isIdle` says whether only the cache
+    /// references it. Returns false, changing nothing, when the key or the page is already cached.
+    @discardableResult
+    public mutating func insert(key: PageKey, page: Int, isIdle: Bool) -> Bool {
+        guard pages[key] == nil, keys[page] == nil else { return false }
+        pages[key] = page
+        keys[page] = key
+        if isIdle { idle.insertMostRecent(page) }
+        record(.stored, key)
+        return true
+    }
+
+    /// Removes `key` and records a removed event; returns the page it was cached in.
+    @discardableResult
+    public mutating func remove(key: PageKey) -> Int? {
+        guard let page = pages.removeValue(forKey: key) else { return nil }
+        keys[page] = nil
+        idle.remove(page)
+        record(.removed, key)
+        return page
+    }
+
+    /// Marks a cached page idle (placed as the most recently used) or busy (off the eviction
+    /// order). Does nothing for a page that is not cached.
+    public mutating func setIdle(_ page: Int, _ isIdle: Bool) {
+        guard keys[page] != nil else { return }
+        if isIdle { idle.insertMostRecent(page) } else { idle.remove(page) }
+    }
+
+    /// The least recently used idle page and its key: the next eviction victim.
+    public var evictionCandidate: (key: PageKey, page: Int)? {
+        guard let page = idle.leastRecent, let key = keys[page] else { return nil }
+        return (key, page)
+    }
+
+    /// Returns the events recorded since the last call, oldest first, and forgets them.
+    public mutating func takeEvents() -> [CacheEvent] {
+        defer { pendingEvents.removeAll(keepingCapacity: true) }
+        return pendingEvents
+    }
+
+    /// All keys held, as of the last event.
+    public func snapshot() -> CacheSnapshot {
+        CacheSnapshot(sequenceNumber: lastSequenceNumber, keys: Set(pages.keys))
+    }
+
+    private mutating func record(_ kind: CacheEvent.Kind, _ key: PageKey) {
+        lastSequenceNumber += 1
+        pendingEvents.append(CacheEvent(sequenceNumber: lastSequenceNumber, kind: kind, key: key))
+    }
+}
