@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// `mfa-worker`: holds KV pages and runs attention on its shards.
+@main
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mfa-worker",

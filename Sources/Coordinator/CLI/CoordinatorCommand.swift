@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// `mfa-coordinator`: the cluster's coordinator daemon and its operator commands.
+@main
 struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mfa-coordinator",

@@ -1,1 +1,0 @@
-await WorkerCommand.main()
