@@ -1,8 +1,9 @@
 /// Byte planes (the Blosc shuffle): `n` elements of `s` bytes become `s` planes of `n` bytes,
 /// plane `j` holding byte `j` of every element in element order.
 ///
-/// The 2- and 4-byte cases run on 64-byte SIMD vectors (one `vpmovwb` / `vpmovdb` per plane and
-/// vector with AVX-512); other sizes take a scalar loop.
+/// The 2- and 4-byte cases are plain typed-pointer loops that LLVM vectorises (with AVX-512:
+/// `vpmovwb` / `vpmovdb` per plane; generic SIMD conversions were not vectorised); other sizes take
+/// a byte-by-byte loop.
 enum ByteShuffle {
     /// Writes the `s` planes of `count` elements at `src` to `dst` (`count * s` bytes each).
     static func shuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
@@ -10,27 +11,25 @@ enum ByteShuffle {
         case 1:
             dst.copyMemory(from: src, byteCount: n)
         case 2:
-            var i = 0
-            while i + 32 <= n {
-                let v = src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD32<UInt16>.self)
-                dst.storeBytes(of: SIMD32<UInt8>(truncatingIfNeeded: v), toByteOffset: i, as: SIMD32<UInt8>.self)
-                dst.storeBytes(of: SIMD32<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: n + i, as: SIMD32<UInt8>.self)
-                i += 32
+            let input = src.assumingMemoryBound(to: UInt16.self)
+            let low = dst.assumingMemoryBound(to: UInt8.self), high = low + n
+            for i in 0..<n {
+                let v = UInt16(littleEndian: input[i])
+                low[i] = UInt8(truncatingIfNeeded: v)
+                high[i] = UInt8(truncatingIfNeeded: v >> 8)
             }
-            scalarShuffle(src, into: dst, from: i, count: n, elementSize: 2)
         case 4:
-            var i = 0
-            while i + 16 <= n {
-                let v = src.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                dst.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v), toByteOffset: i, as: SIMD16<UInt8>.self)
-                dst.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 8), toByteOffset: n + i, as: SIMD16<UInt8>.self)
-                dst.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 16), toByteOffset: 2 * n + i, as: SIMD16<UInt8>.self)
-                dst.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: v &>> 24), toByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)
-                i += 16
+            let input = src.assumingMemoryBound(to: UInt32.self)
+            let p0 = dst.assumingMemoryBound(to: UInt8.self), p1 = p0 + n, p2 = p1 + n, p3 = p2 + n
+            for i in 0..<n {
+                let v = UInt32(littleEndian: input[i])
+                p0[i] = UInt8(truncatingIfNeeded: v)
+                p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+                p2[i] = UInt8(truncatingIfNeeded: v >> 16)
+                p3[i] = UInt8(truncatingIfNeeded: v >> 24)
             }
-            scalarShuffle(src, into: dst, from: i, count: n, elementSize: 4)
         default:
-            scalarShuffle(src, into: dst, from: 0, count: n, elementSize: s)
+            scalarShuffle(src, into: dst, count: n, elementSize: s)
         }
     }
 
@@ -40,42 +39,32 @@ enum ByteShuffle {
         case 1:
             dst.copyMemory(from: src, byteCount: n)
         case 2:
-            var i = 0
-            while i + 32 <= n {
-                let lo = SIMD32<UInt16>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: i, as: SIMD32<UInt8>.self))
-                let hi = SIMD32<UInt16>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: n + i, as: SIMD32<UInt8>.self))
-                dst.storeBytes(of: lo | (hi &<< 8), toByteOffset: 2 * i, as: SIMD32<UInt16>.self)
-                i += 32
-            }
-            scalarUnshuffle(src, into: dst, from: i, count: n, elementSize: 2)
+            let low = src.assumingMemoryBound(to: UInt8.self), high = low + n
+            let output = dst.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<n { output[i] = (UInt16(low[i]) | UInt16(high[i]) << 8).littleEndian }
         case 4:
-            var i = 0
-            while i + 16 <= n {
-                var v = SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
-                v |= SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: n + i, as: SIMD16<UInt8>.self)) &<< 8
-                v |= SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 2 * n + i, as: SIMD16<UInt8>.self)) &<< 16
-                v |= SIMD16<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 3 * n + i, as: SIMD16<UInt8>.self)) &<< 24
-                dst.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                i += 16
+            let p0 = src.assumingMemoryBound(to: UInt8.self), p1 = p0 + n, p2 = p1 + n, p3 = p2 + n
+            let output = dst.assumingMemoryBound(to: UInt32.self)
+            for i in 0..<n {
+                output[i] = (UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24).littleEndian
             }
-            scalarUnshuffle(src, into: dst, from: i, count: n, elementSize: 4)
         default:
-            scalarUnshuffle(src, into: dst, from: 0, count: n, elementSize: s)
+            scalarUnshuffle(src, into: dst, count: n, elementSize: s)
         }
     }
 
-    private static func scalarShuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, from start: Int, count n: Int, elementSize s: Int) {
+    private static func scalarShuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
         let input = src.assumingMemoryBound(to: UInt8.self)
         let output = dst.assumingMemoryBound(to: UInt8.self)
-        for i in start..<n {
+        for i in 0..<n {
             for j in 0..<s { output[j * n + i] = input[i * s + j] }
         }
     }
 
-    private static func scalarUnshuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, from start: Int, count n: Int, elementSize s: Int) {
+    private static func scalarUnshuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
         let input = src.assumingMemoryBound(to: UInt8.self)
         let output = dst.assumingMemoryBound(to: UInt8.self)
-        for i in start..<n {
+        for i in 0..<n {
             for j in 0..<s { output[i * s + j] = input[j * n + i] }
         }
     }
