@@ -1,6 +1,6 @@
 # MFA Cluster: set-up, demo, tests, benchmarks, fuzzing.
 SWIFT ?= swift
-SYSTEM_PACKAGES := libzmq3-dev liblz4-dev pkg-config
+SYSTEM_PACKAGES := libzmq3-dev liblz4-dev libxxhash-dev pkg-config
 FUZZ_SECONDS ?= 600
 
 .PHONY: deps build demo test bench fuzz clean

@@ -32,6 +32,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        .systemLibrary(
+            name: "CXXHash",
+            pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]
+        ),
         .target(
             name: "Kernels",
             swiftSettings: kernelSettings
@@ -41,6 +46,7 @@ let package = Package(
             dependencies: [
                 "CZeroMQ",
                 "CLZ4",
+                "CXXHash",
                 "Kernels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

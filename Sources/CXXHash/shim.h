@@ -1,0 +1,4 @@
+#ifndef MFA_CXXHASH_SHIM_H
+#define MFA_CXXHASH_SHIM_H
+#include <xxhash.h>
+#endif

@@ -1,0 +1,176 @@
+import Synchronization
+
+/// The shared state between an endpoint's async callers and its socket thread, and the thread's
+/// loop itself.
+final class EndpointLoop: Sendable {
+    typealias SendContinuation = CheckedContinuation<Result<Void, TransportError>, Never>
+    typealias ReceiveContinuation = CheckedContinuation<Result<[[UInt8]], TransportError>, Never>
+
+    struct Send: Sendable {
+        var frames: [[UInt8]]
+        var deadline: ContinuousClock.Instant?
+        var timeout: Duration?
+        var continuation: SendContinuation
+    }
+
+    struct Waiter: Sendable {
+        var deadline: ContinuousClock.Instant?
+        var timeout: Duration?
+        var continuation: ReceiveContinuation
+    }
+
+    private struct State: Sendable {
+        var sends: [Send] = []
+        var waiters: [Waiter] = []
+        var inbox: [[[UInt8]]] = []
+        var closing = false
+        var closed = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    private let wake: WakePipe
+
+    init(wake: WakePipe) {
+        self.wake = wake
+    }
+
+    func enqueue(_ send: Send) {
+        let accepted = state.withLock { s in
+            guard !s.closing else { return false }
+            s.sends.append(send)
+            return true
+        }
+        if accepted { wake.wake() } else { send.continuation.resume(returning: .failure(.closed)) }
+    }
+
+    func wait(_ waiter: Waiter) {
+        enum Outcome { case message([[UInt8]]), closed, queued }
+        let outcome: Outcome = state.withLock { s in
+            if s.closing { return .closed }
+            if !s.inbox.isEmpty { return .message(s.inbox.removeFirst()) }
+            s.waiters.append(waiter)
+            return .queued
+        }
+        switch outcome {
+        case .message(let frames): waiter.continuation.resume(returning: .success(frames))
+        case .closed: waiter.continuation.resume(returning: .failure(.closed))
+        case .queued: wake.wake()
+        }
+    }
+
+    func close(_ continuation: CheckedContinuation<Void, Never>) {
+        let done = state.withLock { s in
+            s.closing = true
+            if !s.closed { s.closeWaiters.append(continuation) }
+            return s.closed
+        }
+        if done { continuation.resume() } else { wake.wake() }
+    }
+
+    func requestClose() {
+        state.withLock { $0.closing = true }
+        wake.wake()
+    }
+
+    /// The socket thread's body: runs until close is requested, then fails what is pending and
+    /// closes `socket`.
+    func run(_ socket: ZMQSocket) {
+        var outgoing: [Send] = []
+        while true {
+            wake.drain()
+            let (fresh, closing) = state.withLock { s in
+                defer { s.sends.removeAll() }
+                return (s.sends, s.closing)
+            }
+            outgoing.append(contentsOf: fresh)
+            if closing { break }
+
+            var sent = 0
+            while sent < outgoing.count {
+                do {
+                    guard try socket.send(outgoing[sent].frames) else { break }
+                    outgoing[sent].continuation.resume(returning: .success(()))
+                } catch {
+                    outgoing[sent].continuation.resume(returning: .failure(error))
+                }
+                sent += 1
+            }
+            outgoing.removeFirst(sent)
+
+            var wantRead = readIncoming(socket)
+
+            let now = ContinuousClock.now
+            outgoing.removeAll { send in
+                guard let deadline = send.deadline, deadline <= now else { return false }
+                send.continuation.resume(returning: .failure(.timedOut(operation: "send", timeout: send.timeout ?? .zero)))
+                return true
+            }
+            let (expired, waiterDeadline, inboxRoom) = state.withLock { s in
+                var expired: [Waiter] = []
+                s.waiters.removeAll { waiter in
+                    guard let deadline = waiter.deadline, deadline <= now else { return false }
+                    expired.append(waiter)
+                    return true
+                }
+                return (expired, s.waiters.compactMap(\.deadline).min(), s.inbox.count < Self.inboxLimit)
+            }
+            for waiter in expired {
+                waiter.continuation.resume(returning: .failure(.timedOut(operation: "receive", timeout: waiter.timeout ?? .zero)))
+            }
+            wantRead = wantRead && inboxRoom
+            let deadlines = outgoing.compactMap(\.deadline) + [waiterDeadline].compactMap { $0 }
+            let timeout = deadlines.min().map { Self.milliseconds(until: $0, from: now) } ?? -1
+            do {
+                _ = try ZMQPoller.wait(socket: socket, read: wantRead, write: !outgoing.isEmpty,
+                                       wakeFD: wake.readFD, timeoutMilliseconds: timeout)
+            } catch {
+                break
+            }
+        }
+        let (queued, waiters, closeWaiters) = state.withLock { s in
+            s.closing = true
+            s.closed = true
+            defer { s.sends.removeAll(); s.waiters.removeAll(); s.closeWaiters.removeAll(); s.inbox.removeAll() }
+            return (s.sends, s.waiters, s.closeWaiters)
+        }
+        for send in outgoing + queued { send.continuation.resume(returning: .failure(.closed)) }
+        for waiter in waiters { waiter.continuation.resume(returning: .failure(.closed)) }
+        socket.close()
+        for continuation in closeWaiters { continuation.resume() }
+    }
+
+    private static var inboxLimit: Int { ZMQEndpoint.inboxLimit }
+
+    /// Reads what is waiting (at most a batch) and hands it to waiters or the inbox; whether the
+    /// socket should still be polled for input.
+    private func readIncoming(_ socket: ZMQSocket) -> Bool {
+        for _ in 0..<256 {
+            let room = state.withLock { $0.inbox.count < Self.inboxLimit }
+            guard room else { return false }
+            let frames: [[UInt8]]
+            do {
+                guard let message = try socket.receive() else { return true }
+                frames = message
+            } catch {
+                return true
+            }
+            let waiter: Waiter? = state.withLock { s in
+                if s.waiters.isEmpty {
+                    s.inbox.append(frames)
+                    return nil
+                }
+                return s.waiters.removeFirst()
+            }
+            waiter?.continuation.resume(returning: .success(frames))
+        }
+        return true
+    }
+
+    private static func milliseconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int {
+        let left = now.duration(to: deadline)
+        guard left > .zero else { return 0 }
+        let (seconds, attoseconds) = left.components
+        return Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+}

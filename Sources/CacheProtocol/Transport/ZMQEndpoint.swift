@@ -1,0 +1,94 @@
+import Synchronization
+
+/// One ZeroMQ socket with async send and receive, run by a thread of its own.
+///
+/// The socket is created, configured, bound and connected in `init`, then handed to a dedicated
+/// thread that alone touches it (libzmq sockets are not thread-safe): that thread sends queued
+/// messages in order, reads incoming ones into a bounded inbox, and sleeps in `zmq_poll` on the
+/// socket and a wake pipe. Async callers only take a lock and signal the pipe, so no
+/// Swift-concurrency thread ever blocks on socket I/O.
+///
+/// `close()` (or the last reference going away) fails every pending operation with
+/// `TransportError.closed`, closes the socket and joins the thread.
+public final class ZMQEndpoint: Sendable {
+    /// Messages held for `receive` before the thread stops reading and lets libzmq's high-water
+    /// mark push back.
+    static let inboxLimit = 1024
+
+    /// The socket's pattern.
+    public let type: ZMQSocketType
+    /// The resolved address of each bind, in order (`ZMQ_LAST_ENDPOINT`: the real port of
+    /// `tcp://127.0.0.1:*`).
+    public let boundEndpoints: [String]
+
+    private let context: ZMQContext
+    private let loop: EndpointLoop
+    private let thread: SocketThread
+    private let joined = Mutex(false)
+
+    /// A socket of `type` with `options`, bound to each of `bind` and connected to each of
+    /// `connect` (`tcp://host:port`, `tcp://[::1]:port`, `ipc:///path`, `inproc://name`).
+    public init(_ type: ZMQSocketType, context: ZMQContext, options: ZMQSocketOptions = ZMQSocketOptions(),
+                bind: [String] = [], connect: [String] = []) throws(TransportError) {
+        let socket = try ZMQSocket(context: context, type: type)
+        try socket.apply(options, type: type)
+        var bound = [String]()
+        for address in bind {
+            try socket.bind(address)
+            bound.append(try socket.lastEndpoint())
+        }
+        for address in connect { try socket.connect(address) }
+        let loop = EndpointLoop(wake: try WakePipe())
+        self.type = type
+        self.boundEndpoints = bound
+        self.context = context
+        self.loop = loop
+        self.thread = try SocketThread { loop.run(socket) }
+    }
+
+    /// Queues `frames` as one multipart message and returns once libzmq has taken it; throws
+    /// `TransportError.timedOut` when the socket could not take it within `timeout` (no peer, or
+    /// the high-water mark reached), `.closed` after close, `.zmq` for a refused message (for a
+    /// ROUTER, an unknown peer identity).
+    public func send(_ frames: [[UInt8]], timeout: Duration? = nil) async throws(TransportError) {
+        guard !frames.isEmpty else { throw .emptyMessage }
+        let result = await withCheckedContinuation { continuation in
+            loop.enqueue(EndpointLoop.Send(frames: frames, deadline: timeout.map { .now + $0 }, timeout: timeout,
+                                           continuation: continuation))
+        }
+        try result.get()
+    }
+
+    /// The next incoming multipart message (for a ROUTER, the sender's identity frame first);
+    /// throws `TransportError.timedOut` when none arrives within `timeout`, `.closed` after close.
+    public func receive(timeout: Duration? = nil) async throws(TransportError) -> [[UInt8]] {
+        let result = await withCheckedContinuation { continuation in
+            loop.wait(EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation))
+        }
+        return try result.get()
+    }
+
+    /// Fails pending operations with `.closed`, closes the socket, and waits for the thread to end.
+    public func close() async {
+        await withCheckedContinuation { continuation in loop.close(continuation) }
+        joinOnce()
+    }
+
+    /// Starts closing without waiting (for owners that are going away).
+    func shutDown() {
+        loop.requestClose()
+    }
+
+    private func joinOnce() {
+        let first = joined.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { thread.join() }
+    }
+
+    deinit {
+        loop.requestClose()
+        joinOnce()
+    }
+}
