@@ -19,7 +19,7 @@ struct AttentionProblem: Sendable {
     let rowCount: Int
 
     /// Query rows per tiled work item, before rounding to whole tokens.
-    static let blockRows = 64
+    static let blockRows = 48
 
     /// Computes the call on `options.threads` workers.
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {

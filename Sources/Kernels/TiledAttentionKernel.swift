@@ -37,7 +37,7 @@ struct TiledAttentionKernel: Sendable {
         scratch: inout AttentionScratch
     ) {
         let dim = headDim
-        let stride = paddedDim
+        let rowStride = paddedDim
         let rows = item.tokenCount * group
         let rowCount = paddedRows(tokens: item.tokenCount)
         let shift = sequence.keyCount - sequence.queryCount
@@ -50,12 +50,12 @@ struct TiledAttentionKernel: Sendable {
 
         // Gather the block's query rows, pre-scaled.
         for r in 0..<rowCount {
-            let destination = scratch.queries + r * stride
+            let destination = scratch.queries + r * rowStride
             scratch.rowMax[r] = -.infinity
             scratch.rowSum[r] = 0
-            (scratch.output + r * stride).update(repeating: 0, count: stride)
+            (scratch.output + r * rowStride).update(repeating: 0, count: rowStride)
             guard r < rows else {
-                destination.update(repeating: 0, count: stride)
+                destination.update(repeating: 0, count: rowStride)
                 scratch.rowPosition[r] = 0
                 continue
             }
@@ -64,7 +64,7 @@ struct TiledAttentionKernel: Sendable {
             let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             for d in 0..<dim { destination[d] = source[d] * options.scale }
-            for d in dim..<stride { destination[d] = 0 }
+            for d in dim..<rowStride { destination[d] = 0 }
             scratch.rowPosition[r] = token + shift
             scratch.rowSlope[r] = options.alibiSlopes?[head] ?? 0
         }
@@ -90,30 +90,22 @@ struct TiledAttentionKernel: Sendable {
                 var r = 0
                 while r < rowCount {
                     TileMicroKernels.scores(
-                        q: scratch.queries + r * stride, queryStride: stride, kt: kt, depth: dim,
+                        q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
                         s: scratch.scores + r * tileWidth)
                     r += TileMicroKernels.rowBlock
                 }
                 softmax(
                     rows: rows, rowCount: rowCount, keyStart: keyStart, tile: tile,
                     masked: coverage == .partial, keyCount: sequence.keyCount, scratch: scratch)
-                let v = UnsafePointer(scratch.values + keyStart * stride)
+                let v = UnsafePointer(scratch.values + keyStart * rowStride)
                 r = 0
                 while r < rowCount {
                     let p = UnsafePointer(scratch.scores + r * tileWidth)
                     let alpha = UnsafePointer(scratch.rowAlpha + r)
-                    var column = 0
-                    while column + 64 <= stride {
-                        TileMicroKernels.accumulate64(
-                            p: p, alpha: alpha, v: v + column, keys: keys,
-                            o: scratch.output + r * stride + column, stride: stride)
-                        column += 64
-                    }
-                    while column < stride {
+                    for column in stride(from: 0, to: rowStride, by: 16) {
                         TileMicroKernels.accumulate16(
                             p: p, alpha: alpha, v: v + column, keys: keys,
-                            o: scratch.output + r * stride + column, stride: stride)
-                        column += 16
+                            o: scratch.output + r * rowStride + column, stride: rowStride)
                     }
                     r += TileMicroKernels.rowBlock
                 }
@@ -130,7 +122,7 @@ struct TiledAttentionKernel: Sendable {
             let sum = scratch.rowSum[r]
             if sum > 0 {
                 let inverse = 1 / sum
-                let source = scratch.output + r * stride
+                let source = scratch.output + r * rowStride
                 for d in 0..<dim { destination[d] = source[d] * inverse }
                 buffers.logSumExp[lseIndex] = scratch.rowMax[r] + Foundation.log(sum)
             } else {
