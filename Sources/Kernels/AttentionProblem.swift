@@ -55,17 +55,24 @@ struct AttentionProblem: Sendable {
         return AttentionResult(output: output, logSumExp: logSumExp)
     }
 
-    /// Runs the streaming kernel: one item per (sequence with queries, KV head).
+    /// Runs the streaming kernel. An item is a sequence and a range of its KV heads: as many heads
+    /// as still leave about two items per thread, so that the heads' rows of a page are read together.
     private func runDecode(buffers: AttentionBuffers) {
         let group = queryHeads / kvHeads
         let kernel = DecodeAttentionKernel(headDim: headDim, group: group, options: options)
         let active = sequences.filter { $0.queryCount > 0 }
-        let maxRows = (active.map(\.queryCount).max() ?? 0) * group + DecodeAttentionKernel.rowBlock
-        ParallelWork.run(itemCount: active.count * kvHeads, threads: options.threads) { claim in
+        guard !active.isEmpty else { return }
+        let splits = min(kvHeads, (2 * options.threads + active.count - 1) / active.count)
+        let headsPerItem = (kvHeads + splits - 1) / splits
+        let itemsPerSequence = (kvHeads + headsPerItem - 1) / headsPerItem
+        let maxRows = kernel.paddedRows(queryCount: active.map(\.queryCount).max() ?? 0) * headsPerItem
+        ParallelWork.run(itemCount: active.count * itemsPerSequence, threads: options.threads) { claim in
             let scratch = DecodeScratch(maxRows: maxRows, headDim: headDim)
             while let index = claim() {
+                let firstHead = index % itemsPerSequence * headsPerItem
                 kernel.run(
-                    kvHead: index % kvHeads, sequence: active[index / kvHeads], buffers: buffers, scratch: scratch)
+                    kvHeads: firstHead..<min(kvHeads, firstHead + headsPerItem),
+                    sequence: active[index / itemsPerSequence], buffers: buffers, scratch: scratch)
             }
         }
     }

@@ -1,11 +1,12 @@
 import Foundation
 
-/// Streaming kernel for few query rows (decode and short multi-token decode): one item is a whole
-/// sequence and KV head, with the query rows of every query head of the group and every query
-/// token, so each K/V row is read from memory once for the whole group.
+/// Streaming kernel for few query rows (decode and short multi-token decode): one item is a
+/// sequence and a range of its KV heads, with the query rows of every query head of each group and
+/// every query token, so each K/V row is read from memory once for the whole group.
 ///
 /// Keys are streamed straight from storage in blocks of up to 16 consecutive slots of one page
-/// (never crossing a 64-key block-sparse tile). Scores of 4 rows × 2 keys are accumulated as
+/// (never crossing a 64-key block-sparse tile); each block is processed for every KV head of the
+/// item before moving on, so a page's rows (adjacent across heads in a pool) are read together. Scores of 4 rows × 2 keys are accumulated as
 /// `SIMD8` partials along the head dimension and reduced with a transposed pairwise-add tree; int8
 /// row scales are folded into the scores and into the value weights, so no row is dequantised
 /// into memory. Results depend only on the item, never on the thread running it.
@@ -28,32 +29,40 @@ struct DecodeAttentionKernel: Sendable {
         rows <= maxRows && headDim % 8 == 0
     }
 
-    /// Computes every output row and log-sum-exp entry of KV head `kvHead` of `sequence`.
-    func run(kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers, scratch: borrowing DecodeScratch) {
+    /// Query rows per KV head of `sequence`, rounded up to the register block: the stride between
+    /// heads in the scratch space.
+    func paddedRows(queryCount: Int) -> Int {
+        (queryCount * group + Self.rowBlock - 1) / Self.rowBlock * Self.rowBlock
+    }
+
+    /// Computes every output row and log-sum-exp entry of KV heads `kvHeads` of `sequence`.
+    func run(kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers, scratch: borrowing DecodeScratch) {
         switch buffers.keys.storage {
-        case .f32: run(F32Element.self, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .f16: run(F16Element.self, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .bf16: run(BF16Element.self, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .int8: run(Int8Element.self, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .f32: run(F32Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .f16: run(F16Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .bf16: run(BF16Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .int8: run(Int8Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
         }
     }
 
     private func run<E: KVElement>(
-        _: E.Type, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
+        _: E.Type, kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers,
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let rows = sequence.queryCount * group
-        let rowCount = (rows + Self.rowBlock - 1) / Self.rowBlock * Self.rowBlock
+        let rowCount = paddedRows(queryCount: sequence.queryCount)
         let shift = sequence.keyCount - sequence.queryCount
+        for kvHead in kvHeads {
+        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
         for r in 0..<rowCount {
-            let destination = scratch.queries + r * dim
-            scratch.rowMax[r] = -.infinity
-            scratch.rowSum[r] = 0
-            (scratch.output + r * dim).update(repeating: 0, count: dim)
+            let destination = scratch.queries + (headRow + r) * dim
+            scratch.rowMax[headRow + r] = -.infinity
+            scratch.rowSum[headRow + r] = 0
+            (scratch.output + (headRow + r) * dim).update(repeating: 0, count: dim)
             guard r < rows else {
                 destination.update(repeating: 0, count: dim)
-                scratch.rowPosition[r] = 0
+                scratch.rowPosition[headRow + r] = 0
                 continue
             }
             let token = r / group
@@ -61,8 +70,9 @@ struct DecodeAttentionKernel: Sendable {
             let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             for d in 0..<dim { destination[d] = source[d] * options.scale }
-            scratch.rowPosition[r] = token + shift
-            scratch.rowSlope[r] = options.alibiSlopes?[head] ?? 0
+            scratch.rowPosition[headRow + r] = token + shift
+            scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
+        }
         }
 
         let visibility = options.visibility
@@ -73,49 +83,61 @@ struct DecodeAttentionKernel: Sendable {
         let rowBytes = dim * E.size
         var key = firstKey
         while key <= lastKey {
-            let run = sequence.keyRows.run(head: kvHead, token: key, pageTable: buffers.pageTable)
+            let firstRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: key, pageTable: buffers.pageTable)
             let tileEnd = (key / TileMicroKernels.keyTile + 1) * TileMicroKernels.keyTile
-            let count = min(Self.keyBlock, run.count, lastKey + 1 - key, tileEnd - key)
+            let count = min(Self.keyBlock, firstRun.count, lastKey + 1 - key, tileEnd - key)
             let coverage = visibility.classify(
                 keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
                 keyCount: sequence.keyCount)
             if coverage != .hidden {
-                let keyBase = buffers.keys.bytes + run.row * rowBytes
-                let valueBase = buffers.values.bytes + run.row * rowBytes
-                let step = run.step * rowBytes
-                scores(E.self, rowCount: rowCount, keys: keyBase, step: step, count: count, scratch: scratch)
-                var keyScales = SIMD16<Float>(repeating: 1)
-                var valueScales = SIMD16<Float>(repeating: 1)
-                if E.isScaled {
-                    for k in 0..<count {
-                        keyScales[k] = buffers.keys.scales[run.row + k * run.step]
-                        valueScales[k] = buffers.values.scales[run.row + k * run.step]
+                for kvHead in kvHeads {
+                    let run = sequence.keyRows.run(head: kvHead, token: key, pageTable: buffers.pageTable)
+                    let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+                    let keyBase = buffers.keys.bytes + run.row * rowBytes
+                    let valueBase = buffers.values.bytes + run.row * rowBytes
+                    let step = run.step * rowBytes
+                    scores(
+                        E.self, rowCount: rowCount, headRow: headRow, keys: keyBase, step: step, count: count,
+                        scratch: scratch)
+                    var keyScales = SIMD16<Float>(repeating: 1)
+                    var valueScales = SIMD16<Float>(repeating: 1)
+                    if E.isScaled {
+                        for k in 0..<count {
+                            keyScales[k] = buffers.keys.scales[run.row + k * run.step]
+                            valueScales[k] = buffers.values.scales[run.row + k * run.step]
+                        }
                     }
+                    softmax(
+                        rows: rows, rowCount: rowCount, headRow: headRow, keyStart: key, count: count,
+                        masked: coverage == .partial, keyCount: sequence.keyCount, keyScales: keyScales,
+                        valueScales: valueScales, scratch: scratch)
+                    accumulate(
+                        E.self, rowCount: rowCount, headRow: headRow, values: valueBase, step: step, count: count,
+                        scratch: scratch)
                 }
-                softmax(
-                    rows: rows, rowCount: rowCount, keyStart: key, count: count, masked: coverage == .partial,
-                    keyCount: sequence.keyCount, keyScales: keyScales, valueScales: valueScales, scratch: scratch)
-                accumulate(E.self, rowCount: rowCount, values: valueBase, step: step, count: count, scratch: scratch)
             }
             key += count
         }
 
+        for kvHead in kvHeads {
+        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
         for r in 0..<rows {
             let token = r / group
             let head = kvHead * group + r % group
             let destination = buffers.output + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
-            let sum = scratch.rowSum[r]
+            let sum = scratch.rowSum[headRow + r]
             if sum > 0 {
                 let inverse = 1 / sum
-                let source = scratch.output + r * dim
+                let source = scratch.output + (headRow + r) * dim
                 for d in 0..<dim { destination[d] = source[d] * inverse }
-                buffers.logSumExp[lseIndex] = scratch.rowMax[r] + Foundation.log(sum)
+                buffers.logSumExp[lseIndex] = scratch.rowMax[headRow + r] + Foundation.log(sum)
             } else {
                 destination.update(repeating: 0, count: dim)
                 buffers.logSumExp[lseIndex] = -.infinity
             }
+        }
         }
     }
 
@@ -129,13 +151,14 @@ struct DecodeAttentionKernel: Sendable {
     /// Raw scores `q·k` of every row against keys `0..<count` of the block, into `scores[r][k]`
     /// (lanes past `count` repeat the last key).
     private func scores<E: KVElement>(
-        _: E.Type, rowCount: Int, keys: UnsafeRawPointer, step: Int, count: Int, scratch: borrowing DecodeScratch
+        _: E.Type, rowCount: Int, headRow: Int, keys: UnsafeRawPointer, step: Int, count: Int,
+        scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         for half in 0..<((count + 7) / 8) {
             var r = 0
             while r < rowCount {
-                let q0 = UnsafePointer(scratch.queries + r * dim), q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim
+                let q0 = UnsafePointer(scratch.queries + (headRow + r) * dim), q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim
                 let partials = scratch.partials + r * 4
                 for pair in 0..<4 {
                     let first = min(half * 8 + pair * 2, count - 1)
@@ -173,11 +196,10 @@ struct DecodeAttentionKernel: Sendable {
     /// ALiBi, masks), updating its running maximum and sum and setting its rescale factor; the
     /// value weights get the value row scales.
     private func softmax(
-        rows: Int, rowCount: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
+        rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         keyScales: SIMD16<Float>, valueScales: SIMD16<Float>, scratch: borrowing DecodeScratch
     ) {
         let visibility = options.visibility
-        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let tile = keyStart / TileMicroKernels.keyTile
         for r in 0..<rowCount {
@@ -185,7 +207,7 @@ struct DecodeAttentionKernel: Sendable {
             let w = scratch.weights + r * Self.keyBlock
             var first = 0
             var last = count - 1
-            let position = scratch.rowPosition[r]
+            let position = scratch.rowPosition[headRow + r]
             if masked, r < rows {
                 first = max(visibility.firstKey(position: position), keyStart) - keyStart
                 last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
@@ -193,7 +215,7 @@ struct DecodeAttentionKernel: Sendable {
             }
             if r >= rows || first > last {
                 w.update(repeating: 0, count: Self.keyBlock)
-                scratch.rowAlpha[r] = 1
+                scratch.rowAlpha[headRow + r] = 1
                 continue
             }
             var x = TileMicroKernels.load(s) * keyScales
@@ -201,33 +223,35 @@ struct DecodeAttentionKernel: Sendable {
                 x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
             }
             if options.alibiSlopes != nil {
-                x.addProduct(SIMD16(repeating: scratch.rowSlope[r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+                x.addProduct(SIMD16(repeating: scratch.rowSlope[headRow + r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
             }
-            x.replace(
-                with: -.infinity,
-                where: (lane .< SIMD16(repeating: Int32(first))) .| (lane .> SIMD16(repeating: Int32(last))))
-            let previous = scratch.rowMax[r]
-            let newMax = Swift.max(previous, x.max())
+            if first > 0 || last < Self.keyBlock - 1 {
+                x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
+            }
+            let previous = scratch.rowMax[headRow + r]
+            let newMax = Swift.max(previous, VectorMath.horizontalMax(x))
             let p = VectorMath.exp(x - SIMD16(repeating: newMax))
             let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
             TileMicroKernels.store(p * valueScales, w)
-            scratch.rowMax[r] = newMax
-            scratch.rowSum[r] = scratch.rowSum[r] * alpha + p.sum()
-            scratch.rowAlpha[r] = alpha
+            scratch.rowMax[headRow + r] = newMax
+            scratch.rowSum[headRow + r] = scratch.rowSum[headRow + r] * alpha + VectorMath.horizontalSum(p)
+            scratch.rowAlpha[headRow + r] = alpha
         }
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows.
     private func accumulate<E: KVElement>(
-        _: E.Type, rowCount: Int, values: UnsafeRawPointer, step: Int, count: Int, scratch: borrowing DecodeScratch
+        _: E.Type, rowCount: Int, headRow: Int, values: UnsafeRawPointer, step: Int, count: Int,
+        scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         var r = 0
         while r < rowCount {
             let w = UnsafePointer(scratch.weights + r * Self.keyBlock)
-            let o0 = scratch.output + r * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
-            let a0 = SIMD8(repeating: scratch.rowAlpha[r]), a1 = SIMD8(repeating: scratch.rowAlpha[r + 1])
-            let a2 = SIMD8(repeating: scratch.rowAlpha[r + 2]), a3 = SIMD8(repeating: scratch.rowAlpha[r + 3])
+            let o0 = scratch.output + (headRow + r) * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
+            let alpha = scratch.rowAlpha + headRow + r
+            let a0 = SIMD8(repeating: alpha[0]), a1 = SIMD8(repeating: alpha[1])
+            let a2 = SIMD8(repeating: alpha[2]), a3 = SIMD8(repeating: alpha[3])
             var c = 0
             while c + 16 <= dim {
                 var c00 = TileMicroKernels.load8(o0 + c) * a0, c01 = TileMicroKernels.load8(o0 + c + 8) * a0
