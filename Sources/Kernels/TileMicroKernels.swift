@@ -31,13 +31,14 @@ enum TileMicroKernels {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
     }
 
-    /// `s[r][k] = Σ_d q[r][d] * kt[d][k]` for 6 rows (`q` rows `queryStride` apart) and all 64 keys
-    /// of a transposed tile with `depth` dimensions; `s` rows are 64 apart.
+    /// `s[r][k] = Σ_d q[r][d] * kt[d][k]` for 6 rows (`q` rows `queryStride` apart) and the keys
+    /// `columns` (whole 16-key groups) of a transposed 64-key tile with `depth` dimensions; `s` rows
+    /// are 64 apart. Other columns of `s` are left as they were.
     static func scores(
         q: UnsafePointer<Float>, queryStride: Int, kt: UnsafePointer<Float>, depth: Int,
-        s: UnsafeMutablePointer<Float>
+        s: UnsafeMutablePointer<Float>, columns: Range<Int>
     ) {
-        for column in stride(from: 0, to: 64, by: 16) {
+        for column in stride(from: columns.lowerBound, to: columns.upperBound, by: 16) {
             scores16(q: q, queryStride: queryStride, kt: kt + column, depth: depth, s: s + column)
         }
     }
