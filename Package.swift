@@ -7,6 +7,13 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-target-cpu", "native"]),
 ]
 
+/// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` are added, and the code
+/// they exercise is compiled with the fuzzer's coverage and AddressSanitizer. Normal builds see none
+/// of this (a fuzz target has no `main` of its own: libFuzzer supplies it).
+let fuzzing = Context.environment["MFA_FUZZ"] == "1"
+let fuzzTargets = ["FuzzMessages"]
+let fuzzFlags: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+
 let package = Package(
     name: "mfa-cluster",
     platforms: [.macOS(.v15)],
@@ -45,7 +52,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: kernelSettings
+            swiftSettings: kernelSettings + fuzzFlags
         ),
         .executableTarget(
             name: "Worker",
@@ -72,3 +79,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if fuzzing {
+    for name in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: ["CacheProtocol"],
+                path: "Fuzz/\(name)",
+                swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])],
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+            ))
+    }
+}
