@@ -7,9 +7,10 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-target-cpu", "native"]),
 ]
 
-/// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` are added, and the code
-/// they exercise is compiled with the fuzzer's coverage and AddressSanitizer. Normal builds see none
-/// of this (a fuzz target has no `main` of its own: libFuzzer supplies it).
+/// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` (each an `@main` that
+/// calls `FuzzDriver.run` from `Fuzz/FuzzSupport`) are added, and the code they exercise is compiled
+/// with the fuzzer's coverage instrumentation and AddressSanitizer. Normal builds see none of this.
+/// A new target is one more name here and in the Makefile's FUZZ_TARGETS.
 let fuzzing = Context.environment["MFA_FUZZ"] == "1"
 let fuzzTargets = ["FuzzMessages"]
 let fuzzFlags: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
@@ -81,13 +82,14 @@ let package = Package(
 )
 
 if fuzzing {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: fuzzFlags))
     for name in fuzzTargets {
         package.targets.append(
             .executableTarget(
                 name: name,
-                dependencies: ["CacheProtocol"],
+                dependencies: ["CacheProtocol", "FuzzSupport"],
                 path: "Fuzz/\(name)",
-                swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])],
+                swiftSettings: fuzzFlags,
                 linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
             ))
     }

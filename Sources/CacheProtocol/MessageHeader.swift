@@ -16,9 +16,9 @@ public struct MessageHeader: Sendable, Hashable {
     /// `MFAC` read as a little-endian u32.
     public static let magic: UInt32 = 0x4341_464D
     /// The major version this code speaks; a message of another major version is refused.
-    public static let versionMajor: UInt8 = 1
+    public static let protocolMajor: UInt8 = 1
     /// The minor version this code sends. Minor versions only add message types and error codes.
-    public static let versionMinor: UInt8 = 0
+    public static let protocolMinor: UInt8 = 0
 
     /// Minor version of the sender.
     public let versionMinor: UInt8
@@ -33,7 +33,7 @@ public struct MessageHeader: Sendable, Hashable {
 
     /// A header this side sends.
     public init(type: MessageType, bulkFrameCount: Int, requestID: UInt64, bodyLength: Int) {
-        self.versionMinor = Self.versionMinor
+        self.versionMinor = Self.protocolMinor
         self.type = type
         self.bulkFrameCount = bulkFrameCount
         self.requestID = requestID
@@ -50,7 +50,7 @@ public struct MessageHeader: Sendable, Hashable {
         guard magic == Self.magic else { throw .badMagic(magic) }
         let major = try reader.readUInt8("major version")
         let minor = try reader.readUInt8("minor version")
-        guard major == Self.versionMajor else { throw .unsupportedVersion(major: major, minor: minor) }
+        guard major == Self.protocolMajor else { throw .unsupportedVersion(major: major, minor: minor) }
         let code = try reader.readUInt16("message type")
         guard let type = MessageType(rawValue: code) else { throw .unknownMessageType(code) }
         _ = try reader.readUInt16("flags")
@@ -75,10 +75,19 @@ public struct MessageHeader: Sendable, Hashable {
         self.bodyLength = Int(bodyLength)
     }
 
+    /// The request id of a message that was refused, so that the refusal can be answered: present
+    /// when `frame0` has a whole header with the right magic, whatever its version or other fields.
+    public static func requestID(ofRefused frame0: [UInt8]) -> UInt64? {
+        var reader = WireReader(frame0)
+        guard frame0.count >= byteCount, (try? reader.readUInt32("magic")) == magic else { return nil }
+        reader = WireReader(frame0, offset: 12)
+        return try? reader.readUInt64("request id")
+    }
+
     /// Appends the 24 header bytes (flags 0).
     public func encode(into writer: inout WireWriter) {
         writer.write(Self.magic)
-        writer.write(Self.versionMajor)
+        writer.write(Self.protocolMajor)
         writer.write(versionMinor)
         writer.write(type.rawValue)
         writer.write(UInt16(0))

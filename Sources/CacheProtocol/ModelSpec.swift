@@ -122,7 +122,7 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads the canonical binary encoding and validates it like `init(name:…)`.
-    public init(from reader: inout WireReader) throws(WireError) {
+    public init(reading reader: inout WireReader) throws(WireError) {
         let name = try reader.readString("model name", maxBytes: Self.maxNameBytes)
         let layers = try reader.readUInt32("layers")
         let queryHeads = try reader.readUInt32("query heads")

@@ -13,7 +13,7 @@ public struct Prefill: WireBody {
     /// repeated or reordered chunk is refused instead of corrupting the cache.
     public var startPosition: UInt32
     /// q `[T, Hq, D]`, k and v `[T, Hkv, D]`.
-    public var input: AttentionInput
+    public let input: AttentionInput
 
     /// A prefill chunk; throws `inconsistent` when `input` has no k and v.
     public init(sequenceID: UInt64, layer: UInt32, startPosition: UInt32, input: AttentionInput) throws(WireError) {

@@ -32,7 +32,7 @@ public struct RegisterWorkerReply: WireBody {
 
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         switch try body.readUInt8("outcome") {
-        case 0: outcome = .accepted(try ModelSpec(from: &body))
+        case 0: outcome = .accepted(try ModelSpec(reading: &body))
         case 1: outcome = .refused(reason: try body.readString("reason", maxBytes: WireLimits.maxMessageTextBytes))
         case let code: throw .invalidValue(field: "outcome", value: UInt64(code))
         }

@@ -30,6 +30,12 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An embedded model spec is not valid.
     case invalidModelSpec(ModelSpecError)
 
+    /// The `ErrorReply` code that answers a request refused with this error: `version` for another
+    /// major version, `badRequest` for everything else.
+    public var replyCode: ErrorCode {
+        if case .unsupportedVersion = self { .version } else { .badRequest }
+    }
+
     public var description: String {
         switch self {
         case .noFrames:
@@ -39,7 +45,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badMagic(let magic):
             "bad magic 0x\(String(magic, radix: 16)): not an MFA Cluster message"
         case .unsupportedVersion(let major, let minor):
-            "protocol version \(major).\(minor) is not supported (this side speaks \(MessageHeader.versionMajor).x)"
+            "protocol version \(major).\(minor) is not supported (this side speaks \(MessageHeader.protocolMajor).x)"
         case .unknownMessageType(let code):
             "unknown message type \(code)"
         case .frameCountMismatch(let expected, let actual):

@@ -57,21 +57,15 @@ public struct WireReader: Sendable {
     /// Reads a u32 count of elements of `elementBytes` bytes each that follow in this buffer, after
     /// checking it against `limit` and against the bytes left.
     public mutating func readCount(_ field: String, limit: Int, elementBytes: Int) throws(WireError) -> Int {
-        let count = try readCount(field, limit: limit)
+        let claimed = try readUInt32(field)
+        guard UInt64(claimed) <= UInt64(limit) else {
+            throw .limitExceeded(field: field, value: UInt64(claimed), limit: UInt64(limit))
+        }
+        let count = Int(claimed)
         let (total, overflow) = count.multipliedReportingOverflow(by: elementBytes)
         guard !overflow else { throw .countOverflow(field: field) }
         try need(total, field)
         return count
-    }
-
-    /// Reads a u32 count checked against `limit` only, for elements that live outside this buffer
-    /// (bulk frames) or whose size varies.
-    public mutating func readCount(_ field: String, limit: Int) throws(WireError) -> Int {
-        let count = try readUInt32(field)
-        guard UInt64(count) <= UInt64(limit) else {
-            throw .limitExceeded(field: field, value: UInt64(count), limit: UInt64(limit))
-        }
-        return Int(count)
     }
 
     /// Reads a u32 byte length (at most `maxBytes`) and that many bytes of valid UTF-8.

@@ -216,6 +216,15 @@ struct MalformedInputTests {
         }
     }
 
+    @Test func refusalsCanBeAnsweredWithTheRightCode() {
+        let newer = Self.frame0(major: 2, type: 999, requestID: 77, body: [])
+        #expect(MessageHeader.requestID(ofRefused: newer) == 77)
+        #expect(MessageHeader.requestID(ofRefused: Array(newer.prefix(23))) == nil)
+        #expect(MessageHeader.requestID(ofRefused: Self.frame0(magic: 1, type: 1, body: [])) == nil)
+        #expect(WireError.unsupportedVersion(major: 2, minor: 0).replyCode == .version)
+        #expect(WireError.trailingBytes(1).replyCode == .badRequest)
+    }
+
     @Test func everyErrorHasADescription() {
         let errors: [WireError] = [
             .noFrames, .truncatedHeader(length: 3), .badMagic(1), .unsupportedVersion(major: 2, minor: 0),

@@ -66,7 +66,7 @@ struct ModelSpecTests {
             var writer = WireWriter()
             spec.encode(into: &writer)
             var reader = WireReader(writer.bytes)
-            #expect(try ModelSpec(from: &reader) == spec)
+            #expect(try ModelSpec(reading: &reader) == spec)
             try reader.finish()
         }
     }
@@ -78,12 +78,12 @@ struct ModelSpecTests {
         var badStorage = writer.bytes
         badStorage[4 + 1 + 16] = 9  // the storage code after the name and four u32s
         var reader = WireReader(badStorage)
-        #expect(throws: WireError.invalidModelSpec(.unknownStorageCode(9))) { try ModelSpec(from: &reader) }
+        #expect(throws: WireError.invalidModelSpec(.unknownStorageCode(9))) { try ModelSpec(reading: &reader) }
         var zeroLayers = writer.bytes
         zeroLayers[5] = 0  // layers (u32 LE) right after the 1-byte name
         reader = WireReader(zeroLayers)
         #expect(throws: WireError.invalidModelSpec(.outOfRange(field: "layers", value: 0, range: ModelSpec.layerRange))) {
-            try ModelSpec(from: &reader)
+            try ModelSpec(reading: &reader)
         }
     }
 
