@@ -31,6 +31,7 @@ public struct CacheEvent: WireBody {
         self.keys = keys
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(workerID)
         body.write(eventSequence)
@@ -38,6 +39,7 @@ public struct CacheEvent: WireBody {
         body.write(keys)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
         eventSequence = try body.readUInt64("event sequence")

@@ -46,6 +46,7 @@ public struct Decode: WireBody {
         self.input = input
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(layer)
         body.writeCount(entries.count)
@@ -56,6 +57,7 @@ public struct Decode: WireBody {
         input.encode(body: &body, bulk: &bulk)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         let layer = try body.readUInt32("layer")
         let count = try body.readCount("decode entries", limit: WireLimits.maxDecodeEntries, elementBytes: 12)

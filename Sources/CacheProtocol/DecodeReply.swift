@@ -14,11 +14,13 @@ public struct DecodeReply: WireBody {
         self.result = result
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(layer)
         result.encode(body: &body, bulk: &bulk)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         layer = try body.readUInt32("layer")
         result = try AttentionOutput(body: &body, bulk: &bulk)

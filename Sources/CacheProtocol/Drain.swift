@@ -12,10 +12,12 @@ public struct Drain: WireBody {
         self.workerID = workerID
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(workerID)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
     }

@@ -52,6 +52,7 @@ public enum ErrorCode: Sendable, Hashable, CustomStringConvertible {
         self = Self.known.first { $0.rawValue == rawValue } ?? .unrecognised(rawValue)
     }
 
+    /// A readable explanation.
     public var description: String {
         switch self {
         case .badRequest: "bad request"

@@ -16,11 +16,13 @@ public struct ErrorReply: WireBody, Error, CustomStringConvertible {
     /// `code: message`.
     public var description: String { "\(code): \(message)" }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(code.rawValue)
         body.write(message)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         code = ErrorCode(rawValue: try body.readUInt16("error code"))
         message = try body.readString("error message", maxBytes: WireLimits.maxMessageTextBytes)

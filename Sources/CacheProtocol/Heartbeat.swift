@@ -26,6 +26,7 @@ public struct Heartbeat: WireBody {
         self.lastEventSequence = lastEventSequence
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(workerID)
         body.write(liveSequences)
@@ -34,6 +35,7 @@ public struct Heartbeat: WireBody {
         body.write(lastEventSequence)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
         liveSequences = try body.readUInt32("live sequences")

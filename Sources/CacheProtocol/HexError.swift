@@ -5,6 +5,7 @@ public enum HexError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A character that is not a hexadecimal digit, at this byte offset.
     case invalidDigit(offset: Int)
 
+    /// A readable explanation.
     public var description: String {
         switch self {
         case .wrongLength(let count): "a digest is 64 hexadecimal digits, got \(count) characters"

@@ -32,7 +32,7 @@ public struct MessageHeader: Sendable, Hashable {
     public let bodyLength: Int
 
     /// A header this side sends.
-    public init(type: MessageType, bulkFrameCount: Int, requestID: UInt64, bodyLength: Int) {
+    init(type: MessageType, bulkFrameCount: Int, requestID: UInt64, bodyLength: Int) {
         self.versionMinor = Self.protocolMinor
         self.type = type
         self.bulkFrameCount = bulkFrameCount

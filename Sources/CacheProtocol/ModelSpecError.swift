@@ -21,6 +21,7 @@ public enum ModelSpecError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A storage code in a binary encoding that names no storage type.
     case unknownStorageCode(UInt8)
 
+    /// A readable explanation.
     public var description: String {
         switch self {
         case .invalidName(let name):

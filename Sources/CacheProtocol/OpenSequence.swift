@@ -24,6 +24,7 @@ public struct OpenSequence: WireBody {
         self.tokens = tokens
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(sequenceID)
         body.write(namespace)
@@ -31,6 +32,7 @@ public struct OpenSequence: WireBody {
         body.write(tokens)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         sequenceID = try body.readUInt64("sequence id")
         namespace = try body.readString("namespace", maxBytes: WireLimits.maxNamespaceBytes)

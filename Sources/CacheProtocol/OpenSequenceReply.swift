@@ -13,11 +13,13 @@ public struct OpenSequenceReply: WireBody {
         self.cachedTokens = cachedTokens
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(sequenceID)
         body.write(cachedTokens)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         sequenceID = try body.readUInt64("sequence id")
         cachedTokens = try body.readUInt32("cached tokens")

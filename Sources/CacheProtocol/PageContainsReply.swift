@@ -10,10 +10,12 @@ public struct PageContainsReply: WireBody {
         self.present = present
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(present)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         present = try body.readBoolArray("present", limit: WireLimits.maxKeysPerRequest)
     }

@@ -12,10 +12,12 @@ public struct PagePut: WireBody {
         self.pages = pages
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         EncodedPage.encode(pages, body: &body, bulk: &bulk)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         pages = try EncodedPage.decode(body: &body, bulk: &bulk)
     }

@@ -11,10 +11,12 @@ public struct PageRemove: WireBody {
         self.keys = keys
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(keys)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         keys = try body.readDigestArray("keys", limit: WireLimits.maxKeysPerRequest)
     }

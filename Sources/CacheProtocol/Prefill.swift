@@ -27,6 +27,7 @@ public struct Prefill: WireBody {
     /// New tokens.
     public var tokenCount: Int { input.rows }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(sequenceID)
         body.write(layer)
@@ -34,6 +35,7 @@ public struct Prefill: WireBody {
         input.encode(body: &body, bulk: &bulk)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         let sequenceID = try body.readUInt64("sequence id")
         let layer = try body.readUInt32("layer")

@@ -17,12 +17,14 @@ public struct PrefillReply: WireBody {
         self.result = result
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(sequenceID)
         body.write(layer)
         result.encode(body: &body, bulk: &bulk)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         sequenceID = try body.readUInt64("sequence id")
         layer = try body.readUInt32("layer")

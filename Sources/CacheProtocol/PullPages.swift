@@ -15,11 +15,13 @@ public struct PullPages: WireBody {
         self.keys = keys
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(peerEndpoint)
         body.write(keys)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         peerEndpoint = try body.readString("peer endpoint", maxBytes: WireLimits.maxEndpointBytes)
         keys = try body.readDigestArray("keys", limit: WireLimits.maxKeysPerRequest)

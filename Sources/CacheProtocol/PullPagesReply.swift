@@ -11,10 +11,12 @@ public struct PullPagesReply: WireBody {
         self.pulled = pulled
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(pulled)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         pulled = try body.readBoolArray("pulled", limit: WireLimits.maxKeysPerRequest)
     }

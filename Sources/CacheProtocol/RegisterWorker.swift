@@ -30,6 +30,7 @@ public struct RegisterWorker: WireBody {
         self.modelFingerprint = modelFingerprint
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(workerID)
         body.write(endpoint)
@@ -39,6 +40,7 @@ public struct RegisterWorker: WireBody {
         body.write(modelFingerprint)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
         endpoint = try body.readString("endpoint", maxBytes: WireLimits.maxEndpointBytes)

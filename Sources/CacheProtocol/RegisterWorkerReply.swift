@@ -19,6 +19,7 @@ public struct RegisterWorkerReply: WireBody {
         self.outcome = outcome
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         switch outcome {
         case .accepted(let spec):
@@ -30,6 +31,7 @@ public struct RegisterWorkerReply: WireBody {
         }
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         switch try body.readUInt8("outcome") {
         case 0: outcome = .accepted(try ModelSpec(reading: &body))

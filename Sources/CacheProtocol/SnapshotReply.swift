@@ -17,12 +17,14 @@ public struct SnapshotReply: WireBody {
         self.keys = keys
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(workerID)
         body.write(eventSequence)
         body.write(keys)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
         eventSequence = try body.readUInt64("event sequence")

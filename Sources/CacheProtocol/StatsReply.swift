@@ -24,6 +24,7 @@ public struct StatsReply: WireBody {
         self.counters = counters
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.writeCount(counters.count)
         for counter in counters {
@@ -32,6 +33,7 @@ public struct StatsReply: WireBody {
         }
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         // Each counter takes at least 12 bytes (empty name, value).
         let count = try body.readCount("counters", limit: WireLimits.maxCounters, elementBytes: 12)

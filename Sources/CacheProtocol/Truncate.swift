@@ -14,11 +14,13 @@ public struct Truncate: WireBody {
         self.length = length
     }
 
+    /// Writes the body fields in the order documented above.
     public func encode(body: inout WireWriter, bulk: inout [[UInt8]]) {
         body.write(sequenceID)
         body.write(length)
     }
 
+    /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         sequenceID = try body.readUInt64("sequence id")
         length = try body.readUInt32("length")

@@ -36,6 +36,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         if case .unsupportedVersion = self { .version } else { .badRequest }
     }
 
+    /// A readable explanation.
     public var description: String {
         switch self {
         case .noFrames:
