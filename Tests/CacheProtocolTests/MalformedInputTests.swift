@@ -54,8 +54,9 @@ struct MalformedInputTests {
         #expect(WireError.unsupportedVersion(major: 2, minor: 3).description.contains("2.3"))
     }
 
-    @Test func newerMinorVersionIsRead() throws {
-        let frame = Self.frame0(minor: 7, type: Self.truncateType, body: Self.truncateBody)
+    @Test func newerMinorVersionAndUnknownFlagsAreRead() throws {
+        var frame = Self.frame0(minor: 7, type: Self.truncateType, body: Self.truncateBody)
+        frame[8] = 0xFF  // flags: reserved, ignored on receipt
         #expect(try Envelope(frames: [frame]).message == .truncate(Truncate(sequenceID: 5, length: 3)))
     }
 
