@@ -6,15 +6,15 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
     /// Number of bytes.
     public static let byteCount = 32
 
-    @usableFromInline var w0: UInt64
-    @usableFromInline var w1: UInt64
-    @usableFromInline var w2: UInt64
-    @usableFromInline var w3: UInt64
+    private let w0: UInt64
+    private let w1: UInt64
+    private let w2: UInt64
+    private let w3: UInt64
 
     /// All 32 bytes zero.
     public static let zero = Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
 
-    init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+    private init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         self.w0 = w0
         self.w1 = w1
         self.w2 = w2
