@@ -2,6 +2,9 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := libzmq3-dev liblz4-dev libxxhash-dev pkg-config
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= FuzzMessages
+FUZZ_BUILD := .build-fuzz
+FUZZ_OUT := fuzz-out
 
 .PHONY: deps build demo test bench fuzz clean
 
@@ -29,6 +32,20 @@ test: deps
 
 bench: build
 	.build/release/mfa-coordinator bench kernels
+
+## Builds each libFuzzer target of FUZZ_TARGETS (Fuzz/<name>/) with MFA_FUZZ=1 and runs it for
+## FUZZ_SECONDS. Each grows its corpus in fuzz-out/<name>/corpus, seeded from the committed
+## Fuzz/Corpus/<name>/; findings land in fuzz-out/<name>/findings/.
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+	  MFA_FUZZ=1 $(SWIFT) build --build-path $(FUZZ_BUILD) --product $$t || exit 1; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_OUT)/$$t/corpus $(FUZZ_OUT)/$$t/findings; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/debug/$$t $(FUZZ_OUT)/$$t/corpus Fuzz/Corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_OUT)/$$t/findings/ -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	rm -rf .build .build-*

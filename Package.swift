@@ -7,6 +7,14 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-target-cpu", "native"]),
 ]
 
+/// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` (each an `@main` that
+/// calls `FuzzDriver.run` from `Fuzz/FuzzSupport`) are added, and the code they exercise is compiled
+/// with the fuzzer's coverage instrumentation and AddressSanitizer. Normal builds see none of this.
+/// A new target is one more name here and in the Makefile's FUZZ_TARGETS.
+let fuzzing = Context.environment["MFA_FUZZ"] == "1"
+let fuzzTargets = ["FuzzMessages"]
+let fuzzFlags: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+
 let package = Package(
     name: "mfa-cluster",
     platforms: [.macOS(.v15)],
@@ -51,7 +59,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: kernelSettings
+            swiftSettings: kernelSettings + fuzzFlags
         ),
         .executableTarget(
             name: "Worker",
@@ -78,3 +86,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if fuzzing {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: fuzzFlags))
+    for name in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: ["CacheProtocol", "FuzzSupport"],
+                path: "Fuzz/\(name)",
+                swiftSettings: fuzzFlags,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+            ))
+    }
+}

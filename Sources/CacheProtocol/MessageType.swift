@@ -1,0 +1,58 @@
+/// The u16 code in every header saying what the body holds. Codes are never reused; a minor
+/// version may add codes. The receiver of a code it does not know answers `ErrorReply` `badRequest`.
+public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
+    /// `RegisterWorker`: worker → coordinator.
+    case registerWorker = 1
+    /// `RegisterWorkerReply`.
+    case registerWorkerReply = 2
+    /// `Heartbeat`: worker → coordinator, answered by `Ack`.
+    case heartbeat = 3
+    /// `Ack`: the request succeeded and has nothing to return.
+    case ack = 4
+    /// `ErrorReply`: the request failed.
+    case errorReply = 5
+    /// `OpenSequence`: client → coordinator, coordinator → worker.
+    case openSequence = 16
+    /// `OpenSequenceReply`.
+    case openSequenceReply = 17
+    /// `Prefill`: client → coordinator → worker.
+    case prefill = 18
+    /// `PrefillReply`.
+    case prefillReply = 19
+    /// `Decode`: client → coordinator, coordinator → worker (one shard's part).
+    case decode = 20
+    /// `DecodeReply`.
+    case decodeReply = 21
+    /// `Truncate`, answered by `Ack`.
+    case truncate = 22
+    /// `CloseSequence`, answered by `Ack`.
+    case closeSequence = 23
+    /// `PagePut`, answered by `Ack`.
+    case pagePut = 32
+    /// `PageGet`.
+    case pageGet = 33
+    /// `PageGetReply`.
+    case pageGetReply = 34
+    /// `PageContains`.
+    case pageContains = 35
+    /// `PageContainsReply`.
+    case pageContainsReply = 36
+    /// `PageRemove`, answered by `Ack`.
+    case pageRemove = 37
+    /// `PullPages`: coordinator → worker.
+    case pullPages = 38
+    /// `PullPagesReply`.
+    case pullPagesReply = 39
+    /// `CacheEvent`: worker → coordinator, never answered.
+    case cacheEvent = 48
+    /// `SnapshotRequest`: coordinator → worker.
+    case snapshotRequest = 49
+    /// `SnapshotReply`.
+    case snapshotReply = 50
+    /// `StatsRequest`.
+    case statsRequest = 64
+    /// `StatsReply`.
+    case statsReply = 65
+    /// `Drain`, answered by `Ack`.
+    case drain = 66
+}
