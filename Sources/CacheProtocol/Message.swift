@@ -7,13 +7,13 @@ public enum Message: Sendable, Hashable {
     case registerWorkerReply(RegisterWorkerReply)
     /// A `Heartbeat`.
     case heartbeat(Heartbeat)
-    /// A `Ack`.
+    /// An `Ack`.
     case ack(Ack)
-    /// A `ErrorReply`.
+    /// An `ErrorReply`.
     case errorReply(ErrorReply)
-    /// A `OpenSequence`.
+    /// An `OpenSequence`.
     case openSequence(OpenSequence)
-    /// A `OpenSequenceReply`.
+    /// An `OpenSequenceReply`.
     case openSequenceReply(OpenSequenceReply)
     /// A `Prefill`.
     case prefill(Prefill)

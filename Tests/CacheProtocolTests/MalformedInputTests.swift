@@ -226,6 +226,21 @@ struct MalformedInputTests {
         #expect(WireError.trailingBytes(1).replyCode == .badRequest)
     }
 
+    @Test func everyCutOrExtendedMessageIsRefused() throws {
+        var rng = SplitMix64(state: 99)
+        for message in try MessageSamples.all(size: 2, rng: &rng) {
+            let frames = try Envelope(requestID: 3, message: message).encode()
+            for cut in 0..<frames[0].count {
+                #expect(throws: WireError.self) { try Envelope(frames: [Array(frames[0].prefix(cut))] + frames.dropFirst()) }
+            }
+            #expect(throws: WireError.self) { try Envelope(frames: [frames[0] + [0]] + frames.dropFirst()) }
+            #expect(throws: WireError.self) { try Envelope(frames: frames + [[]]) }
+            if frames.count > 1 {
+                #expect(throws: WireError.self) { try Envelope(frames: Array(frames.dropLast())) }
+            }
+        }
+    }
+
     @Test func everyErrorHasADescription() {
         let errors: [WireError] = [
             .noFrames, .truncatedHeader(length: 3), .badMagic(1), .unsupportedVersion(major: 2, minor: 0),
