@@ -280,6 +280,38 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    @Test("pipelined prefill chunks of one sequence are served in the order they were sent")
+    func pipelinedChunks() async throws {
+        let spec = try ModelSpec(parsing: Self.model("f16"))
+        let worker = try WorkerProcess(model: Self.model("f16"))
+        let context = try ZMQContext()
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
+        defer { Task { await client.close() } }
+        let id = try await client.open(namespace: "p", tokens: Array(0..<64)).sequenceID
+        let raw = try ZMQEndpoint(.dealer, context: context, connect: [worker.endpoint])
+        defer { Task { await raw.close() } }
+        var random = TestRandom(seed: 12)
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        for chunk in 0..<8 {
+            let input = try AttentionInput(
+                q: Self.tensor(random.floats(8 * hq * d), [8, hq, d]), k: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]),
+                v: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]))
+            let prefill = try Prefill(sequenceID: id, layer: 0, startPosition: UInt32(chunk * 8), input: input)
+            try await raw.send(try Envelope(requestID: UInt64(chunk + 1), message: .prefill(prefill)).encode(), timeout: .seconds(5))
+        }
+        var answered: [UInt64] = []
+        for _ in 0..<8 {
+            let reply = try Envelope(frames: try await raw.receive(timeout: .seconds(20)))
+            guard case .prefillReply = reply.message else {
+                Issue.record("chunk \(reply.requestID) was refused: \(reply.message)")
+                continue
+            }
+            answered.append(reply.requestID)
+        }
+        #expect(answered.sorted() == Array(1...8))
+        #expect(worker.terminate() == 0)
+    }
+
     @Test("SIGTERM makes the worker exit with status 0")
     func terminates() throws {
         let worker = try WorkerProcess(model: Self.model("f16"))
