@@ -312,6 +312,69 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    @Test("with a coordinator, the worker registers, heartbeats, and sends numbered cache events")
+    func registration() async throws {
+        let spec = try ModelSpec(parsing: Self.model("f16"))
+        let context = try ZMQContext()
+        let coordinator = try ZMQEndpoint(.router, context: context, bind: ["tcp://127.0.0.1:*"])
+        defer { Task { await coordinator.close() } }
+        let worker = try WorkerProcess(
+            model: Self.model("f16"), arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"])
+        func next() async throws -> ([UInt8], Envelope) {
+            let frames = try await coordinator.receive(timeout: .seconds(10))
+            return (frames[0], try Envelope(frames: Array(frames.dropFirst())))
+        }
+        let (identity, register) = try await next()
+        guard case .registerWorker(let body) = register.message else { throw ServiceError.internal("expected RegisterWorker, got \(register.message)") }
+        #expect(body.workerID == 42)
+        #expect(body.endpoint == worker.endpoint)
+        #expect(body.modelFingerprint == spec.fingerprint)
+        try await coordinator.send(
+            [identity] + Envelope(requestID: register.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))).encode(),
+            timeout: .seconds(5))
+        let (_, heartbeat) = try await next()
+        guard case .heartbeat(let beat) = heartbeat.message else { throw ServiceError.internal("expected Heartbeat, got \(heartbeat.message)") }
+        #expect(beat.workerID == 42)
+        #expect(beat.lastEventSequence == 0)
+
+        // A committed sequence of 20 tokens stores one page: event 1.
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
+        defer { Task { await client.close() } }
+        let tokens = Array(UInt32(0)..<20)
+        let id = try await client.open(namespace: "r", tokens: tokens).sequenceID
+        var random = TestRandom(seed: 13)
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        for layer in 0..<spec.layers {
+            _ = try await client.prefill(
+                sequenceID: id, layer: layer, startPosition: 0, q: Self.tensor(random.floats(20 * hq * d), [20, hq, d]),
+                k: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]))
+        }
+        try await client.close(sequenceID: id, commit: true)
+        var event: CacheProtocol.CacheEvent?
+        for _ in 0..<5 where event == nil {
+            if case .cacheEvent(let body) = try await next().1.message { event = body }
+        }
+        #expect(event == CacheProtocol.CacheEvent(
+            workerID: 42, eventSequence: 1, kind: .stored,
+            keys: PrefixKey.chain(namespace: "r", fingerprint: spec.fingerprint, tokens: tokens, pageSize: spec.pageSize)))
+
+        // After `notRegistered` the worker registers again.
+        var again: Envelope?
+        for _ in 0..<5 where again == nil {
+            let (sender, message) = try await next()
+            if case .heartbeat(let beat) = message.message {
+                #expect(beat.lastEventSequence == 1)
+                try await coordinator.send(
+                    [sender] + Envelope(requestID: message.requestID, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted"))).encode(),
+                    timeout: .seconds(5))
+            } else if case .registerWorker = message.message {
+                again = message
+            }
+        }
+        #expect(again != nil)
+        #expect(worker.terminate() == 0)
+    }
+
     @Test("SIGTERM makes the worker exit with status 0")
     func terminates() throws {
         let worker = try WorkerProcess(model: Self.model("f16"))
