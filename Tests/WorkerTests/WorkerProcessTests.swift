@@ -375,6 +375,27 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    @Test("with --curve-secret, only clients that know the worker's public key are served", .enabled(if: ZMQContext.hasCurve))
+    func curve() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-worker-curve-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let workerKeys = try ZMQCurveKeyPair.generate()
+        let keyFile = directory.appendingPathComponent("worker.key").path
+        try workerKeys.write(to: keyFile)
+        let worker = try WorkerProcess(model: Self.model("f16"), arguments: ["--curve-secret", keyFile])
+        let context = try ZMQContext()
+        let secure = try ClusterClient(
+            context: context, endpoint: worker.endpoint, timeout: .seconds(10),
+            options: ZMQSocketOptions(curve: .client(try ZMQCurveKeyPair.generate(), serverKey: workerKeys.publicKey)))
+        defer { Task { await secure.close() } }
+        #expect(try await secure.stats()["requests"] == 1)
+        let plain = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .milliseconds(500))
+        defer { Task { await plain.close() } }
+        await #expect(throws: ClusterClientError.self) { _ = try await plain.stats() }
+        #expect(worker.terminate() == 0)
+    }
+
     @Test("SIGTERM makes the worker exit with status 0")
     func terminates() throws {
         let worker = try WorkerProcess(model: Self.model("f16"))
