@@ -79,18 +79,12 @@ actor WorkerService {
         self.logger = logger
     }
 
-    /// Pages of the hot pool.
-    var hotPageCount: Int { manager.allocator.pageCount }
     /// Hot pages neither used nor cached.
     var freePageCount: Int { manager.allocator.freeCount }
     /// Open sequences.
     var liveSequenceCount: Int { shards.count }
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
-    /// Number of the last event produced (0 before any).
-    var lastEventSequence: UInt64 { lastEvent }
-    /// Whether the worker refuses new sequences.
-    var isDraining: Bool { draining }
 
     /// Answers one request. Replies and errors carry the request's id; `CacheEvent` and replies
     /// sent to the worker are not answered (a stray reply is logged and dropped).
