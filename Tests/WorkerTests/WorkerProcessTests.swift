@@ -396,6 +396,31 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    @Test("PullPages copies pages from a peer worker; a key the peer lacks is reported missing")
+    func pullFromPeer() async throws {
+        let model = Self.model("bf16")
+        let spec = try ModelSpec(parsing: model)
+        let holder = try WorkerProcess(model: model, arguments: ["--role", "store"])
+        let puller = try WorkerProcess(model: model)
+        let context = try ZMQContext()
+        let holderClient = try ClusterClient(context: context, endpoint: holder.endpoint, timeout: .seconds(30))
+        let pullerClient = try ClusterClient(context: context, endpoint: puller.endpoint, timeout: .seconds(30))
+        defer { Task { await holderClient.close(); await pullerClient.close() } }
+        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        var random = TestRandom(seed: 14)
+        let keys = PrefixKey.chain(namespace: "pull", fingerprint: spec.fingerprint, tokens: Array(0..<33), pageSize: spec.pageSize)
+        let pages = try keys.map { EncodedPage(key: $0, bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount)))) }
+        try await holderClient.putPages(pages)
+        let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0x5A, count: 32)))
+        let reply = try await pullerClient.request(.pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing])))
+        #expect(reply == .pullPagesReply(PullPagesReply(pulled: [true, true, false])))
+        #expect(try await pullerClient.getPages(keys).map { try PageCodec().decode($0.bytes) } == pages.map { try PageCodec().decode($0.bytes) })
+        // The pulled pages serve a prompt hit on the puller.
+        #expect(try await pullerClient.open(namespace: "pull", tokens: Array(0..<33)).cachedTokens == 32)
+        #expect(holder.terminate() == 0)
+        #expect(puller.terminate() == 0)
+    }
+
     @Test("SIGTERM makes the worker exit with status 0")
     func terminates() throws {
         let worker = try WorkerProcess(model: Self.model("f16"))
