@@ -28,6 +28,8 @@ actor WorkerService {
     private var manager: SequenceManager
     private var shards: [SequenceID: Shard] = [:]
     private var held: Set<PrefixKey> = []
+    /// Keys removed from the lower tiers by request, whose removal the next events report.
+    private var removedBelow: [PrefixKey] = []
     private var lastEvent: UInt64 = 0
     private var draining = false
     private var counters = Counters()
@@ -479,7 +481,10 @@ actor WorkerService {
             } catch {
                 throw ServiceError(error)
             }
-            await tiers.remove(key: key)
+            if await tiers.contains(key: key) {
+                await tiers.remove(key: key)
+                removedBelow.append(key)
+            }
         }
     }
 
@@ -529,22 +534,24 @@ actor WorkerService {
     private func takeEvents() async -> [CacheProtocol.CacheEvent] {
         await apply([])
         var events: [CacheProtocol.CacheEvent] = []
-        for event in manager.takeEvents() {
+        let changes = manager.takeEvents().map { ($0.kind, $0.key) } + removedBelow.map { (Worker.CacheEvent.Kind.removed, $0) }
+        removedBelow = []
+        for (eventKind, key) in changes {
             let kind: CacheProtocol.CacheEvent.Kind
-            switch event.kind {
+            switch eventKind {
             case .stored:
-                guard held.insert(event.key).inserted else { continue }
+                guard held.insert(key).inserted else { continue }
                 kind = .stored
             case .removed:
-                guard manager.cache.page(for: event.key) == nil else { continue }
-                guard await !tiers.contains(key: event.key), held.remove(event.key) != nil else { continue }
+                guard manager.cache.page(for: key) == nil else { continue }
+                guard await !tiers.contains(key: key), held.remove(key) != nil else { continue }
                 kind = .removed
             }
             if let last = events.last, last.kind == kind, last.keys.count < WireLimits.maxKeysPerRequest {
-                events[events.count - 1].keys.append(event.key)
+                events[events.count - 1].keys.append(key)
             } else {
                 lastEvent += 1
-                events.append(CacheProtocol.CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [event.key]))
+                events.append(CacheProtocol.CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [key]))
             }
         }
         return events
