@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := libzmq3-dev liblz4-dev libxxhash-dev pkg-config
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= FuzzMessages
+FUZZ_TARGETS ?= FuzzMessages FuzzPages
 FUZZ_BUILD := .build-fuzz
 FUZZ_OUT := fuzz-out
 

@@ -12,7 +12,7 @@ let kernelSettings: [SwiftSetting] = [
 /// with the fuzzer's coverage instrumentation and AddressSanitizer. Normal builds see none of this.
 /// A new target is one more name here and in the Makefile's FUZZ_TARGETS.
 let fuzzing = Context.environment["MFA_FUZZ"] == "1"
-let fuzzTargets = ["FuzzMessages"]
+let fuzzTargets = ["FuzzMessages", "FuzzPages"]
 let fuzzFlags: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
 
 let package = Package(
@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "Kernels",
                 "CacheProtocol",
+                "CZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

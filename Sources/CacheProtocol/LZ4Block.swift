@@ -2,6 +2,10 @@ import CLZ4
 
 /// LZ4 block compression (liblz4's block format, no frame), default acceleration.
 enum LZ4Block {
+    /// No LZ4 block expands more than this many times: each input byte yields at most 255 output
+    /// bytes. A decoder refuses a payload that claims more before allocating for it.
+    static let maximumRatio = 255
+
     /// Compresses `count` bytes at `src` into at most `capacity` bytes at `dst`; the compressed
     /// length, or `nil` when it would not fit.
     static func compress(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutableRawPointer, capacity: Int) -> Int? {

@@ -87,17 +87,15 @@ public struct PageCodec: Sendable {
             case (.raw, .none):
                 target.copyMemory(from: payload, byteCount: rawLength)
             case (.raw, let filter):
-                withUnsafeTemporaryAllocation(byteCount: rawLength, alignment: 64) { scratch in
-                    unfilter(filter, layout, payload, into: target, scratch: scratch.baseAddress.unsafelyUnwrapped)
-                }
+                unfilter(filter, layout, payload, into: target)
             case (.lz4, .none):
                 produced = LZ4Block.decompress(payload, count: header.payloadLength, into: target, capacity: rawLength)
             case (.lz4, let filter):
-                withUnsafeTemporaryAllocation(byteCount: 2 * rawLength, alignment: 64) { scratch in
+                withUnsafeTemporaryAllocation(byteCount: rawLength, alignment: 64) { scratch in
                     let inflated = scratch.baseAddress.unsafelyUnwrapped
                     produced = LZ4Block.decompress(payload, count: header.payloadLength, into: inflated, capacity: rawLength)
                     if produced == rawLength {
-                        unfilter(filter, layout, inflated, into: target, scratch: inflated + rawLength)
+                        unfilter(filter, layout, inflated, into: target)
                     }
                 }
             }
@@ -144,9 +142,9 @@ public struct PageCodec: Sendable {
         }
     }
 
-    /// Inverse of `filter`.
+    /// Inverse of `filter`: reads the filtered page at `src`, writes the raw page to `dst`.
     private static func unfilter(_ filter: PageFilter, _ layout: PageLayout, _ src: UnsafeRawPointer,
-                                 into dst: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+                                 into dst: UnsafeMutableRawPointer) {
         for (offset, n, s) in sections(layout) {
             switch filter {
             case .none:
@@ -154,12 +152,7 @@ public struct PageCodec: Sendable {
             case .byteShuffle:
                 ByteShuffle.unshuffle(src + offset, into: dst + offset, count: n, elementSize: s)
             case .bitShuffle:
-                if s == 1 {
-                    BitShuffle.join(src + offset, into: dst + offset, count: n)
-                } else {
-                    for j in 0..<s { BitShuffle.join(src + offset + j * n, into: scratch + offset + j * n, count: n) }
-                    ByteShuffle.unshuffle(scratch + offset, into: dst + offset, count: n, elementSize: s)
-                }
+                BitShuffle.join(src + offset, into: dst + offset, count: n, elementSize: s)
             }
         }
     }

@@ -21,7 +21,8 @@ public enum PageCodecError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The payload length in the header does not match the bytes present.
     case encodedLengthMismatch(declared: Int, actual: Int)
     /// The payload length is impossible for the compression: a raw payload is exactly the raw
-    /// length, an LZ4 payload is non-empty and shorter.
+    /// length, an LZ4 payload is non-empty, shorter, and at least 1/255 of the raw length (no LZ4
+    /// block expands more).
     case impossiblePayloadLength(declared: Int, rawLength: Int, compression: PageCompression)
     /// The LZ4 payload is malformed or does not decompress to exactly the raw length.
     case decompressionFailed(produced: Int, expected: Int)

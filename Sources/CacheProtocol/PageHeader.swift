@@ -28,7 +28,7 @@ struct PageHeader: Equatable {
     func write(to out: UnsafeMutableRawPointer) {
         for (i, b) in Self.magic.enumerated() { out.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
         out.storeBytes(of: Self.version, toByteOffset: 4, as: UInt8.self)
-        out.storeBytes(of: Self.code(of: layout.storage), toByteOffset: 5, as: UInt8.self)
+        out.storeBytes(of: KVStorageCode.code(of: layout.storage), toByteOffset: 5, as: UInt8.self)
         out.storeBytes(of: filter.rawValue, toByteOffset: 6, as: UInt8.self)
         out.storeBytes(of: compression.rawValue, toByteOffset: 7, as: UInt8.self)
         let words = [layout.layers, layout.pageSize, layout.kvHeads, layout.headDim, layout.rawByteCount, payloadLength]
@@ -47,7 +47,7 @@ struct PageHeader: Equatable {
         let head = Array(bytes[0..<4])
         guard head == Self.magic else { throw .badMagic(head) }
         guard bytes[4] == Self.version else { throw .unsupportedVersion(bytes[4]) }
-        guard let storage = Self.storage(of: bytes[5]) else { throw .unknownStorageType(bytes[5]) }
+        guard let storage = KVStorageCode.storage(of: bytes[5]) else { throw .unknownStorageType(bytes[5]) }
         guard let filter = PageFilter(rawValue: bytes[6]) else { throw .unknownFilter(bytes[6]) }
         guard let compression = PageCompression(rawValue: bytes[7]) else { throw .unknownCompression(bytes[7]) }
         func word(_ i: Int) -> Int {
@@ -64,7 +64,9 @@ struct PageHeader: Equatable {
         }
         let fits = switch compression {
         case .raw: payloadLength == layout.rawByteCount
-        case .lz4: payloadLength > 0 && payloadLength < layout.rawByteCount
+        case .lz4:
+            payloadLength > 0 && payloadLength < layout.rawByteCount
+                && layout.rawByteCount <= payloadLength * LZ4Block.maximumRatio
         }
         guard fits else {
             throw .impossiblePayloadLength(declared: payloadLength, rawLength: layout.rawByteCount, compression: compression)
@@ -82,18 +84,5 @@ struct PageHeader: Equatable {
         self.compression = compression
         self.payloadLength = payloadLength
         self.checksum = checksum
-    }
-
-    private static func code(of storage: KVStorageType) -> UInt8 {
-        switch storage {
-        case .f32: 0
-        case .f16: 1
-        case .bf16: 2
-        case .int8: 3
-        }
-    }
-
-    private static func storage(of code: UInt8) -> KVStorageType? {
-        KVStorageType.allCases.first { Self.code(of: $0) == code }
     }
 }

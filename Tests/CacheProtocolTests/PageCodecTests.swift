@@ -151,6 +151,11 @@ struct PageCodecTests {
             try codec.decode(patched(24, [1, 1, 0, 0]))
         }
         #expect(throws: PageCodecError.self) { try codec.decode(patched(28, [0xFF, 0xFF, 0xFF, 0xFF])) }
+        // 8 MiB claimed by a 144-byte LZ4 payload: beyond LZ4's 255:1, refused before allocating.
+        let huge: [UInt8] = [1, 0, 0, 0, 0, 4, 0, 0, 1, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0x80, 0]
+        #expect(throws: PageCodecError.impossiblePayloadLength(declared: 144, rawLength: 8 << 20, compression: .lz4)) {
+            try codec.decode(patched(8, huge))
+        }
         #expect(throws: PageCodecError.self) { try codec.decode(patched(7, [0])) }
     }
 

@@ -91,6 +91,26 @@ struct ZMQTransportTests {
         await server.close()
     }
 
+    /// A receive that waits with no deadline or a far one does not wake the socket thread; a later
+    /// receive with an earlier deadline must still wake it and time out, and the earlier waiters
+    /// still get the next messages in order.
+    @Test("an early receive deadline behind waiters with none or later ones still times out")
+    func earlyDeadlineBehindLaterWaiters() async throws {
+        let pull = try ZMQEndpoint(.pull, context: context, bind: ["tcp://127.0.0.1:*"])
+        let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
+        let patient = Task { try await pull.receive() }
+        let far = Task { try await pull.receive(timeout: .seconds(60)) }
+        await #expect(throws: TransportError.timedOut(operation: "receive", timeout: .milliseconds(100))) {
+            try await pull.receive(timeout: .milliseconds(100))
+        }
+        try await push.send([[1]], timeout: .seconds(5))
+        try await push.send([[2]], timeout: .seconds(5))
+        let received = Set([try await patient.value, try await far.value])
+        #expect(received == [[[1]], [[2]]])
+        await push.close()
+        await pull.close()
+    }
+
     @Test("IPv6 loopback and ipc endpoints carry messages")
     func ipv6AndIPC() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-zmq-\(UUID().uuidString).sock").path

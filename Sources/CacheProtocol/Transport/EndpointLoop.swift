@@ -26,6 +26,27 @@ final class EndpointLoop: Sendable {
         var closing = false
         var closed = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        /// A byte is in the wake pipe that the thread has not yet acted on: further callers need
+        /// not write another (one system call per wake, not per message).
+        var wakePending = false
+        /// What the thread's current sleep already covers: it wakes by itself at `sleepDeadline`
+        /// (`nil`: only on I/O or the pipe) and reads the socket unless `readPaused` (inbox full).
+        var sleepDeadline: ContinuousClock.Instant?
+        var readPaused = false
+
+        /// Marks a wake as pending; whether the caller must write the pipe.
+        mutating func needsWake() -> Bool {
+            defer { wakePending = true }
+            return !wakePending
+        }
+
+        /// Whether a new waiter with `deadline` needs the thread awake: only when the thread stopped
+        /// reading or would sleep past the deadline. Arriving messages reach waiters anyway.
+        func sleepMisses(_ deadline: ContinuousClock.Instant?) -> Bool {
+            guard !readPaused, let deadline else { return readPaused }
+            guard let sleepDeadline else { return true }
+            return deadline < sleepDeadline
+        }
     }
 
     private let state = Mutex(State())
@@ -36,26 +57,26 @@ final class EndpointLoop: Sendable {
     }
 
     func enqueue(_ send: Send) {
-        let accepted = state.withLock { s in
-            guard !s.closing else { return false }
+        let accepted: (Bool, Bool) = state.withLock { s in
+            guard !s.closing else { return (false, false) }
             s.sends.append(send)
-            return true
+            return (true, s.needsWake())
         }
-        if accepted { wake.wake() } else { send.continuation.resume(returning: .failure(.closed)) }
+        if !accepted.0 { send.continuation.resume(returning: .failure(.closed)) } else if accepted.1 { wake.wake() }
     }
 
     func wait(_ waiter: Waiter) {
-        enum Outcome { case message([[UInt8]]), closed, queued }
+        enum Outcome { case message([[UInt8]]), closed, queued(wake: Bool) }
         let outcome: Outcome = state.withLock { s in
             if s.closing { return .closed }
             if !s.inbox.isEmpty { return .message(s.inbox.removeFirst()) }
             s.waiters.append(waiter)
-            return .queued
+            return .queued(wake: s.sleepMisses(waiter.deadline) && s.needsWake())
         }
         switch outcome {
         case .message(let frames): waiter.continuation.resume(returning: .success(frames))
         case .closed: waiter.continuation.resume(returning: .failure(.closed))
-        case .queued: wake.wake()
+        case .queued(let needed): if needed { wake.wake() }
         }
     }
 
@@ -80,7 +101,7 @@ final class EndpointLoop: Sendable {
         while true {
             wake.drain()
             let (fresh, closing) = state.withLock { s in
-                defer { s.sends.removeAll() }
+                defer { s.sends.removeAll(); s.wakePending = false }
                 return (s.sends, s.closing)
             }
             outgoing.append(contentsOf: fresh)
@@ -98,7 +119,7 @@ final class EndpointLoop: Sendable {
             }
             outgoing.removeFirst(sent)
 
-            var wantRead = readIncoming(socket)
+            let hasRoom = readIncoming(socket)
 
             let now = ContinuousClock.now
             outgoing.removeAll { send in
@@ -106,23 +127,24 @@ final class EndpointLoop: Sendable {
                 send.continuation.resume(returning: .failure(.timedOut(operation: "send", timeout: send.timeout ?? .zero)))
                 return true
             }
-            let (expired, waiterDeadline, inboxRoom) = state.withLock { s in
+            let sendDeadline = outgoing.compactMap(\.deadline).min()
+            let (expired, deadline, readable) = state.withLock { s in
                 var expired: [Waiter] = []
                 s.waiters.removeAll { waiter in
                     guard let deadline = waiter.deadline, deadline <= now else { return false }
                     expired.append(waiter)
                     return true
                 }
-                return (expired, s.waiters.compactMap(\.deadline).min(), s.inbox.count < Self.inboxLimit)
+                s.sleepDeadline = (s.waiters.compactMap(\.deadline) + [sendDeadline].compactMap { $0 }).min()
+                s.readPaused = !(hasRoom && s.inbox.count < Self.inboxLimit)
+                return (expired, s.sleepDeadline, !s.readPaused)
             }
             for waiter in expired {
                 waiter.continuation.resume(returning: .failure(.timedOut(operation: "receive", timeout: waiter.timeout ?? .zero)))
             }
-            wantRead = wantRead && inboxRoom
-            let deadlines = outgoing.compactMap(\.deadline) + [waiterDeadline].compactMap { $0 }
-            let timeout = deadlines.min().map { Self.milliseconds(until: $0, from: now) } ?? -1
+            let timeout = deadline.map { Self.milliseconds(until: $0, from: now) } ?? -1
             do {
-                _ = try ZMQPoller.wait(socket: socket, read: wantRead, write: !outgoing.isEmpty,
+                _ = try ZMQPoller.wait(socket: socket, read: readable, write: !outgoing.isEmpty,
                                        wakeFD: wake.readFD, timeoutMilliseconds: timeout)
             } catch {
                 break
