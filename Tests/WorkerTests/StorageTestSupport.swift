@@ -1,3 +1,5 @@
+import CacheProtocol
+import Testing
 import Kernels
 @testable import Worker
 
@@ -25,11 +27,11 @@ struct TestRandom {
 
 /// The test key numbered `n`.
 func testKey(_ n: Int) throws -> PageKey {
-    var bytes = [UInt8](repeating: 0, count: PageKey.byteCount)
+    var bytes = [UInt8](repeating: 0, count: Digest32.byteCount)
     bytes[0] = UInt8(truncatingIfNeeded: n)
     bytes[1] = UInt8(truncatingIfNeeded: n >> 8)
     bytes[31] = 0xA5
-    return try PageKey(bytes: bytes)
+    return try #require(PageKey(bytes: bytes))
 }
 
 /// A small geometry: 2 layers, 2 KV heads, head dim 4, 4 tokens a page.

@@ -39,16 +39,25 @@ public struct SequenceManager: Sendable {
     }
 
     /// Opens a sequence seeded with the longest cached leading run of `prefixKeys` (the keys of
-    /// the prompt's full pages, in order); the seeded pages are shared, not copied. Returns the
-    /// new id and the number of tokens already cached.
-    public mutating func open(prefixKeys: [PageKey]) throws(StorageError) -> (id: SequenceID, cachedTokens: Int) {
+    /// the prompt's full pages, in order); the seeded pages are shared, not copied. The sequence
+    /// takes `requestedID` when given (an id assigned elsewhere, e.g. by a coordinator; throws
+    /// `.sequenceExists` if a live sequence has it), else the next unused id of this manager.
+    /// Returns the id and the number of tokens already cached.
+    public mutating func open(
+        prefixKeys: [PageKey], requestedID: SequenceID? = nil
+    ) throws(StorageError) -> (id: SequenceID, cachedTokens: Int) {
+        let id: SequenceID
+        if let requestedID {
+            guard sequences[requestedID] == nil else { throw .sequenceExists(requestedID) }
+            id = requestedID
+        } else {
+            id = unusedID()
+        }
         let pages = cache.longestPrefix(of: prefixKeys)
         for page in pages {
             try allocator.retain(page)
             cache.setIdle(page, false)
         }
-        let id = SequenceID(rawValue: nextSequenceID)
-        nextSequenceID += 1
         let cachedTokens = pages.count * geometry.pageSize
         sequences[id] = SequenceState(id: id, pages: pages, layers: geometry.layers, cachedTokens: cachedTokens)
         return (id, cachedTokens)
@@ -59,8 +68,7 @@ public struct SequenceManager: Sendable {
     public mutating func fork(_ id: SequenceID) throws(StorageError) -> SequenceID {
         let source = try sequence(id)
         for page in source.pages { try allocator.retain(page) }
-        let child = SequenceID(rawValue: nextSequenceID)
-        nextSequenceID += 1
+        let child = unusedID()
         var state = SequenceState(id: child, pages: source.pages, layers: geometry.layers, cachedTokens: source.cachedTokens)
         state.layerLengths = source.layerLengths
         sequences[child] = state
@@ -194,6 +202,15 @@ public struct SequenceManager: Sendable {
     /// Returns the prefix cache's stored/removed events since the last call, oldest first.
     public mutating func takeEvents() -> [CacheEvent] {
         cache.takeEvents()
+    }
+
+    /// The next id of this manager's counter that no live sequence has (ids given by callers may
+    /// have taken some).
+    private mutating func unusedID() -> SequenceID {
+        while sequences[SequenceID(rawValue: nextSequenceID)] != nil { nextSequenceID &+= 1 }
+        let id = SequenceID(rawValue: nextSequenceID)
+        nextSequenceID &+= 1
+        return id
     }
 
     /// Throws `.capacity` unless `count` pages are free or can be freed by eviction.

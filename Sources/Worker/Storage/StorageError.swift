@@ -1,8 +1,6 @@
 /// Why the worker's KV store refused a request. Every entry point validates its input and throws
 /// one of these instead of trapping; the description says what is wrong.
 public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A page key does not have the required number of bytes.
-    case invalidKeyLength(expected: Int, actual: Int)
     /// A page geometry dimension is impossible.
     case invalidGeometry(String)
     /// The memory budget does not hold a single page.
@@ -29,6 +27,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidScale(index: Int, value: Float)
     /// No live sequence has this id.
     case unknownSequence(SequenceID)
+    /// A sequence was opened under an id a live sequence already has.
+    case sequenceExists(SequenceID)
     /// A truncation asked for more tokens than every layer of the sequence holds.
     case truncateBeyondLength(SequenceID, requested: Int, length: Int)
     /// A commit named more page keys than the sequence has full pages.
@@ -37,8 +37,6 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong, in one sentence.
     public var description: String {
         switch self {
-        case let .invalidKeyLength(expected, actual):
-            "a page key has \(actual) bytes, it needs \(expected)"
         case let .invalidGeometry(why):
             "page geometry: \(why)"
         case let .budgetTooSmall(budget, bytesPerPage):
@@ -65,6 +63,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             "page data: int8 scale \(index) is \(value), it must be finite and non-negative"
         case let .unknownSequence(id):
             "unknown sequence \(id)"
+        case let .sequenceExists(id):
+            "sequence \(id) is already open"
         case let .truncateBeyondLength(id, requested, length):
             "sequence \(id): cannot truncate to \(requested) tokens, every layer holds only \(length)"
         case let .tooManyPageKeys(id, keys, fullPages):

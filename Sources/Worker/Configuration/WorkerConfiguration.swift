@@ -1,0 +1,80 @@
+import CacheProtocol
+import Logging
+
+/// Everything `mfa-worker` is told on its command line, checked: the endpoints, the model, the
+/// memory of each tier, the role, the peers, the keys and the logging.
+struct WorkerConfiguration: Sendable, Equatable {
+    /// The coordinator's worker endpoint; nil for a standalone worker.
+    var coordinator: String?
+    /// The endpoint the worker's ROUTER binds (`tcp://127.0.0.1:*` picks a free port).
+    var listen: String
+    /// The model whose pages and attention the worker serves.
+    var model: ModelSpec
+    /// Bytes of the hot page pool.
+    var memory: ByteSize
+    /// Bytes of the compressed in-memory tier, if any.
+    var compressedMemory: ByteSize?
+    /// Directory of the disk tier, if any.
+    var dataDirectory: String?
+    /// Bytes of the disk tier (with `dataDirectory`).
+    var disk: ByteSize?
+    /// Compute (sequences and pages) or store (pages only).
+    var role: WorkerRole
+    /// Remote peers or stores that take pages evicted from the local tiers.
+    var remotes: [String]
+    /// Kernel threads; nil for every core.
+    var threads: Int?
+    /// Key-pair file of this worker (CURVE), if encryption is on.
+    var curveSecret: String?
+    /// Public-key file of the coordinator (CURVE).
+    var coordinatorKey: String?
+    /// Log level.
+    var logLevel: Logger.Level
+    /// The worker's id in the cluster.
+    var workerID: UInt64
+
+    /// The default hot pool: 1 GiB.
+    static let defaultMemory = ByteSize(bytes: 1 << 30)
+
+    /// Checks and converts the command line's values.
+    init(
+        coordinator: String?, listen: String, model: String?, memory: String?, compressedMemory: String?,
+        dataDirectory: String?, disk: String?, role: String, remotes: [String], threads: Int?,
+        curveSecret: String?, coordinatorKey: String?, logLevel: String, workerID: UInt64
+    ) throws(ConfigurationError) {
+        guard !listen.isEmpty else { throw .invalidOption("--listen needs an endpoint") }
+        guard let model else { throw .invalidOption("--model is required: the worker's pages and keys depend on it") }
+        do {
+            self.model = try ModelSpec(parsing: model)
+        } catch {
+            throw .invalidModel(error.description)
+        }
+        self.memory = try memory.map { text throws(ConfigurationError) in try ByteSize(parsing: text) } ?? Self.defaultMemory
+        guard self.memory.bytes > 0 else { throw .invalidOption("--memory must be positive") }
+        self.compressedMemory = try compressedMemory.map { text throws(ConfigurationError) in try ByteSize(parsing: text) }
+        self.disk = try disk.map { text throws(ConfigurationError) in try ByteSize(parsing: text) }
+        guard (dataDirectory == nil) == (disk == nil) else {
+            throw .invalidOption("--data-dir and --disk go together")
+        }
+        guard let role = WorkerRole.allCases.first(where: { "\($0)" == role }) else {
+            throw .invalidOption("--role must be compute or store, not `\(role)`")
+        }
+        if let threads, threads < 1 { throw .invalidOption("--threads must be at least 1") }
+        guard (curveSecret == nil) == (coordinatorKey == nil) || coordinator == nil else {
+            throw .invalidOption("--curve-secret and --coordinator-key go together")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw .invalidOption("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.coordinator = coordinator
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.role = role
+        self.remotes = remotes
+        self.threads = threads
+        self.curveSecret = curveSecret
+        self.coordinatorKey = coordinatorKey
+        self.logLevel = level
+        self.workerID = workerID
+    }
+}

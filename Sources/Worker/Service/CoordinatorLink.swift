@@ -1,0 +1,118 @@
+import CacheProtocol
+
+/// The worker's side of its registration connection as a pure state machine: it says what to send
+/// (RegisterWorker, a Heartbeat every tick once registered, CacheEvents) and reacts to the
+/// coordinator's answers (accepted, refused, `notRegistered` → register again). The caller owns
+/// the socket and the clock.
+struct CoordinatorLink: Sendable {
+    /// Where the registration stands.
+    enum State: Sendable, Equatable {
+        /// Not registered and not asking (before `start`).
+        case idle
+        /// A RegisterWorker with this request id awaits its answer.
+        case registering(requestID: UInt64)
+        /// Accepted: heartbeats and events flow.
+        case registered
+        /// The coordinator refused the worker.
+        case refused(reason: String)
+    }
+
+    /// What the caller must do.
+    enum Directive: Sendable, Equatable {
+        /// Send this message on the registration connection.
+        case send(Envelope)
+        /// The coordinator refused the worker, for this reason; nothing more is sent.
+        case refused(reason: String)
+    }
+
+    /// The worker's load, as a heartbeat reports it.
+    struct Status: Sendable, Equatable {
+        /// Open sequences.
+        var liveSequences: Int
+        /// Free hot pages.
+        var freePages: Int
+        /// Pages held in the prefix cache, all tiers.
+        var cachedPages: Int
+    }
+
+    /// Ticks without an answer after which a RegisterWorker is sent again.
+    static let registrationRetryTicks = 5
+
+    /// The registration this link sends.
+    let registration: RegisterWorker
+    /// Where the registration stands.
+    private(set) var state: State = .idle
+    /// `eventSequence` of the last CacheEvent sent (0 if none).
+    private(set) var lastEventSent: UInt64 = 0
+    private var nextRequestID: UInt64 = 1
+    private var ticksWaiting = 0
+
+    /// A link that will register as `registration` says.
+    init(registration: RegisterWorker) {
+        self.registration = registration
+    }
+
+    /// Starts registering.
+    mutating func start() -> [Directive] {
+        let id = takeRequestID()
+        state = .registering(requestID: id)
+        ticksWaiting = 0
+        return [.send(Envelope(requestID: id, message: .registerWorker(registration)))]
+    }
+
+    /// One heartbeat interval has passed: a Heartbeat when registered, a repeated RegisterWorker
+    /// when the last one has gone unanswered too long.
+    mutating func tick(status: Status) -> [Directive] {
+        switch state {
+        case .registered:
+            let heartbeat = Heartbeat(
+                workerID: registration.workerID, liveSequences: UInt32(clamping: status.liveSequences),
+                freePages: UInt64(status.freePages), cachedPages: UInt64(status.cachedPages),
+                lastEventSequence: lastEventSent)
+            return [.send(Envelope(requestID: takeRequestID(), message: .heartbeat(heartbeat)))]
+        case .registering:
+            ticksWaiting += 1
+            return ticksWaiting >= Self.registrationRetryTicks ? start() : []
+        case .idle, .refused:
+            return []
+        }
+    }
+
+    /// Reacts to a message from the coordinator.
+    mutating func received(_ envelope: Envelope) -> [Directive] {
+        switch envelope.message {
+        case .registerWorkerReply(let reply):
+            guard case .registering(let id) = state, id == envelope.requestID else { return [] }
+            switch reply.outcome {
+            case .accepted(let spec) where spec.fingerprint == registration.modelFingerprint:
+                state = .registered
+                return []
+            case .accepted(let spec):
+                let reason = "the cluster's model \(spec) is not this worker's model"
+                state = .refused(reason: reason)
+                return [.refused(reason: reason)]
+            case .refused(let reason):
+                state = .refused(reason: reason)
+                return [.refused(reason: reason)]
+            }
+        case .errorReply(let error) where error.code == .notRegistered:
+            guard state == .registered else { return [] }
+            return start()
+        default:
+            return []
+        }
+    }
+
+    /// The events to send now: all of them when registered (the coordinator detects any that were
+    /// not sent by the gap in their numbers, and asks for a snapshot), none otherwise.
+    mutating func publish(_ events: [CacheProtocol.CacheEvent]) -> [Directive] {
+        guard state == .registered else { return [] }
+        if let last = events.last { lastEventSent = last.eventSequence }
+        return events.map { .send(Envelope(requestID: 0, message: .cacheEvent($0))) }
+    }
+
+    private mutating func takeRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+}

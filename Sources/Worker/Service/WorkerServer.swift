@@ -1,0 +1,104 @@
+import CacheProtocol
+import Logging
+import Synchronization
+
+/// The worker's socket shell: a ROUTER bound to the listen endpoint whose receive loop decodes
+/// each request (identity frame first), hands it to the `WorkerService` (an actor, so kernel calls
+/// never run on the socket threads) and sends the answer back behind the same identity frame.
+/// Requests are handled concurrently and answered in any order. Malformed messages are answered
+/// with `ErrorReply` (`version` or `badRequest`) when their request id is readable, else dropped.
+final class WorkerServer: Sendable {
+    /// How often the receive loop checks whether it should stop.
+    static let pollInterval = Duration.milliseconds(100)
+
+    /// The service that answers requests.
+    let service: WorkerService
+    private let endpoint: ZMQEndpoint
+    private let coordinator = Mutex<CoordinatorConnection?>(nil)
+    private let stopping = Atomic<Bool>(false)
+    private let logger: Logger
+
+    /// A server bound to `listen` (with `options.maxMessageSize`, larger frames make ZeroMQ drop
+    /// the sender). Events are kept by the service for snapshots until a coordinator is attached.
+    init(
+        service: WorkerService, context: ZMQContext, listen: String, options: ZMQSocketOptions, logger: Logger
+    ) throws(TransportError) {
+        endpoint = try ZMQEndpoint(.router, context: context, options: options, bind: [listen])
+        self.service = service
+        self.logger = logger
+    }
+
+    /// Sends the cache events of later requests through `coordinator`.
+    func attach(_ coordinator: CoordinatorConnection?) {
+        self.coordinator.withLock { $0 = coordinator }
+    }
+
+    /// The resolved address the ROUTER is bound to (the real port of `tcp://host:*`).
+    var listeningEndpoint: String { endpoint.boundEndpoints.first ?? "" }
+
+    /// Serves until `stop()`; then answers the requests already taken and closes the socket.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while !stopping.load(ordering: .acquiring) {
+                let frames: [[UInt8]]
+                do throws(TransportError) {
+                    frames = try await endpoint.receive(timeout: Self.pollInterval)
+                } catch .timedOut {
+                    continue
+                } catch {
+                    logger.error("receive failed: \(error)")
+                    break
+                }
+                group.addTask { [self] in await serve(frames) }
+            }
+        }
+        await endpoint.close()
+    }
+
+    /// Makes `run` stop taking requests.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+    }
+
+    /// Answers one routed message: `frames[0]` is the sender's identity.
+    private func serve(_ frames: [[UInt8]]) async {
+        guard frames.count >= 2 else { return }
+        let identity = frames[0]
+        let message = Array(frames.dropFirst())
+        let request: Envelope
+        do {
+            request = try Envelope(frames: message)
+        } catch {
+            guard let id = MessageHeader.requestID(ofRefused: message[0]), !isCacheEvent(message[0]) else {
+                logger.debug("dropped an unreadable message: \(error)")
+                return
+            }
+            await send(identity, Envelope(requestID: id, message: .errorReply(ErrorReply(code: error.replyCode, message: error.description))))
+            return
+        }
+        let outcome = await service.handle(request)
+        if let coordinator = coordinator.withLock({ $0 }) { await coordinator.publish(outcome.events) }
+        if let reply = outcome.reply { await send(identity, reply) }
+    }
+
+    /// Whether frame 0 is headed as a CacheEvent (a refused event is dropped, never answered).
+    private func isCacheEvent(_ frame0: [UInt8]) -> Bool {
+        frame0.count >= 8 && UInt16(frame0[6]) | UInt16(frame0[7]) << 8 == MessageType.cacheEvent.rawValue
+    }
+
+    private func send(_ identity: [UInt8], _ reply: Envelope) async {
+        var frames: [[UInt8]]
+        do {
+            frames = try reply.encode()
+        } catch {
+            let refusal = ErrorReply(code: .badRequest, message: "the answer would exceed the protocol's limits (\(error)); ask for less")
+            guard let encoded = try? Envelope(requestID: reply.requestID, message: .errorReply(refusal)).encode() else { return }
+            frames = encoded
+        }
+        do {
+            try await endpoint.send([identity] + frames, timeout: .seconds(5))
+        } catch {
+            logger.warning("could not answer request \(reply.requestID): \(error)")
+        }
+    }
+}
