@@ -227,10 +227,10 @@ struct SequenceManagerTests {
         #expect(manager.cache.hotKeys == [try testKey(0)])
         #expect(manager.cache.lowerTierKeys == Set(try [testKey(1), testKey(2)]))
         #expect(manager.cache.snapshot().keys == Set(try [testKey(0), testKey(1), testKey(2)]))
+        #expect(manager.cache.snapshot().sequenceNumber == UInt64(events.count))
         manager.lowerTiersLost(keys: [try testKey(2), try testKey(0)])
         #expect(manager.takeEvents().map(\.kind) == [.removed])
         #expect(manager.cache.snapshot().keys == Set(try [testKey(0), testKey(1)]))
-        #expect(manager.cache.snapshot().sequenceNumber == UInt64(events.count))
         #expect(try manager.sequence(pinned).pages == [pageOf[0]])
     }
 

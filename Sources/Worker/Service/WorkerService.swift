@@ -184,7 +184,10 @@ actor WorkerService {
 
     /// Brings `key` back hot from a lower tier; false when no tier has it or it cannot be admitted.
     private func promote(_ key: PrefixKey) async -> Bool {
-        guard let page = await tiers.promote(key: key) else { return false }
+        guard let page = await tiers.promote(key: key) else {
+            manager.lowerTiersLost(keys: [key])
+            return false
+        }
         guard page.layout == layout else {
             logger.warning("lower tiers returned page \(key) of layout \(page.layout), expected \(layout)")
             return false
@@ -195,7 +198,7 @@ actor WorkerService {
             await apply(directives)
             return true
         } catch {
-            await tiers.demote(key: key, page: page)
+            manager.lowerTiersLost(keys: await tiers.demote(key: key, page: page))
             return false
         }
     }
@@ -499,7 +502,7 @@ actor WorkerService {
             switch directive {
             case let .demote(key, bytes):
                 do throws(PageCodecError) {
-                    await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: bytes))
+                    manager.lowerTiersLost(keys: await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: bytes)))
                     counters.demoted += 1
                 } catch {
                     logger.error("evicted page \(key) has \(bytes.count) bytes: \(error)")
@@ -560,6 +563,7 @@ actor WorkerService {
             ("pages_demoted", counters.demoted),
             ("last_event", lastEvent),
         ]
-        return StatsReply(counters: values.map { .init(name: $0.0, value: UInt64($0.1)) } + totals.map { .init(name: $0.0, value: $0.1) })
+        return StatsReply(counters: values.map { .init(name: $0.0, value: UInt64($0.1)) } + totals.map { .init(name: $0.0, value: $0.1) }
+            + (await tiers.statistics()))
     }
 }

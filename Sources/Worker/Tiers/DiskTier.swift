@@ -1,4 +1,5 @@
 import CacheProtocol
+import Glibc
 import Logging
 
 /// Pages in files under a data directory, within a byte budget, surviving restarts and `kill -9`.
@@ -9,7 +10,8 @@ import Logging
 /// On start the tier removes temporary files left by a crash and rebuilds its index from the page
 /// files: each is decoded and checked, and a corrupt, truncated or misnamed file is removed with a
 /// log line. A file corrupted later is found when it is read: a miss and a log line, never data.
-/// Pages leave in least-recently-used order (by write time; a read takes the page out).
+/// Pages leave in least-recently-used order (by write time, kept strictly increasing in the files'
+/// modification times so that a restart restores the order; a read takes the page out).
 struct DiskTier: Sendable {
     /// The page file suffix.
     static let pageSuffix = ".page"
@@ -24,6 +26,8 @@ struct DiskTier: Sendable {
     var statistics = TierStatistics()
     private var sizes: [PrefixKey: Int] = [:]
     private var order = KeyLRU<PrefixKey>()
+    /// The modification time of the newest page file, in nanoseconds since the epoch.
+    private var lastWritten = 0
     private let logger: Logger
 
     /// Opens (creating it if needed) the tier in `directory` and rebuilds the index from its files.
@@ -66,6 +70,7 @@ struct DiskTier: Sendable {
             }
         }
         for page in found.sorted(by: { $0.modified < $1.modified }) {
+            lastWritten = max(lastWritten, page.modified)
             sizes[page.key] = page.size
             order.touch(page.key)
             statistics.pages += 1
@@ -110,13 +115,17 @@ struct DiskTier: Sendable {
             }
         }
         let path = path(of: page.key)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let modified = max(lastWritten + 1, Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec))
         do {
-            try DurableFile.write(page.bytes, to: path, through: path + ".tmp", directory: directory)
+            try DurableFile.write(page.bytes, to: path, through: path + ".tmp", directory: directory, modified: modified)
         } catch {
             logger.error("disk tier: cannot write page", metadata: ["key": "\(page.key)", "reason": "\(error)"])
             overflow.pages.append(page)
             return overflow
         }
+        lastWritten = modified
         sizes[page.key] = page.bytes.count
         order.touch(page.key)
         statistics.pages += 1

@@ -4,9 +4,12 @@ import Glibc
 /// fsynced, renamed over its final name and the directory fsynced, so after a crash the final name
 /// holds either nothing or the complete file.
 enum DurableFile {
-    /// Writes `bytes` to `temporaryPath`, fsyncs it, renames it to `path` and fsyncs `directory`.
-    /// On failure the temporary file is removed and `path` is unchanged.
-    static func write(_ bytes: [UInt8], to path: String, through temporaryPath: String, directory: String) throws(DiskIOError) {
+    /// Writes `bytes` to `temporaryPath` with modification time `modified` (nanoseconds since the
+    /// epoch), fsyncs it, renames it to `path` and fsyncs `directory`. On failure the temporary file
+    /// is removed and `path` is unchanged.
+    static func write(
+        _ bytes: [UInt8], to path: String, through temporaryPath: String, directory: String, modified: Int
+    ) throws(DiskIOError) {
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .system("open", temporaryPath) }
         var failure: DiskIOError?
@@ -21,6 +24,10 @@ enum DurableFile {
                 }
                 offset += written
             }
+        }
+        if failure == nil {
+            var times = [timespec](repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000), count: 2)
+            if futimens(descriptor, &times) != 0 { failure = .system("futimens", temporaryPath) }
         }
         if failure == nil, fsync(descriptor) != 0 { failure = .system("fsync", temporaryPath) }
         if close(descriptor) != 0, failure == nil { failure = .system("close", temporaryPath) }

@@ -112,7 +112,7 @@ actor PageTiers: LowerTiers {
         _ = await place(pages, skippingCompressed: true)
     }
 
-    /// The counters of every configured tier, named `tier.<compressed|disk|remote>.<counter>`.
+    /// The counters of every configured tier, named `tier_<compressed|disk|remote>_<counter>`.
     func statistics() async -> [StatsReply.Counter] {
         var counters: [(name: String, value: UInt64)] = []
         if let compressed { counters += compressed.statistics.counters(tier: "compressed") }

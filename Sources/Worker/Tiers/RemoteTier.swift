@@ -9,6 +9,10 @@ import Synchronization
 /// was put. Every request has a bounded timeout: an unreachable or failing remote is a miss (or a
 /// refused put) and a log line, never a hang or a thrown error.
 final class RemoteTier: Sendable {
+    /// The timeout of one request the worker uses: long enough for a 1024-page transfer on a
+    /// loaded host, short enough that a dead remote costs a demotion or a lookup no more than this.
+    static let defaultTimeout: Duration = .seconds(2)
+
     /// The endpoints, in the order given.
     let endpoints: [String]
     /// How long one request may take.

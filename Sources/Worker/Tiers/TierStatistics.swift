@@ -1,4 +1,4 @@
-/// Counters of one lower tier, reported in `StatsReply` as `tier.<name>.<counter>`.
+/// Counters of one lower tier, reported in `StatsReply` as `tier_<name>_<counter>`.
 public struct TierStatistics: Sendable, Hashable {
     /// Pages held now.
     public var pages: Int = 0
@@ -16,9 +16,9 @@ public struct TierStatistics: Sendable, Hashable {
     /// All counters zero.
     public init() {}
 
-    /// The counters as `(name, value)` pairs named `tier.<tier>.<counter>`.
+    /// The counters as `(name, value)` pairs named `tier_<tier>_<counter>`.
     public func counters(tier: String) -> [(name: String, value: UInt64)] {
-        [("pages", pages), ("bytes", bytes), ("moved-in", movedIn), ("moved-down", movedDown), ("hits", hits),
-         ("misses", misses)].map { ("tier.\(tier).\($0.0)", UInt64(max(0, $0.1))) }
+        [("pages", pages), ("bytes", bytes), ("moved_in", movedIn), ("moved_down", movedDown), ("hits", hits),
+         ("misses", misses)].map { ("tier_\(tier)_\($0.0)", UInt64(max(0, $0.1))) }
     }
 }
