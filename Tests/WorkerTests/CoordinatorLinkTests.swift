@@ -1,0 +1,69 @@
+import CacheProtocol
+import Testing
+@testable import Worker
+
+/// The registration state machine, without sockets.
+@Suite("CoordinatorLink")
+struct CoordinatorLinkTests {
+    static func link() throws -> (CoordinatorLink, ModelSpec) {
+        let spec = try ModelSpec(parsing: "name=m,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
+        let registration = RegisterWorker(
+            workerID: 5, endpoint: "tcp://127.0.0.1:7100", role: .compute, hotPageCapacity: 10, storeBytes: 0,
+            modelFingerprint: spec.fingerprint)
+        return (CoordinatorLink(registration: registration), spec)
+    }
+
+    static let status = CoordinatorLink.Status(liveSequences: 2, freePages: 7, cachedPages: 3)
+
+    static func sent(_ directives: [CoordinatorLink.Directive]) -> [Envelope] {
+        directives.compactMap { if case .send(let envelope) = $0 { envelope } else { nil } }
+    }
+
+    @Test("registers, then heartbeats with the last event sent; events flow only once registered")
+    func registerAndHeartbeat() throws {
+        var (link, spec) = try Self.link()
+        let register = Self.sent(link.start())
+        #expect(register.count == 1)
+        guard case .registerWorker = register.first?.message else { throw ServiceError.internal("no registration") }
+        let event = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
+        #expect(link.publish([event]).isEmpty)
+        #expect(link.tick(status: Self.status).isEmpty)
+        // A reply to another request id is ignored.
+        #expect(link.received(Envelope(requestID: 999, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))).isEmpty)
+        #expect(link.state != .registered)
+        _ = link.received(Envelope(requestID: register[0].requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        #expect(link.state == .registered)
+        let second = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 2, kind: .removed, keys: [])
+        #expect(Self.sent(link.publish([second])) == [Envelope(requestID: 0, message: .cacheEvent(second))])
+        let heartbeat = Self.sent(link.tick(status: Self.status))
+        #expect(heartbeat.first?.message == .heartbeat(Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 2)))
+    }
+
+    @Test("notRegistered makes the link register again; an unanswered registration is repeated")
+    func reRegister() throws {
+        var (link, spec) = try Self.link()
+        let first = Self.sent(link.start())[0]
+        for _ in 1..<CoordinatorLink.registrationRetryTicks { #expect(link.tick(status: Self.status).isEmpty) }
+        let repeated = Self.sent(link.tick(status: Self.status))
+        #expect(repeated.count == 1)
+        #expect(repeated[0].requestID != first.requestID)
+        _ = link.received(Envelope(requestID: repeated[0].requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        let again = Self.sent(link.received(Envelope(requestID: 4, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted")))))
+        guard case .registerWorker = again.first?.message else { throw ServiceError.internal("no re-registration") }
+        #expect(link.state == .registering(requestID: again[0].requestID))
+    }
+
+    @Test("a refusal or another model stops the link")
+    func refused() throws {
+        var (link, _) = try Self.link()
+        let id = Self.sent(link.start())[0].requestID
+        let other = try ModelSpec(parsing: "name=other,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
+        let directives = link.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(other)))))
+        guard case .refused? = directives.first else { throw ServiceError.internal("not refused") }
+        #expect(link.tick(status: Self.status).isEmpty)
+        var (second, _) = try Self.link()
+        let secondID = Self.sent(second.start())[0].requestID
+        #expect(second.received(Envelope(requestID: secondID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full"))))) == [.refused(reason: "full")])
+        #expect(second.state == .refused(reason: "full"))
+    }
+}

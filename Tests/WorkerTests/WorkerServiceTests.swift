@@ -1,0 +1,195 @@
+import CacheProtocol
+import Kernels
+import Logging
+import Testing
+@testable import Worker
+
+/// A `PagePeers` that serves pages from a dictionary, or fails.
+private struct StaticPeers: PagePeers {
+    var pages: [PrefixKey: EncodedPage] = [:]
+    func fetchPages(from endpoint: String, keys: [PrefixKey]) async throws(ServiceError) -> [EncodedPage] {
+        guard endpoint == "tcp://peer:1" else { throw .unavailable("no peer at \(endpoint)") }
+        return keys.compactMap { pages[$0] }
+    }
+}
+
+/// A lower tier in a dictionary, to check what the service demotes and promotes.
+private actor DictionaryTiers: LowerTiers {
+    var pages: [PrefixKey: RawPage] = [:]
+    func demote(key: PrefixKey, page: RawPage) async { pages[key] = page }
+    func promote(key: PrefixKey) async -> RawPage? { pages.removeValue(forKey: key) }
+    func contains(key: PrefixKey) async -> Bool { pages[key] != nil }
+    func remove(key: PrefixKey) async { pages[key] = nil }
+    func keys() async -> [PrefixKey] { Array(pages.keys) }
+    func flush() async {}
+}
+
+/// The attention service driven in process, without sockets.
+@Suite("WorkerService")
+struct WorkerServiceTests {
+    static func spec() throws -> ModelSpec {
+        try ModelSpec(parsing: "name=svc,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=f32,page=4")
+    }
+
+    static func service(
+        pages: Int = 16, role: WorkerRole = .compute, tiers: any LowerTiers = NoLowerTiers(), peers: any PagePeers = StaticPeers()
+    ) throws -> WorkerService {
+        try WorkerService(spec: spec(), role: role, workerID: 3, pageCount: pages, tiers: tiers, peers: peers, threads: 1, logger: Logger(label: "test"))
+    }
+
+    static func send(_ service: WorkerService, _ message: Message, id: UInt64 = 1) async -> ServiceReply {
+        await service.handle(Envelope(requestID: id, message: message))
+    }
+
+    static func errorCode(_ reply: ServiceReply) -> ErrorCode? {
+        guard case .errorReply(let error)? = reply.reply?.message else { return nil }
+        return error.code
+    }
+
+    /// Prefills `tokens` rows of random q/k/v into every layer.
+    static func prefill(_ service: WorkerService, id: UInt64, start: Int, rows: Int, random: inout TestRandom) async throws -> [ServiceReply] {
+        var replies: [ServiceReply] = []
+        for layer in 0..<(try spec().layers) {
+            let input = try AttentionInput(
+                q: WireTensor(f32: random.floats(rows * 4 * 8), shape: [rows, 4, 8]),
+                k: WireTensor(f32: random.floats(rows * 2 * 8), shape: [rows, 2, 8]),
+                v: WireTensor(f32: random.floats(rows * 2 * 8), shape: [rows, 2, 8]))
+            replies.append(await send(service, .prefill(try Prefill(sequenceID: id, layer: UInt32(layer), startPosition: UInt32(start), input: input))))
+        }
+        return replies
+    }
+
+    static func open(_ service: WorkerService, _ tokens: [UInt32], namespace: String = "ns") async throws -> OpenSequenceReply {
+        let reply = await send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens)))
+        guard case .openSequenceReply(let body)? = reply.reply?.message else { throw ServiceError.internal("no open reply: \(String(describing: reply.reply))") }
+        return body
+    }
+
+    @Test("answers carry the request id; a commit publishes stored events numbered from 1")
+    func commitEvents() async throws {
+        let service = try Self.service()
+        var random = TestRandom(seed: 1)
+        let tokens = (0..<10).map { UInt32($0) }
+        let opened = try await Self.open(service, tokens)
+        #expect(opened.cachedTokens == 0)
+        let replies = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 10, random: &random)
+        #expect(replies.allSatisfy { Self.errorCode($0) == nil })
+        let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)), id: 99)
+        #expect(closed.reply == Envelope(requestID: 99, message: .ack(Ack())))
+        let keys = PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: tokens, pageSize: 4)
+        #expect(closed.events == [CacheProtocol.CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
+        let again = try await Self.open(service, tokens)
+        #expect(again.cachedTokens == 8)
+        let snapshot = await Self.send(service, .snapshotRequest(SnapshotRequest()))
+        guard case .snapshotReply(let body)? = snapshot.reply?.message else { throw ServiceError.internal("no snapshot") }
+        #expect(Set(body.keys) == Set(keys))
+        #expect(body.eventSequence == 1)
+    }
+
+    @Test("invalid requests get the matching code and change nothing")
+    func refusals() async throws {
+        let service = try Self.service(pages: 2)
+        var random = TestRandom(seed: 2)
+        let opened = try await Self.open(service, [1, 2, 3])
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: 77, length: 0)))) == .unknownSequence)
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: opened.sequenceID, length: 5)))) == .badRequest)
+        let wrongStart = try await Self.prefill(service, id: opened.sequenceID, start: 1, rows: 2, random: &random)
+        #expect(wrongStart.map(Self.errorCode) == [.badRequest, .badRequest])
+        #expect(Self.errorCode(await Self.send(service, .drain(Drain(workerID: 4)))) == .badRequest)
+        #expect(Self.errorCode(await Self.send(service, .heartbeat(Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0)))) == .badRequest)
+        // 2 pages of 4 tokens: 9 tokens do not fit.
+        let tooLong = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 9, random: &random)
+        #expect(tooLong.map(Self.errorCode) == [.capacity, .capacity])
+        let fits = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 8, random: &random)
+        #expect(fits.map(Self.errorCode) == [nil, nil])
+        #expect(Self.errorCode(await Self.send(service, .drain(Drain(workerID: 3)))) == nil)
+        #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .unavailable)
+    }
+
+    @Test("a store worker refuses compute requests and keeps pages")
+    func storeRole() async throws {
+        let service = try Self.service(role: .store)
+        #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .badRequest)
+        let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
+        var random = TestRandom(seed: 3)
+        let raw = try RawPage(layout: layout, values: random.floats(layout.elementCount))
+        let key = try testKey(1)
+        var encoded = PageCodec().encode(raw)
+        let put = await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: encoded)])))
+        #expect(Self.errorCode(put) == nil)
+        #expect(put.events.map(\.keys) == [[key]])
+        encoded[32] ^= 0xFF
+        #expect(Self.errorCode(await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: try testKey(2), bytes: encoded)])))) == .checksum)
+        let get = await Self.send(service, .pageGet(PageGet(keys: [try testKey(2), key])))
+        guard case .pageGetReply(let body)? = get.reply?.message else { throw ServiceError.internal("no get reply") }
+        #expect(try body.pages.map { try PageCodec().decode($0.bytes) } == [raw])
+    }
+
+    @Test("evicted prefix pages go to the lower tiers and come back on a prompt hit, without events")
+    func tiers() async throws {
+        let tiers = DictionaryTiers()
+        let service = try Self.service(pages: 3, tiers: tiers)
+        var random = TestRandom(seed: 4)
+        let prompt = (0..<8).map { UInt32($0 + 50) }
+        let first = try await Self.open(service, prompt)
+        _ = try await Self.prefill(service, id: first.sequenceID, start: 0, rows: 8, random: &random)
+        let committed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true)))
+        #expect(committed.events.map(\.kind) == [.stored])
+        // Another sequence needs all 3 pages: the 2 cached ones are demoted, which is no event.
+        let other = try await Self.open(service, [9, 9])
+        let filled = try await Self.prefill(service, id: other.sequenceID, start: 0, rows: 12, random: &random)
+        #expect(filled.allSatisfy { Self.errorCode($0) == nil && $0.events.isEmpty })
+        #expect(await tiers.keys().count == 2)
+        _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: other.sequenceID, commit: false)))
+        let again = try await Self.open(service, prompt)
+        #expect(again.cachedTokens == 8)
+        #expect(await tiers.keys().isEmpty)
+        let contains = await Self.send(service, .pageContains(PageContains(keys: PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: prompt, pageSize: 4))))
+        #expect(contains.reply?.message == .pageContainsReply(PageContainsReply(present: [true, true])))
+    }
+
+    @Test("PullPages fetches from the named peer; an unreachable peer is unavailable")
+    func pull() async throws {
+        let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
+        var random = TestRandom(seed: 6)
+        let page = EncodedPage(key: try testKey(5), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+        let service = try Self.service(peers: StaticPeers(pages: [page.key: page]))
+        let pulled = await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://peer:1", keys: [page.key, try testKey(6)])))
+        #expect(pulled.reply?.message == .pullPagesReply(PullPagesReply(pulled: [true, false])))
+        #expect(Self.errorCode(await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://nowhere:1", keys: [try testKey(7)])))) == .unavailable)
+    }
+
+    @Test("a batched decode with entries of different query counts matches one call per sequence")
+    func mixedDecode() async throws {
+        let service = try Self.service()
+        var random = TestRandom(seed: 8)
+        var ids: [UInt64] = []
+        for length in [3, 6, 5] {
+            let opened = try await Self.open(service, (0..<UInt32(length)).map { $0 })
+            _ = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: length, random: &random)
+            ids.append(opened.sequenceID)
+        }
+        let counts: [UInt32] = [1, 3, 1]
+        let q = random.floats(5 * 4 * 8)
+        let batched = await Self.send(service, .decode(try Decode(
+            layer: 1, entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
+            input: AttentionInput(q: WireTensor(f32: q, shape: [5, 4, 8]), k: nil, v: nil))))
+        guard case .decodeReply(let all)? = batched.reply?.message else { throw ServiceError.internal("no decode reply") }
+        var row = 0
+        var singles: [Float] = []
+        for (id, count) in zip(ids, counts) {
+            let n = Int(count)
+            let one = await Self.send(service, .decode(try Decode(
+                layer: 1, entries: [Decode.Entry(sequenceID: id, queryTokens: count)],
+                input: AttentionInput(q: WireTensor(f32: Array(q[row * 32..<(row + n) * 32]), shape: [n, 4, 8]), k: nil, v: nil))))
+            guard case .decodeReply(let single)? = one.reply?.message else { throw ServiceError.internal("no decode reply") }
+            singles += try single.result.output.f32Values()
+            row += n
+        }
+        #expect(try all.result.output.f32Values() == singles)
+        let duplicate = await Self.send(service, .decode(try Decode(
+            layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1), Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
+            input: AttentionInput(q: WireTensor(f32: Array(q[0..<64]), shape: [2, 4, 8]), k: nil, v: nil))))
+        #expect(Self.errorCode(duplicate) == .badRequest)
+    }
+}
