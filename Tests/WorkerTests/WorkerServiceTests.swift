@@ -113,6 +113,33 @@ struct WorkerServiceTests {
         #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .unavailable)
     }
 
+    @Test("a decode step that does not fit appends nothing to any of its sequences")
+    func decodeCapacity() async throws {
+        let service = try Self.service(pages: 3)
+        var random = TestRandom(seed: 9)
+        var ids: [UInt64] = []
+        for length in [4, 8] {
+            let opened = try await Self.open(service, (0..<UInt32(length)).map { $0 + 100 })
+            _ = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: length, random: &random)
+            ids.append(opened.sequenceID)
+        }
+        // Both sequences fill their pages: the step needs 2 new pages and none is free.
+        let step = try Decode(
+            layer: 0, entries: ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) },
+            input: AttentionInput(
+                q: WireTensor(f32: random.floats(2 * 32), shape: [2, 4, 8]), k: WireTensor(f32: random.floats(2 * 16), shape: [2, 2, 8]),
+                v: WireTensor(f32: random.floats(2 * 16), shape: [2, 2, 8])))
+        #expect(Self.errorCode(await Self.send(service, .decode(step))) == .capacity)
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 5)))) == .badRequest)
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 4)))) == nil)
+        _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: ids[1], commit: false)))
+        #expect(Self.errorCode(await Self.send(service, .decode(try Decode(
+            layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
+            input: AttentionInput(
+                q: WireTensor(f32: random.floats(32), shape: [1, 4, 8]), k: WireTensor(f32: random.floats(16), shape: [1, 2, 8]),
+                v: WireTensor(f32: random.floats(16), shape: [1, 2, 8])))))) == nil)
+    }
+
     @Test("a store worker refuses compute requests and keeps pages")
     func storeRole() async throws {
         let service = try Self.service(role: .store)

@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure kernels and transport against this machine's ceilings.",
-        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self]
+        abstract: "Measure kernels, transport and the worker against this machine's ceilings.",
+        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self]
     )
 }

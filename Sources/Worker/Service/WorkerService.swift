@@ -260,6 +260,14 @@ actor WorkerService {
         }
         let width = spec.kvHeads * spec.headDim
         if let k = body.input.k, let v = body.input.v {
+            var needed = 0
+            for entry in body.entries {
+                needed += try pagesToAppend(SequenceID(rawValue: entry.sequenceID), layer: layer, tokens: Int(entry.queryTokens))
+            }
+            let available = manager.allocator.freeCount + manager.cache.idleCount
+            guard needed <= available else {
+                throw .capacity("the decode step needs \(needed) pages, \(available) are free or evictable")
+            }
             let keys = k.floatValues()
             let values = v.floatValues()
             var row = 0
@@ -307,6 +315,19 @@ actor WorkerService {
         }
         counters.decodeRows += UInt64(rows)
         return DecodeReply(layer: body.layer, result: try wireOutput(AttentionResult(output: output, logSumExp: lse), rows: rows))
+    }
+
+    /// Pages an append of `tokens` to `layer` takes from the pool: new pages, and copies of shared
+    /// pages the tokens land in.
+    private func pagesToAppend(_ id: SequenceID, layer: Int, tokens: Int) throws(ServiceError) -> Int {
+        let pages = try sequenceField(\.pages, of: id)
+        let start = try sequenceField(\.layerLengths, of: id)[layer]
+        let needed = (start + tokens + spec.pageSize - 1) / spec.pageSize
+        var count = max(0, needed - pages.count)
+        for index in start / spec.pageSize..<min(pages.count, needed) {
+            if (try? manager.allocator.referenceCount(of: pages[index])) ?? 1 > 1 { count += 1 }
+        }
+        return count
     }
 
     private func sequenceField<T>(_ field: KeyPath<SequenceState, T>, of id: SequenceID) throws(ServiceError) -> T {

@@ -1,0 +1,221 @@
+import CacheProtocol
+import Foundation
+import Kernels
+
+/// `bench worker`: what the worker's socket service costs on top of its kernel, and how fast a
+/// store worker takes and gives pages, against real `mfa-worker` processes on loopback.
+///
+/// - `decode-service-overhead`: one decode step of a batch (no k/v appended, so every step is the
+///   same `PagedAttention.run` call) timed through the socket — request encoding, loopback, the
+///   worker's decoding, kernel and reply — divided by the same kernel call made in this process
+///   over the same page contents. The worker's pages are filled with `PagePut` under the prompt's
+///   prefix keys and the sequences opened on them, so no prefill runs. Medians of `steps` steps.
+/// - `store-put-*` / `store-get-*`: pages stored into, then fetched from, a `--role store` worker
+///   in requests of `pagesPerRequest` pages; pages per second and GB/s of raw page bytes.
+struct WorkerBenchmark {
+    /// One measured line.
+    enum Row: Sendable, Equatable {
+        /// Socket step time over in-process step time.
+        case serviceOverhead(serviceSeconds: Double, kernelSeconds: Double)
+        /// Page throughput of one direction and page size.
+        case store(name: String, pagesPerSecond: Double, gbps: Double)
+
+        /// The `--json` line.
+        var json: String {
+            switch self {
+            case let .serviceOverhead(service, kernel):
+                "{\"case\":\"decode-service-overhead\",\"ratio\":\(Self.number(service / kernel)),\"service_ms\":\(Self.number(service * 1e3)),\"kernel_ms\":\(Self.number(kernel * 1e3))}"
+            case let .store(name, rate, gbps):
+                "{\"case\":\"\(name)\",\"ops_per_s\":\(Self.number(rate)),\"gbps\":\(Self.number(gbps))}"
+            }
+        }
+
+        /// The human table line.
+        var text: String {
+            switch self {
+            case let .serviceOverhead(service, kernel):
+                "decode-service-overhead  service \(Self.number(service * 1e3)) ms  kernel \(Self.number(kernel * 1e3)) ms  ratio \(Self.number(service / kernel))"
+            case let .store(name, rate, gbps):
+                "\(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(rate)) pages/s  \(Self.number(gbps)) GB/s"
+            }
+        }
+
+        private static func number(_ value: Double) -> String { String(format: "%.3f", value) }
+    }
+
+    /// A reply that does not match what the benchmark sent.
+    struct Mismatch: Error, CustomStringConvertible {
+        /// What differed.
+        let description: String
+    }
+
+    /// The `mfa-worker` to start.
+    var workerBinary: URL
+    /// Sequences in the decode batch.
+    var batch = 8
+    /// Query heads.
+    var queryHeads = 32
+    /// KV heads.
+    var kvHeads = 8
+    /// Head dimension.
+    var headDim = 128
+    /// Cached tokens of each sequence (a multiple of `pageSize`).
+    var cachedTokens = 4096
+    /// Tokens a page.
+    var pageSize = 16
+    /// Timed decode steps (after 3 warm-up steps).
+    var steps = 30
+    /// Pages moved in each store case.
+    var storePages = (small: 1024, large: 128)
+    /// Pages per PagePut / PageGet request.
+    var pagesPerRequest = 16
+
+    /// Runs every case, handing each row to `report` as soon as it is measured.
+    func run(report: (Row) -> Void) async throws {
+        report(try await measureDecode())
+        for (label, layers, count) in [("64k", 1, storePages.small), ("1m", 16, storePages.large)] {
+            for row in try await measureStore(label: label, layers: layers, pages: count) { report(row) }
+        }
+    }
+
+    // MARK: decode
+
+    private func measureDecode() async throws -> Row {
+        let spec = try ModelSpec(
+            name: "bench", layers: 1, queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
+            pageSize: pageSize)
+        let layout = try PageLayout(layers: 1, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+        let pagesPerSequence = cachedTokens / pageSize
+        let pageCount = batch * pagesPerSequence
+        var random = SplitMix(seed: 1)
+        var pool = try KVPagePool(pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+        var pages: [[EncodedPage]] = []
+        var prompts: [[UInt32]] = []
+        let codec = PageCodec()
+        let tokenWidth = kvHeads * headDim
+        for sequence in 0..<batch {
+            let prompt = (0..<UInt32(cachedTokens + 1)).map { $0 &+ UInt32(sequence) &* 1_000_003 }
+            let keys = PrefixKey.chain(namespace: "bench", fingerprint: spec.fingerprint, tokens: prompt, pageSize: pageSize)
+            var encoded: [EncodedPage] = []
+            for (index, key) in keys.enumerated() {
+                let values = random.floats(layout.elementCount)
+                let page = sequence * pagesPerSequence + index
+                for slot in 0..<pageSize {
+                    let k = Array(values[slot * tokenWidth..<(slot + 1) * tokenWidth])
+                    let v = Array(values[(pageSize + slot) * tokenWidth..<(pageSize + slot + 1) * tokenWidth])
+                    try pool.write(page: page, slot: slot, keys: k, values: v)
+                }
+                encoded.append(EncodedPage(key: key, bytes: codec.encode(try RawPage(layout: layout, values: values))))
+            }
+            pages.append(encoded)
+            prompts.append(prompt)
+        }
+        let q = random.floats(batch * queryHeads * headDim)
+
+        let tables = (0..<batch).map { sequence in Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence) }
+        let lengths = [Int](repeating: cachedTokens, count: batch)
+        var local = AttentionResult(output: [], logSumExp: [])
+        let kernelTimes = try (0..<steps + 3).map { _ in
+            try Self.time {
+                local = try PagedAttention.run(q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths)
+            }
+        }.dropFirst(3)
+
+        let memory = layout.rawByteCount * (pageCount + 64)
+        let worker = try LaunchedWorker(binary: workerBinary, arguments: ["--model", spec.description, "--memory", String(memory)])
+        defer { worker.stop() }
+        let context = try ZMQContext()
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(120))
+        var ids: [UInt64] = []
+        for (sequence, prompt) in prompts.enumerated() {
+            try await client.putPages(pages[sequence])
+            let opened = try await client.open(namespace: "bench", tokens: prompt)
+            guard opened.cachedTokens == cachedTokens else {
+                throw Mismatch(description: "the worker reports \(opened.cachedTokens) cached tokens, \(cachedTokens) were stored")
+            }
+            ids.append(opened.sequenceID)
+        }
+        let input = try AttentionInput(q: WireTensor(f32: q, shape: [batch, queryHeads, headDim]), k: nil, v: nil)
+        let entries = ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) }
+        var remote: [Float] = []
+        var serviceTimes: [Double] = []
+        for _ in 0..<steps + 3 {
+            let start = ContinuousClock.now
+            remote = try await client.decode(layer: 0, entries: entries, input: input).output.f32Values()
+            serviceTimes.append(Self.seconds(start.duration(to: .now)))
+        }
+        await client.close()
+        guard remote == local.output else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
+        return .serviceOverhead(serviceSeconds: Self.median(Array(serviceTimes.dropFirst(3))), kernelSeconds: Self.median(Array(kernelTimes)))
+    }
+
+    // MARK: store
+
+    private func measureStore(label: String, layers: Int, pages count: Int) async throws -> [Row] {
+        let spec = try ModelSpec(
+            name: "store", layers: layers, queryHeads: kvHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
+            pageSize: pageSize)
+        let layout = try PageLayout(layers: layers, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+        var random = SplitMix(seed: 2)
+        let codec = PageCodec()
+        let pages = try (0..<count).map { index in
+            var key = [UInt8](repeating: 0, count: 32)
+            withUnsafeBytes(of: UInt64(index).littleEndian) { key.replaceSubrange(0..<8, with: $0) }
+            guard let prefixKey = PrefixKey(bytes: key) else { throw Mismatch(description: "key of 32 bytes refused") }
+            return EncodedPage(key: prefixKey, bytes: codec.encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+        }
+        let worker = try LaunchedWorker(
+            binary: workerBinary,
+            arguments: ["--model", spec.description, "--role", "store", "--memory", String(layout.rawByteCount * (count + 16))])
+        defer { worker.stop() }
+        let context = try ZMQContext()
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(120))
+        let batches = stride(from: 0, to: count, by: pagesPerRequest).map { Array(pages[$0..<min(count, $0 + pagesPerRequest)]) }
+        let putStart = ContinuousClock.now
+        for batch in batches { try await client.putPages(batch) }
+        let putSeconds = Self.seconds(putStart.duration(to: .now))
+        var fetched = 0
+        let getStart = ContinuousClock.now
+        for batch in batches { fetched += try await client.getPages(batch.map(\.key)).count }
+        let getSeconds = Self.seconds(getStart.duration(to: .now))
+        await client.close()
+        guard fetched == count else { throw Mismatch(description: "stored \(count) pages, fetched \(fetched)") }
+        let bytes = Double(count * layout.rawByteCount)
+        return [
+            .store(name: "store-put-\(label)", pagesPerSecond: Double(count) / putSeconds, gbps: bytes / putSeconds / 1e9),
+            .store(name: "store-get-\(label)", pagesPerSecond: Double(count) / getSeconds, gbps: bytes / getSeconds / 1e9),
+        ]
+    }
+
+    // MARK: support
+
+    /// Deterministic values in [-2, 2) (SplitMix64).
+    private struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func floats(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 4 - 2
+            }
+        }
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+
+    private static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try body()
+        return seconds(start.duration(to: .now))
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

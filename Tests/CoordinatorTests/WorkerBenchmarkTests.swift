@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import Coordinator
+
+/// The worker benchmark on a tiny shape, end to end against real `mfa-worker` processes.
+@Suite("WorkerBenchmark")
+struct WorkerBenchmarkTests {
+    static func workerBinary() throws -> URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug"),
+        ].map { $0.appendingPathComponent("mfa-worker") }
+        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
+    }
+
+    @Test("a tiny run reports the overhead ratio and the four store cases, with the worker's output checked")
+    func tinyRun() async throws {
+        var benchmark = WorkerBenchmark(workerBinary: try Self.workerBinary())
+        benchmark.batch = 2
+        benchmark.queryHeads = 4
+        benchmark.kvHeads = 2
+        benchmark.headDim = 32
+        benchmark.cachedTokens = 64
+        benchmark.steps = 3
+        benchmark.storePages = (small: 8, large: 4)
+        benchmark.pagesPerRequest = 3
+        var rows: [WorkerBenchmark.Row] = []
+        try await benchmark.run { rows.append($0) }
+        #expect(rows.count == 5)
+        guard case .serviceOverhead(let service, let kernel) = rows.first else { throw WorkerBenchmark.Mismatch(description: "no overhead row") }
+        #expect(service > 0 && kernel > 0)
+        #expect(rows.dropFirst().map(\.json).allSatisfy { $0.hasPrefix("{\"case\":\"store-") })
+        #expect(rows.first?.json.hasPrefix("{\"case\":\"decode-service-overhead\",\"ratio\":") == true)
+    }
+}
