@@ -18,6 +18,7 @@ actor PageTiers: LowerTiers {
     private let remote: RemoteTier?
     private var remoteSizes: [PrefixKey: Int] = [:]
     private var remoteStatistics = TierStatistics()
+    private var moves = TierMoves()
     private let codec: PageCodec
     private let logger: Logger
 
@@ -35,19 +36,23 @@ actor PageTiers: LowerTiers {
     /// Returns the keys that left the worker as a result, oldest first.
     func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey] {
         removeLocally(key)
-        return await place([EncodedPage(key: key, bytes: codec.encode(page))])
+        let started = ContinuousClock.now
+        return await place([Move(page: EncodedPage(key: key, bytes: codec.encode(page)), source: "hot", started: started)])
     }
 
     /// Takes the page out of the first tier holding it and decodes it; nil when no tier has it or
     /// its data is corrupt (logged; the key is gone either way). Each tier asked counts a hit or a
     /// miss.
     func promote(key: PrefixKey) async -> RawPage? {
+        let started = ContinuousClock.now
         if compressed != nil {
-            if compressed?.contains(key) == true { return verified(compressed?.take(key), key: key, tier: .compressed) }
+            if compressed?.contains(key) == true {
+                return verified(compressed?.take(key), key: key, tier: .compressed, started: started)
+            }
             count(.compressed, hit: false)
         }
         if disk != nil {
-            if disk?.contains(key) == true { return verified(disk?.take(key), key: key, tier: .disk) }
+            if disk?.contains(key) == true { return verified(disk?.take(key), key: key, tier: .disk, started: started) }
             count(.disk, hit: false)
         }
         guard let remote else { return nil }
@@ -55,7 +60,7 @@ actor PageTiers: LowerTiers {
             count(.remote, hit: false)
             return nil
         }
-        return verified(await remote.get(key), key: key, tier: .remote)
+        return verified(await remote.get(key), key: key, tier: .remote, started: started)
     }
 
     /// Promotes every key of `keys` that a tier holds (remote fetches run concurrently) and returns
@@ -72,6 +77,7 @@ actor PageTiers: LowerTiers {
             }
         }
         if let remote, !remoteKeys.isEmpty {
+            let started = ContinuousClock.now
             let fetched = await withTaskGroup(of: (PrefixKey, [UInt8]?).self) { group in
                 for key in remoteKeys { group.addTask { (key, await remote.get(key)) } }
                 var out: [(PrefixKey, [UInt8]?)] = []
@@ -79,7 +85,7 @@ actor PageTiers: LowerTiers {
                 return out
             }
             for (key, bytes) in fetched where takeRemoteEntry(key) {
-                found[key] = verified(bytes, key: key, tier: .remote)
+                found[key] = verified(bytes, key: key, tier: .remote, started: started)
             }
         }
         return keys.compactMap { key in found.removeValue(forKey: key).map { (key, $0) } }
@@ -105,9 +111,11 @@ actor PageTiers: LowerTiers {
     /// disk tier; pages written to disk are already durable.
     func flush() async {
         guard disk != nil, let keys = compressed?.keys else { return }
-        var pages: [EncodedPage] = []
+        var pages: [Move] = []
         for key in keys {
-            if let bytes = compressed?.take(key) { pages.append(EncodedPage(key: key, bytes: bytes)) }
+            if let bytes = compressed?.take(key) {
+                pages.append(Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now))
+            }
         }
         _ = await place(pages, skippingCompressed: true)
     }
@@ -118,37 +126,51 @@ actor PageTiers: LowerTiers {
         if let compressed { counters += compressed.statistics.counters(tier: "compressed") }
         if let disk { counters += disk.statistics.counters(tier: "disk") }
         if remote != nil { counters += remoteStatistics.counters(tier: "remote") }
+        counters += moves.counters
         return counters.map { StatsReply.Counter(name: $0.name, value: $0.value) }
     }
 
+    /// A page on its way down, where it comes from and when its move started.
+    private struct Move {
+        var page: EncodedPage
+        var source: String
+        var started: ContinuousClock.Instant
+    }
+
     /// Places `pages` in the first tier (or the first below compressed RAM) and the overflow of
-    /// each tier in the next; returns the keys that no tier kept.
-    private func place(_ pages: [EncodedPage], skippingCompressed: Bool = false) async -> [PrefixKey] {
+    /// each tier in the next, timing each move; returns the keys that no tier kept.
+    private func place(_ pages: [Move], skippingCompressed: Bool = false) async -> [PrefixKey] {
         var lost: [PrefixKey] = []
         var pending = pages
         if compressed != nil, !skippingCompressed {
-            var next: [EncodedPage] = []
-            for page in pending {
-                guard let overflow = compressed?.insert(page) else { continue }
-                next += overflow.pages
+            var next: [Move] = []
+            for move in pending {
+                guard let overflow = compressed?.insert(move.page) else { continue }
+                moves.record(from: move.source, to: "compressed", bytes: move.page.bytes.count, duration: move.started.duration(to: .now))
+                next += overflow.pages.map { Move(page: $0, source: "compressed", started: .now) }
                 lost += overflow.lost
             }
             pending = next
         }
         if disk != nil {
-            var next: [EncodedPage] = []
-            for page in pending {
-                guard let overflow = disk?.insert(page, passesEvictedPagesOn: remote != nil) else { continue }
-                next += overflow.pages
+            var next: [Move] = []
+            for move in pending {
+                guard let overflow = disk?.insert(move.page, passesEvictedPagesOn: remote != nil) else { continue }
+                if !overflow.pages.contains(where: { $0.key == move.page.key }) {
+                    moves.record(from: move.source, to: "disk", bytes: move.page.bytes.count, duration: move.started.duration(to: .now))
+                }
+                next += overflow.pages.map { Move(page: $0, source: $0.key == move.page.key ? move.source : "disk", started: .now) }
                 lost += overflow.lost
             }
             pending = next
         }
-        for page in pending {
+        for move in pending {
+            let page = move.page
             guard let remote, await remote.put(page) else {
                 lost.append(page.key)
                 continue
             }
+            moves.record(from: move.source, to: "remote", bytes: page.bytes.count, duration: move.started.duration(to: .now))
             if let old = remoteSizes.updateValue(page.bytes.count, forKey: page.key) {
                 remoteStatistics.pages -= 1
                 remoteStatistics.bytes -= old
@@ -191,9 +213,10 @@ actor PageTiers: LowerTiers {
         return true
     }
 
-    /// The page `bytes` taken from `tier` decode to, counted as a hit; nil, counted as a miss and
-    /// logged, when the bytes could not be read or fail a check.
-    private func verified(_ bytes: [UInt8]?, key: PrefixKey, tier: Tier) -> RawPage? {
+    /// The page `bytes` taken from `tier` decode to, counted as a hit (and a move to hot that began
+    /// at `started`); nil, counted as a miss and logged, when the bytes could not be read or fail a
+    /// check.
+    private func verified(_ bytes: [UInt8]?, key: PrefixKey, tier: Tier, started: ContinuousClock.Instant) -> RawPage? {
         guard let bytes else {
             logger.warning("\(tier.rawValue) tier: page unreadable, a miss", metadata: ["key": "\(key)"])
             count(tier, hit: false)
@@ -202,6 +225,7 @@ actor PageTiers: LowerTiers {
         do {
             let page = try codec.decode(bytes)
             count(tier, hit: true)
+            moves.record(from: tier.rawValue, to: "hot", bytes: bytes.count, duration: started.duration(to: .now))
             return page
         } catch {
             logger.warning("\(tier.rawValue) tier: corrupt page, a miss", metadata: ["key": "\(key)", "reason": "\(error)"])
