@@ -78,6 +78,22 @@ struct PageTiersTests {
         #expect(await tiers.promote(key: tierKey(1)) == pages[1])
     }
 
+    @Test("keys a rebuilt disk tier holds at start are held without events, and their loss is announced")
+    func adoptedKeys() async throws {
+        let geometry = try PageGeometry(layers: 2, kvHeads: 2, headDim: 32, pageSize: 16, storage: .f16)
+        var manager = try SequenceManager(geometry: geometry, pageCount: 2, evictionPolicy: .demote)
+        _ = try manager.admit(key: tierKey(0), pageBytes: try randomPage(.f16, seed: 1).bytes)
+        _ = manager.takeEvents()
+        manager.lowerTiersHold(keys: [tierKey(0), tierKey(1), tierKey(2)])
+        #expect(manager.takeEvents().isEmpty)
+        #expect(manager.cache.snapshot().keys == Set([tierKey(0), tierKey(1), tierKey(2)]))
+        manager.lowerTiersLost(keys: [tierKey(0), tierKey(2)])
+        let events = manager.takeEvents()
+        #expect(events.map(\.kind) == [.removed])
+        #expect(events.map(\.key) == [tierKey(2)])
+        #expect(manager.cache.snapshot().keys == Set([tierKey(0), tierKey(1)]))
+    }
+
     @Test("the hot pool's demotions keep keys held until the tiers lose them")
     func eventsWithTiers() async throws {
         let geometry = try PageGeometry(layers: 2, kvHeads: 2, headDim: 32, pageSize: 16, storage: .f16)

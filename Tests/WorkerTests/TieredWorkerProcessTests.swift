@@ -112,6 +112,11 @@ struct TieredWorkerProcessTests {
             model: Self.model, memory: "16KiB", arguments: ["--data-dir", directory, "--disk", "1MiB"], logLevel: "warning")
         let client = try ClusterClient(context: try ZMQContext(), endpoint: restarted.endpoint, timeout: .seconds(30))
         #expect((try await client.stats())["tier_disk_pages"] == UInt64(onDisk.count))
+        guard case let .snapshotReply(snapshot) = try await client.request(.snapshotRequest(SnapshotRequest())) else {
+            Issue.record("no snapshot reply")
+            return
+        }
+        #expect(Set(snapshot.keys) == onDisk)
         let found = try await Self.get(Array(onDisk), from: client)
         #expect(Set(found.keys) == onDisk)
         for page in pages where onDisk.contains(page.key) {

@@ -85,6 +85,14 @@ actor WorkerService {
     var freePageCount: Int { manager.allocator.freeCount }
     /// Open sequences.
     var liveSequenceCount: Int { shards.count }
+    /// Takes the keys the lower tiers hold before serving starts (a disk tier rebuilt from its data
+    /// directory) as held: the coordinator learns them by snapshot, and their later loss is announced.
+    func adoptLowerTierKeys() async {
+        let keys = await tiers.keys()
+        manager.lowerTiersHold(keys: keys)
+        held.formUnion(keys)
+    }
+
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
     /// Number of the last event produced (0 before any).

@@ -92,6 +92,12 @@ public struct PrefixCache: Sendable {
         return page
     }
 
+    /// Records keys the lower tiers already hold (a disk tier rebuilt after a restart) as held below,
+    /// without events: they are reported by snapshot. Keys that are hot are left as they are.
+    public mutating func holdBelow(keys: [PageKey]) {
+        for key in keys where pages[key] == nil { lowerTierKeys.insert(key) }
+    }
+
     /// The lower tiers no longer hold `key`: unless it is hot, it left the worker (removed event).
     public mutating func lowerTierLost(key: PageKey) {
         if lowerTierKeys.remove(key) != nil { record(.removed, key) }

@@ -193,6 +193,12 @@ public struct SequenceManager: Sendable {
         return true
     }
 
+    /// Records keys the lower tiers already hold when the worker starts (a rebuilt disk tier) as held,
+    /// without events, so that losing them later is announced.
+    public mutating func lowerTiersHold(keys: [PageKey]) {
+        cache.holdBelow(keys: keys)
+    }
+
     /// Records that the lower tiers lost `keys` (dropped or unreadable): each one not hot left the
     /// worker (a removed event).
     public mutating func lowerTiersLost(keys: [PageKey]) {

@@ -36,6 +36,7 @@ actor PageTiers: LowerTiers {
     /// Returns the keys that left the worker as a result, oldest first.
     func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey] {
         removeLocally(key)
+        _ = takeRemoteEntry(key)
         let started = ContinuousClock.now
         return await place([Move(page: EncodedPage(key: key, bytes: codec.encode(page)), source: "hot", started: started)])
     }
