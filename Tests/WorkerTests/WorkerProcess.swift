@@ -94,9 +94,6 @@ final class WorkerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// The worker's process id.
-    var pid: Int32 { process.processIdentifier }
-
     /// Sends SIGTERM and waits at most `timeout` for the exit; the exit status, or nil if it is
     /// still running.
     func terminate(timeout: Duration = .seconds(10)) -> Int32? {

@@ -280,6 +280,147 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    @Test("pipelined prefill chunks of one sequence are served in the order they were sent")
+    func pipelinedChunks() async throws {
+        let spec = try ModelSpec(parsing: Self.model("f16"))
+        let worker = try WorkerProcess(model: Self.model("f16"))
+        let context = try ZMQContext()
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
+        defer { Task { await client.close() } }
+        let id = try await client.open(namespace: "p", tokens: Array(0..<64)).sequenceID
+        let raw = try ZMQEndpoint(.dealer, context: context, connect: [worker.endpoint])
+        defer { Task { await raw.close() } }
+        var random = TestRandom(seed: 12)
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        for chunk in 0..<8 {
+            let input = try AttentionInput(
+                q: Self.tensor(random.floats(8 * hq * d), [8, hq, d]), k: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]),
+                v: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]))
+            let prefill = try Prefill(sequenceID: id, layer: 0, startPosition: UInt32(chunk * 8), input: input)
+            try await raw.send(try Envelope(requestID: UInt64(chunk + 1), message: .prefill(prefill)).encode(), timeout: .seconds(5))
+        }
+        var answered: [UInt64] = []
+        for _ in 0..<8 {
+            let reply = try Envelope(frames: try await raw.receive(timeout: .seconds(20)))
+            guard case .prefillReply = reply.message else {
+                Issue.record("chunk \(reply.requestID) was refused: \(reply.message)")
+                continue
+            }
+            answered.append(reply.requestID)
+        }
+        #expect(answered.sorted() == Array(1...8))
+        #expect(worker.terminate() == 0)
+    }
+
+    @Test("with a coordinator, the worker registers, heartbeats, and sends numbered cache events")
+    func registration() async throws {
+        let spec = try ModelSpec(parsing: Self.model("f16"))
+        let context = try ZMQContext()
+        let coordinator = try ZMQEndpoint(.router, context: context, bind: ["tcp://127.0.0.1:*"])
+        defer { Task { await coordinator.close() } }
+        let worker = try WorkerProcess(
+            model: Self.model("f16"), arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"])
+        func next() async throws -> ([UInt8], Envelope) {
+            let frames = try await coordinator.receive(timeout: .seconds(10))
+            return (frames[0], try Envelope(frames: Array(frames.dropFirst())))
+        }
+        let (identity, register) = try await next()
+        guard case .registerWorker(let body) = register.message else { throw ServiceError.internal("expected RegisterWorker, got \(register.message)") }
+        #expect(body.workerID == 42)
+        #expect(body.endpoint == worker.endpoint)
+        #expect(body.modelFingerprint == spec.fingerprint)
+        try await coordinator.send(
+            [identity] + Envelope(requestID: register.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))).encode(),
+            timeout: .seconds(5))
+        let (_, heartbeat) = try await next()
+        guard case .heartbeat(let beat) = heartbeat.message else { throw ServiceError.internal("expected Heartbeat, got \(heartbeat.message)") }
+        #expect(beat.workerID == 42)
+        #expect(beat.lastEventSequence == 0)
+
+        // A committed sequence of 20 tokens stores one page: event 1.
+        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
+        defer { Task { await client.close() } }
+        let tokens = Array(UInt32(0)..<20)
+        let id = try await client.open(namespace: "r", tokens: tokens).sequenceID
+        var random = TestRandom(seed: 13)
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        for layer in 0..<spec.layers {
+            _ = try await client.prefill(
+                sequenceID: id, layer: layer, startPosition: 0, q: Self.tensor(random.floats(20 * hq * d), [20, hq, d]),
+                k: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]))
+        }
+        try await client.close(sequenceID: id, commit: true)
+        var event: CacheProtocol.CacheEvent?
+        for _ in 0..<5 where event == nil {
+            if case .cacheEvent(let body) = try await next().1.message { event = body }
+        }
+        #expect(event == CacheProtocol.CacheEvent(
+            workerID: 42, eventSequence: 1, kind: .stored,
+            keys: PrefixKey.chain(namespace: "r", fingerprint: spec.fingerprint, tokens: tokens, pageSize: spec.pageSize)))
+
+        // After `notRegistered` the worker registers again.
+        var again: Envelope?
+        for _ in 0..<5 where again == nil {
+            let (sender, message) = try await next()
+            if case .heartbeat(let beat) = message.message {
+                #expect(beat.lastEventSequence == 1)
+                try await coordinator.send(
+                    [sender] + Envelope(requestID: message.requestID, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted"))).encode(),
+                    timeout: .seconds(5))
+            } else if case .registerWorker = message.message {
+                again = message
+            }
+        }
+        #expect(again != nil)
+        #expect(worker.terminate() == 0)
+    }
+
+    @Test("with --curve-secret, only clients that know the worker's public key are served", .enabled(if: ZMQContext.hasCurve))
+    func curve() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-worker-curve-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let workerKeys = try ZMQCurveKeyPair.generate()
+        let keyFile = directory.appendingPathComponent("worker.key").path
+        try workerKeys.write(to: keyFile)
+        let worker = try WorkerProcess(model: Self.model("f16"), arguments: ["--curve-secret", keyFile])
+        let context = try ZMQContext()
+        let secure = try ClusterClient(
+            context: context, endpoint: worker.endpoint, timeout: .seconds(10),
+            options: ZMQSocketOptions(curve: .client(try ZMQCurveKeyPair.generate(), serverKey: workerKeys.publicKey)))
+        defer { Task { await secure.close() } }
+        #expect(try await secure.stats()["requests"] == 1)
+        let plain = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .milliseconds(500))
+        defer { Task { await plain.close() } }
+        await #expect(throws: ClusterClientError.self) { _ = try await plain.stats() }
+        #expect(worker.terminate() == 0)
+    }
+
+    @Test("PullPages copies pages from a peer worker; a key the peer lacks is reported missing")
+    func pullFromPeer() async throws {
+        let model = Self.model("bf16")
+        let spec = try ModelSpec(parsing: model)
+        let holder = try WorkerProcess(model: model, arguments: ["--role", "store"])
+        let puller = try WorkerProcess(model: model)
+        let context = try ZMQContext()
+        let holderClient = try ClusterClient(context: context, endpoint: holder.endpoint, timeout: .seconds(30))
+        let pullerClient = try ClusterClient(context: context, endpoint: puller.endpoint, timeout: .seconds(30))
+        defer { Task { await holderClient.close(); await pullerClient.close() } }
+        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        var random = TestRandom(seed: 14)
+        let keys = PrefixKey.chain(namespace: "pull", fingerprint: spec.fingerprint, tokens: Array(0..<33), pageSize: spec.pageSize)
+        let pages = try keys.map { EncodedPage(key: $0, bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount)))) }
+        try await holderClient.putPages(pages)
+        let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0x5A, count: 32)))
+        let reply = try await pullerClient.request(.pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing])))
+        #expect(reply == .pullPagesReply(PullPagesReply(pulled: [true, true, false])))
+        #expect(try await pullerClient.getPages(keys).map { try PageCodec().decode($0.bytes) } == pages.map { try PageCodec().decode($0.bytes) })
+        // The pulled pages serve a prompt hit on the puller.
+        #expect(try await pullerClient.open(namespace: "pull", tokens: Array(0..<33)).cachedTokens == 32)
+        #expect(holder.terminate() == 0)
+        #expect(puller.terminate() == 0)
+    }
+
     @Test("SIGTERM makes the worker exit with status 0")
     func terminates() throws {
         let worker = try WorkerProcess(model: Self.model("f16"))

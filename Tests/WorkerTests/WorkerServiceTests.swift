@@ -180,6 +180,17 @@ struct WorkerServiceTests {
         #expect(await tiers.keys().isEmpty)
         let contains = await Self.send(service, .pageContains(PageContains(keys: PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: prompt, pageSize: 4))))
         #expect(contains.reply?.message == .pageContainsReply(PageContainsReply(present: [true, true])))
+
+        // Demoted again, then removed by request from the lower tier: that is a removed event.
+        _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: again.sequenceID, commit: false)))
+        let third = try await Self.open(service, [7, 7])
+        _ = try await Self.prefill(service, id: third.sequenceID, start: 0, rows: 12, random: &random)
+        #expect(await tiers.keys().count == 2)
+        let firstKey = PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: prompt, pageSize: 4)[0]
+        let removed = await Self.send(service, .pageRemove(PageRemove(keys: [firstKey])))
+        #expect(removed.events.map(\.kind) == [.removed])
+        #expect(removed.events.map(\.keys) == [[firstKey]])
+        #expect(await tiers.keys().count == 1)
     }
 
     @Test("PullPages fetches from the named peer; an unreachable peer is unavailable")

@@ -124,15 +124,6 @@ struct WorkerBenchmark {
         }
         let q = random.floats(batch * queryHeads * headDim)
 
-        let tables = (0..<batch).map { sequence in Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence) }
-        let lengths = [Int](repeating: cachedTokens, count: batch)
-        var local = AttentionResult(output: [], logSumExp: [])
-        let kernelTimes = try (0..<steps + 3).map { _ in
-            try Self.time {
-                local = try PagedAttention.run(q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths)
-            }
-        }.dropFirst(3)
-
         let memory = layout.rawByteCount * (pageCount + 64)
         let worker = try LaunchedWorker(binary: workerBinary, arguments: ["--model", spec.description, "--memory", String(memory)])
         defer { worker.stop() }
@@ -149,16 +140,28 @@ struct WorkerBenchmark {
         }
         let input = try AttentionInput(q: WireTensor(f32: q, shape: [batch, queryHeads, headDim]), k: nil, v: nil)
         let entries = ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) }
+        let tables = (0..<batch).map { sequence in Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence) }
+        let lengths = [Int](repeating: cachedTokens, count: batch)
+        var local: [Float] = []
         var remote: [Float] = []
+        var kernelTimes: [Double] = []
         var serviceTimes: [Double] = []
-        for _ in 0..<steps + 3 {
-            let start = ContinuousClock.now
+        // Steps alternate between the two, so that load from elsewhere on the machine hits both alike.
+        for step in 0..<steps + 3 {
+            let kernelStart = ContinuousClock.now
+            local = try PagedAttention.run(
+                q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths
+            ).output
+            let serviceStart = ContinuousClock.now
             remote = try await client.decode(layer: 0, entries: entries, input: input).output.f32Values()
-            serviceTimes.append(Self.seconds(start.duration(to: .now)))
+            let end = ContinuousClock.now
+            guard step >= 3 else { continue }
+            kernelTimes.append(Self.seconds(kernelStart.duration(to: serviceStart)))
+            serviceTimes.append(Self.seconds(serviceStart.duration(to: end)))
         }
         await client.close()
-        guard remote == local.output else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
-        return .serviceOverhead(serviceSeconds: Self.median(Array(serviceTimes.dropFirst(3))), kernelSeconds: Self.median(Array(kernelTimes)))
+        guard remote == local else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
+        return .serviceOverhead(serviceSeconds: Self.median(serviceTimes), kernelSeconds: Self.median(kernelTimes))
     }
 
     // MARK: store
@@ -219,12 +222,6 @@ struct WorkerBenchmark {
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    private static func time(_ body: () throws -> Void) rethrows -> Double {
-        let start = ContinuousClock.now
-        try body()
-        return seconds(start.duration(to: .now))
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -61,6 +61,7 @@ struct WorkerDaemon {
                 group.addTask { await coordinator.run(service: service) }
             }
             await server.run()
+            group.cancelAll()
             await coordinator?.close()
         }
         await tiers.flush()

@@ -5,8 +5,10 @@ import Synchronization
 /// The worker's socket shell: a ROUTER bound to the listen endpoint whose receive loop decodes
 /// each request (identity frame first), hands it to the `WorkerService` (an actor, so kernel calls
 /// never run on the socket threads) and sends the answer back behind the same identity frame.
-/// Requests are handled concurrently and answered in any order. Malformed messages are answered
-/// with `ErrorReply` (`version` or `badRequest`) when their request id is readable, else dropped.
+/// Requests are served in the order they arrive, so a requester may pipeline dependent requests
+/// (the chunks of a prefill); only `PullPages`, which waits on another worker, is served beside
+/// the others and may be answered later. Malformed messages are answered with `ErrorReply`
+/// (`version` or `badRequest`) when their request id is readable, else dropped.
 final class WorkerServer: Sendable {
     /// How often the receive loop checks whether it should stop.
     static let pollInterval = Duration.milliseconds(100)
@@ -38,7 +40,7 @@ final class WorkerServer: Sendable {
 
     /// Serves until `stop()`; then answers the requests already taken and closes the socket.
     func run() async {
-        await withDiscardingTaskGroup { group in
+        await withDiscardingTaskGroup { pulls in
             while !stopping.load(ordering: .acquiring) {
                 let frames: [[UInt8]]
                 do throws(TransportError) {
@@ -49,7 +51,12 @@ final class WorkerServer: Sendable {
                     logger.error("receive failed: \(error)")
                     break
                 }
-                group.addTask { [self] in await serve(frames) }
+                guard let (identity, request) = await decode(frames) else { continue }
+                if case .pullPages = request.message {
+                    pulls.addTask { [self] in await serve(request, from: identity) }
+                } else {
+                    await serve(request, from: identity)
+                }
             }
         }
         await endpoint.close()
@@ -60,22 +67,26 @@ final class WorkerServer: Sendable {
         stopping.store(true, ordering: .releasing)
     }
 
-    /// Answers one routed message: `frames[0]` is the sender's identity.
-    private func serve(_ frames: [[UInt8]]) async {
-        guard frames.count >= 2 else { return }
+    /// The sender's identity and its request; nil (after answering the refusal when its request id
+    /// is readable) for a message that does not decode.
+    private func decode(_ frames: [[UInt8]]) async -> ([UInt8], Envelope)? {
+        guard frames.count >= 2 else { return nil }
         let identity = frames[0]
         let message = Array(frames.dropFirst())
-        let request: Envelope
         do {
-            request = try Envelope(frames: message)
+            return (identity, try Envelope(frames: message))
         } catch {
             guard let id = MessageHeader.requestID(ofRefused: message[0]), !isCacheEvent(message[0]) else {
                 logger.debug("dropped an unreadable message: \(error)")
-                return
+                return nil
             }
             await send(identity, Envelope(requestID: id, message: .errorReply(ErrorReply(code: error.replyCode, message: error.description))))
-            return
+            return nil
         }
+    }
+
+    /// Answers one request and publishes the events it caused.
+    private func serve(_ request: Envelope, from identity: [UInt8]) async {
         let outcome = await service.handle(request)
         if let coordinator = coordinator.withLock({ $0 }) { await coordinator.publish(outcome.events) }
         if let reply = outcome.reply { await send(identity, reply) }

@@ -28,6 +28,8 @@ actor WorkerService {
     private var manager: SequenceManager
     private var shards: [SequenceID: Shard] = [:]
     private var held: Set<PrefixKey> = []
+    /// Keys removed from the lower tiers by request, whose removal the next events report.
+    private var removedBelow: [PrefixKey] = []
     private var lastEvent: UInt64 = 0
     private var draining = false
     private var counters = Counters()
@@ -79,8 +81,6 @@ actor WorkerService {
         self.logger = logger
     }
 
-    /// Pages of the hot pool.
-    var hotPageCount: Int { manager.allocator.pageCount }
     /// Hot pages neither used nor cached.
     var freePageCount: Int { manager.allocator.freeCount }
     /// Open sequences.
@@ -95,10 +95,6 @@ actor WorkerService {
 
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
-    /// Number of the last event produced (0 before any).
-    var lastEventSequence: UInt64 { lastEvent }
-    /// Whether the worker refuses new sequences.
-    var isDraining: Bool { draining }
 
     /// Answers one request. Replies and errors carry the request's id; `CacheEvent` and replies
     /// sent to the worker are not answered (a stray reply is logged and dropped).
@@ -496,7 +492,10 @@ actor WorkerService {
             } catch {
                 throw ServiceError(error)
             }
-            await tiers.remove(key: key)
+            if await tiers.contains(key: key) {
+                await tiers.remove(key: key)
+                removedBelow.append(key)
+            }
         }
     }
 
@@ -546,22 +545,24 @@ actor WorkerService {
     private func takeEvents() async -> [CacheProtocol.CacheEvent] {
         await apply([])
         var events: [CacheProtocol.CacheEvent] = []
-        for event in manager.takeEvents() {
+        let changes = manager.takeEvents().map { ($0.kind, $0.key) } + removedBelow.map { (Worker.CacheEvent.Kind.removed, $0) }
+        removedBelow = []
+        for (eventKind, key) in changes {
             let kind: CacheProtocol.CacheEvent.Kind
-            switch event.kind {
+            switch eventKind {
             case .stored:
-                guard held.insert(event.key).inserted else { continue }
+                guard held.insert(key).inserted else { continue }
                 kind = .stored
             case .removed:
-                guard manager.cache.page(for: event.key) == nil else { continue }
-                guard await !tiers.contains(key: event.key), held.remove(event.key) != nil else { continue }
+                guard manager.cache.page(for: key) == nil else { continue }
+                guard await !tiers.contains(key: key), held.remove(key) != nil else { continue }
                 kind = .removed
             }
             if let last = events.last, last.kind == kind, last.keys.count < WireLimits.maxKeysPerRequest {
-                events[events.count - 1].keys.append(event.key)
+                events[events.count - 1].keys.append(key)
             } else {
                 lastEvent += 1
-                events.append(CacheProtocol.CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [event.key]))
+                events.append(CacheProtocol.CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [key]))
             }
         }
         return events
