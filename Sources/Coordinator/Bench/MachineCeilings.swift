@@ -25,21 +25,41 @@ enum MachineCeilings {
         return Double(bytes) / best / 1e9
     }
 
-    /// GB/s of writing 64 MiB in 1 MiB writes to a new file in `directory` and fsyncing it.
-    static func diskWriteGBps(directory: String) throws(MachineCeilings.Failure) -> Double {
-        let path = directory + "/ceiling"
-        defer { unlink(path) }
-        let chunk = [UInt8](repeating: 0x5A, count: 1 << 20)
-        let start = ContinuousClock.now
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { throw Failure(description: "cannot create \(path)") }
-        defer { close(descriptor) }
-        for _ in 0..<64 {
-            let written = chunk.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard written == chunk.count else { throw Failure(description: "short write to \(path)") }
+    /// GB/s of the bare durable small-file protocol on `directory`'s file system: `files` files of
+    /// `bytes` bytes each written to a temporary name, fsynced, renamed and the directory fsynced
+    /// (`write`); then each read back whole and removed (`read`).
+    static func pageFileGBps(directory: String, bytes: Int, files: Int = 64) throws(MachineCeilings.Failure)
+        -> (write: Double, read: Double) {
+        let content = [UInt8](repeating: 0x5A, count: bytes)
+        let writeStart = ContinuousClock.now
+        for index in 0..<files {
+            let temporary = directory + "/ceiling-\(index).tmp"
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard descriptor >= 0 else { throw Failure(description: "cannot create \(temporary)") }
+            let written = content.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor) == 0
+            close(descriptor)
+            guard written == bytes, synced, rename(temporary, directory + "/ceiling-\(index)") == 0 else {
+                throw Failure(description: "cannot write \(temporary)")
+            }
+            let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
+            guard directoryDescriptor >= 0, fsync(directoryDescriptor) == 0 else { throw Failure(description: "cannot fsync \(directory)") }
+            close(directoryDescriptor)
         }
-        guard fsync(descriptor) == 0 else { throw Failure(description: "fsync of \(path) failed") }
-        return Double(64 << 20) / seconds(start.duration(to: .now)) / 1e9
+        let writeSeconds = seconds(writeStart.duration(to: .now))
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        let readStart = ContinuousClock.now
+        for index in 0..<files {
+            let path = directory + "/ceiling-\(index)"
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { throw Failure(description: "cannot open \(path)") }
+            let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            guard got == bytes, unlink(path) == 0 else { throw Failure(description: "cannot read \(path)") }
+        }
+        let readSeconds = seconds(readStart.duration(to: .now))
+        let total = Double(bytes * files)
+        return (total / writeSeconds / 1e9, total / readSeconds / 1e9)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -10,21 +10,23 @@ import Foundation
 /// with a small hot pool and a `--role store` worker as its remote tier does the same (hot → remote,
 /// remote → hot). The worker times each move itself (encoding, compression, file write with its
 /// fsyncs, remote request, read and checksum-verified decode) and reports bytes and nanoseconds per
-/// direction in its stats; each row is those bytes over that time. Ceilings: a 256 MiB memcpy, and
-/// writing and fsyncing a 64 MiB file in the data directory (for the directions that write to disk).
+/// direction in its stats; each row is those bytes over that time. Ceilings, measured in the same
+/// run: a 256 MiB memcpy; and on the data directory's file system the bare durable page-file
+/// protocol (write a page-sized file, fsync, rename, fsync the directory) for directions into disk,
+/// and reading and removing such files for directions out of disk.
 struct TierBenchmark {
     /// One measured line.
     enum Row: Sendable, Equatable {
         /// The machine's ceilings.
-        case ceilings(memcpyGBps: Double, diskWriteGBps: Double)
+        case ceilings(memcpyGBps: Double, pageFileWriteGBps: Double, pageFileReadGBps: Double)
         /// One direction's throughput and its fraction of the relevant ceiling.
         case move(direction: String, gbps: Double, ceiling: String, fraction: Double)
 
         /// The `--json` line.
         var json: String {
             switch self {
-            case let .ceilings(memcpy, disk):
-                "{\"case\":\"tier-ceilings\",\"memcpy_gbps\":\(Self.number(memcpy)),\"disk_write_gbps\":\(Self.number(disk))}"
+            case let .ceilings(memcpy, write, read):
+                "{\"case\":\"tier-ceilings\",\"memcpy_gbps\":\(Self.number(memcpy)),\"page_file_write_gbps\":\(Self.number(write)),\"page_file_read_gbps\":\(Self.number(read))}"
             case let .move(direction, gbps, ceiling, fraction):
                 "{\"case\":\"tier-\(direction)\",\"gbps\":\(Self.number(gbps)),\"\(ceiling)_fraction\":\(Self.number(fraction))}"
             }
@@ -33,8 +35,8 @@ struct TierBenchmark {
         /// The human table line.
         var text: String {
             switch self {
-            case let .ceilings(memcpy, disk):
-                "tier-ceilings            memcpy \(Self.number(memcpy)) GB/s  disk write+fsync \(Self.number(disk)) GB/s"
+            case let .ceilings(memcpy, write, read):
+                "tier-ceilings            memcpy \(Self.number(memcpy)) GB/s  page file durable write \(Self.number(write)) GB/s  read+remove \(Self.number(read)) GB/s"
             case let .move(direction, gbps, ceiling, fraction):
                 "\("tier-\(direction)".padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(gbps)) GB/s  \(Self.number(fraction * 100))% of \(ceiling)"
             }
@@ -60,12 +62,11 @@ struct TierBenchmark {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let memcpy = MachineCeilings.memcpyGBps()
-        let disk = try MachineCeilings.diskWriteGBps(directory: directory)
-        report(.ceilings(memcpyGBps: memcpy, diskWriteGBps: disk))
-
         let spec = try ModelSpec(name: "tiers", layers: 1, queryHeads: 8, kvHeads: 8, headDim: 128, kvStorage: .f16, pageSize: 16)
         let layout = try PageLayout(layers: 1, pageSize: 16, kvHeads: 8, headDim: 128, storage: .f16)
         let pageBytes = layout.rawByteCount + 64
+        let files = try MachineCeilings.pageFileGBps(directory: directory, bytes: layout.rawByteCount + 40)
+        report(.ceilings(memcpyGBps: memcpy, pageFileWriteGBps: files.write, pageFileReadGBps: files.read))
         let local = try await measure(spec: spec, layout: layout, arguments: [
             "--memory", String(hotPages * layout.rawByteCount), "--compressed-memory", String(compressedPages * pageBytes),
             "--data-dir", directory + "/data", "--disk", String(2 * pages * pageBytes)])
@@ -76,9 +77,10 @@ struct TierBenchmark {
         let remote = try await measure(spec: spec, layout: layout, arguments: [
             "--memory", String(hotPages * layout.rawByteCount), "--remote", store.endpoint])
         for (direction, gbps) in local.merging(remote, uniquingKeysWith: { first, _ in first }).sorted(by: { $0.key < $1.key }) {
-            let toDisk = direction.hasSuffix("-disk")
-            report(.move(direction: direction, gbps: gbps, ceiling: toDisk ? "disk_write" : "memcpy",
-                         fraction: gbps / (toDisk ? disk : memcpy)))
+            let (ceiling, ceilingGBps) =
+                direction.hasSuffix("-disk") ? ("page_file_write", files.write)
+                : direction.hasPrefix("disk-") ? ("page_file_read", files.read) : ("memcpy", memcpy)
+            report(.move(direction: direction, gbps: gbps, ceiling: ceiling, fraction: gbps / ceilingGBps))
         }
     }
 
