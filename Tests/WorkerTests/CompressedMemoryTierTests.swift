@@ -42,3 +42,26 @@ struct CompressedMemoryTierTests {
         #expect(throws: TierError.invalidCapacity(tier: "compressed", bytes: 0)) { try CompressedMemoryTier(capacity: 0) }
     }
 }
+
+@Suite("Key LRU order")
+struct KeyLRUTests {
+    @Test("touch moves a key to the most recent end; remove unlinks it from any position")
+    func order() {
+        var lru = KeyLRU<Int>()
+        #expect(lru.leastRecent == nil)
+        for key in 1...4 { lru.touch(key) }
+        lru.touch(2)
+        #expect(lru.keysInOrder == [1, 3, 4, 2])
+        lru.remove(3)
+        lru.remove(1)
+        lru.remove(9)
+        #expect(lru.keysInOrder == [4, 2])
+        #expect(lru.leastRecent == 4)
+        lru.remove(2)
+        lru.remove(4)
+        #expect(lru.keysInOrder.isEmpty)
+        #expect(lru.leastRecent == nil)
+        lru.touch(5)
+        #expect(lru.keysInOrder == [5])
+    }
+}

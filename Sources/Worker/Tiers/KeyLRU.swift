@@ -13,12 +13,6 @@ struct KeyLRU<Key: Hashable & Sendable>: Sendable {
     /// An empty order.
     init() {}
 
-    /// Keys in the order.
-    var count: Int { links.count }
-
-    /// Whether `key` is in the order.
-    func contains(_ key: Key) -> Bool { links[key] != nil }
-
     /// The least recently used key, if any.
     var leastRecent: Key? { head }
 

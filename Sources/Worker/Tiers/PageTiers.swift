@@ -12,6 +12,9 @@ import Logging
 /// (past the last tier, refused by the remote, or found unreadable): `demote` returns those keys so
 /// that the service can record `removed` events for them. The remote tier's index lists the keys
 /// this worker put there; the remote's copy of a promoted page stays on the remote, which owns it.
+///
+/// Calls are serialised by the actor; disk moves run synchronously inside it (a durable page write
+/// costs its fsyncs), remote requests are awaited with their timeout.
 actor PageTiers: LowerTiers {
     private var compressed: CompressedMemoryTier?
     private var disk: DiskTier?
