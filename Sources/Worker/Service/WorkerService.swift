@@ -171,9 +171,10 @@ actor WorkerService {
         let keys = Array(PrefixKey.chain(
             namespace: body.namespace, fingerprint: fingerprint, tokens: body.tokens, pageSize: pageSize
         ).dropFirst(start / pageSize))
-        for key in keys where manager.cache.page(for: key) == nil {
-            guard await promote(key) else { break }
-        }
+        let cold = Array(keys.drop { manager.cache.page(for: $0) != nil })
+        let found = await tiers.prefetch(keys: cold)
+        manager.lowerTiersLost(keys: Array(Set(cold).subtracting(found.map(\.key))))
+        for (key, page) in found { _ = await admit(promoted: page, key: key) }
         let requested = body.sequenceID == 0 ? nil : SequenceID(rawValue: body.sequenceID)
         let opened: (id: SequenceID, cachedTokens: Int)
         do throws(StorageError) {
@@ -192,8 +193,15 @@ actor WorkerService {
             manager.lowerTiersLost(keys: [key])
             return false
         }
+        return await admit(promoted: page, key: key)
+    }
+
+    /// Admits a page brought back from a lower tier into the hot pool; false (the page handed back
+    /// to the tiers) when it cannot be admitted.
+    private func admit(promoted page: RawPage, key: PrefixKey) async -> Bool {
         guard page.layout == layout else {
             logger.warning("lower tiers returned page \(key) of layout \(page.layout), expected \(layout)")
+            manager.lowerTiersLost(keys: [key])
             return false
         }
         do throws(StorageError) {
