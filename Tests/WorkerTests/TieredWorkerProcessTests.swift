@@ -90,6 +90,53 @@ struct TieredWorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
+    /// Opens `prompt`, prefills every layer with random rows and closes it with commit.
+    static func prefillAndCommit(_ prompt: [UInt32], client: ClusterClient, seed: UInt64) async throws {
+        let spec = try ModelSpec(parsing: model)
+        var random = TestRandom(seed: seed)
+        let rows = prompt.count
+        let opened = try await client.open(namespace: "tiers", tokens: prompt)
+        #expect(opened.cachedTokens == 0)
+        for layer in 0..<spec.layers {
+            _ = try await client.prefill(
+                sequenceID: opened.sequenceID, layer: layer, startPosition: 0,
+                q: try WireTensor(f32: random.floats(rows * spec.queryHeads * spec.headDim), shape: [rows, spec.queryHeads, spec.headDim]),
+                k: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim), shape: [rows, spec.kvHeads, spec.headDim]),
+                v: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim), shape: [rows, spec.kvHeads, spec.headDim]))
+        }
+        try await client.close(sequenceID: opened.sequenceID, commit: true)
+    }
+
+    @Test("a prompt whose pages were evicted to compressed RAM and disk is a prefix hit with the same page bytes")
+    func promptHitFromTiers() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let worker = try WorkerProcess(
+            model: Self.model, memory: "32KiB",
+            arguments: ["--compressed-memory", "16KiB", "--data-dir", directory, "--disk", "1MiB"])
+        let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
+        let spec = try ModelSpec(parsing: Self.model)
+        let prompt = Array(UInt32(0)..<64)
+        try await Self.prefillAndCommit(prompt, client: client, seed: 11)
+        let keys = PrefixKey.chain(namespace: "tiers", fingerprint: spec.fingerprint, tokens: prompt, pageSize: spec.pageSize)
+        let before = try await client.getPages(keys)
+        #expect(before.map(\.key) == keys)
+        try await Self.prefillAndCommit(Array(UInt32(1000)..<1064), client: client, seed: 12)
+        let evicted = try await client.stats()
+        #expect(evicted["tier_compressed_pages"] == 1)
+        #expect(evicted["tier_disk_pages"] == 3)
+
+        let again = try await client.open(namespace: "tiers", tokens: prompt + [7])
+        #expect(again.cachedTokens == 64)
+        let after = try await client.getPages(keys)
+        #expect(try after.map { try PageCodec().decode($0.bytes) } == before.map { try PageCodec().decode($0.bytes) })
+        let stats = try await client.stats()
+        #expect(stats["tier_disk_hits"] == 3)
+        #expect(stats["tier_compressed_hits"] == 1)
+        await client.close()
+        #expect(worker.terminate() == 0)
+    }
+
     @Test("after kill -9, a worker restarted on the same data directory serves every page it had put on disk")
     func survivesKill() async throws {
         let directory = try temporaryDirectory()
