@@ -132,7 +132,7 @@ public final class ClusterClient: Sendable {
     }
 
     /// Closes the connection; requests in flight fail with `.transport(.closed)`.
-    public func close() async {
+    public func disconnect() async {
         await requester.close()
     }
 

@@ -36,7 +36,7 @@ struct ClusterClientTests {
         #expect(try await stats.value == ["requests": 4])
         await #expect(throws: ClusterClientError.unexpectedReply(expected: .pageGetReply, received: .ack)) { _ = try await pages.value }
         try await serving.value
-        await client.close()
+        await client.disconnect()
         await server.close()
     }
 
@@ -51,7 +51,7 @@ struct ClusterClientTests {
         } catch {
             guard case .transport(.timedOut) = error else { throw error }
         }
-        await client.close()
+        await client.disconnect()
         await server.close()
     }
 }

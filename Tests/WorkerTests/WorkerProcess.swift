@@ -29,7 +29,7 @@ private final class PrintedText: Sendable {
 
 /// A real `mfa-worker` started for a test on `tcp://127.0.0.1:*`: it is killed by PID when this
 /// object goes away, whatever the test's outcome.
-final class WorkerProcess: @unchecked Sendable {
+final class WorkerProcess {
     /// The endpoint the worker reported.
     let endpoint: String
     private let process: Process

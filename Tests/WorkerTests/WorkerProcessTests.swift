@@ -32,7 +32,7 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: Self.model(storage))
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         var random = TestRandom(seed: 7)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         var sequences: [DrivenSequence] = []
@@ -88,7 +88,7 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: Self.model("f16"))
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         var random = TestRandom(seed: 11)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         let prompt = (0..<40).map { UInt32($0 * 3 + 1) }
@@ -155,7 +155,7 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: Self.model("f16"))
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         let raw = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
         defer { Task { await raw.close() } }
 
@@ -258,7 +258,7 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: model, arguments: ["--role", "store"])
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
         var random = TestRandom(seed: 5)
         let pages = try (0..<3).map { n in
@@ -286,7 +286,7 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: Self.model("f16"))
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         let id = try await client.open(namespace: "p", tokens: Array(0..<64)).sequenceID
         let raw = try ZMQEndpoint(.dealer, context: context, connect: [worker.endpoint])
         defer { Task { await raw.close() } }
@@ -339,7 +339,7 @@ struct WorkerProcessTests {
 
         // A committed sequence of 20 tokens stores one page: event 1.
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.close() } }
+        defer { Task { await client.disconnect() } }
         let tokens = Array(UInt32(0)..<20)
         let id = try await client.open(namespace: "r", tokens: tokens).sequenceID
         var random = TestRandom(seed: 13)
@@ -388,10 +388,10 @@ struct WorkerProcessTests {
         let secure = try ClusterClient(
             context: context, endpoint: worker.endpoint, timeout: .seconds(10),
             options: ZMQSocketOptions(curve: .client(try ZMQCurveKeyPair.generate(), serverKey: workerKeys.publicKey)))
-        defer { Task { await secure.close() } }
+        defer { Task { await secure.disconnect() } }
         #expect(try await secure.stats()["requests"] == 1)
         let plain = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .milliseconds(500))
-        defer { Task { await plain.close() } }
+        defer { Task { await plain.disconnect() } }
         await #expect(throws: ClusterClientError.self) { _ = try await plain.stats() }
         #expect(worker.terminate() == 0)
     }
@@ -405,7 +405,7 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let holderClient = try ClusterClient(context: context, endpoint: holder.endpoint, timeout: .seconds(30))
         let pullerClient = try ClusterClient(context: context, endpoint: puller.endpoint, timeout: .seconds(30))
-        defer { Task { await holderClient.close(); await pullerClient.close() } }
+        defer { Task { await holderClient.disconnect(); await pullerClient.disconnect() } }
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
         var random = TestRandom(seed: 14)
         let keys = PrefixKey.chain(namespace: "pull", fingerprint: spec.fingerprint, tokens: Array(0..<33), pageSize: spec.pageSize)

@@ -159,7 +159,7 @@ struct WorkerBenchmark {
             kernelTimes.append(Self.seconds(kernelStart.duration(to: serviceStart)))
             serviceTimes.append(Self.seconds(serviceStart.duration(to: end)))
         }
-        await client.close()
+        await client.disconnect()
         guard remote == local else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
         return .serviceOverhead(serviceSeconds: Self.median(serviceTimes), kernelSeconds: Self.median(kernelTimes))
     }
@@ -193,7 +193,7 @@ struct WorkerBenchmark {
         let getStart = ContinuousClock.now
         for batch in batches { fetched += try await client.getPages(batch.map(\.key)).count }
         let getSeconds = Self.seconds(getStart.duration(to: .now))
-        await client.close()
+        await client.disconnect()
         guard fetched == count else { throw Mismatch(description: "stored \(count) pages, fetched \(fetched)") }
         let bytes = Double(count * layout.rawByteCount)
         return [

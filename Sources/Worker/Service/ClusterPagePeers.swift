@@ -30,7 +30,7 @@ actor ClusterPagePeers: PagePeers {
 
     /// Closes every peer connection.
     func close() async {
-        for client in clients.values { await client.close() }
+        for client in clients.values { await client.disconnect() }
         clients = [:]
     }
 }
