@@ -86,7 +86,7 @@ struct TieredWorkerProcessTests {
         #expect(try await client.getPages([victim]).isEmpty)
         #expect(try await client.containsPages([victim]) == [false])
         #expect(await Self.logged(by: worker, ["corrupt page", victim.hex]))
-        await client.close()
+        await client.disconnect()
         #expect(worker.terminate() == 0)
     }
 
@@ -133,7 +133,7 @@ struct TieredWorkerProcessTests {
         let stats = try await client.stats()
         #expect(stats["tier_disk_hits"] == 3)
         #expect(stats["tier_compressed_hits"] == 1)
-        await client.close()
+        await client.disconnect()
         #expect(worker.terminate() == 0)
     }
 
@@ -153,7 +153,7 @@ struct TieredWorkerProcessTests {
             #expect(stats["tier_disk_pages"] == UInt64(onDisk.count))
             #expect(onDisk.count == 8)
             worker.killAbruptly()
-            await client.close()
+            await client.disconnect()
         }
         let restarted = try WorkerProcess(
             model: Self.model, memory: "16KiB", arguments: ["--data-dir", directory, "--disk", "1MiB"], logLevel: "warning")
@@ -170,7 +170,7 @@ struct TieredWorkerProcessTests {
             #expect(found[page.key] == (try PageCodec().decode(page.bytes)))
         }
         #expect(!restarted.standardError.contains("corrupt"))
-        await client.close()
+        await client.disconnect()
         #expect(restarted.terminate() == 0)
     }
 
@@ -189,8 +189,8 @@ struct TieredWorkerProcessTests {
         let found = try await Self.get(pages.map(\.key), from: client)
         for page in pages { #expect(found[page.key] == (try PageCodec().decode(page.bytes))) }
         #expect((try await client.stats())["tier_remote_hits"] ?? 0 >= 4)
-        await client.close()
-        await storeClient.close()
+        await client.disconnect()
+        await storeClient.disconnect()
         #expect(worker.terminate() == 0)
         #expect(store.terminate() == 0)
     }

@@ -108,7 +108,7 @@ struct TierBenchmark {
         var fetched = 0
         for batch in batches.reversed() { fetched += try await client.getPages(batch.reversed().map(\.key)).count }
         let counters = try await client.stats()
-        await client.close()
+        await client.disconnect()
         guard fetched == pages else { throw WorkerBenchmark.Mismatch(description: "put \(pages) pages through the tiers, got \(fetched) back") }
         var result: [String: Double] = [:]
         for (name, bytes) in counters where name.hasPrefix("tier_move_") && name.hasSuffix("_bytes") {
