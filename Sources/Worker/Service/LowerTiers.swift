@@ -22,7 +22,8 @@ protocol LowerTiers: Sendable {
     func remove(key: PrefixKey) async
     /// Every key the lower tiers hold (for snapshots).
     func keys() async -> [PrefixKey]
-    /// Flushes what must survive a restart (disk index) before exit.
+    /// Before exit: moves what is only in RAM to a durable tier where there is one, so that it
+    /// survives the restart.
     func flush() async
     /// Counters of every lower tier (pages, bytes, moves, hits, misses) for `StatsReply`.
     func statistics() async -> [StatsReply.Counter]
