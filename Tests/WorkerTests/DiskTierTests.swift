@@ -28,16 +28,20 @@ struct DiskTierTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let codec = PageCodec()
         let pages = try (0..<4).map { try randomPage(.bf16, seed: UInt64(10 + $0)) }
-        var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
-        for (n, page) in pages.enumerated() {
-            _ = tier.insert(EncodedPage(key: tierKey(n), bytes: codec.encode(page)), passesEvictedPagesOn: false)
+        let written: TierStatistics
+        do {
+            var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
+            for (n, page) in pages.enumerated() {
+                _ = tier.insert(EncodedPage(key: tierKey(n), bytes: codec.encode(page)), passesEvictedPagesOn: false)
+            }
+            written = tier.statistics
         }
-        let partial = directory + "/" + tierKey(7).hex + DiskTier.temporarySuffix
+        let partial = Self.path(directory, tierKey(7)) + ".tmp"
         #expect(FileManager.default.createFile(atPath: partial, contents: Data([1, 2, 3])))
         let log = CapturedLog()
         var reopened = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
         #expect(reopened.keys == (0..<4).map(tierKey))
-        #expect(reopened.statistics == tier.statistics.withMovesCleared)
+        #expect(reopened.statistics == written.withMovesCleared)
         #expect(!FileManager.default.fileExists(atPath: partial))
         #expect(log.all.contains { $0.contains("unfinished") })
         for (n, page) in pages.enumerated() {
@@ -51,32 +55,51 @@ struct DiskTierTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let codec = PageCodec()
-        let page = try randomPage(.f16, seed: 3)
+        let page = EncodedPage(key: tierKey(0), bytes: codec.encode(try randomPage(.f16, seed: 3)))
         let log = CapturedLog()
-        var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
-        for n in 0..<3 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: codec.encode(page)), passesEvictedPagesOn: false) }
-        var flipped = try #require(FileManager.default.contents(atPath: tier.path(of: tierKey(0))))
+        var flipped = page.bytes
         flipped[flipped.count / 2] ^= 0x40
-        try flipped.write(to: URL(fileURLWithPath: tier.path(of: tierKey(0))))
-        let whole = try #require(FileManager.default.contents(atPath: tier.path(of: tierKey(1))))
-        try whole.prefix(whole.count - 7).write(to: URL(fileURLWithPath: tier.path(of: tierKey(1))))
-
-        let takenflippedBytes = tier.take(tierKey(0))
-        let flippedBytes = try #require(takenflippedBytes)
-        #expect(throws: PageCodecError.self) { try codec.decode(flippedBytes) }
-        let takentruncatedBytes = tier.take(tierKey(1))
-        let truncatedBytes = try #require(takentruncatedBytes)
-        #expect(throws: PageCodecError.self) { try codec.decode(truncatedBytes) }
-
-        var again = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
-        _ = again.take(tierKey(2))
-        for n in 0..<2 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: codec.encode(page)), passesEvictedPagesOn: false) }
-        try flipped.write(to: URL(fileURLWithPath: tier.path(of: tierKey(0))))
-        try whole.prefix(30).write(to: URL(fileURLWithPath: tier.path(of: tierKey(1))))
+        do {
+            var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
+            for n in 0..<3 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false) }
+            try Data(flipped).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(0))))
+            try Data(page.bytes.prefix(page.bytes.count - 7)).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(1))))
+            let flippedBytes = tier.take(tierKey(0))
+            #expect(throws: PageCodecError.self) { try codec.decode(try #require(flippedBytes)) }
+            let truncatedBytes = tier.take(tierKey(1))
+            #expect(throws: PageCodecError.self) { try codec.decode(try #require(truncatedBytes)) }
+        }
+        do {
+            var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
+            #expect(tier.keys == [tierKey(2)])
+            _ = tier.take(tierKey(2))
+            for n in 0..<2 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false) }
+        }
+        try Data(flipped).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(0))))
+        try Data(page.bytes.prefix(30)).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(1))))
         let rebuilt = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
         #expect(rebuilt.keys.isEmpty)
         #expect(log.all.filter { $0.contains("corrupt page file") }.count == 2)
-        #expect(!FileManager.default.fileExists(atPath: tier.path(of: tierKey(0))))
+        #expect(!FileManager.default.fileExists(atPath: Self.path(directory, tierKey(0))))
+        #expect(!FileManager.default.fileExists(atPath: Self.path(directory, tierKey(1))))
+    }
+
+    @Test("a data directory in use by a tier is refused to a second one until the first is gone")
+    func locked() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let first = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
+            #expect(throws: TierError.self) { try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger) }
+            #expect(first.keys.isEmpty)
+        }
+        let second = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
+        #expect(second.keys.isEmpty)
+    }
+
+    /// The page file of `key` in `directory`.
+    static func path(_ directory: String, _ key: PrefixKey) -> String {
+        directory + "/" + key.hex + DiskTier.pageSuffix
     }
 
     @Test("when full, least recently written pages leave: read back for the next tier, or removed")
@@ -92,7 +115,7 @@ struct DiskTierTests {
         #expect(dropped.pages.isEmpty)
         #expect(dropped.lost == [tierKey(1)])
         #expect(tier.keys == [tierKey(2), tierKey(3)])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(DiskTier.pageSuffix) }.count == 2)
         #expect(tier.statistics.movedDown == 2)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 
 /// Pages in files under a data directory, within a byte budget, surviving restarts and `kill -9`.
+/// The directory is locked (`DirectoryLock`) for as long as the tier lives.
 ///
 /// Each page is one file `<hex key>.page` holding the page in the KV page encoding (whose header
 /// carries the checksum). A page is written to `<hex key>.page.tmp`, fsynced, renamed to its final
@@ -29,6 +30,7 @@ struct DiskTier: Sendable {
     /// The modification time of the newest page file, in nanoseconds since the epoch.
     private var lastWritten = 0
     private let logger: Logger
+    private let lock: DirectoryLock
 
     /// Opens (creating it if needed) the tier in `directory` and rebuilds the index from its files.
     /// Pages beyond `capacity` (oldest first) are removed.
@@ -40,6 +42,7 @@ struct DiskTier: Sendable {
         let entries: [(name: String, modified: Int)]
         do {
             try DurableFile.makeDirectory(directory)
+            lock = try DirectoryLock(directory: directory)
             entries = try DurableFile.list(directory)
         } catch {
             throw .dataDirectory(path: directory, reason: error.description)
