@@ -174,6 +174,30 @@ struct TieredWorkerProcessTests {
         #expect(restarted.terminate() == 0)
     }
 
+    @Test("on SIGTERM the pages in compressed RAM move to disk, and a restart serves them")
+    func flushOnExit() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["--compressed-memory", "1MiB", "--data-dir", directory, "--disk", "1MiB"]
+        let pages = try Self.pages(6, seed: 4)
+        do {
+            let worker = try WorkerProcess(model: Self.model, memory: "16KiB", arguments: arguments)
+            let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
+            try await Self.put(pages, to: client)
+            #expect((try await client.stats())["tier_compressed_pages"] == 4)
+            #expect(try Self.keysOnDisk(directory).isEmpty)
+            await client.disconnect()
+            #expect(worker.terminate() == 0)
+        }
+        #expect(try Self.keysOnDisk(directory) == Set(pages.prefix(4).map(\.key)))
+        let restarted = try WorkerProcess(model: Self.model, memory: "16KiB", arguments: arguments)
+        let client = try ClusterClient(context: try ZMQContext(), endpoint: restarted.endpoint, timeout: .seconds(30))
+        let found = try await Self.get(pages.prefix(4).map(\.key), from: client)
+        for page in pages.prefix(4) { #expect(found[page.key] == (try PageCodec().decode(page.bytes))) }
+        await client.disconnect()
+        #expect(restarted.terminate() == 0)
+    }
+
     @Test("a compute worker's evicted pages go to its remote store and are served back from it")
     func remoteStore() async throws {
         let store = try WorkerProcess(model: Self.model, memory: "1MiB", arguments: ["--role", "store"])

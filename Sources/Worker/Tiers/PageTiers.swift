@@ -88,6 +88,7 @@ actor PageTiers: LowerTiers {
                 for await result in group { out.append(result) }
                 return out
             }
+            // The fetches overlap: each move is counted with the batch's elapsed time.
             for (key, bytes) in fetched where takeRemoteEntry(key) {
                 found[key] = verified(bytes, key: key, tier: .remote, started: started)
             }
@@ -115,13 +116,11 @@ actor PageTiers: LowerTiers {
     /// disk tier; pages written to disk are already durable.
     func flush() async {
         guard disk != nil, let keys = compressed?.keys else { return }
-        var pages: [Move] = []
         for key in keys {
-            if let bytes = compressed?.take(key) {
-                pages.append(Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now))
-            }
+            guard let bytes = compressed?.take(key) else { continue }
+            _ = await place([Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now)],
+                            skippingCompressed: true)
         }
-        _ = await place(pages, skippingCompressed: true)
     }
 
     /// The counters of every configured tier, named `tier_<compressed|disk|remote>_<counter>`.
