@@ -25,12 +25,23 @@ struct WorkerBenchmarkTests {
         benchmark.steps = 3
         benchmark.storePages = (small: 8, large: 4)
         benchmark.pagesPerRequest = 3
+        benchmark.tierPages = 48
         var rows: [WorkerBenchmark.Row] = []
         try await benchmark.run { rows.append($0) }
-        #expect(rows.count == 5)
+        let tierRows = rows.compactMap { row -> TierBenchmark.Row? in
+            guard case .tier(let tier) = row else { return nil }
+            return tier
+        }
+        #expect(rows.count == 5 + tierRows.count)
+        let directions = Set(tierRows.compactMap { row -> String? in
+            guard case .move(let direction, let gbps, _, _) = row, gbps > 0 else { return nil }
+            return direction
+        })
+        #expect(directions.isSuperset(of: ["hot-compressed", "compressed-disk", "compressed-hot", "disk-hot", "hot-remote", "remote-hot"]))
+        #expect(tierRows.first?.json.hasPrefix("{\"case\":\"tier-ceilings\",\"memcpy_gbps\":") == true)
         guard case .serviceOverhead(let service, let kernel) = rows.first else { throw WorkerBenchmark.Mismatch(description: "no overhead row") }
         #expect(service > 0 && kernel > 0)
-        #expect(rows.dropFirst().map(\.json).allSatisfy { $0.hasPrefix("{\"case\":\"store-") })
+        #expect(rows.dropFirst().prefix(4).map(\.json).allSatisfy { $0.hasPrefix("{\"case\":\"store-") })
         #expect(rows.first?.json.hasPrefix("{\"case\":\"decode-service-overhead\",\"ratio\":") == true)
     }
 }

@@ -172,7 +172,7 @@ struct SequenceManagerRandomTests {
                     #expect(read.values == model.values[layer])
                 }
             }
-            for key in manager.cache.snapshot().keys {
+            for key in manager.cache.hotKeys {
                 let page = try #require(manager.cache.page(for: key))
                 expectedReferences[page] += 1
                 #expect(try manager.cachedPage(key: key) == pageBytes[key])

@@ -223,9 +223,14 @@ struct SequenceManagerTests {
 
         let events = manager.takeEvents()
         #expect(events.map(\.sequenceNumber) == Array(1...UInt64(events.count)))
-        #expect(events.filter { $0.kind == .removed }.map(\.key) == (try [testKey(1), testKey(2)]))
-        #expect(manager.cache.snapshot().keys == [try testKey(0)])
+        #expect(events.filter { $0.kind == .removed }.isEmpty)
+        #expect(manager.cache.hotKeys == [try testKey(0)])
+        #expect(manager.cache.lowerTierKeys == Set(try [testKey(1), testKey(2)]))
+        #expect(manager.cache.snapshot().keys == Set(try [testKey(0), testKey(1), testKey(2)]))
         #expect(manager.cache.snapshot().sequenceNumber == UInt64(events.count))
+        manager.lowerTiersLost(keys: [try testKey(2), try testKey(0)])
+        #expect(manager.takeEvents().map(\.kind) == [.removed])
+        #expect(manager.cache.snapshot().keys == Set(try [testKey(0), testKey(1)]))
         #expect(try manager.sequence(pinned).pages == [pageOf[0]])
     }
 
@@ -260,7 +265,25 @@ struct SequenceManagerTests {
         let (third, cached) = try manager.open(prefixKeys: [key])
         #expect(cached == 2)
         #expect(try manager.sequence(third).pages == [manager.cache.page(for: key)].compactMap { $0 })
-        #expect(manager.takeEvents().map(\.kind) == [.stored, .removed, .stored])
+        #expect(manager.takeEvents().map(\.kind) == [.stored])
+        #expect(manager.cache.lowerTierKeys.isEmpty)
+    }
+
+    @Test("a key removed while held below leaves with one removed event")
+    func removeBelow() throws {
+        var manager = try SequenceManager(
+            geometry: try smallGeometry(.bf16, layers: 1, pageSize: 2), pageCount: 1, evictionPolicy: .demote)
+        var random = TestRandom(seed: 11)
+        let (first, _) = try manager.open(prefixKeys: [])
+        try appendRandom(&manager, first, tokens: 2, random: &random)
+        try manager.commit(first, pageKeys: [try testKey(5)])
+        try manager.free(first)
+        let (second, _) = try manager.open(prefixKeys: [])
+        #expect(try appendRandom(&manager, second, tokens: 1, random: &random)[0].directives.map(\.key) == [try testKey(5)])
+        #expect(try manager.removeCached(key: try testKey(5)))
+        #expect(try !manager.removeCached(key: try testKey(5)))
+        #expect(manager.takeEvents().map(\.kind) == [.stored, .removed])
+        #expect(manager.cache.snapshot().keys.isEmpty)
     }
 
     @Test("the drop policy evicts without exporting bytes")

@@ -34,6 +34,7 @@ final class WorkerProcess {
     let endpoint: String
     private let process: Process
     private let output: PrintedText
+    private let errors: PrintedText
 
     /// The built worker next to the test bundle (`.build/debug/`).
     static func binary() throws -> URL {
@@ -51,19 +52,25 @@ final class WorkerProcess {
 
     /// Starts a worker for `model` with `arguments` added, and waits (at most `startTimeout`) for
     /// its `listening` line.
-    init(model: String, memory: String = "16MiB", arguments: [String] = [], startTimeout: Duration = .seconds(20)) throws {
+    /// `logLevel` is the worker's `--log-level`; what it logs is kept in `standardError`.
+    init(model: String, memory: String = "16MiB", arguments: [String] = [], logLevel: String = "error",
+         startTimeout: Duration = .seconds(20)) throws {
         let process = Process()
         process.executableURL = try Self.binary()
         process.arguments = ["--listen", "tcp://127.0.0.1:*", "--model", model, "--memory", memory, "--threads", "2",
-                             "--log-level", "error"] + arguments
+                             "--log-level", logLevel] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
         let output = PrintedText()
+        let errors = PrintedText()
         pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        errorPipe.fileHandleForReading.readabilityHandler = { handle in errors.append(handle.availableData) }
         try process.run()
         self.process = process
         self.output = output
+        self.errors = errors
         let deadline = ContinuousClock.now + startTimeout
         var line: String?
         while line == nil, ContinuousClock.now < deadline, process.isRunning {
@@ -76,6 +83,15 @@ final class WorkerProcess {
             throw WorkerProcessError.noListeningLine(output.value)
         }
         endpoint = line
+    }
+
+    /// What the worker has written to stderr so far (its log).
+    var standardError: String { errors.value }
+
+    /// Kills the worker with SIGKILL (no shutdown work at all) and waits for it to be gone.
+    func killAbruptly() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// Sends SIGTERM and waits at most `timeout` for the exit; the exit status, or nil if it is

@@ -16,12 +16,19 @@ private struct StaticPeers: PagePeers {
 /// A lower tier in a dictionary, to check what the service demotes and promotes.
 private actor DictionaryTiers: LowerTiers {
     var pages: [PrefixKey: RawPage] = [:]
-    func demote(key: PrefixKey, page: RawPage) async { pages[key] = page }
+    func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey] {
+        pages[key] = page
+        return []
+    }
     func promote(key: PrefixKey) async -> RawPage? { pages.removeValue(forKey: key) }
+    func prefetch(keys: [PrefixKey]) async -> [(key: PrefixKey, page: RawPage)] {
+        keys.compactMap { key in pages.removeValue(forKey: key).map { (key, $0) } }
+    }
     func contains(key: PrefixKey) async -> Bool { pages[key] != nil }
     func remove(key: PrefixKey) async { pages[key] = nil }
     func keys() async -> [PrefixKey] { Array(pages.keys) }
     func flush() async {}
+    func statistics() async -> [StatsReply.Counter] { [] }
 }
 
 /// The attention service driven in process, without sockets.

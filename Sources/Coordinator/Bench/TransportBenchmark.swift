@@ -71,27 +71,10 @@ struct TransportBenchmark {
     /// Runs every case, handing each row to `report` as soon as it is measured.
     func run(report: (Row) -> Void) async throws {
         let kv = try loadFloat16NPY(kvPath)
-        let memcpy = measureMemcpy()
+        let memcpy = MachineCeilings.memcpyGBps()
         report(.machine(memcpyGBps: memcpy))
         for row in try await measureTransport(memcpyGBps: memcpy) { report(row) }
         for row in try measureCodec(kv) { report(row) }
-    }
-
-    // MARK: memcpy
-
-    private func measureMemcpy() -> Double {
-        let bytes = 256 << 20
-        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        source.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
-        target.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let seconds = Self.time { target.copyMemory(from: source, byteCount: bytes) }
-            best = min(best, seconds)
-        }
-        return Double(bytes) / best / 1e9
     }
 
     // MARK: transport

@@ -19,6 +19,8 @@ struct WorkerBenchmark {
         case serviceOverhead(serviceSeconds: Double, kernelSeconds: Double)
         /// Page throughput of one direction and page size.
         case store(name: String, pagesPerSecond: Double, gbps: Double)
+        /// A tier case (`TierBenchmark`).
+        case tier(TierBenchmark.Row)
 
         /// The `--json` line.
         var json: String {
@@ -27,6 +29,8 @@ struct WorkerBenchmark {
                 "{\"case\":\"decode-service-overhead\",\"ratio\":\(Self.number(service / kernel)),\"service_ms\":\(Self.number(service * 1e3)),\"kernel_ms\":\(Self.number(kernel * 1e3))}"
             case let .store(name, rate, gbps):
                 "{\"case\":\"\(name)\",\"ops_per_s\":\(Self.number(rate)),\"gbps\":\(Self.number(gbps))}"
+            case let .tier(row):
+                row.json
             }
         }
 
@@ -37,6 +41,8 @@ struct WorkerBenchmark {
                 "decode-service-overhead  service \(Self.number(service * 1e3)) ms  kernel \(Self.number(kernel * 1e3)) ms  ratio \(Self.number(service / kernel))"
             case let .store(name, rate, gbps):
                 "\(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(rate)) pages/s  \(Self.number(gbps)) GB/s"
+            case let .tier(row):
+                row.text
             }
         }
 
@@ -69,6 +75,8 @@ struct WorkerBenchmark {
     var storePages = (small: 1024, large: 128)
     /// Pages per PagePut / PageGet request.
     var pagesPerRequest = 16
+    /// Pages moved through the tiers in the tier cases.
+    var tierPages = 512
 
     /// Runs every case, handing each row to `report` as soon as it is measured.
     func run(report: (Row) -> Void) async throws {
@@ -76,6 +84,10 @@ struct WorkerBenchmark {
         for (label, layers, count) in [("64k", 1, storePages.small), ("1m", 16, storePages.large)] {
             for row in try await measureStore(label: label, layers: layers, pages: count) { report(row) }
         }
+        var tiers = TierBenchmark(workerBinary: workerBinary)
+        tiers.pages = tierPages
+        tiers.compressedPages = tierPages / 4
+        try await tiers.run { report(.tier($0)) }
     }
 
     // MARK: decode

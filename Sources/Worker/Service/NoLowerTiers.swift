@@ -2,10 +2,12 @@ import CacheProtocol
 
 /// Nothing below the hot pool: demoted pages are dropped and every lookup misses.
 struct NoLowerTiers: LowerTiers {
-    /// Drops the page.
-    func demote(key: PrefixKey, page: RawPage) async {}
+    /// Drops the page: its key leaves the worker.
+    func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey] { [key] }
     /// Always a miss.
     func promote(key: PrefixKey) async -> RawPage? { nil }
+    /// Nothing found.
+    func prefetch(keys: [PrefixKey]) async -> [(key: PrefixKey, page: RawPage)] { [] }
     /// Always false.
     func contains(key: PrefixKey) async -> Bool { false }
     /// Nothing to remove.
@@ -14,4 +16,6 @@ struct NoLowerTiers: LowerTiers {
     func keys() async -> [PrefixKey] { [] }
     /// Nothing to flush.
     func flush() async {}
+    /// No counters.
+    func statistics() async -> [StatsReply.Counter] { [] }
 }

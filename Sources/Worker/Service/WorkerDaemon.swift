@@ -25,6 +25,7 @@ struct WorkerDaemon {
         let service = try WorkerService(
             spec: spec, role: configuration.role, workerID: configuration.workerID, pageCount: pageCount,
             tiers: tiers, peers: peers, threads: configuration.threads, logger: logger)
+        await service.adoptLowerTierKeys()
 
         var listenOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
         var coordinatorOptions = ZMQSocketOptions()

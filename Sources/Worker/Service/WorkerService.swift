@@ -85,6 +85,14 @@ actor WorkerService {
     var freePageCount: Int { manager.allocator.freeCount }
     /// Open sequences.
     var liveSequenceCount: Int { shards.count }
+    /// Takes the keys the lower tiers hold before serving starts (a disk tier rebuilt from its data
+    /// directory) as held: the coordinator learns them by snapshot, and their later loss is announced.
+    func adoptLowerTierKeys() async {
+        let keys = await tiers.keys()
+        manager.lowerTiersHold(keys: keys)
+        held.formUnion(keys)
+    }
+
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
 
@@ -163,9 +171,10 @@ actor WorkerService {
         let keys = Array(PrefixKey.chain(
             namespace: body.namespace, fingerprint: fingerprint, tokens: body.tokens, pageSize: pageSize
         ).dropFirst(start / pageSize))
-        for key in keys where manager.cache.page(for: key) == nil {
-            guard await promote(key) else { break }
-        }
+        let cold = Array(keys.drop { manager.cache.page(for: $0) != nil })
+        let found = await tiers.prefetch(keys: cold)
+        manager.lowerTiersLost(keys: Array(Set(cold).subtracting(found.map(\.key))))
+        for (key, page) in found { _ = await admit(promoted: page, key: key) }
         let requested = body.sequenceID == 0 ? nil : SequenceID(rawValue: body.sequenceID)
         let opened: (id: SequenceID, cachedTokens: Int)
         do throws(StorageError) {
@@ -180,9 +189,19 @@ actor WorkerService {
 
     /// Brings `key` back hot from a lower tier; false when no tier has it or it cannot be admitted.
     private func promote(_ key: PrefixKey) async -> Bool {
-        guard let page = await tiers.promote(key: key) else { return false }
+        guard let page = await tiers.promote(key: key) else {
+            manager.lowerTiersLost(keys: [key])
+            return false
+        }
+        return await admit(promoted: page, key: key)
+    }
+
+    /// Admits a page brought back from a lower tier into the hot pool; false (the page handed back
+    /// to the tiers) when it cannot be admitted.
+    private func admit(promoted page: RawPage, key: PrefixKey) async -> Bool {
         guard page.layout == layout else {
             logger.warning("lower tiers returned page \(key) of layout \(page.layout), expected \(layout)")
+            manager.lowerTiersLost(keys: [key])
             return false
         }
         do throws(StorageError) {
@@ -191,7 +210,7 @@ actor WorkerService {
             await apply(directives)
             return true
         } catch {
-            await tiers.demote(key: key, page: page)
+            manager.lowerTiersLost(keys: await tiers.demote(key: key, page: page))
             return false
         }
     }
@@ -519,7 +538,7 @@ actor WorkerService {
             switch directive {
             case let .demote(key, bytes):
                 do throws(PageCodecError) {
-                    await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: bytes))
+                    manager.lowerTiersLost(keys: await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: bytes)))
                     counters.demoted += 1
                 } catch {
                     logger.error("evicted page \(key) has \(bytes.count) bytes: \(error)")
@@ -582,6 +601,7 @@ actor WorkerService {
             ("pages_demoted", counters.demoted),
             ("last_event", lastEvent),
         ]
-        return StatsReply(counters: values.map { .init(name: $0.0, value: UInt64($0.1)) } + totals.map { .init(name: $0.0, value: $0.1) })
+        return StatsReply(counters: values.map { .init(name: $0.0, value: UInt64($0.1)) } + totals.map { .init(name: $0.0, value: $0.1) }
+            + (await tiers.statistics()))
     }
 }

@@ -1,6 +1,11 @@
 /// The hot prefix cache: which page holds each cached full page's key, which cached pages nobody
-/// but the cache references (the idle ones, in least-recently-used order), and the numbered
-/// stored/removed events that describe every change of the key set.
+/// but the cache references (the idle ones, in least-recently-used order), the keys demoted to the
+/// worker's lower tiers, and the numbered stored/removed events that describe every change of the
+/// set of keys the worker holds (hot or below).
+///
+/// A key demoted below stays held: no event. A key coming back hot from below is not new: no event.
+/// A `removed` event is recorded when a key leaves the worker: removed from the cache, dropped on
+/// eviction, or reported lost by the lower tiers.
 ///
 /// The cache does not count references itself: its owner tells it when a cached page becomes idle
 /// or busy. Page ids must lie in `0..<pageCount`; the owner guarantees it.
@@ -8,6 +13,8 @@ public struct PrefixCache: Sendable {
     private var pages: [PageKey: Int] = [:]
     private var keys: [PageKey?]
     private var idle: PageLRU
+    /// Keys held in the lower tiers and not hot.
+    public private(set) var lowerTierKeys: Set<PageKey> = []
     private var pendingEvents: [CacheEvent] = []
     /// Number of the last event produced (0 before any).
     public private(set) var lastSequenceNumber: UInt64 = 0
@@ -18,8 +25,11 @@ public struct PrefixCache: Sendable {
         idle = PageLRU(pageCount: pageCount)
     }
 
-    /// Keys cached.
+    /// Keys cached hot.
     public var count: Int { pages.count }
+
+    /// Keys cached hot.
+    public var hotKeys: Set<PageKey> { Set(pages.keys) }
 
     /// Cached pages that only the cache references, hence evictable.
     public var idleCount: Int { idle.count }
@@ -46,26 +56,51 @@ public struct PrefixCache: Sendable {
         return out
     }
 
-    /// Caches `page` under `key` and records a stored event; `isIdle` says whether only the cache
-    /// references it. Returns false, changing nothing, when the key or the page is already cached.
+    /// Caches `page` under `key` and records a stored event unless the key was held below;
+    /// `isIdle` says whether only the cache references it. Returns false, changing nothing, when the
+    /// key or the page is already cached.
     @discardableResult
     public mutating func insert(key: PageKey, page: Int, isIdle: Bool) -> Bool {
         guard pages[key] == nil, keys[page] == nil else { return false }
         pages[key] = page
         keys[page] = key
         if isIdle { idle.insertMostRecent(page) }
-        record(.stored, key)
+        if lowerTierKeys.remove(key) == nil { record(.stored, key) }
         return true
     }
 
-    /// Removes `key` and records a removed event; returns the page it was cached in.
+    /// Removes `key` (hot or below) and records a removed event; returns the page it was cached in
+    /// when it was hot.
     @discardableResult
     public mutating func remove(key: PageKey) -> Int? {
+        if lowerTierKeys.remove(key) != nil { record(.removed, key) }
         guard let page = pages.removeValue(forKey: key) else { return nil }
         keys[page] = nil
         idle.remove(page)
         record(.removed, key)
         return page
+    }
+
+    /// Takes `key` out of the hot cache as its page moves to a lower tier: the key stays held, no
+    /// event. Returns the page it was cached in.
+    @discardableResult
+    public mutating func demote(key: PageKey) -> Int? {
+        guard let page = pages.removeValue(forKey: key) else { return nil }
+        keys[page] = nil
+        idle.remove(page)
+        lowerTierKeys.insert(key)
+        return page
+    }
+
+    /// Records keys the lower tiers already hold (a disk tier rebuilt after a restart) as held below,
+    /// without events: they are reported by snapshot. Keys that are hot are left as they are.
+    public mutating func holdBelow(keys: [PageKey]) {
+        for key in keys where pages[key] == nil { lowerTierKeys.insert(key) }
+    }
+
+    /// The lower tiers no longer hold `key`: unless it is hot, it left the worker (removed event).
+    public mutating func lowerTierLost(key: PageKey) {
+        if lowerTierKeys.remove(key) != nil { record(.removed, key) }
     }
 
     /// Marks a cached page idle (placed as the most recently used) or busy (off the eviction
@@ -87,9 +122,9 @@ public struct PrefixCache: Sendable {
         return pendingEvents
     }
 
-    /// All keys held, as of the last event.
+    /// All keys held, hot and below, as of the last event.
     public func snapshot() -> CacheSnapshot {
-        CacheSnapshot(sequenceNumber: lastSequenceNumber, keys: Set(pages.keys))
+        CacheSnapshot(sequenceNumber: lastSequenceNumber, keys: lowerTierKeys.union(pages.keys))
     }
 
     private mutating func record(_ kind: CacheEvent.Kind, _ key: PageKey) {

@@ -164,7 +164,8 @@ public struct SequenceManager: Sendable {
 
     /// Brings a page into the hot cache under `key` from elsewhere (a lower tier, a peer), as an
     /// idle cached page. `bytes` is the page in the canonical layout and is validated before
-    /// anything changes. A key already hot is left as it is.
+    /// anything changes. A key already hot is left as it is; a key held below comes back without a
+    /// stored event (it never left the worker).
     public mutating func admit(key: PageKey, pageBytes bytes: [UInt8]) throws(StorageError) -> [EvictionDirective] {
         guard cache.page(for: key) == nil else { return [] }
         try store.validatePage(bytes)
@@ -182,12 +183,26 @@ public struct SequenceManager: Sendable {
         return try store.exportPage(page)
     }
 
-    /// Removes `key` from the hot cache, recording a removed event. Its page is freed at once, or
-    /// when the last live sequence using it lets go. Returns whether the key was cached.
+    /// Removes `key` from the worker's cache (hot or below), recording a removed event. A hot page is
+    /// freed at once, or when the last live sequence using it lets go; the caller removes the key
+    /// from the lower tiers. Returns whether the key was held.
     public mutating func removeCached(key: PageKey) throws(StorageError) -> Bool {
-        guard let page = cache.remove(key: key) else { return false }
+        let wasBelow = cache.lowerTierKeys.contains(key)
+        guard let page = cache.remove(key: key) else { return wasBelow }
         try allocator.release(page)
         return true
+    }
+
+    /// Records keys the lower tiers already hold when the worker starts (a rebuilt disk tier) as held,
+    /// without events, so that losing them later is announced.
+    public mutating func lowerTiersHold(keys: [PageKey]) {
+        cache.holdBelow(keys: keys)
+    }
+
+    /// Records that the lower tiers lost `keys` (dropped or unreadable): each one not hot left the
+    /// worker (a removed event).
+    public mutating func lowerTiersLost(keys: [PageKey]) {
+        for key in keys { cache.lowerTierLost(key: key) }
     }
 
     /// Returns the prefix cache's stored/removed events since the last call, oldest first.
@@ -214,10 +229,13 @@ public struct SequenceManager: Sendable {
     private mutating func obtainPage(_ directives: inout [EvictionDirective]) throws(StorageError) -> Int {
         if allocator.freeCount == 0, let (key, page) = cache.evictionCandidate {
             switch evictionPolicy {
-            case .drop: directives.append(.drop(key: key))
-            case .demote: directives.append(.demote(key: key, bytes: try store.exportPage(page)))
+            case .drop:
+                directives.append(.drop(key: key))
+                cache.remove(key: key)
+            case .demote:
+                directives.append(.demote(key: key, bytes: try store.exportPage(page)))
+                cache.demote(key: key)
             }
-            cache.remove(key: key)
             try allocator.release(page)
         }
         return try allocator.allocate()

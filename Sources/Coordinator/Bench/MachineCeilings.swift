@@ -1,0 +1,68 @@
+import Glibc
+
+/// Ceilings of this machine that benchmarks compare their figures with, measured in the same run.
+enum MachineCeilings {
+    /// A ceiling that could not be measured.
+    struct Failure: Error, CustomStringConvertible {
+        /// What went wrong.
+        let description: String
+    }
+
+    /// GB/s of the best of five 256 MiB copies.
+    static func memcpyGBps() -> Double {
+        let bytes = 256 << 20
+        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { source.deallocate(); target.deallocate() }
+        source.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+        target.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            target.copyMemory(from: source, byteCount: bytes)
+            best = min(best, seconds(start.duration(to: .now)))
+        }
+        return Double(bytes) / best / 1e9
+    }
+
+    /// GB/s of the bare durable small-file protocol on `directory`'s file system: `files` files of
+    /// `bytes` bytes each written to a temporary name, fsynced, renamed and the directory fsynced
+    /// (`write`); then each read back whole and removed (`read`).
+    static func pageFileGBps(directory: String, bytes: Int, files: Int = 64) throws(MachineCeilings.Failure)
+        -> (write: Double, read: Double) {
+        let content = [UInt8](repeating: 0x5A, count: bytes)
+        let writeStart = ContinuousClock.now
+        for index in 0..<files {
+            let temporary = directory + "/ceiling-\(index).tmp"
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard descriptor >= 0 else { throw Failure(description: "cannot create \(temporary)") }
+            let written = content.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor) == 0
+            close(descriptor)
+            guard written == bytes, synced, rename(temporary, directory + "/ceiling-\(index)") == 0 else {
+                throw Failure(description: "cannot write \(temporary)")
+            }
+            let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
+            guard directoryDescriptor >= 0, fsync(directoryDescriptor) == 0 else { throw Failure(description: "cannot fsync \(directory)") }
+            close(directoryDescriptor)
+        }
+        let writeSeconds = seconds(writeStart.duration(to: .now))
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        let readStart = ContinuousClock.now
+        for index in 0..<files {
+            let path = directory + "/ceiling-\(index)"
+            let descriptor = open(path, O_RDONLY)
+            guard descriptor >= 0 else { throw Failure(description: "cannot open \(path)") }
+            let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            guard got == bytes, unlink(path) == 0 else { throw Failure(description: "cannot read \(path)") }
+        }
+        let readSeconds = seconds(readStart.duration(to: .now))
+        let total = Double(bytes * files)
+        return (total / writeSeconds / 1e9, total / readSeconds / 1e9)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
