@@ -1,0 +1,85 @@
+/// A validated attention call reduced to what the kernels need: independent sequences over shared
+/// q/K/V buffers, the head layout and the resolved options. Every entry point builds one and runs it.
+struct AttentionProblem: Sendable {
+    /// Query heads.
+    let queryHeads: Int
+    /// KV heads.
+    let kvHeads: Int
+    /// Elements per head.
+    let headDim: Int
+    /// Validated options.
+    let options: ResolvedAttentionOptions
+    /// The independent problems.
+    let sequences: [AttentionSequence]
+    /// Every sequence's block table, concatenated (empty unless paged).
+    let pageTable: [Int]
+    /// Output floats (`rows * headDim`).
+    let outputCount: Int
+    /// Log-sum-exp entries (rows).
+    let rowCount: Int
+
+    /// Query rows per tiled work item, before rounding to whole tokens.
+    static let blockRows = 48
+
+    /// Computes the call on `options.threads` workers.
+    func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
+        let group = queryHeads / kvHeads
+        let paddedDim = (headDim + 15) / 16 * 16
+        let kernel = TiledAttentionKernel(headDim: headDim, paddedDim: paddedDim, group: group, options: options)
+        let tokensPerBlock = max(1, Self.blockRows / group)
+        let items = workItems(tokensPerBlock: tokensPerBlock)
+        let maxKeys = sequences.lazy.filter { $0.queryCount > 0 }.map(\.keyCount).max() ?? 0
+        let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
+        var output = [Float](repeating: 0, count: outputCount)
+        var logSumExp = [Float](repeating: -.infinity, count: rowCount)
+        let noScales: [Float] = [0]
+        q.withUnsafeBufferPointer { qBuffer in
+        output.withUnsafeMutableBufferPointer { outBuffer in
+        logSumExp.withUnsafeMutableBufferPointer { lseBuffer in
+        keys.bytes.withUnsafeBytes { keyBytes in
+        values.bytes.withUnsafeBytes { valueBytes in
+        (keys.scales.isEmpty ? noScales : keys.scales).withUnsafeBufferPointer { keyScales in
+        (values.scales.isEmpty ? noScales : values.scales).withUnsafeBufferPointer { valueScales in
+        (pageTable.isEmpty ? [0] : pageTable).withUnsafeBufferPointer { table in
+            guard let qBase = qBuffer.baseAddress, let outBase = outBuffer.baseAddress,
+                let lseBase = lseBuffer.baseAddress, let keyBase = keyBytes.baseAddress,
+                let valueBase = valueBytes.baseAddress, let keyScaleBase = keyScales.baseAddress,
+                let valueScaleBase = valueScales.baseAddress, let tableBase = table.baseAddress
+            else { return }
+            let buffers = AttentionBuffers(
+                queries: qBase, output: outBase, logSumExp: lseBase,
+                keys: KVRowReader(bytes: keyBase, scales: keyScaleBase, storage: keys.storage, rowLength: headDim),
+                values: KVRowReader(bytes: valueBase, scales: valueScaleBase, storage: values.storage, rowLength: headDim),
+                pageTable: tableBase)
+            ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
+                var scratch = AttentionScratch(
+                    maxKeys: maxKeys, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
+                while let index = claim() {
+                    let item = items[index]
+                    kernel.run(
+                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
+                        buffers: buffers, scratch: &scratch)
+                }
+            }
+        }}}}}}}}
+        return AttentionResult(output: output, logSumExp: logSumExp)
+    }
+
+    /// The tiled kernel's items: per sequence with queries, per KV head, blocks of `tokensPerBlock`
+    /// query tokens, largest blocks first (under a causal mask the last blocks see the most keys).
+    private func workItems(tokensPerBlock: Int) -> [TiledAttentionKernel.Item] {
+        var items: [TiledAttentionKernel.Item] = []
+        for (index, sequence) in sequences.enumerated() where sequence.queryCount > 0 {
+            let blocks = (sequence.queryCount + tokensPerBlock - 1) / tokensPerBlock
+            for head in 0..<kvHeads {
+                for block in (0..<blocks).reversed() {
+                    let first = block * tokensPerBlock
+                    items.append(.init(
+                        sequence: index, kvHead: head, firstToken: first,
+                        tokenCount: min(tokensPerBlock, sequence.queryCount - first)))
+                }
+            }
+        }
+        return items
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// FlashAttention-2 style kernel for one work item: a block of query rows (whole tokens, all query
+/// heads of one KV group) against the key tiles of its KV head that the masks leave visible.
+///
+/// Key tiles are 64 keys aligned to position 0 (the block-sparse key tiles). Tiles no row can see
+/// are skipped; tiles every row sees entirely are computed without masks; only boundary tiles are
+/// masked element by element. Scores go through scale, softcap, ALiBi and masks, then an online
+/// softmax; the result of a row depends only on its item, never on the thread running it.
+struct TiledAttentionKernel: Sendable {
+    /// One item: query tokens `firstToken ..< firstToken + tokenCount` of `sequence`, all query
+    /// heads of KV head `kvHead`.
+    struct Item: Sendable {
+        var sequence: Int
+        var kvHead: Int
+        var firstToken: Int
+        var tokenCount: Int
+    }
+
+    let headDim: Int
+    /// `headDim` rounded up to a multiple of 16.
+    let paddedDim: Int
+    /// Query heads per KV head.
+    let group: Int
+    let options: ResolvedAttentionOptions
+
+    /// Rows in a block of `tokens` tokens, rounded up to the micro-kernel's row block.
+    func paddedRows(tokens: Int) -> Int {
+        let rows = tokens * group
+        let block = TileMicroKernels.rowBlock
+        return (rows + block - 1) / block * block
+    }
+
+    /// Computes every output row and log-sum-exp entry of `item`.
+    func run(
+        _ item: Item, sequence: AttentionSequence, sequenceIndex: Int, buffers: AttentionBuffers,
+        scratch: inout AttentionScratch
+    ) {
+        let dim = headDim
+        let rowStride = paddedDim
+        let rows = item.tokenCount * group
+        let rowCount = paddedRows(tokens: item.tokenCount)
+        let shift = sequence.keyCount - sequence.queryCount
+        let visibility = options.visibility
+        if scratch.cachedSequence != sequenceIndex || scratch.cachedHead != item.kvHead {
+            scratch.packed.update(repeating: false, count: scratch.tileCapacity)
+            scratch.cachedSequence = sequenceIndex
+            scratch.cachedHead = item.kvHead
+        }
+
+        // Gather the block's query rows, pre-scaled.
+        for r in 0..<rowCount {
+            let destination = scratch.queries + r * rowStride
+            scratch.rowMax[r] = -.infinity
+            scratch.rowSum[r] = 0
+            (scratch.output + r * rowStride).update(repeating: 0, count: rowStride)
+            guard r < rows else {
+                destination.update(repeating: 0, count: rowStride)
+                scratch.rowPosition[r] = 0
+                continue
+            }
+            let token = item.firstToken + r / group
+            let head = item.kvHead * group + r % group
+            let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
+                + head * sequence.queryHeadStride
+            for d in 0..<dim { destination[d] = source[d] * options.scale }
+            for d in dim..<rowStride { destination[d] = 0 }
+            scratch.rowPosition[r] = token + shift
+            scratch.rowSlope[r] = options.alibiSlopes?[head] ?? 0
+        }
+
+        let firstPosition = item.firstToken + shift
+        let lastPosition = item.firstToken + item.tokenCount - 1 + shift
+        let firstKey = visibility.firstKey(position: firstPosition)
+        let lastKey = visibility.lastKey(position: lastPosition, keyCount: sequence.keyCount)
+        let tileWidth = TileMicroKernels.keyTile
+        if lastKey >= firstKey, lastKey >= 0 {
+            for tile in (firstKey / tileWidth)...(lastKey / tileWidth) {
+                let keyStart = tile * tileWidth
+                let coverage = visibility.classify(
+                    keyStart: keyStart, count: tileWidth, firstPosition: firstPosition,
+                    lastPosition: lastPosition, keyCount: sequence.keyCount)
+                if coverage == .hidden { continue }
+                let keys = min(tileWidth, sequence.keyCount - keyStart)
+                if !scratch.packed[tile] {
+                    pack(tile: tile, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+                    scratch.packed[tile] = true
+                }
+                let kt = UnsafePointer(scratch.keys + tile * dim * tileWidth)
+                var r = 0
+                while r < rowCount {
+                    TileMicroKernels.scores(
+                        q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
+                        s: scratch.scores + r * tileWidth)
+                    r += TileMicroKernels.rowBlock
+                }
+                softmax(
+                    rows: rows, rowCount: rowCount, keyStart: keyStart, tile: tile,
+                    masked: coverage == .partial, keyCount: sequence.keyCount, scratch: scratch)
+                let v = UnsafePointer(scratch.values + keyStart * rowStride)
+                r = 0
+                while r < rowCount {
+                    let p = UnsafePointer(scratch.scores + r * tileWidth)
+                    let alpha = UnsafePointer(scratch.rowAlpha + r)
+                    for column in stride(from: 0, to: rowStride, by: 16) {
+                        TileMicroKernels.accumulate16(
+                            p: p, alpha: alpha, v: v + column, keys: keys,
+                            o: scratch.output + r * rowStride + column, stride: rowStride)
+                    }
+                    r += TileMicroKernels.rowBlock
+                }
+            }
+        }
+
+        // Normalise and write out.
+        for r in 0..<rows {
+            let token = item.firstToken + r / group
+            let head = item.kvHead * group + r % group
+            let destination = buffers.output + sequence.queryBase + token * sequence.queryTokenStride
+                + head * sequence.queryHeadStride
+            let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
+            let sum = scratch.rowSum[r]
+            if sum > 0 {
+                let inverse = 1 / sum
+                let source = scratch.output + r * rowStride
+                for d in 0..<dim { destination[d] = source[d] * inverse }
+                buffers.logSumExp[lseIndex] = scratch.rowMax[r] + Foundation.log(sum)
+            } else {
+                destination.update(repeating: 0, count: dim)
+                buffers.logSumExp[lseIndex] = -.infinity
+            }
+        }
+    }
+
+    /// Converts tile `tile` (`keys` keys) of the item's KV head into the scratch head buffers.
+    private func pack(
+        tile: Int, keys: Int, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
+        scratch: borrowing AttentionScratch
+    ) {
+        let dim = headDim
+        let tileWidth = TileMicroKernels.keyTile
+        let kt = scratch.keys + tile * dim * tileWidth
+        for j in 0..<tileWidth {
+            let valueRow = scratch.values + (tile * tileWidth + j) * paddedDim
+            guard j < keys else {
+                for d in 0..<dim { kt[d * tileWidth + j] = 0 }
+                valueRow.update(repeating: 0, count: paddedDim)
+                continue
+            }
+            let row = sequence.keyRows.row(head: kvHead, token: tile * tileWidth + j, pageTable: buffers.pageTable)
+            buffers.keys.load(row: row, into: scratch.rowBuffer)
+            for d in 0..<dim { kt[d * tileWidth + j] = scratch.rowBuffer[d] }
+            buffers.values.load(row: row, into: valueRow)
+        }
+    }
+
+    /// Turns the scores of one tile into softmax weights in place, updating each row's running
+    /// maximum and sum and setting its rescale factor for the output.
+    private func softmax(
+        rows: Int, rowCount: Int, keyStart: Int, tile: Int, masked: Bool, keyCount: Int,
+        scratch: borrowing AttentionScratch
+    ) {
+        let visibility = options.visibility
+        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let negativeInfinity = SIMD16<Float>(repeating: -.infinity)
+        for r in 0..<rowCount {
+            let s = scratch.scores + r * 64
+            let position = scratch.rowPosition[r]
+            var first = 0
+            var last = 63
+            if r >= rows {
+                s.update(repeating: 0, count: 64)
+                scratch.rowAlpha[r] = 1
+                continue
+            }
+            if masked {
+                first = max(visibility.firstKey(position: position), keyStart) - keyStart
+                last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + 63) - keyStart
+                if first > last || !visibility.tileAllowed(position: position, keyTile: tile) {
+                    s.update(repeating: 0, count: 64)
+                    scratch.rowAlpha[r] = 1
+                    continue
+                }
+            }
+            var x0 = TileMicroKernels.load(s), x1 = TileMicroKernels.load(s + 16)
+            var x2 = TileMicroKernels.load(s + 32), x3 = TileMicroKernels.load(s + 48)
+            if let cap = options.softcap {
+                let inverse = SIMD16<Float>(repeating: 1 / cap)
+                let c = SIMD16<Float>(repeating: cap)
+                x0 = c * VectorMath.tanh(x0 * inverse); x1 = c * VectorMath.tanh(x1 * inverse)
+                x2 = c * VectorMath.tanh(x2 * inverse); x3 = c * VectorMath.tanh(x3 * inverse)
+            }
+            if options.alibiSlopes != nil {
+                let slope = SIMD16<Float>(repeating: scratch.rowSlope[r])
+                let offset = SIMD16<Float>(repeating: Float(keyStart - position)) + laneFloat
+                x0.addProduct(slope, offset); x1.addProduct(slope, offset + 16)
+                x2.addProduct(slope, offset + 32); x3.addProduct(slope, offset + 48)
+            }
+            if first > 0 || last < 63 {
+                let low = SIMD16<Int32>(repeating: Int32(first))
+                let high = SIMD16<Int32>(repeating: Int32(last))
+                x0.replace(with: negativeInfinity, where: (lane .< low) .| (lane .> high))
+                x1.replace(with: negativeInfinity, where: (lane &+ 16 .< low) .| (lane &+ 16 .> high))
+                x2.replace(with: negativeInfinity, where: (lane &+ 32 .< low) .| (lane &+ 32 .> high))
+                x3.replace(with: negativeInfinity, where: (lane &+ 48 .< low) .| (lane &+ 48 .> high))
+            }
+            let tileMax = x0.max(x1).max(x2.max(x3)).max()
+            let previous = scratch.rowMax[r]
+            let newMax = Swift.max(previous, tileMax)
+            let shift = SIMD16<Float>(repeating: newMax)
+            let p0 = VectorMath.exp(x0 - shift), p1 = VectorMath.exp(x1 - shift)
+            let p2 = VectorMath.exp(x2 - shift), p3 = VectorMath.exp(x3 - shift)
+            let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
+            TileMicroKernels.store(p0, s); TileMicroKernels.store(p1, s + 16)
+            TileMicroKernels.store(p2, s + 32); TileMicroKernels.store(p3, s + 48)
+            scratch.rowMax[r] = newMax
+            scratch.rowSum[r] = scratch.rowSum[r] * alpha + ((p0 + p1) + (p2 + p3)).sum()
+            scratch.rowAlpha[r] = alpha
+        }
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    /// Lane-wise maximum.
+    @inline(__always)
+    func max(_ other: SIMD16<Float>) -> SIMD16<Float> {
+        replacing(with: other, where: other .> self)
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import Testing
+@testable import Kernels
+
+/// Internals of the attention engine: the vector exp, the work splitter, tile classification, and
+/// small cases of every entry point against a naive float64 loop.
+@Suite struct KernelEngineTests {
+    /// A tiny deterministic generator (SplitMix64) so that cases are reproducible.
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> Float {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Float(z >> 40) / Float(1 << 24) * 2 - 1
+        }
+        mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+    }
+
+    /// Naive float64 attention of one row: `keys`/`values` are the row's whole sequence (dequantised),
+    /// `visible(j)` its mask. Returns (output, lse).
+    static func referenceRow(
+        q: ArraySlice<Float>, keys: [[Float]], values: [[Float]], scale: Double, softcap: Double?,
+        slope: Double, position: Int, visible: (Int) -> Bool
+    ) -> ([Double], Double) {
+        let dim = q.count
+        var scores: [(Int, Double)] = []
+        for j in keys.indices where visible(j) {
+            var s = 0.0
+            for d in 0..<dim { s += Double(q[q.startIndex + d]) * Double(keys[j][d]) }
+            s *= scale
+            if let c = softcap { s = c * Foundation.tanh(s / c) }
+            s += slope * Double(j - position)
+            scores.append((j, s))
+        }
+        guard let maximum = scores.map(\.1).max() else { return ([Double](repeating: 0, count: dim), -.infinity) }
+        var out = [Double](repeating: 0, count: dim)
+        var total = 0.0
+        for (j, s) in scores {
+            let w = Foundation.exp(s - maximum)
+            total += w
+            for d in 0..<dim { out[d] += w * Double(values[j][d]) }
+        }
+        return (out.map { $0 / total }, maximum + Foundation.log(total))
+    }
+
+    /// The float64 result of a dense call, computed row by row.
+    static func referenceDense(
+        q: [Float], k: KVTensor, v: KVTensor, shape: DenseAttentionShape, options: AttentionOptions
+    ) -> AttentionResult {
+        let kf = k.dequantized(), vf = v.dequantized()
+        let d = shape.headDim, nq = shape.queryLength, nk = shape.keyLength
+        let group = shape.queryHeads / shape.kvHeads
+        var output = [Float](), lse = [Float]()
+        for b in 0..<shape.batch {
+            for h in 0..<shape.queryHeads {
+                let kvBase = (b * shape.kvHeads + h / group) * nk
+                let keys = (0..<nk).map { Array(kf[(kvBase + $0) * d..<(kvBase + $0 + 1) * d]) }
+                let values = (0..<nk).map { Array(vf[(kvBase + $0) * d..<(kvBase + $0 + 1) * d]) }
+                for i in 0..<nq {
+                    let p = i + nk - nq
+                    let start = ((b * shape.queryHeads + h) * nq + i) * d
+                    let (o, l) = referenceRow(
+                        q: q[start..<start + d], keys: keys, values: values,
+                        scale: Double(options.scale ?? 1 / Float(d).squareRoot()),
+                        softcap: options.softcap.map(Double.init),
+                        slope: Double(options.alibiSlopes?[h] ?? 0), position: p
+                    ) { j in
+                        if options.causal, j > p { return false }
+                        if options.window.left >= 0, j < p - options.window.left { return false }
+                        if options.window.right >= 0, j > p + options.window.right { return false }
+                        if let mask = options.blockSparse {
+                            return p >= 0 && mask.isAllowed(queryTile: p / 64, keyTile: j / 64)
+                        }
+                        return true
+                    }
+                    output += o.map(Float.init)
+                    lse.append(Float(l))
+                }
+            }
+        }
+        return AttentionResult(output: output, logSumExp: lse)
+    }
+
+    static func expectClose(_ actual: AttentionResult, _ expected: AttentionResult, tolerance: Float = 2e-4) {
+        #expect(actual.output.count == expected.output.count)
+        #expect(actual.logSumExp.count == expected.logSumExp.count)
+        let outputError = zip(actual.output, expected.output).map { abs($0 - $1) }.max() ?? 0
+        #expect(outputError <= tolerance)
+        for (a, e) in zip(actual.logSumExp, expected.logSumExp) {
+            if e == -.infinity { #expect(a == -.infinity) } else { #expect(abs(a - e) <= tolerance * max(1, abs(e))) }
+        }
+    }
+
+    @Test func vectorExpIsAccurateOverItsRange() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x <= 88 {
+            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0137 })
+            let y = VectorMath.exp(lanes)
+            for lane in 0..<16 where lanes[lane] <= 88 {
+                let exact = Foundation.exp(Double(lanes[lane]))
+                worst = max(worst, abs(Double(y[lane]) - exact) / exact)
+            }
+            x += 0.219
+        }
+        #expect(worst < 3e-7)
+        let edges = VectorMath.exp(SIMD16<Float>(repeating: -.infinity))
+        #expect(edges[0] == 0)
+        #expect(VectorMath.exp(SIMD16<Float>(repeating: 0))[3] == 1)
+    }
+
+    @Test func vectorTanhIsAccurate() {
+        var worst: Double = 0
+        for step in -400...400 {
+            let x = Float(step) * 0.025
+            let y = VectorMath.tanh(SIMD16<Float>(repeating: x))[0]
+            worst = max(worst, abs(Double(y) - Foundation.tanh(Double(x))))
+        }
+        #expect(worst < 1e-6)
+        #expect(VectorMath.tanh(SIMD16<Float>(repeating: 200))[0] == 1)
+        #expect(VectorMath.tanh(SIMD16<Float>(repeating: -200))[0] == -1)
+    }
+
+    @Test func workSplitterClaimsEveryItemOnce() {
+        final class Counts: @unchecked Sendable {
+            var hits = [Int](repeating: 0, count: 1000)
+            let lock = NSLock()
+        }
+        for threads in [1, 2, 7] {
+            let counts = Counts()
+            ParallelWork.run(itemCount: 1000, threads: threads) { claim in
+                while let item = claim() {
+                    counts.lock.lock()
+                    counts.hits[item] += 1
+                    counts.lock.unlock()
+                }
+            }
+            #expect(counts.hits.allSatisfy { $0 == 1 })
+        }
+    }
+
+    @Test func tileClassificationSkipsHiddenAndMasksBoundaries() {
+        let causal = KeyVisibility(causal: true, left: -1, right: -1, blockSparse: nil)
+        #expect(causal.classify(keyStart: 128, count: 64, firstPosition: 0, lastPosition: 63, keyCount: 512) == .hidden)
+        #expect(causal.classify(keyStart: 0, count: 64, firstPosition: 64, lastPosition: 127, keyCount: 512) == .full)
+        #expect(causal.classify(keyStart: 64, count: 64, firstPosition: 64, lastPosition: 127, keyCount: 512) == .partial)
+        let window = KeyVisibility(causal: true, left: 10, right: -1, blockSparse: nil)
+        #expect(window.classify(keyStart: 0, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 512) == .hidden)
+        // The last tile of a sequence that ends inside it is masked.
+        #expect(causal.classify(keyStart: 64, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 100) == .partial)
+        let sparse = KeyVisibility(
+            causal: false, left: -1, right: -1,
+            blockSparse: BlockSparseMask(queryTiles: 2, keyTiles: 2, allowed: [true, false, true, true]))
+        #expect(sparse.classify(keyStart: 64, count: 64, firstPosition: 0, lastPosition: 63, keyCount: 128) == .hidden)
+        #expect(sparse.classify(keyStart: 64, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .partial)
+        #expect(sparse.classify(keyStart: 0, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .full)
+    }
+
+    @Test(arguments: KVStorageType.allCases)
+    func denseMatchesReference(storage: KVStorageType) throws {
+        var generator = Generator(state: 7)
+        let shape = DenseAttentionShape(batch: 2, queryHeads: 4, kvHeads: 2, queryLength: 37, keyLength: 150, headDim: 40)
+        let q = generator.values(2 * 4 * 37 * 40)
+        let k = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
+        let v = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
+        let optionSets = [
+            AttentionOptions(),
+            AttentionOptions(causal: true, threads: 2),
+            AttentionOptions(scale: 0.9, causal: true, window: .init(left: 20, right: -1), softcap: 2.5, threads: 3),
+            AttentionOptions(window: .init(left: 5, right: 70), alibiSlopes: [0.5, 0.25, 0.125, 0.0625]),
+            AttentionOptions(
+                causal: true,
+                blockSparse: BlockSparseMask(queryTiles: 3, keyTiles: 3, allowed: [true, false, false, false, true, false, true, false, true])),
+        ]
+        for options in optionSets {
+            let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
+            Self.expectClose(result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options))
+        }
+    }
+
+    @Test func oneAndManyThreadsAgreeBitForBit() throws {
+        var generator = Generator(state: 11)
+        let shape = DenseAttentionShape(batch: 1, queryHeads: 8, kvHeads: 2, queryLength: 200, keyLength: 300, headDim: 64)
+        let q = generator.values(8 * 200 * 64)
+        let k = try KVTensor(generator.values(2 * 300 * 64), rowLength: 64, storage: .f16)
+        let v = try KVTensor(generator.values(2 * 300 * 64), rowLength: 64, storage: .f16)
+        let one = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: .init(causal: true, threads: 1))
+        let many = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: .init(causal: true, threads: 5))
+        #expect(one == many)
+    }
+
+    @Test func varlenSequencesAreIndependentDenseProblems() throws {
+        var generator = Generator(state: 3)
+        let queryOffsets = [0, 5, 5, 70]
+        let keyOffsets = [0, 9, 20, 150]
+        let (hq, hkv, d) = (4, 1, 24)
+        let q = generator.values(70 * hq * d)
+        let kf = generator.values(150 * hkv * d), vf = generator.values(150 * hkv * d)
+        let options = AttentionOptions(causal: true, window: .init(left: 30, right: -1))
+        let result = try FlashAttention.varlen(
+            q: q, k: try KVTensor(kf, rowLength: d, storage: .bf16), v: try KVTensor(vf, rowLength: d, storage: .bf16),
+            queryOffsets: queryOffsets, keyOffsets: keyOffsets, queryHeads: hq, kvHeads: hkv, headDim: d,
+            options: options)
+        for s in [0, 2] {
+            let (q0, q1, k0, k1) = (queryOffsets[s], queryOffsets[s + 1], keyOffsets[s], keyOffsets[s + 1])
+            // Re-lay this sequence out as a dense [1, H, N, D] problem.
+            var dq = [Float](), dout = [Float](), dlse = [Float]()
+            for h in 0..<hq {
+                for t in q0..<q1 {
+                    dq += q[(t * hq + h) * d..<(t * hq + h + 1) * d]
+                    dout += result.output[(t * hq + h) * d..<(t * hq + h + 1) * d]
+                    dlse.append(result.logSumExp[t * hq + h])
+                }
+            }
+            let shape = DenseAttentionShape(
+                batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: q1 - q0, keyLength: k1 - k0, headDim: d)
+            let kd = try KVTensor(Array(kf[k0 * d..<k1 * d]), rowLength: d, storage: .bf16)
+            let vd = try KVTensor(Array(vf[k0 * d..<k1 * d]), rowLength: d, storage: .bf16)
+            Self.expectClose(
+                AttentionResult(output: dout, logSumExp: dlse),
+                Self.referenceDense(q: dq, k: kd, v: vd, shape: shape, options: options))
+        }
+        // The empty middle sequence has no rows; a sequence with queries and no keys gives zeros and -inf.
+        let empty = try FlashAttention.varlen(
+            q: [Float](repeating: 1, count: 2 * d), k: try KVTensor([], rowLength: d, storage: .f32),
+            v: try KVTensor([], rowLength: d, storage: .f32), queryOffsets: [0, 2], keyOffsets: [0, 0],
+            queryHeads: 1, kvHeads: 1, headDim: d)
+        #expect(empty.output.allSatisfy { $0 == 0 })
+        #expect(empty.logSumExp.allSatisfy { $0 == -.infinity })
+    }
+
+    @Test(arguments: [KVStorageType.f16, .int8])
+    func pagedMatchesGatheredDense(storage: KVStorageType) throws {
+        var generator = Generator(state: 5)
+        let (hq, hkv, d, pageSize, nq) = (8, 2, 32, 16, 3)
+        var pool = try KVPagePool(pageCount: 40, pageSize: pageSize, kvHeads: hkv, headDim: d, storage: storage)
+        let kvLengths = [100, 37]
+        let tables = [Array((0..<7).map { 39 - 3 * $0 }), [2, 4, 6]]
+        var kf = [[Float]](repeating: [], count: 2), vf = [[Float]](repeating: [], count: 2)
+        for b in 0..<2 {
+            for t in 0..<kvLengths[b] {
+                let k = generator.values(hkv * d), v = generator.values(hkv * d)
+                try pool.write(page: tables[b][t / pageSize], slot: t % pageSize, keys: k, values: v)
+                kf[b] += k
+                vf[b] += v
+            }
+        }
+        let q = generator.values(2 * nq * hq * d)
+        let options = AttentionOptions(causal: true, softcap: 3, threads: 2)
+        let result = try PagedAttention.run(
+            q: q, queryLength: nq, queryHeads: hq, pool: pool, blockTables: tables, kvLengths: kvLengths, options: options)
+        for b in 0..<2 {
+            let n = kvLengths[b]
+            // [N, Hkv, D] -> [Hkv, N, D]
+            func headMajor(_ x: [Float]) -> [Float] {
+                var out = [Float]()
+                for h in 0..<hkv { for t in 0..<n { out += x[(t * hkv + h) * d..<(t * hkv + h + 1) * d] } }
+                return out
+            }
+            var dq = [Float](), dout = [Float](), dlse = [Float]()
+            for h in 0..<hq {
+                for i in 0..<nq {
+                    let row = (b * nq + i) * hq + h
+                    dq += q[row * d..<(row + 1) * d]
+                    dout += result.output[row * d..<(row + 1) * d]
+                    dlse.append(result.logSumExp[row])
+                }
+            }
+            let shape = DenseAttentionShape(batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: n, headDim: d)
+            let expected = Self.referenceDense(
+                q: dq, k: try KVTensor(headMajor(kf[b]), rowLength: d, storage: storage),
+                v: try KVTensor(headMajor(vf[b]), rowLength: d, storage: storage), shape: shape, options: options)
+            Self.expectClose(AttentionResult(output: dout, logSumExp: dlse), expected)
+        }
+    }
+
+    @Test func mergeOfShardsEqualsWhole() throws {
+        var generator = Generator(state: 9)
+        let d = 16
+        let q = generator.values(3 * d)
+        let kf = generator.values(90 * d), vf = generator.values(90 * d)
+        func run(_ range: Range<Int>) throws -> AttentionResult {
+            try FlashAttention.dense(
+                q: q, k: try KVTensor(Array(kf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),
+                v: try KVTensor(Array(vf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),
+                shape: .init(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 3, keyLength: range.count, headDim: d))
+        }
+        let whole = try run(0..<90)
+        let noKeys = AttentionResult(output: [Float](repeating: 0, count: 3 * d), logSumExp: [Float](repeating: -.infinity, count: 3))
+        let merged = try AttentionMerge.merge([try run(0..<20), noKeys, try run(20..<90)], headDim: d)
+        Self.expectClose(merged, whole, tolerance: 1e-5)
+        let nothing = try AttentionMerge.merge([noKeys, noKeys], headDim: d)
+        #expect(nothing == noKeys)
+        #expect(throws: KernelError.self) { try AttentionMerge.merge([whole, noKeys], headDim: d + 1) }
+    }
+
+    @Test func badArgumentsThrowInsteadOfTrapping() throws {
+        let k = try KVTensor([Float](repeating: 0, count: 8 * 4), rowLength: 4, storage: .f16)
+        let shape = DenseAttentionShape(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 8, keyLength: 8, headDim: 4)
+        let q = [Float](repeating: 0, count: 32)
+        #expect(throws: KernelError.invalidThreadCount(0)) {
+            try FlashAttention.dense(q: q, k: k, v: k, shape: shape, options: .init(threads: 0))
+        }
+        var huge = shape
+        huge.queryLength = Int.max / 2
+        #expect(throws: KernelError.self) { try FlashAttention.dense(q: q, k: k, v: k, shape: huge) }
+        #expect(throws: KernelError.self) {
+            try FlashAttention.dense(q: q, k: k, v: k, shape: shape, options: .init(window: .init(left: -2, right: 0)))
+        }
+        #expect(throws: KernelError.self) {
+            try FlashAttention.dense(
+                q: q, k: k, v: k, shape: shape,
+                options: .init(blockSparse: BlockSparseMask(queryTiles: 1, keyTiles: 1, allowed: [])))
+        }
+        #expect(throws: KernelError.self) {
+            try FlashAttention.varlen(
+                q: q, k: k, v: k, queryOffsets: [0, 9, 8], keyOffsets: [0, 4, 8], queryHeads: 1, kvHeads: 1, headDim: 4)
+        }
+        let pool = try KVPagePool(pageCount: 2, pageSize: 4, kvHeads: 1, headDim: 4, storage: .f16)
+        #expect(throws: KernelError.pageOutOfRange(sequence: 0, page: 2, poolPages: 2)) {
+            try PagedAttention.run(
+                q: [Float](repeating: 0, count: 4), queryLength: 1, queryHeads: 1, pool: pool, blockTables: [[0, 2]], kvLengths: [6])
+        }
+    }
+}
