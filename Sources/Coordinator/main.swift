@@ -1,1 +1,1 @@
-await CoordinatorCommand.main()
+await CoordinatorCommand.runCommandLine()

@@ -7,14 +7,25 @@ import Dispatch
 /// the same run as the work compared with it.
 public enum MachineCeilings {
     /// Peak fp32 GFLOP/s (an FMA counts 2 flops) on `threads` threads, each running 12 independent
-    /// chains of `SIMD16<Float>` fused multiply-adds for about `seconds` per repetition; the best
-    /// of `repetitions`. Returns 0 for a non-positive thread count.
+    /// chains of fused multiply-adds for about `seconds` per repetition; the best of `repetitions`.
+    /// Chains of `SIMD16<Float>` (one 512-bit register each with AVX-512) and of `SIMD8<Float>` (one
+    /// 256-bit register, so that 12 chains fit AVX2's 16 registers) are both measured and the higher
+    /// rate is returned. Returns 0 for a non-positive thread count.
     public static func measureFMAPeak(threads: Int, seconds: Double = 0.25, repetitions: Int = 3) -> Double {
         guard threads > 0 else { return 0 }
+        return max(
+            fmaPeak(SIMD16<Float>.self, threads: threads, seconds: seconds, repetitions: repetitions),
+            fmaPeak(SIMD8<Float>.self, threads: threads, seconds: seconds, repetitions: repetitions))
+    }
+
+    /// The FMA peak measured with chains of `Vector`.
+    private static func fmaPeak<Vector: SIMD>(
+        _: Vector.Type, threads: Int, seconds: Double, repetitions: Int
+    ) -> Double where Vector.Scalar == Float {
         // Calibrate the iteration count on one thread.
         var iterations = 1 << 16
         while true {
-            let elapsed = time { _ = fmaChains(iterations: iterations, seed: 1) }
+            let elapsed = time { _ = fmaChains(Vector.self, iterations: iterations, seed: 1) }
             if elapsed >= seconds / 4 || iterations >= 1 << 34 {
                 iterations = Int(Double(iterations) * seconds / max(elapsed, 1e-9))
                 break
@@ -22,13 +33,13 @@ public enum MachineCeilings {
             iterations *= 4
         }
         let count = iterations
-        let flops = Double(count) * Double(threads) * 12 * 16 * 2
+        let flops = Double(count) * Double(threads) * 12 * Double(Vector.scalarCount) * 2
         var best = 0.0
         for _ in 0..<max(1, repetitions) {
             let sink = ResultSink(count: threads)
             let elapsed = time {
                 DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                    sink.store(fmaChains(iterations: count, seed: Float(thread + 1)), at: thread)
+                    sink.store(fmaChains(Vector.self, iterations: count, seed: Float(thread + 1)), at: thread)
                 }
             }
             if sink.total.isFinite { best = max(best, flops / elapsed / 1e9) }
@@ -63,10 +74,11 @@ public enum MachineCeilings {
 
     /// Twelve dependent FMA chains; returns their sum so the work cannot be removed.
     @inline(never)
-    static func fmaChains(iterations: Int, seed: Float) -> Float {
-        let a = SIMD16<Float>(repeating: 0.999_999)
-        let b = SIMD16<Float>(repeating: 1e-7 * seed)
-        var c0 = SIMD16<Float>(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3
+    static func fmaChains<Vector: SIMD>(_: Vector.Type, iterations: Int, seed: Float) -> Float
+    where Vector.Scalar == Float {
+        let a = Vector(repeating: 0.999_999)
+        let b = Vector(repeating: 1e-7 * seed)
+        var c0 = Vector(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3
         var c4 = c0 + 4, c5 = c0 + 5, c6 = c0 + 6, c7 = c0 + 7
         var c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
         for _ in 0..<iterations {

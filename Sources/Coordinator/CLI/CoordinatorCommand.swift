@@ -11,7 +11,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     /// Parses the command line and runs the chosen command. A usage error (unknown option, missing
     /// or malformed value) prints one `error:` line on standard error and exits with status 2;
     /// help, version and the commands' own exit codes pass through unchanged.
-    static func main() async {
+    static func runCommandLine() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

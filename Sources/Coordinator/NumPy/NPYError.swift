@@ -19,6 +19,11 @@ enum NPYError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The data after the header does not hold exactly the shape's elements.
     case dataSizeMismatch(expectedBytes: Int, actualBytes: Int)
 
+    /// Whether this is a file-system failure (its description already names the path).
+    var isIO: Bool {
+        if case .io = self { true } else { false }
+    }
+
     var description: String {
         switch self {
         case let .io(path, reason): "\(path): \(reason)"
