@@ -10,7 +10,7 @@ import Kernels
 /// second half of every block table) merged. Every result is compared with the dense kernel on the
 /// same stored K/V.
 struct KernelDemo: Sendable {
-    /// Prompt tokens per sequence.
+    /// Prompt tokens per sequence; each more than one page, so that both decode shards hold keys.
     var promptLengths = [37, 100, 64, 129]
     /// Decode steps after the prefill.
     var decodeSteps = 16
@@ -35,6 +35,9 @@ struct KernelDemo: Sendable {
 
     /// Runs the workload and its checks.
     func run() throws(KernelError) -> Report {
+        for length in promptLengths where length <= pageSize {
+            throw .invalidDimension(name: "prompt length (must exceed the page size \(pageSize))", value: length)
+        }
         var generator = SplitMix64(seed: seed)
         let width = kvHeads * headDim
         let batch = promptLengths.count
@@ -103,16 +106,16 @@ struct KernelDemo: Sendable {
                 options: causal)
             decodeTime += ContinuousClock.now - start
             // Two shards: the first half of each table's used pages, and the rest.
-            let split = lengths.map { ($0 + pageSize - 1) / pageSize / 2 }
+            let split = lengths.map { max(($0 + pageSize - 1) / pageSize / 2, 1) }
             let first = try PagedAttention.run(
                 q: q, queryLength: 1, queryHeads: queryHeads, pool: pool,
-                blockTables: (0..<batch).map { Array(blockTables[$0].prefix(max(split[$0], 1))) },
-                kvLengths: (0..<batch).map { max(split[$0], 1) * pageSize },
+                blockTables: (0..<batch).map { Array(blockTables[$0].prefix(split[$0])) },
+                kvLengths: (0..<batch).map { split[$0] * pageSize },
                 options: causal)
             let second = try PagedAttention.run(
                 q: q, queryLength: 1, queryHeads: queryHeads, pool: pool,
-                blockTables: (0..<batch).map { Array(blockTables[$0].dropFirst(max(split[$0], 1))) },
-                kvLengths: (0..<batch).map { lengths[$0] - max(split[$0], 1) * pageSize },
+                blockTables: (0..<batch).map { Array(blockTables[$0].dropFirst(split[$0])) },
+                kvLengths: (0..<batch).map { lengths[$0] - split[$0] * pageSize },
                 options: causal)
             let merged = try AttentionMerge.merge([first, second], headDim: headDim)
             mergeError = max(mergeError, maxDifference(merged.output, paged.output))
