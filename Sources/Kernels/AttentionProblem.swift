@@ -24,12 +24,7 @@ struct AttentionProblem: Sendable {
     /// Computes the call on `options.threads` workers.
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
         let group = queryHeads / kvHeads
-        let paddedDim = (headDim + 15) / 16 * 16
-        let kernel = TiledAttentionKernel(headDim: headDim, paddedDim: paddedDim, group: group, options: options)
-        let tokensPerBlock = max(1, Self.blockRows / group)
-        let items = workItems(tokensPerBlock: tokensPerBlock)
-        let maxKeys = sequences.lazy.filter { $0.queryCount > 0 }.map(\.keyCount).max() ?? 0
-        let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
+        let maxQueries = sequences.map(\.queryCount).max() ?? 0
         var output = [Float](repeating: 0, count: outputCount)
         var logSumExp = [Float](repeating: -.infinity, count: rowCount)
         let noScales: [Float] = [0]
@@ -51,18 +46,56 @@ struct AttentionProblem: Sendable {
                 keys: KVRowReader(bytes: keyBase, scales: keyScaleBase, storage: keys.storage, rowLength: headDim),
                 values: KVRowReader(bytes: valueBase, scales: valueScaleBase, storage: values.storage, rowLength: headDim),
                 pageTable: tableBase)
-            ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
-                var scratch = AttentionScratch(
-                    maxKeys: maxKeys, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
-                while let index = claim() {
-                    let item = items[index]
-                    kernel.run(
-                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
-                        buffers: buffers, scratch: &scratch)
-                }
+            if DecodeAttentionKernel.handles(rows: maxQueries * group, headDim: headDim) {
+                runDecode(buffers: buffers)
+            } else {
+                runTiled(buffers: buffers)
             }
         }}}}}}}}
         return AttentionResult(output: output, logSumExp: logSumExp)
+    }
+
+    /// Runs the streaming kernel. An item is a sequence and a range of its KV heads: as many heads
+    /// as still leave about two items per thread, so that the heads' rows of a page are read together.
+    private func runDecode(buffers: AttentionBuffers) {
+        let group = queryHeads / kvHeads
+        let kernel = DecodeAttentionKernel(headDim: headDim, group: group, options: options)
+        let active = sequences.filter { $0.queryCount > 0 }
+        guard !active.isEmpty else { return }
+        let splits = min(kvHeads, (2 * options.threads + active.count - 1) / active.count)
+        let headsPerItem = (kvHeads + splits - 1) / splits
+        let itemsPerSequence = (kvHeads + headsPerItem - 1) / headsPerItem
+        let maxRows = kernel.paddedRows(queryCount: active.map(\.queryCount).max() ?? 0) * headsPerItem
+        ParallelWork.run(itemCount: active.count * itemsPerSequence, threads: options.threads) { claim in
+            let scratch = DecodeScratch(maxRows: maxRows, headDim: headDim)
+            while let index = claim() {
+                let firstHead = index % itemsPerSequence * headsPerItem
+                kernel.run(
+                    kvHeads: firstHead..<min(kvHeads, firstHead + headsPerItem),
+                    sequence: active[index / itemsPerSequence], buffers: buffers, scratch: scratch)
+            }
+        }
+    }
+
+    /// Runs the tiled kernel on blocks of query tokens.
+    private func runTiled(buffers: AttentionBuffers) {
+        let group = queryHeads / kvHeads
+        let paddedDim = (headDim + 15) / 16 * 16
+        let kernel = TiledAttentionKernel(headDim: headDim, paddedDim: paddedDim, group: group, options: options)
+        let tokensPerBlock = max(1, Self.blockRows / group)
+        let items = workItems(tokensPerBlock: tokensPerBlock)
+        let maxKeys = sequences.lazy.filter { $0.queryCount > 0 }.map(\.keyCount).max() ?? 0
+        let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
+        ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
+            var scratch = AttentionScratch(
+                maxKeys: maxKeys, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
+            while let index = claim() {
+                let item = items[index]
+                kernel.run(
+                    item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
+                    buffers: buffers, scratch: &scratch)
+            }
+        }
     }
 
     /// The tiled kernel's items: per sequence with queries, per KV head, blocks of `tokensPerBlock`

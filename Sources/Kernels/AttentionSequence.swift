@@ -40,4 +40,18 @@ enum KeyRowMap: Sendable {
             return (page * pageSize + token % pageSize) * kvHeads + head
         }
     }
+
+    /// The run of keys starting at `token` whose rows are evenly spaced: the first row, the step
+    /// between rows, and how many keys the run holds (the rest of the page when paged).
+    @inline(__always)
+    func run(head: Int, token: Int, pageTable: UnsafePointer<Int>) -> (row: Int, step: Int, count: Int) {
+        switch self {
+        case let .strided(base, headStride, tokenStride):
+            return (base + head * headStride + token * tokenStride, tokenStride, Int.max)
+        case let .paged(tableStart, pageSize, kvHeads):
+            let slot = token % pageSize
+            let page = pageTable[tableStart + token / pageSize]
+            return ((page * pageSize + slot) * kvHeads + head, kvHeads, pageSize - slot)
+        }
+    }
 }

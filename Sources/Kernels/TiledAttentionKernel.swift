@@ -161,9 +161,7 @@ struct TiledAttentionKernel: Sendable {
         scratch: borrowing AttentionScratch
     ) {
         let visibility = options.visibility
-        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let negativeInfinity = SIMD16<Float>(repeating: -.infinity)
         for r in 0..<rowCount {
             let s = scratch.scores + r * 64
             let position = scratch.rowPosition[r]
@@ -198,14 +196,14 @@ struct TiledAttentionKernel: Sendable {
                 x2.addProduct(slope, offset + 32); x3.addProduct(slope, offset + 48)
             }
             if first > 0 || last < 63 {
-                let low = SIMD16<Int32>(repeating: Int32(first))
-                let high = SIMD16<Int32>(repeating: Int32(last))
-                x0.replace(with: negativeInfinity, where: (lane .< low) .| (lane .> high))
-                x1.replace(with: negativeInfinity, where: (lane &+ 16 .< low) .| (lane &+ 16 .> high))
-                x2.replace(with: negativeInfinity, where: (lane &+ 32 .< low) .| (lane &+ 32 .> high))
-                x3.replace(with: negativeInfinity, where: (lane &+ 48 .< low) .| (lane &+ 48 .> high))
+                let low = Float(first), high = Float(last)
+                x0 = VectorMath.maskOutside(x0, offset: 0, first: low, last: high)
+                x1 = VectorMath.maskOutside(x1, offset: 16, first: low, last: high)
+                x2 = VectorMath.maskOutside(x2, offset: 32, first: low, last: high)
+                x3 = VectorMath.maskOutside(x3, offset: 48, first: low, last: high)
             }
-            let tileMax = x0.max(x1).max(x2.max(x3)).max()
+            let tileMax = VectorMath.horizontalMax(
+                VectorMath.maximum(VectorMath.maximum(x0, x1), VectorMath.maximum(x2, x3)))
             let previous = scratch.rowMax[r]
             let newMax = Swift.max(previous, tileMax)
             let shift = SIMD16<Float>(repeating: newMax)
@@ -215,16 +213,8 @@ struct TiledAttentionKernel: Sendable {
             TileMicroKernels.store(p0, s); TileMicroKernels.store(p1, s + 16)
             TileMicroKernels.store(p2, s + 32); TileMicroKernels.store(p3, s + 48)
             scratch.rowMax[r] = newMax
-            scratch.rowSum[r] = scratch.rowSum[r] * alpha + ((p0 + p1) + (p2 + p3)).sum()
+            scratch.rowSum[r] = scratch.rowSum[r] * alpha + VectorMath.horizontalSum((p0 + p1) + (p2 + p3))
             scratch.rowAlpha[r] = alpha
         }
-    }
-}
-
-extension SIMD16 where Scalar == Float {
-    /// Lane-wise maximum.
-    @inline(__always)
-    func max(_ other: SIMD16<Float>) -> SIMD16<Float> {
-        replacing(with: other, where: other .> self)
     }
 }

@@ -32,4 +32,36 @@ enum VectorMath {
     static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
         1 - 2 / (exp(x + x) + 1)
     }
+
+    /// Lane-wise maximum as one compare and blend (`pointwiseMax` also orders NaNs, at several times
+    /// the cost); a NaN in `a` is kept.
+    @inline(__always)
+    static func maximum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    /// The largest lane, by a halving tree.
+    @inline(__always)
+    static func horizontalMax(_ x: SIMD16<Float>) -> Float {
+        let m8 = maximum(x.lowHalf, x.highHalf)
+        let m4 = maximum(m8.lowHalf, m8.highHalf)
+        let m2 = maximum(m4.lowHalf, m4.highHalf)
+        return Swift.max(m2[0], m2[1])
+    }
+
+    /// The sum of the lanes, by a halving tree (a fixed order, so results are reproducible).
+    @inline(__always)
+    static func horizontalSum(_ x: SIMD16<Float>) -> Float {
+        let s8 = x.lowHalf + x.highHalf
+        let s4 = s8.lowHalf + s8.highHalf
+        let s2 = s4.lowHalf + s4.highHalf
+        return s2[0] + s2[1]
+    }
+
+    /// `x` with the lanes whose index `offset + i` lies outside `first...last` set to `-infinity`.
+    @inline(__always)
+    static func maskOutside(_ x: SIMD16<Float>, offset: Float, first: Float, last: Float) -> SIMD16<Float> {
+        let lane = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + offset
+        return x.replacing(with: -.infinity, where: (lane .< first) .| (lane .> last))
+    }
 }

@@ -159,18 +159,21 @@ import Testing
         #expect(sparse.classify(keyStart: 0, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .full)
     }
 
-    @Test(arguments: KVStorageType.allCases)
-    func denseMatchesReference(storage: KVStorageType) throws {
+    /// 37 query tokens run on the tiled kernel, 3 (12 rows per KV head) on the streaming one.
+    @Test(arguments: KVStorageType.allCases, [37, 3])
+    func denseMatchesReference(storage: KVStorageType, queryLength: Int) throws {
         var generator = Generator(state: 7)
-        let shape = DenseAttentionShape(batch: 2, queryHeads: 4, kvHeads: 2, queryLength: 37, keyLength: 150, headDim: 40)
-        let q = generator.values(2 * 4 * 37 * 40)
+        let shape = DenseAttentionShape(
+            batch: 2, queryHeads: 8, kvHeads: 2, queryLength: queryLength, keyLength: 150, headDim: 40)
+        let q = generator.values(2 * 8 * queryLength * 40)
         let k = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
         let v = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
+        let slopes: [Float] = [0.5, 0.25, 0.125, 0.0625, 0.03, 0.02, 0.01, 0.005]
         let optionSets = [
             AttentionOptions(),
             AttentionOptions(causal: true, threads: 2),
             AttentionOptions(scale: 0.9, causal: true, window: .init(left: 20, right: -1), softcap: 2.5, threads: 3),
-            AttentionOptions(window: .init(left: 5, right: 70), alibiSlopes: [0.5, 0.25, 0.125, 0.0625]),
+            AttentionOptions(window: .init(left: 5, right: 70), alibiSlopes: slopes),
             AttentionOptions(
                 causal: true,
                 blockSparse: BlockSparseMask(queryTiles: 3, keyTiles: 3, allowed: [true, false, false, false, true, false, true, false, true])),

@@ -1,0 +1,294 @@
+import Foundation
+
+/// Streaming kernel for few query rows (decode and short multi-token decode): one item is a
+/// sequence and a range of its KV heads, with the query rows of every query head of each group and
+/// every query token, so each K/V row is read from memory once for the whole group.
+///
+/// Keys are streamed straight from storage in blocks of up to 16 consecutive slots of one page
+/// (never crossing a 64-key block-sparse tile); each block is processed for every KV head of the
+/// item before moving on, so a page's rows (adjacent across heads in a pool) are read together. Scores of 4 rows × 2 keys are accumulated as
+/// `SIMD8` partials along the head dimension and reduced with a transposed pairwise-add tree; int8
+/// row scales are folded into the scores and into the value weights, so no row is dequantised
+/// into memory. Results depend only on the item, never on the thread running it.
+struct DecodeAttentionKernel: Sendable {
+    /// Keys per block.
+    static let keyBlock = 16
+    /// Query rows handled per register block.
+    static let rowBlock = 4
+    /// Most query rows (tokens × group) an item may have.
+    static let maxRows = 16
+
+    let headDim: Int
+    /// Query heads per KV head.
+    let group: Int
+    let options: ResolvedAttentionOptions
+
+    /// Whether a call with `rows` query rows per (sequence, KV head) and this head dimension suits
+    /// this kernel.
+    static func handles(rows: Int, headDim: Int) -> Bool {
+        rows <= maxRows && headDim % 8 == 0
+    }
+
+    /// Query rows per KV head of `sequence`, rounded up to the register block: the stride between
+    /// heads in the scratch space.
+    func paddedRows(queryCount: Int) -> Int {
+        (queryCount * group + Self.rowBlock - 1) / Self.rowBlock * Self.rowBlock
+    }
+
+    /// Computes every output row and log-sum-exp entry of KV heads `kvHeads` of `sequence`.
+    func run(kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers, scratch: borrowing DecodeScratch) {
+        switch buffers.keys.storage {
+        case .f32: run(F32Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .f16: run(F16Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .bf16: run(BF16Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .int8: run(Int8Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
+        }
+    }
+
+    private func run<E: KVElement>(
+        _: E.Type, kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers,
+        scratch: borrowing DecodeScratch
+    ) {
+        let dim = headDim
+        let rows = sequence.queryCount * group
+        let rowCount = paddedRows(queryCount: sequence.queryCount)
+        let shift = sequence.keyCount - sequence.queryCount
+        for kvHead in kvHeads {
+        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+        for r in 0..<rowCount {
+            let destination = scratch.queries + (headRow + r) * dim
+            scratch.rowMax[headRow + r] = -.infinity
+            scratch.rowSum[headRow + r] = 0
+            (scratch.output + (headRow + r) * dim).update(repeating: 0, count: dim)
+            guard r < rows else {
+                destination.update(repeating: 0, count: dim)
+                scratch.rowPosition[headRow + r] = 0
+                continue
+            }
+            let token = r / group
+            let head = kvHead * group + r % group
+            let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
+                + head * sequence.queryHeadStride
+            for d in 0..<dim { destination[d] = source[d] * options.scale }
+            scratch.rowPosition[headRow + r] = token + shift
+            scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
+        }
+        }
+
+        let visibility = options.visibility
+        let firstPosition = shift
+        let lastPosition = sequence.queryCount - 1 + shift
+        let firstKey = visibility.firstKey(position: firstPosition)
+        let lastKey = visibility.lastKey(position: lastPosition, keyCount: sequence.keyCount)
+        let rowBytes = dim * E.size
+        var key = firstKey
+        while key <= lastKey {
+            let firstRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: key, pageTable: buffers.pageTable)
+            let tileEnd = (key / TileMicroKernels.keyTile + 1) * TileMicroKernels.keyTile
+            let count = min(Self.keyBlock, firstRun.count, lastKey + 1 - key, tileEnd - key)
+            let coverage = visibility.classify(
+                keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
+                keyCount: sequence.keyCount)
+            if coverage != .hidden {
+                for kvHead in kvHeads {
+                    let run = sequence.keyRows.run(head: kvHead, token: key, pageTable: buffers.pageTable)
+                    let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+                    let keyBase = buffers.keys.bytes + run.row * rowBytes
+                    let valueBase = buffers.values.bytes + run.row * rowBytes
+                    let step = run.step * rowBytes
+                    scores(
+                        E.self, rowCount: rowCount, headRow: headRow, keys: keyBase, step: step, count: count,
+                        scratch: scratch)
+                    var keyScales = SIMD16<Float>(repeating: 1)
+                    var valueScales = SIMD16<Float>(repeating: 1)
+                    if E.isScaled {
+                        for k in 0..<count {
+                            keyScales[k] = buffers.keys.scales[run.row + k * run.step]
+                            valueScales[k] = buffers.values.scales[run.row + k * run.step]
+                        }
+                    }
+                    softmax(
+                        rows: rows, rowCount: rowCount, headRow: headRow, keyStart: key, count: count,
+                        masked: coverage == .partial, keyCount: sequence.keyCount, keyScales: keyScales,
+                        valueScales: valueScales, scratch: scratch)
+                    accumulate(
+                        E.self, rowCount: rowCount, headRow: headRow, values: valueBase, step: step, count: count,
+                        scratch: scratch)
+                }
+            }
+            key += count
+        }
+
+        for kvHead in kvHeads {
+        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+        for r in 0..<rows {
+            let token = r / group
+            let head = kvHead * group + r % group
+            let destination = buffers.output + sequence.queryBase + token * sequence.queryTokenStride
+                + head * sequence.queryHeadStride
+            let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
+            let sum = scratch.rowSum[headRow + r]
+            if sum > 0 {
+                let inverse = 1 / sum
+                let source = scratch.output + (headRow + r) * dim
+                for d in 0..<dim { destination[d] = source[d] * inverse }
+                buffers.logSumExp[lseIndex] = scratch.rowMax[headRow + r] + Foundation.log(sum)
+            } else {
+                destination.update(repeating: 0, count: dim)
+                buffers.logSumExp[lseIndex] = -.infinity
+            }
+        }
+        }
+    }
+
+    /// Pairwise sums of two vectors' lanes: lanes 0–3 from `a`, 4–7 from `b`. Applied three times
+    /// to eight accumulators it gives one vector of their eight horizontal sums.
+    @inline(__always)
+    private static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(lowHalf: a.evenHalf + a.oddHalf, highHalf: b.evenHalf + b.oddHalf)
+    }
+
+    /// Raw scores `q·k` of every row against keys `0..<count` of the block, into `scores[r][k]`
+    /// (lanes past `count` repeat the last key).
+    private func scores<E: KVElement>(
+        _: E.Type, rowCount: Int, headRow: Int, keys: UnsafeRawPointer, step: Int, count: Int,
+        scratch: borrowing DecodeScratch
+    ) {
+        let dim = headDim
+        for half in 0..<((count + 7) / 8) {
+            var r = 0
+            while r < rowCount {
+                let q0 = UnsafePointer(scratch.queries + (headRow + r) * dim), q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim
+                let partials = scratch.partials + r * 4
+                for pair in 0..<4 {
+                    let first = min(half * 8 + pair * 2, count - 1)
+                    let second = min(first + 1, count - 1)
+                    let ka = keys + first * step, kb = keys + second * step
+                    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+                    var d = 0
+                    while d < dim {
+                        let x = E.load8(ka + d * E.size), y = E.load8(kb + d * E.size)
+                        let u0 = TileMicroKernels.load8(q0 + d), u1 = TileMicroKernels.load8(q1 + d)
+                        a0.addProduct(u0, x); b0.addProduct(u0, y)
+                        a1.addProduct(u1, x); b1.addProduct(u1, y)
+                        let u2 = TileMicroKernels.load8(q2 + d), u3 = TileMicroKernels.load8(q3 + d)
+                        a2.addProduct(u2, x); b2.addProduct(u2, y)
+                        a3.addProduct(u3, x); b3.addProduct(u3, y)
+                        d += 8
+                    }
+                    partials[pair] = Self.combine(a0, b0)
+                    partials[4 + pair] = Self.combine(a1, b1)
+                    partials[8 + pair] = Self.combine(a2, b2)
+                    partials[12 + pair] = Self.combine(a3, b3)
+                }
+                for i in 0..<4 {
+                    let p = partials + i * 4
+                    let sums = Self.combine(Self.combine(p[0], p[1]), Self.combine(p[2], p[3]))
+                    TileMicroKernels.store8(sums, scratch.scores + (r + i) * Self.keyBlock + half * 8)
+                }
+                r += Self.rowBlock
+            }
+        }
+    }
+
+    /// Turns each row's block scores into softmax weights (scale folded in for int8 keys, softcap,
+    /// ALiBi, masks), updating its running maximum and sum and setting its rescale factor; the
+    /// value weights get the value row scales.
+    private func softmax(
+        rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
+        keyScales: SIMD16<Float>, valueScales: SIMD16<Float>, scratch: borrowing DecodeScratch
+    ) {
+        let visibility = options.visibility
+        let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let tile = keyStart / TileMicroKernels.keyTile
+        for r in 0..<rowCount {
+            let s = scratch.scores + r * Self.keyBlock
+            let w = scratch.weights + r * Self.keyBlock
+            var first = 0
+            var last = count - 1
+            let position = scratch.rowPosition[headRow + r]
+            if masked, r < rows {
+                first = max(visibility.firstKey(position: position), keyStart) - keyStart
+                last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
+                if !visibility.tileAllowed(position: position, keyTile: tile) { last = -1 }
+            }
+            if r >= rows || first > last {
+                w.update(repeating: 0, count: Self.keyBlock)
+                scratch.rowAlpha[headRow + r] = 1
+                continue
+            }
+            var x = TileMicroKernels.load(s) * keyScales
+            if let cap = options.softcap {
+                x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
+            }
+            if options.alibiSlopes != nil {
+                x.addProduct(SIMD16(repeating: scratch.rowSlope[headRow + r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+            }
+            if first > 0 || last < Self.keyBlock - 1 {
+                x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
+            }
+            let previous = scratch.rowMax[headRow + r]
+            let newMax = Swift.max(previous, VectorMath.horizontalMax(x))
+            let p = VectorMath.exp(x - SIMD16(repeating: newMax))
+            let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
+            TileMicroKernels.store(p * valueScales, w)
+            scratch.rowMax[headRow + r] = newMax
+            scratch.rowSum[headRow + r] = scratch.rowSum[headRow + r] * alpha + VectorMath.horizontalSum(p)
+            scratch.rowAlpha[headRow + r] = alpha
+        }
+    }
+
+    /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows.
+    private func accumulate<E: KVElement>(
+        _: E.Type, rowCount: Int, headRow: Int, values: UnsafeRawPointer, step: Int, count: Int,
+        scratch: borrowing DecodeScratch
+    ) {
+        let dim = headDim
+        var r = 0
+        while r < rowCount {
+            let w = UnsafePointer(scratch.weights + r * Self.keyBlock)
+            let o0 = scratch.output + (headRow + r) * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
+            let alpha = scratch.rowAlpha + headRow + r
+            let a0 = SIMD8(repeating: alpha[0]), a1 = SIMD8(repeating: alpha[1])
+            let a2 = SIMD8(repeating: alpha[2]), a3 = SIMD8(repeating: alpha[3])
+            var c = 0
+            while c + 16 <= dim {
+                var c00 = TileMicroKernels.load8(o0 + c) * a0, c01 = TileMicroKernels.load8(o0 + c + 8) * a0
+                var c10 = TileMicroKernels.load8(o1 + c) * a1, c11 = TileMicroKernels.load8(o1 + c + 8) * a1
+                var c20 = TileMicroKernels.load8(o2 + c) * a2, c21 = TileMicroKernels.load8(o2 + c + 8) * a2
+                var c30 = TileMicroKernels.load8(o3 + c) * a3, c31 = TileMicroKernels.load8(o3 + c + 8) * a3
+                var row = values + c * E.size
+                for k in 0..<count {
+                    let v0 = E.load8(row), v1 = E.load8(row + 8 * E.size)
+                    let b0 = SIMD8(repeating: w[k]), b1 = SIMD8(repeating: w[16 + k])
+                    c00.addProduct(b0, v0); c01.addProduct(b0, v1)
+                    c10.addProduct(b1, v0); c11.addProduct(b1, v1)
+                    let b2 = SIMD8(repeating: w[32 + k]), b3 = SIMD8(repeating: w[48 + k])
+                    c20.addProduct(b2, v0); c21.addProduct(b2, v1)
+                    c30.addProduct(b3, v0); c31.addProduct(b3, v1)
+                    row += step
+                }
+                TileMicroKernels.store8(c00, o0 + c); TileMicroKernels.store8(c01, o0 + c + 8)
+                TileMicroKernels.store8(c10, o1 + c); TileMicroKernels.store8(c11, o1 + c + 8)
+                TileMicroKernels.store8(c20, o2 + c); TileMicroKernels.store8(c21, o2 + c + 8)
+                TileMicroKernels.store8(c30, o3 + c); TileMicroKernels.store8(c31, o3 + c + 8)
+                c += 16
+            }
+            if c < dim {
+                var c0 = TileMicroKernels.load8(o0 + c) * a0, c1 = TileMicroKernels.load8(o1 + c) * a1
+                var c2 = TileMicroKernels.load8(o2 + c) * a2, c3 = TileMicroKernels.load8(o3 + c) * a3
+                var row = values + c * E.size
+                for k in 0..<count {
+                    let v = E.load8(row)
+                    c0.addProduct(SIMD8(repeating: w[k]), v); c1.addProduct(SIMD8(repeating: w[16 + k]), v)
+                    c2.addProduct(SIMD8(repeating: w[32 + k]), v); c3.addProduct(SIMD8(repeating: w[48 + k]), v)
+                    row += step
+                }
+                TileMicroKernels.store8(c0, o0 + c); TileMicroKernels.store8(c1, o1 + c)
+                TileMicroKernels.store8(c2, o2 + c); TileMicroKernels.store8(c3, o3 + c)
+            }
+            r += Self.rowBlock
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// One worker thread's scratch space for the decode kernel: a few query rows, their running
+/// softmax state and output, and the scores of one key block. Small enough to stay in L1.
+struct DecodeScratch: ~Copyable {
+    /// Query rows, scaled, `[row][headDim]`, zero rows past the real ones.
+    let queries: UnsafeMutablePointer<Float>
+    /// Unnormalised output rows, `[row][headDim]`.
+    let output: UnsafeMutablePointer<Float>
+    /// Scores then softmax weights of the current block, `[row][16]`.
+    let scores: UnsafeMutablePointer<Float>
+    /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
+    let weights: UnsafeMutablePointer<Float>
+    /// Pairwise-reduced score partials of one 8-key group, `[row][4]` vectors.
+    let partials: UnsafeMutablePointer<SIMD8<Float>>
+    /// Running row maximum, row sum and the current block's rescale factor.
+    let rowMax: UnsafeMutablePointer<Float>
+    let rowSum: UnsafeMutablePointer<Float>
+    let rowAlpha: UnsafeMutablePointer<Float>
+    /// ALiBi slope and aligned position of each row.
+    let rowSlope: UnsafeMutablePointer<Float>
+    let rowPosition: UnsafeMutablePointer<Int>
+
+    /// Buffers for up to `maxRows` rows of `headDim`.
+    init(maxRows: Int, headDim: Int) {
+        queries = .allocate(capacity: maxRows * headDim)
+        output = .allocate(capacity: maxRows * headDim)
+        scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        partials = .allocate(capacity: maxRows * 4)
+        rowMax = .allocate(capacity: maxRows)
+        rowSum = .allocate(capacity: maxRows)
+        rowAlpha = .allocate(capacity: maxRows)
+        rowSlope = .allocate(capacity: maxRows)
+        rowPosition = .allocate(capacity: maxRows)
+    }
+
+    deinit {
+        queries.deallocate()
+        output.deallocate()
+        scores.deallocate()
+        weights.deallocate()
+        partials.deallocate()
+        rowMax.deallocate()
+        rowSum.deallocate()
+        rowAlpha.deallocate()
+        rowSlope.deallocate()
+        rowPosition.deallocate()
+    }
+}
