@@ -24,7 +24,7 @@ struct KernelsBenchCommand: AsyncParsableCommand {
                 threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, repetitions: repetitions,
                 cases: try KernelBenchmark.cases(named: caseNames))
             let records = try benchmark.run { name in
-                if !json { FileHandle.standardError.write(Data("running \(name)…\n".utf8)) }
+                if !json { StandardError.write("running \(name)…") }
             }
             if json {
                 for record in records { print(record.jsonLine) }
