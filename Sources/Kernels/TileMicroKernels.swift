@@ -31,13 +31,14 @@ enum TileMicroKernels {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
     }
 
-    /// `s[r][k] = Σ_d q[r][d] * kt[d][k]` for 6 rows (`q` rows `queryStride` apart) and all 64 keys
-    /// of a transposed tile with `depth` dimensions; `s` rows are 64 apart.
+    /// `s[r][k] = Σ_d q[r][d] * kt[d][k]` for 6 rows (`q` rows `queryStride` apart) and the keys
+    /// `columns` (whole 16-key groups) of a transposed 64-key tile with `depth` dimensions; `s` rows
+    /// are 64 apart. Other columns of `s` are left as they were.
     static func scores(
         q: UnsafePointer<Float>, queryStride: Int, kt: UnsafePointer<Float>, depth: Int,
-        s: UnsafeMutablePointer<Float>
+        s: UnsafeMutablePointer<Float>, columns: Range<Int>
     ) {
-        for column in stride(from: 0, to: 64, by: 16) {
+        for column in stride(from: columns.lowerBound, to: columns.upperBound, by: 16) {
             scores16(q: q, queryStride: queryStride, kt: kt + column, depth: depth, s: s + column)
         }
     }
@@ -83,16 +84,21 @@ enum TileMicroKernels {
         var c00 = load8(o0) * a0, c01 = load8(o0 + 8) * a0, c10 = load8(o1) * a1, c11 = load8(o1 + 8) * a1
         var c20 = load8(o2) * a2, c21 = load8(o2 + 8) * a2, c30 = load8(o3) * a3, c31 = load8(o3 + 8) * a3
         var c40 = load8(o4) * a4, c41 = load8(o4 + 8) * a4, c50 = load8(o5) * a5, c51 = load8(o5 + 8) * a5
+        let p0 = p, p1 = p + 64, p2 = p + 128, p3 = p + 192, p4 = p + 256, p5 = p + 320
         var row = v
         for j in 0..<keys {
             let v0 = load8(row), v1 = load8(row + 8)
-            let b0 = SIMD8(repeating: p[j]), b1 = SIMD8(repeating: p[64 + j]), b2 = SIMD8(repeating: p[128 + j])
+            let b0 = SIMD8(repeating: p0[j])
             c00.addProduct(b0, v0); c01.addProduct(b0, v1)
+            let b1 = SIMD8(repeating: p1[j])
             c10.addProduct(b1, v0); c11.addProduct(b1, v1)
+            let b2 = SIMD8(repeating: p2[j])
             c20.addProduct(b2, v0); c21.addProduct(b2, v1)
-            let b3 = SIMD8(repeating: p[192 + j]), b4 = SIMD8(repeating: p[256 + j]), b5 = SIMD8(repeating: p[320 + j])
+            let b3 = SIMD8(repeating: p3[j])
             c30.addProduct(b3, v0); c31.addProduct(b3, v1)
+            let b4 = SIMD8(repeating: p4[j])
             c40.addProduct(b4, v0); c41.addProduct(b4, v1)
+            let b5 = SIMD8(repeating: p5[j])
             c50.addProduct(b5, v0); c51.addProduct(b5, v1)
             row += stride
         }

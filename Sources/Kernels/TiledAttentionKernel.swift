@@ -86,25 +86,35 @@ struct TiledAttentionKernel: Sendable {
                     pack(tile: tile, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
                     scratch.packed[tile] = true
                 }
+                // Keys some row of the block sees; on a boundary tile, only their 16-key groups are
+                // computed (the rest is masked for every row).
+                var columns = 0..<tileWidth
+                var visibleKeys = 0..<keys
+                if coverage == .partial {
+                    let low = max(visibility.firstKey(position: firstPosition), keyStart) - keyStart
+                    let high = min(lastKey, keyStart + keys - 1) - keyStart
+                    columns = (low / 16 * 16)..<((high / 16 + 1) * 16)
+                    visibleKeys = low..<(high + 1)
+                }
                 let kt = UnsafePointer(scratch.keys + tile * dim * tileWidth)
                 var r = 0
                 while r < rowCount {
                     TileMicroKernels.scores(
                         q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
-                        s: scratch.scores + r * tileWidth)
+                        s: scratch.scores + r * tileWidth, columns: columns)
                     r += TileMicroKernels.rowBlock
                 }
                 softmax(
                     rows: rows, rowCount: rowCount, keyStart: keyStart, tile: tile,
                     masked: coverage == .partial, keyCount: sequence.keyCount, scratch: scratch)
-                let v = UnsafePointer(scratch.values + keyStart * rowStride)
+                let v = UnsafePointer(scratch.values + (keyStart + visibleKeys.lowerBound) * rowStride)
                 r = 0
                 while r < rowCount {
-                    let p = UnsafePointer(scratch.scores + r * tileWidth)
+                    let p = UnsafePointer(scratch.scores + r * tileWidth + visibleKeys.lowerBound)
                     let alpha = UnsafePointer(scratch.rowAlpha + r)
                     for column in stride(from: 0, to: rowStride, by: 16) {
                         TileMicroKernels.accumulate16(
-                            p: p, alpha: alpha, v: v + column, keys: keys,
+                            p: p, alpha: alpha, v: v + column, keys: visibleKeys.count,
                             o: scratch.output + r * rowStride + column, stride: rowStride)
                     }
                     r += TileMicroKernels.rowBlock

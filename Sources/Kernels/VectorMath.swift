@@ -34,9 +34,28 @@ enum VectorMath {
     }
 
     /// Lane-wise maximum as one compare and blend (`pointwiseMax` also orders NaNs, at several times
-    /// the cost); a NaN in `a` is kept.
+    /// the cost); a NaN in `a` is kept. Concrete types, not a generic: generic SIMD code is not
+    /// vectorised.
     @inline(__always)
-    static func maximum<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar == Float {
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    /// `maximum` on eight lanes.
+    @inline(__always)
+    static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    /// `maximum` on four lanes.
+    @inline(__always)
+    static func maximum(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    /// `maximum` on two lanes.
+    @inline(__always)
+    static func maximum(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
         a.replacing(with: b, where: b .> a)
     }
 
