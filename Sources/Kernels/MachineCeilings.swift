@@ -21,7 +21,7 @@ public enum MachineCeilings {
     /// The FMA peak measured with chains of `Vector`.
     private static func fmaPeak<Vector: SIMD>(
         _: Vector.Type, threads: Int, seconds: Double, repetitions: Int
-    ) -> Double where Vector.Scalar == Float {
+    ) -> Double where Vector.Scalar == Float, Vector: SendableMetatype {
         // Calibrate the iteration count on one thread.
         var iterations = 1 << 16
         while true {
