@@ -61,11 +61,11 @@ struct TierBenchmark {
         let directory = NSTemporaryDirectory() + "mfa-tier-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let memcpy = MachineCeilings.memcpyGBps()
+        let memcpy = MachineCeilings.measureCopyBandwidth()
         let spec = try ModelSpec(name: "tiers", layers: 1, queryHeads: 8, kvHeads: 8, headDim: 128, kvStorage: .f16, pageSize: 16)
         let layout = try PageLayout(layers: 1, pageSize: 16, kvHeads: 8, headDim: 128, storage: .f16)
         let pageBytes = layout.rawByteCount + 64
-        let files = try MachineCeilings.pageFileGBps(directory: directory, bytes: layout.rawByteCount + 40)
+        let files = try DiskCeilings.pageFileGBps(directory: directory, bytes: layout.rawByteCount + 40)
         report(.ceilings(memcpyGBps: memcpy, pageFileWriteGBps: files.write, pageFileReadGBps: files.read))
         let local = try await measure(spec: spec, layout: layout, arguments: [
             "--memory", String(hotPages * layout.rawByteCount), "--compressed-memory", String(compressedPages * pageBytes),

@@ -71,7 +71,7 @@ struct TransportBenchmark {
     /// Runs every case, handing each row to `report` as soon as it is measured.
     func run(report: (Row) -> Void) async throws {
         let kv = try loadFloat16NPY(kvPath)
-        let memcpy = MachineCeilings.memcpyGBps()
+        let memcpy = MachineCeilings.measureCopyBandwidth()
         report(.machine(memcpyGBps: memcpy))
         for row in try await measureTransport(memcpyGBps: memcpy) { report(row) }
         for row in try measureCodec(kv) { report(row) }

@@ -1,34 +1,17 @@
 import Glibc
 
-/// Ceilings of this machine that benchmarks compare their figures with, measured in the same run.
-enum MachineCeilings {
+/// The disk ceiling tier benchmarks compare their figures with, measured in the same run.
+enum DiskCeilings {
     /// A ceiling that could not be measured.
     struct Failure: Error, CustomStringConvertible {
         /// What went wrong.
         let description: String
     }
 
-    /// GB/s of the best of five 256 MiB copies.
-    static func memcpyGBps() -> Double {
-        let bytes = 256 << 20
-        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { source.deallocate(); target.deallocate() }
-        source.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
-        target.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            target.copyMemory(from: source, byteCount: bytes)
-            best = min(best, seconds(start.duration(to: .now)))
-        }
-        return Double(bytes) / best / 1e9
-    }
-
     /// GB/s of the bare durable small-file protocol on `directory`'s file system: `files` files of
     /// `bytes` bytes each written to a temporary name, fsynced, renamed and the directory fsynced
     /// (`write`); then each read back whole and removed (`read`).
-    static func pageFileGBps(directory: String, bytes: Int, files: Int = 64) throws(MachineCeilings.Failure)
+    static func pageFileGBps(directory: String, bytes: Int, files: Int = 64) throws(DiskCeilings.Failure)
         -> (write: Double, read: Double) {
         let content = [UInt8](repeating: 0x5A, count: bytes)
         let writeStart = ContinuousClock.now

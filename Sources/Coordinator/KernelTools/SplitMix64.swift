@@ -1,0 +1,26 @@
+/// A small, fast, seedable random generator for synthetic benchmark and demo workloads.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A generator starting at `seed`; the same seed gives the same sequence.
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `count` floats uniform in `-1..<1`, from the top 24 bits of each draw.
+    mutating func floats(_ count: Int) -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            values[i] = Float(Int32(truncatingIfNeeded: next() >> 32) >> 8) * (1 / 8_388_608)
+        }
+        return values
+    }
+}

@@ -1,0 +1,1 @@
+await CoordinatorCommand.runCommandLine()

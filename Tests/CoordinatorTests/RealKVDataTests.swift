@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Coordinator
+
+/// The project's real KV file (`shared/data/minilm-kv-a.npy`, beside the package) read through
+/// `NPYArray` and run through the attention job.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: RealKVFile.path)))
+struct RealKVDataTests {
+
+    @Test func readsTheFloat16File() throws {
+        let array = try NPYArray(contentsOf: RealKVFile.path)
+        #expect(array.elementType == .float16)
+        #expect(array.shape == [6, 2, 420, 12, 32])
+        #expect(array.values.allSatisfy { $0.isFinite })
+        let largest = array.values.reduce(0) { max($0, abs($1)) }
+        #expect(abs(largest - 12.17) < 0.01)
+    }
+
+    /// Layer 0's keys and values as `[1, 12, 420, 32]`, its first 64 keys as queries, causal.
+    @Test func causalAttentionOnRealKeysAndValues() throws {
+        let array = try NPYArray(contentsOf: RealKVFile.path)
+        let (tokens, heads, d) = (420, 12, 32)
+        func layer0(_ kv: Int, tokens count: Int) throws -> NPYArray {
+            var values = [Float](repeating: 0, count: heads * count * d)
+            for t in 0..<count {
+                for h in 0..<heads {
+                    for e in 0..<d { values[(h * count + t) * d + e] = array.values[((kv * tokens + t) * heads + h) * d + e] }
+                }
+            }
+            return try NPYArray(shape: [1, heads, count, d], values: values, elementType: .float16)
+        }
+        let k = try layer0(0, tokens: tokens)
+        let v = try layer0(1, tokens: tokens)
+        let q = try layer0(0, tokens: 64)
+        let (output, lse) = try AttentionJob.compute(q: q, k: k, v: v, storage: nil, options: .init(causal: true))
+        let reference = AttentionCommandTests.naiveCausal(q: q, k: k, v: v)
+        var error = 0.0
+        var norm = 0.0
+        for (a, b) in zip(output.values, reference.output) {
+            error += (Double(a) - b) * (Double(a) - b)
+            norm += b * b
+        }
+        #expect((error / norm).squareRoot() < 1e-5)
+        #expect(zip(lse.values, reference.lse).allSatisfy { abs(Double($0) - $1) < 1e-4 })
+    }
+}
+
+/// Where the real KV file is: `../shared/data/minilm-kv-a.npy` relative to the package root.
+private enum RealKVFile {
+    static let path = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/data/minilm-kv-a.npy").path
+}

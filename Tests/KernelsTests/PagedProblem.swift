@@ -1,0 +1,36 @@
+import Kernels
+
+/// A page pool filled with random K/V and per-sequence block tables over shuffled, non-contiguous
+/// pages (each table has one more page than its sequence needs, and spare pages hold garbage that
+/// no sequence may read).
+struct PagedProblem {
+    var pool: KVPagePool
+    var blockTables: [[Int]]
+    var kvLengths: [Int]
+
+    init(
+        kvLengths: [Int], pageSize: Int, kvHeads: Int, headDim: Int, storage: KVStorageType,
+        using generator: inout SeededGenerator
+    ) throws {
+        let pagesPerSequence = kvLengths.map { ($0 + pageSize - 1) / pageSize + 1 }
+        let pageCount = pagesPerSequence.reduce(0, +) + 3
+        var pool = try KVPagePool(
+            pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: storage)
+        for page in 0..<pageCount {
+            for slot in 0..<pageSize {
+                try pool.write(
+                    page: page, slot: slot, keys: generator.floats(kvHeads * headDim),
+                    values: generator.floats(kvHeads * headDim))
+            }
+        }
+        var pages = Array(0..<pageCount).shuffled(using: &generator)
+        var tables: [[Int]] = []
+        for count in pagesPerSequence {
+            tables.append(Array(pages.prefix(count)))
+            pages.removeFirst(count)
+        }
+        self.pool = pool
+        self.blockTables = tables
+        self.kvLengths = kvLengths
+    }
+}
