@@ -3,6 +3,10 @@
 struct DecodeScratch: ~Copyable {
     /// Query rows, scaled, `[row][headDim]`, zero rows past the real ones.
     let queries: UnsafeMutablePointer<Float>
+    /// Query rows quantised for int8 keys, `[row][headDim]`, each 32 reordered even then odd.
+    let integerQueries: UnsafeMutablePointer<Int16>
+    /// Scale of each quantised query row.
+    let rowQueryScale: UnsafeMutablePointer<Float>
     /// Unnormalised output rows, `[row][headDim]`.
     let output: UnsafeMutablePointer<Float>
     /// Scores then softmax weights of the current block, `[row][16]`.
@@ -18,11 +22,15 @@ struct DecodeScratch: ~Copyable {
     /// ALiBi slope and aligned position of each row.
     let rowSlope: UnsafeMutablePointer<Float>
     let rowPosition: UnsafeMutablePointer<Int>
+    /// Sink for the bytes read to start the next block's cache misses.
+    let touched: UnsafeMutablePointer<UInt8>
 
     /// Buffers for up to `maxRows` rows of `headDim`.
     init(maxRows: Int, headDim: Int) {
         queries = .allocate(capacity: maxRows * headDim)
         output = .allocate(capacity: maxRows * headDim)
+        integerQueries = .allocate(capacity: maxRows * headDim)
+        rowQueryScale = .allocate(capacity: maxRows)
         scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         partials = .allocate(capacity: maxRows * 4)
@@ -31,11 +39,14 @@ struct DecodeScratch: ~Copyable {
         rowAlpha = .allocate(capacity: maxRows)
         rowSlope = .allocate(capacity: maxRows)
         rowPosition = .allocate(capacity: maxRows)
+        touched = .allocate(capacity: 1)
     }
 
     deinit {
         queries.deallocate()
         output.deallocate()
+        integerQueries.deallocate()
+        rowQueryScale.deallocate()
         scores.deallocate()
         weights.deallocate()
         partials.deallocate()
@@ -44,5 +55,6 @@ struct DecodeScratch: ~Copyable {
         rowAlpha.deallocate()
         rowSlope.deallocate()
         rowPosition.deallocate()
+        touched.deallocate()
     }
 }
