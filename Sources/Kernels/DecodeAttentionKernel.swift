@@ -16,8 +16,8 @@ import Foundation
 struct DecodeAttentionKernel: Sendable {
     /// Keys per block.
     static let keyBlock = 16
-    /// Keys per value pass over the heads.
-    static let valueChunk = 4
+    /// Bytes of one head's value rows per pass over the heads (4 keys of f16 at D = 128).
+    static let valueChunkBytes = 1024
     /// Query rows handled per register block.
     static let rowBlock = 4
     /// Most query rows (tokens × group) an item may have.
@@ -129,19 +129,19 @@ struct DecodeAttentionKernel: Sendable {
                 }
                 for h in 0..<kvHeads.count {
                     let headRow = h * rowCount
-                    let row = firstRun.row + h * headStep / rowBytes
-                    var keyScales = SIMD16<Float>(repeating: 1)
-                    var valueScales = SIMD16<Float>(repeating: 1)
                     if E.isScaled {
-                        for k in 0..<count {
-                            keyScales[k] = buffers.keys.scales[row + k * firstRun.step]
-                            valueScales[k] = buffers.values.scales[row + k * firstRun.step]
+                        // Lanes past `count` repeat the last key's scales (their weights are 0).
+                        let row = firstRun.row + h * headStep / rowBytes
+                        for k in 0..<Self.keyBlock {
+                            let index = row + min(k, count - 1) * firstRun.step
+                            scratch.keyScales[k] = buffers.keys.scales[index]
+                            scratch.valueScales[k] = buffers.values.scales[index]
                         }
                     }
                     softmax(
                         rows: rows, rowCount: rowCount, headRow: headRow, keyStart: key, count: count,
-                        masked: coverage == .partial, keyCount: sequence.keyCount, keyScales: keyScales,
-                        valueScales: valueScales, scratch: scratch)
+                        masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
+                        scratch: scratch)
                 }
                 accumulate(
                     E.self, heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep,
@@ -322,12 +322,12 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Turns each row's block scores into softmax weights (scale folded in for int8 keys, softcap,
+    /// Turns each row's block scores into softmax weights (the block's key scales folded in when `scaled`, softcap,
     /// ALiBi, masks), updating its running maximum and sum and setting its rescale factor; the
     /// value weights get the value row scales.
     private func softmax(
         rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
-        keyScales: SIMD16<Float>, valueScales: SIMD16<Float>, scratch: borrowing DecodeScratch
+        scaled: Bool, scratch: borrowing DecodeScratch
     ) {
         let visibility = options.visibility
         let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
@@ -348,7 +348,8 @@ struct DecodeAttentionKernel: Sendable {
                 scratch.rowAlpha[headRow + r] = 1
                 continue
             }
-            var x = TileMicroKernels.load(s) * keyScales
+            var x = TileMicroKernels.load(s)
+            if scaled { x *= TileMicroKernels.load(scratch.keyScales) }
             if let cap = options.softcap {
                 x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
             }
@@ -361,8 +362,8 @@ struct DecodeAttentionKernel: Sendable {
             let previous = scratch.rowMax[headRow + r]
             let newMax = Swift.max(previous, VectorMath.horizontalMax(x))
             let p = VectorMath.exp(x - SIMD16(repeating: newMax))
-            let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
-            TileMicroKernels.store(p * valueScales, w)
+            let alpha = newMax == previous ? 1 : VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
+            TileMicroKernels.store(scaled ? p * TileMicroKernels.load(scratch.valueScales) : p, w)
             scratch.rowMax[headRow + r] = newMax
             scratch.rowSum[headRow + r] = scratch.rowSum[headRow + r] * alpha + VectorMath.horizontalSum(p)
             scratch.rowAlpha[headRow + r] = alpha
@@ -370,15 +371,16 @@ struct DecodeAttentionKernel: Sendable {
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows, for every
-    /// row of every head; keys are taken in chunks of `valueChunk` across the heads, so a page is
+    /// row of every head; keys are taken in chunks of about `valueChunkBytes` per head across the heads, so a page is
     /// read close to address order.
     private func accumulate<E: KVElement>(
         _: E.Type, heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         scratch: borrowing DecodeScratch
     ) {
+        let keysPerChunk = max(4, Self.valueChunkBytes / (headDim * E.size))
         var start = 0
         while start < count {
-            let chunk = min(Self.valueChunk, count - start)
+            let chunk = min(keysPerChunk, count - start)
             for h in 0..<heads {
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {

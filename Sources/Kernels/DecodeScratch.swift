@@ -13,6 +13,9 @@ struct DecodeScratch: ~Copyable {
     let scores: UnsafeMutablePointer<Float>
     /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
     let weights: UnsafeMutablePointer<Float>
+    /// Key and value row scales of the current block and head (int8), `[16]`.
+    let keyScales: UnsafeMutablePointer<Float>
+    let valueScales: UnsafeMutablePointer<Float>
     /// Pairwise-reduced score partials of one 8-key group, `[row][4]` vectors.
     let partials: UnsafeMutablePointer<SIMD8<Float>>
     /// Running row maximum, row sum and the current block's rescale factor.
@@ -34,6 +37,8 @@ struct DecodeScratch: ~Copyable {
         scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         partials = .allocate(capacity: maxRows * 4)
+        keyScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
+        valueScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
         rowMax = .allocate(capacity: maxRows)
         rowSum = .allocate(capacity: maxRows)
         rowAlpha = .allocate(capacity: maxRows)
@@ -50,6 +55,8 @@ struct DecodeScratch: ~Copyable {
         scores.deallocate()
         weights.deallocate()
         partials.deallocate()
+        keyScales.deallocate()
+        valueScales.deallocate()
         rowMax.deallocate()
         rowSum.deallocate()
         rowAlpha.deallocate()
