@@ -322,52 +322,105 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Turns each row's block scores into softmax weights (the block's key scales folded in when `scaled`, softcap,
-    /// ALiBi, masks), updating its running maximum and sum and setting its rescale factor; the
-    /// value weights get the value row scales.
+    /// Turns each row's block scores into softmax weights (the block's key scales folded in when
+    /// `scaled`, softcap, ALiBi, masks), updating its running maximum and sum and setting its
+    /// rescale factor; the value weights get the value row scales. Rows go 4 at a time: their
+    /// maxima and sums are reduced together by transposed trees and kept as `SIMD4`.
     private func softmax(
         rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         scaled: Bool, scratch: borrowing DecodeScratch
     ) {
-        let visibility = options.visibility
-        let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let tile = keyStart / TileMicroKernels.keyTile
-        for r in 0..<rowCount {
-            let s = scratch.scores + (headRow + r) * Self.keyBlock
-            let w = scratch.weights + (headRow + r) * Self.keyBlock
-            var first = 0
-            var last = count - 1
-            let position = scratch.rowPosition[headRow + r]
-            if masked, r < rows {
-                first = max(visibility.firstKey(position: position), keyStart) - keyStart
-                last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
-                if !visibility.tileAllowed(position: position, keyTile: tile) { last = -1 }
+        var r = 0
+        while r < rowCount {
+            let row = headRow + r
+            let (x0, v0) = prepared(row: r, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
+            let (x1, v1) = prepared(row: r + 1, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
+            let (x2, v2) = prepared(row: r + 2, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
+            let (x3, v3) = prepared(row: r + 3, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
+            // Rows that see no key of the block keep their state and get zero weights.
+            let visible = SIMD4<Int32>(v0 ? -1 : 0, v1 ? -1 : 0, v2 ? -1 : 0, v3 ? -1 : 0) .!= 0
+            let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
+            let blockMax = Self.maxima(x0, x1, x2, x3)
+            let newMax = VectorMath.maximum(previous, blockMax).replacing(with: previous, where: .!visible)
+            var alpha = SIMD4<Float>(repeating: 1)
+            if any(newMax .!= previous) {
+                let d = previous - newMax
+                alpha = VectorMath.exp(SIMD16(lowHalf: SIMD8(lowHalf: d, highHalf: d), highHalf: SIMD8(lowHalf: d, highHalf: d)))
+                    .lowHalf.lowHalf.replacing(with: 1, where: .!visible)
             }
-            if r >= rows || first > last {
-                w.update(repeating: 0, count: Self.keyBlock)
-                scratch.rowAlpha[headRow + r] = 1
-                continue
+            let p0 = v0 ? VectorMath.exp(x0 - SIMD16(repeating: newMax[0])) : SIMD16()
+            let p1 = v1 ? VectorMath.exp(x1 - SIMD16(repeating: newMax[1])) : SIMD16()
+            let p2 = v2 ? VectorMath.exp(x2 - SIMD16(repeating: newMax[2])) : SIMD16()
+            let p3 = v3 ? VectorMath.exp(x3 - SIMD16(repeating: newMax[3])) : SIMD16()
+            let w = scratch.weights + row * Self.keyBlock
+            if scaled {
+                let valueScales = TileMicroKernels.load(scratch.valueScales)
+                TileMicroKernels.store(p0 * valueScales, w); TileMicroKernels.store(p1 * valueScales, w + 16)
+                TileMicroKernels.store(p2 * valueScales, w + 32); TileMicroKernels.store(p3 * valueScales, w + 48)
+            } else {
+                TileMicroKernels.store(p0, w); TileMicroKernels.store(p1, w + 16)
+                TileMicroKernels.store(p2, w + 32); TileMicroKernels.store(p3, w + 48)
             }
-            var x = TileMicroKernels.load(s)
-            if scaled { x *= TileMicroKernels.load(scratch.keyScales) }
-            if let cap = options.softcap {
-                x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
-            }
-            if options.alibiSlopes != nil {
-                x.addProduct(SIMD16(repeating: scratch.rowSlope[headRow + r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
-            }
-            if first > 0 || last < Self.keyBlock - 1 {
-                x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
-            }
-            let previous = scratch.rowMax[headRow + r]
-            let newMax = Swift.max(previous, VectorMath.horizontalMax(x))
-            let p = VectorMath.exp(x - SIMD16(repeating: newMax))
-            let alpha = newMax == previous ? 1 : VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
-            TileMicroKernels.store(scaled ? p * TileMicroKernels.load(scratch.valueScales) : p, w)
-            scratch.rowMax[headRow + r] = newMax
-            scratch.rowSum[headRow + r] = scratch.rowSum[headRow + r] * alpha + VectorMath.horizontalSum(p)
-            scratch.rowAlpha[headRow + r] = alpha
+            let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
+            let raw = UnsafeMutableRawPointer.self
+            raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
+            raw.init(scratch.rowSum + row).storeBytes(of: sum * alpha + Self.sums(p0, p1, p2, p3), as: SIMD4<Float>.self)
+            raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
+            r += 4
         }
+    }
+
+    /// Row `r` (of the head at `headRow`)'s block scores with key scales, softcap, ALiBi and masks
+    /// applied (hidden keys at `-infinity`), and whether it sees any key of the block.
+    @inline(__always)
+    private func prepared(
+        row r: Int, rows: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int, scaled: Bool,
+        scratch: borrowing DecodeScratch
+    ) -> (SIMD16<Float>, Bool) {
+        let visibility = options.visibility
+        var first = 0
+        var last = count - 1
+        let position = scratch.rowPosition[headRow + r]
+        if masked, r < rows {
+            first = max(visibility.firstKey(position: position), keyStart) - keyStart
+            last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
+            if !visibility.tileAllowed(position: position, keyTile: keyStart / TileMicroKernels.keyTile) { last = -1 }
+        }
+        if r >= rows || first > last { return (SIMD16(repeating: -.infinity), false) }
+        var x = TileMicroKernels.load(scratch.scores + (headRow + r) * Self.keyBlock)
+        if scaled { x *= TileMicroKernels.load(scratch.keyScales) }
+        if let cap = options.softcap {
+            x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
+        }
+        if options.alibiSlopes != nil {
+            let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            x.addProduct(
+                SIMD16(repeating: scratch.rowSlope[headRow + r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+        }
+        if first > 0 || last < Self.keyBlock - 1 {
+            x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
+        }
+        return (x, true)
+    }
+
+    /// The largest lane of each of four vectors, by a transposed tree.
+    @inline(__always)
+    private static func maxima(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>) -> SIMD4<Float> {
+        func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+            SIMD8(lowHalf: VectorMath.maximum(x.evenHalf, x.oddHalf), highHalf: VectorMath.maximum(y.evenHalf, y.oddHalf))
+        }
+        let v = pairs(
+            pairs(VectorMath.maximum(a.lowHalf, a.highHalf), VectorMath.maximum(b.lowHalf, b.highHalf)),
+            pairs(VectorMath.maximum(c.lowHalf, c.highHalf), VectorMath.maximum(d.lowHalf, d.highHalf)))
+        return VectorMath.maximum(v.evenHalf, v.oddHalf)
+    }
+
+    /// The lane sum of each of four vectors, by a transposed tree (a fixed order).
+    @inline(__always)
+    private static func sums(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>) -> SIMD4<Float> {
+        let v = combine(
+            combine(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf), combine(c.lowHalf + c.highHalf, d.lowHalf + d.highHalf))
+        return v.evenHalf + v.oddHalf
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows, for every
