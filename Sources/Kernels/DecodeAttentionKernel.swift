@@ -7,7 +7,7 @@ import Foundation
 /// Keys are streamed straight from storage in blocks of up to 16 consecutive slots of one page
 /// (never crossing a 64-key block-sparse tile). A block is processed for every KV head of the item
 /// at once and read in address order: scores key pair by key pair across the heads, values in
-/// chunks of 4 keys across the heads, while the first bytes of the next block's rows are read so
+/// chunks of 2 KB per head across the heads, while the first bytes of the next block's rows are read so
 /// that its cache misses start early. Scores of 4 rows × 2 keys are accumulated as `SIMD8`
 /// partials along the head dimension and reduced with a transposed pairwise-add tree. For int8
 /// keys the query rows are quantised to `Int16` and scores are exact integer dot products
@@ -16,8 +16,8 @@ import Foundation
 struct DecodeAttentionKernel: Sendable {
     /// Keys per block.
     static let keyBlock = 16
-    /// Bytes of one head's value rows per pass over the heads (4 keys of f16 at D = 128).
-    static let valueChunkBytes = 1024
+    /// Bytes of one head's value rows per pass over the heads (8 keys of f16 at D = 128).
+    static let valueChunkBytes = 2048
     /// Query rows handled per register block.
     static let rowBlock = 4
     /// Most query rows (tokens × group) an item may have.
