@@ -91,10 +91,6 @@ struct DecodeAttentionKernel: Sendable {
         let lastKey = visibility.lastKey(position: lastPosition, keyCount: sequence.keyCount)
         let rowBytes = dim * E.size
         var key = firstKey
-        // Bytes of the next block's rows, read while the current block is computed so that its
-        // cache misses start early (the blocks of a paged sequence are scattered); kept in the
-        // scratch so the loads are not removed.
-        var touched: UInt8 = 0
         while key <= lastKey {
             let firstRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: key, pageTable: buffers.pageTable)
             let tileEnd = (key / TileMicroKernels.keyTile + 1) * TileMicroKernels.keyTile
@@ -102,13 +98,15 @@ struct DecodeAttentionKernel: Sendable {
             let coverage = visibility.classify(
                 keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
                 keyCount: sequence.keyCount)
+            // The next block's rows, whose first bytes are read a slice per key pair of this block.
+            var upcoming = Upcoming(keys: buffers.keys.bytes, values: buffers.values.bytes, rowBytes: rowBytes, rows: 0)
             let next = key + count
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
-                let span = (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count
-                touched |= Self.touch(
-                    rows: span, rowBytes: rowBytes, keys: buffers.keys.bytes + nextRun.row * rowBytes,
-                    values: buffers.values.bytes + nextRun.row * rowBytes)
+                upcoming = Upcoming(
+                    keys: buffers.keys.bytes + nextRun.row * rowBytes, values: buffers.values.bytes + nextRun.row * rowBytes,
+                    rowBytes: rowBytes,
+                    rows: (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count)
             }
             if coverage != .hidden {
                 let headStep = kvHeads.count > 1
@@ -121,11 +119,11 @@ struct DecodeAttentionKernel: Sendable {
                 if integerPath {
                     integerScores(
                         heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep, step: step,
-                        count: count, scratch: scratch)
+                        count: count, upcoming: upcoming, scratch: scratch)
                 } else {
                     scores(
                         E.self, heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep,
-                        step: step, count: count, scratch: scratch)
+                        step: step, count: count, upcoming: upcoming, scratch: scratch)
                 }
                 for h in 0..<kvHeads.count {
                     let headRow = h * rowCount
@@ -149,7 +147,6 @@ struct DecodeAttentionKernel: Sendable {
             }
             key += count
         }
-        scratch.touched[0] = touched
 
         for kvHead in kvHeads {
         let headRow = (kvHead - kvHeads.lowerBound) * rowCount
@@ -173,15 +170,27 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Reads the first byte of each of `rows` K and V rows, starting their cache misses.
-    @inline(__always)
-    private static func touch(rows: Int, rowBytes: Int, keys: UnsafeRawPointer, values: UnsafeRawPointer) -> UInt8 {
-        var touched: UInt8 = 0
-        for row in 0..<rows {
-            touched |= keys.load(fromByteOffset: row * rowBytes, as: UInt8.self)
-            touched |= values.load(fromByteOffset: row * rowBytes, as: UInt8.self)
+    /// The K and V rows of the block after the current one. Their first bytes are read while the
+    /// current block is computed, a slice per key pair, so that their cache misses start early
+    /// and overlap the arithmetic (the blocks of a paged sequence are scattered); the bytes go to
+    /// the scratch so the loads are kept.
+    struct Upcoming {
+        let keys: UnsafeRawPointer
+        let values: UnsafeRawPointer
+        let rowBytes: Int
+        /// Rows to read (0 when there is no next block).
+        let rows: Int
+
+        /// Reads slice `index` of `slices`.
+        @inline(__always)
+        func touch(slice index: Int, of slices: Int, scratch: borrowing DecodeScratch) {
+            var touched: UInt8 = 0
+            for row in (index * rows / slices)..<((index + 1) * rows / slices) {
+                touched |= keys.load(fromByteOffset: row * rowBytes, as: UInt8.self)
+                touched |= values.load(fromByteOffset: row * rowBytes, as: UInt8.self)
+            }
+            scratch.touched[0] |= touched
         }
-        return touched
     }
 
     /// Pairwise sums of two vectors' lanes: lanes 0–3 from `a`, 4–7 from `b`. Applied three times
@@ -196,12 +205,14 @@ struct DecodeAttentionKernel: Sendable {
     /// across the heads, so a page is read in address order.
     private func scores<E: KVElement>(
         _: E.Type, heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        scratch: borrowing DecodeScratch
+        upcoming: Upcoming, scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let totalRows = heads * rowCount
-        for half in 0..<((count + 7) / 8) {
+        let halves = (count + 7) / 8
+        for half in 0..<halves {
             for pair in 0..<4 {
+                upcoming.touch(slice: half * 4 + pair, of: halves * 4, scratch: scratch)
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
@@ -267,12 +278,14 @@ struct DecodeAttentionKernel: Sendable {
     /// applied in `softmax`). Needs a head dimension divisible by 32.
     private func integerScores(
         heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        scratch: borrowing DecodeScratch
+        upcoming: Upcoming, scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let totalRows = heads * rowCount
-        for half in 0..<((count + 7) / 8) {
+        let halves = (count + 7) / 8
+        for half in 0..<halves {
             for pair in 0..<4 {
+                upcoming.touch(slice: half * 4 + pair, of: halves * 4, scratch: scratch)
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {

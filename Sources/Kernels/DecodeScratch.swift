@@ -25,7 +25,7 @@ struct DecodeScratch: ~Copyable {
     /// ALiBi slope and aligned position of each row.
     let rowSlope: UnsafeMutablePointer<Float>
     let rowPosition: UnsafeMutablePointer<Int>
-    /// Sink for the bytes read to start the next block's cache misses.
+    /// Sink for the bytes read to start the next block's cache misses (starts at 0).
     let touched: UnsafeMutablePointer<UInt8>
 
     /// Buffers for up to `maxRows` rows of `headDim`.
@@ -45,6 +45,7 @@ struct DecodeScratch: ~Copyable {
         rowSlope = .allocate(capacity: maxRows)
         rowPosition = .allocate(capacity: maxRows)
         touched = .allocate(capacity: 1)
+        touched.initialize(to: 0)
     }
 
     deinit {
