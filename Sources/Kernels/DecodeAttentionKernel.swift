@@ -99,13 +99,14 @@ struct DecodeAttentionKernel: Sendable {
                 keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
                 keyCount: sequence.keyCount)
             // The next block's rows, whose first bytes are read a slice per key pair of this block.
-            var upcoming = Upcoming(keys: buffers.keys.bytes, values: buffers.values.bytes, rowBytes: rowBytes, rows: 0)
+            var upcoming = Upcoming(
+                keys: buffers.keys.bytes, values: buffers.values.bytes, rowBytes: rowBytes, rows: 0)
             let next = key + count
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
                 upcoming = Upcoming(
-                    keys: buffers.keys.bytes + nextRun.row * rowBytes, values: buffers.values.bytes + nextRun.row * rowBytes,
-                    rowBytes: rowBytes,
+                    keys: buffers.keys.bytes + nextRun.row * rowBytes,
+                    values: buffers.values.bytes + nextRun.row * rowBytes, rowBytes: rowBytes,
                     rows: (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count)
             }
             if coverage != .hidden {
@@ -260,7 +261,9 @@ struct DecodeAttentionKernel: Sendable {
         let source = scratch.queries + row * dim
         let destination = scratch.integerQueries + row * dim
         var largest: Float = 0
-        for d in 0..<dim where source[d].magnitude > largest && source[d].isFinite { largest = source[d].magnitude }
+        for d in 0..<dim where source[d].magnitude > largest && source[d].isFinite {
+            largest = source[d].magnitude
+        }
         let limit = Float(min(32767, Int(Int32.max) / (127 * dim)))
         let scale = largest / limit
         let inverse = largest > 0 ? limit / largest : 0
@@ -343,13 +346,16 @@ struct DecodeAttentionKernel: Sendable {
         rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         scaled: Bool, scratch: borrowing DecodeScratch
     ) {
+        let block = Block(
+            rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount,
+            scaled: scaled)
         var r = 0
         while r < rowCount {
             let row = headRow + r
-            let (x0, v0) = prepared(row: r, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
-            let (x1, v1) = prepared(row: r + 1, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
-            let (x2, v2) = prepared(row: r + 2, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
-            let (x3, v3) = prepared(row: r + 3, rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount, scaled: scaled, scratch: scratch)
+            let (x0, v0) = prepared(row: r, of: block, scratch: scratch)
+            let (x1, v1) = prepared(row: r + 1, of: block, scratch: scratch)
+            let (x2, v2) = prepared(row: r + 2, of: block, scratch: scratch)
+            let (x3, v3) = prepared(row: r + 3, of: block, scratch: scratch)
             // Rows that see no key of the block keep their state and get zero weights.
             let visible = SIMD4<Int32>(v0 ? -1 : 0, v1 ? -1 : 0, v2 ? -1 : 0, v3 ? -1 : 0) .!= 0
             let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
@@ -358,8 +364,9 @@ struct DecodeAttentionKernel: Sendable {
             var alpha = SIMD4<Float>(repeating: 1)
             if any(newMax .!= previous) {
                 let d = previous - newMax
-                alpha = VectorMath.exp(SIMD16(lowHalf: SIMD8(lowHalf: d, highHalf: d), highHalf: SIMD8(lowHalf: d, highHalf: d)))
-                    .lowHalf.lowHalf.replacing(with: 1, where: .!visible)
+                let d8 = SIMD8(lowHalf: d, highHalf: d)
+                alpha = VectorMath.exp(SIMD16(lowHalf: d8, highHalf: d8)).lowHalf.lowHalf
+                    .replacing(with: 1, where: .!visible)
             }
             let p0 = v0 ? VectorMath.exp(x0 - SIMD16(repeating: newMax[0])) : SIMD16()
             let p1 = v1 ? VectorMath.exp(x1 - SIMD16(repeating: newMax[1])) : SIMD16()
@@ -377,19 +384,30 @@ struct DecodeAttentionKernel: Sendable {
             let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
             let raw = UnsafeMutableRawPointer.self
             raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
-            raw.init(scratch.rowSum + row).storeBytes(of: sum * alpha + Self.sums(p0, p1, p2, p3), as: SIMD4<Float>.self)
+            let newSum = sum * alpha + Self.sums(p0, p1, p2, p3)
+            raw.init(scratch.rowSum + row).storeBytes(of: newSum, as: SIMD4<Float>.self)
             raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
             r += 4
         }
     }
 
-    /// Row `r` (of the head at `headRow`)'s block scores with key scales, softcap, ALiBi and masks
-    /// applied (hidden keys at `-infinity`), and whether it sees any key of the block.
+    /// What `softmax` knows of the block and head it works on.
+    private struct Block {
+        let rows: Int
+        let headRow: Int
+        let keyStart: Int
+        let count: Int
+        let masked: Bool
+        let keyCount: Int
+        let scaled: Bool
+    }
+
+    /// Row `r` (of the head at `block.headRow`)'s block scores with key scales, softcap, ALiBi and
+    /// masks applied (hidden keys at `-infinity`), and whether it sees any key of the block.
     @inline(__always)
-    private func prepared(
-        row r: Int, rows: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int, scaled: Bool,
-        scratch: borrowing DecodeScratch
-    ) -> (SIMD16<Float>, Bool) {
+    private func prepared(row r: Int, of block: Block, scratch: borrowing DecodeScratch) -> (SIMD16<Float>, Bool) {
+        let (rows, headRow, keyStart, count) = (block.rows, block.headRow, block.keyStart, block.count)
+        let (masked, keyCount, scaled) = (block.masked, block.keyCount, block.scaled)
         let visibility = options.visibility
         var first = 0
         var last = count - 1
@@ -397,7 +415,8 @@ struct DecodeAttentionKernel: Sendable {
         if masked, r < rows {
             first = max(visibility.firstKey(position: position), keyStart) - keyStart
             last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
-            if !visibility.tileAllowed(position: position, keyTile: keyStart / TileMicroKernels.keyTile) { last = -1 }
+            let tile = keyStart / TileMicroKernels.keyTile
+            if !visibility.tileAllowed(position: position, keyTile: tile) { last = -1 }
         }
         if r >= rows || first > last { return (SIMD16(repeating: -.infinity), false) }
         var x = TileMicroKernels.load(scratch.scores + (headRow + r) * Self.keyBlock)
@@ -408,7 +427,8 @@ struct DecodeAttentionKernel: Sendable {
         if options.alibiSlopes != nil {
             let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
             x.addProduct(
-                SIMD16(repeating: scratch.rowSlope[headRow + r]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+                SIMD16(repeating: scratch.rowSlope[headRow + r]),
+                SIMD16(repeating: Float(keyStart - position)) + laneFloat)
         }
         if first > 0 || last < Self.keyBlock - 1 {
             x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
@@ -418,9 +438,12 @@ struct DecodeAttentionKernel: Sendable {
 
     /// The largest lane of each of four vectors, by a transposed tree.
     @inline(__always)
-    private static func maxima(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>) -> SIMD4<Float> {
+    private static func maxima(
+        _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
+    ) -> SIMD4<Float> {
         func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(lowHalf: VectorMath.maximum(x.evenHalf, x.oddHalf), highHalf: VectorMath.maximum(y.evenHalf, y.oddHalf))
+            SIMD8(
+                lowHalf: VectorMath.maximum(x.evenHalf, x.oddHalf), highHalf: VectorMath.maximum(y.evenHalf, y.oddHalf))
         }
         let v = pairs(
             pairs(VectorMath.maximum(a.lowHalf, a.highHalf), VectorMath.maximum(b.lowHalf, b.highHalf)),
@@ -430,15 +453,18 @@ struct DecodeAttentionKernel: Sendable {
 
     /// The lane sum of each of four vectors, by a transposed tree (a fixed order).
     @inline(__always)
-    private static func sums(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>) -> SIMD4<Float> {
+    private static func sums(
+        _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
+    ) -> SIMD4<Float> {
         let v = combine(
-            combine(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf), combine(c.lowHalf + c.highHalf, d.lowHalf + d.highHalf))
+            combine(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf),
+            combine(c.lowHalf + c.highHalf, d.lowHalf + d.highHalf))
         return v.evenHalf + v.oddHalf
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows, for every
-    /// row of every head; keys are taken in chunks of about `valueChunkBytes` per head across the heads, so a page is
-    /// read close to address order.
+    /// row of every head; keys are taken in chunks of about `valueChunkBytes` per head across the
+    /// heads, so a page is read close to address order.
     private func accumulate<E: KVElement>(
         _: E.Type, heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         scratch: borrowing DecodeScratch
@@ -451,8 +477,8 @@ struct DecodeAttentionKernel: Sendable {
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
                     accumulate(
-                        E.self, row: r, values: values + h * headStep + start * step, step: step, keys: start..<start + chunk,
-                        rescale: start == 0, scratch: scratch)
+                        E.self, row: r, values: values + h * headStep + start * step, step: step,
+                        keys: start..<start + chunk, rescale: start == 0, scratch: scratch)
                     r += Self.rowBlock
                 }
             }

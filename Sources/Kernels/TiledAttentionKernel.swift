@@ -84,7 +84,9 @@ struct TiledAttentionKernel: Sendable {
                 let keys = min(tileWidth, sequence.keyCount - keyStart)
                 let slot = tile % scratch.tileCapacity
                 if scratch.packed[slot] != tile {
-                    pack(tile: tile, slot: slot, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+                    pack(
+                        tile: tile, slot: slot, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers,
+                        scratch: scratch)
                     scratch.packed[slot] = tile
                 }
                 let kt = UnsafePointer(scratch.keys + slot * dim * tileWidth)
@@ -94,7 +96,11 @@ struct TiledAttentionKernel: Sendable {
                 while r < rowCount {
                     // On a boundary tile, only the keys some row of the register block sees: their
                     // 16-key groups for the scores (the rest is masked for every row of the block).
-                    let range = masked ? visibleKeys(rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount, scratch: scratch) : 0..<keys
+                    let range = masked
+                        ? visibleKeys(
+                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
+                            scratch: scratch)
+                        : 0..<keys
                     if !range.isEmpty {
                         TileMicroKernels.scores(
                             q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
@@ -108,7 +114,11 @@ struct TiledAttentionKernel: Sendable {
                     masked: masked, keyCount: sequence.keyCount, scratch: scratch)
                 r = 0
                 while r < rowCount {
-                    let range = masked ? visibleKeys(rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount, scratch: scratch) : 0..<keys
+                    let range = masked
+                        ? visibleKeys(
+                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
+                            scratch: scratch)
+                        : 0..<keys
                     let p = UnsafePointer(scratch.scores + r * tileWidth + range.lowerBound)
                     let alpha = UnsafePointer(scratch.rowAlpha + r)
                     let v = values + range.lowerBound * rowStride
@@ -151,8 +161,8 @@ struct TiledAttentionKernel: Sendable {
         guard rowBlock <= lastRow else { return 0..<0 }
         let visibility = options.visibility
         let low = max(visibility.firstKey(position: scratch.rowPosition[rowBlock]), keyStart) - keyStart
-        let high = min(visibility.lastKey(position: scratch.rowPosition[lastRow], keyCount: keyCount), keyStart + keys - 1)
-            - keyStart
+        let last = visibility.lastKey(position: scratch.rowPosition[lastRow], keyCount: keyCount)
+        let high = min(last, keyStart + keys - 1) - keyStart
         return low <= high ? low..<(high + 1) : 0..<0
     }
 
