@@ -85,10 +85,15 @@ struct AttentionProblem: Sendable {
         let tokensPerBlock = max(1, Self.blockRows / group)
         let items = workItems(tokensPerBlock: tokensPerBlock)
         let maxKeys = sequences.lazy.filter { $0.queryCount > 0 }.map(\.keyCount).max() ?? 0
+        let keyTile = TileMicroKernels.keyTile
+        let headTiles = (maxKeys + keyTile - 1) / keyTile
+        // A block sees a span of keys that touches at most span / 64 + 2 tiles.
+        let tiles = options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
+            ?? headTiles
         let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
         ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
             var scratch = AttentionScratch(
-                maxKeys: maxKeys, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
+                tiles: tiles, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
             while let index = claim() {
                 let item = items[index]
                 kernel.run(

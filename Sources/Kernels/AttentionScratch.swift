@@ -1,13 +1,15 @@
-/// One worker thread's scratch space for the tiled kernel: the current KV head converted to packed
-/// `Float` tiles (filled lazily, tile by tile) and the buffers of one query block.
+/// One worker thread's scratch space for the tiled kernel: tiles of the current KV head converted
+/// to packed `Float` (filled lazily, tile by tile, into slot `tile % tileCapacity`) and the buffers
+/// of one query block.
 struct AttentionScratch: ~Copyable {
-    /// Keys of the cached head, transposed per tile: tile `t` at `t * headDim * 64`, `[d][64]`.
+    /// Keys of the cached tiles, transposed: the tile in slot `s` at `s * headDim * 64`, `[d][64]`.
     let keys: UnsafeMutablePointer<Float>
-    /// Values of the cached head, `[token][paddedDim]`, zero past `headDim`.
+    /// Values of the cached tiles: the tile in slot `s` at `s * 64 * paddedDim`, `[key][paddedDim]`,
+    /// zero past `headDim`.
     let values: UnsafeMutablePointer<Float>
-    /// Whether tile `t` of the cached head is packed.
-    let packed: UnsafeMutablePointer<Bool>
-    /// Tiles the head buffers hold.
+    /// The tile of the cached head each slot holds, or -1.
+    let packed: UnsafeMutablePointer<Int>
+    /// Tile slots: at least as many tiles as one block of queries can see.
     let tileCapacity: Int
     /// The (sequence, KV head) whose tiles are cached, or (-1, -1).
     var cachedSequence = -1
@@ -29,16 +31,14 @@ struct AttentionScratch: ~Copyable {
     /// One converted K row.
     let rowBuffer: UnsafeMutablePointer<Float>
 
-    /// Buffers for heads of up to `maxKeys` keys of `headDim` (padded to `paddedDim`) and blocks of
-    /// up to `maxRows` rows (a multiple of the micro-kernel's row block).
-    init(maxKeys: Int, maxRows: Int, headDim: Int, paddedDim: Int) {
-        let tiles = max(1, (maxKeys + TileMicroKernels.keyTile - 1) / TileMicroKernels.keyTile)
-        tileCapacity = tiles
-        keys = .allocate(capacity: tiles * TileMicroKernels.keyTile * headDim)
-        values = .allocate(capacity: tiles * TileMicroKernels.keyTile * paddedDim)
-        values.initialize(repeating: 0, count: tiles * TileMicroKernels.keyTile * paddedDim)
-        packed = .allocate(capacity: tiles)
-        packed.initialize(repeating: false, count: tiles)
+    /// Buffers for `tiles` key tiles of `headDim` (padded to `paddedDim`) and blocks of up to
+    /// `maxRows` rows (a multiple of the micro-kernel's row block).
+    init(tiles: Int, maxRows: Int, headDim: Int, paddedDim: Int) {
+        tileCapacity = max(1, tiles)
+        keys = .allocate(capacity: tileCapacity * TileMicroKernels.keyTile * headDim)
+        values = .allocate(capacity: tileCapacity * TileMicroKernels.keyTile * paddedDim)
+        packed = .allocate(capacity: tileCapacity)
+        packed.initialize(repeating: -1, count: tileCapacity)
         queries = .allocate(capacity: maxRows * paddedDim)
         queries.initialize(repeating: 0, count: maxRows * paddedDim)
         scores = .allocate(capacity: maxRows * TileMicroKernels.keyTile)

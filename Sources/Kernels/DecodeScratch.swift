@@ -3,12 +3,19 @@
 struct DecodeScratch: ~Copyable {
     /// Query rows, scaled, `[row][headDim]`, zero rows past the real ones.
     let queries: UnsafeMutablePointer<Float>
+    /// Query rows quantised for int8 keys, `[row][headDim]`, each 32 reordered even then odd.
+    let integerQueries: UnsafeMutablePointer<Int16>
+    /// Scale of each quantised query row.
+    let rowQueryScale: UnsafeMutablePointer<Float>
     /// Unnormalised output rows, `[row][headDim]`.
     let output: UnsafeMutablePointer<Float>
     /// Scores then softmax weights of the current block, `[row][16]`.
     let scores: UnsafeMutablePointer<Float>
     /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
     let weights: UnsafeMutablePointer<Float>
+    /// Key and value row scales of the current block and head (int8), `[16]`.
+    let keyScales: UnsafeMutablePointer<Float>
+    let valueScales: UnsafeMutablePointer<Float>
     /// Pairwise-reduced score partials of one 8-key group, `[row][4]` vectors.
     let partials: UnsafeMutablePointer<SIMD8<Float>>
     /// Running row maximum, row sum and the current block's rescale factor.
@@ -18,31 +25,44 @@ struct DecodeScratch: ~Copyable {
     /// ALiBi slope and aligned position of each row.
     let rowSlope: UnsafeMutablePointer<Float>
     let rowPosition: UnsafeMutablePointer<Int>
+    /// Sink for the bytes read to start the next block's cache misses (starts at 0).
+    let touched: UnsafeMutablePointer<UInt8>
 
     /// Buffers for up to `maxRows` rows of `headDim`.
     init(maxRows: Int, headDim: Int) {
         queries = .allocate(capacity: maxRows * headDim)
         output = .allocate(capacity: maxRows * headDim)
+        integerQueries = .allocate(capacity: maxRows * headDim)
+        rowQueryScale = .allocate(capacity: maxRows)
         scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         partials = .allocate(capacity: maxRows * 4)
+        keyScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
+        valueScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
         rowMax = .allocate(capacity: maxRows)
         rowSum = .allocate(capacity: maxRows)
         rowAlpha = .allocate(capacity: maxRows)
         rowSlope = .allocate(capacity: maxRows)
         rowPosition = .allocate(capacity: maxRows)
+        touched = .allocate(capacity: 1)
+        touched.initialize(to: 0)
     }
 
     deinit {
         queries.deallocate()
         output.deallocate()
+        integerQueries.deallocate()
+        rowQueryScale.deallocate()
         scores.deallocate()
         weights.deallocate()
         partials.deallocate()
+        keyScales.deallocate()
+        valueScales.deallocate()
         rowMax.deallocate()
         rowSum.deallocate()
         rowAlpha.deallocate()
         rowSlope.deallocate()
         rowPosition.deallocate()
+        touched.deallocate()
     }
 }

@@ -46,6 +46,6 @@ enum Int8Element: KVElement {
     static var isScaled: Bool { true }
     @inline(__always)
     static func load8(_ pointer: UnsafeRawPointer) -> SIMD8<Float> {
-        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: pointer.loadUnaligned(as: SIMD8<Int8>.self)))
+        VectorMath.float(SIMD8<Int32>(truncatingIfNeeded: pointer.loadUnaligned(as: SIMD8<Int8>.self)))
     }
 }

@@ -28,6 +28,17 @@ struct KeyVisibility: Sendable {
         return last
     }
 
+    /// Most consecutive keys that `positions` consecutive query positions can see between them
+    /// (the window's width plus the positions), or `nil` when the window is unbounded on a side.
+    func keySpan(positions: Int) -> Int? {
+        guard left >= 0 else { return nil }
+        let after = causal ? min(right >= 0 ? right : 0, 0) : right
+        guard after >= 0 else { return nil }
+        let (width, overflow) = left.addingReportingOverflow(after)
+        let (span, overflow2) = width.addingReportingOverflow(positions)
+        return overflow || overflow2 ? nil : span
+    }
+
     /// Whether block-sparse tile row `queryTile` may see key tile `keyTile` (always true without a
     /// mask). Query positions below 0 (more queries than keys) lie outside the grid and see nothing.
     @inline(__always)

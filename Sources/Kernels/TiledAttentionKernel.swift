@@ -43,7 +43,7 @@ struct TiledAttentionKernel: Sendable {
         let shift = sequence.keyCount - sequence.queryCount
         let visibility = options.visibility
         if scratch.cachedSequence != sequenceIndex || scratch.cachedHead != item.kvHead {
-            scratch.packed.update(repeating: false, count: scratch.tileCapacity)
+            scratch.packed.update(repeating: -1, count: scratch.tileCapacity)
             scratch.cachedSequence = sequenceIndex
             scratch.cachedHead = item.kvHead
         }
@@ -82,39 +82,49 @@ struct TiledAttentionKernel: Sendable {
                     lastPosition: lastPosition, keyCount: sequence.keyCount)
                 if coverage == .hidden { continue }
                 let keys = min(tileWidth, sequence.keyCount - keyStart)
-                if !scratch.packed[tile] {
-                    pack(tile: tile, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-                    scratch.packed[tile] = true
+                let slot = tile % scratch.tileCapacity
+                if scratch.packed[slot] != tile {
+                    pack(
+                        tile: tile, slot: slot, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers,
+                        scratch: scratch)
+                    scratch.packed[slot] = tile
                 }
-                // Keys some row of the block sees; on a boundary tile, only their 16-key groups are
-                // computed (the rest is masked for every row).
-                var columns = 0..<tileWidth
-                var visibleKeys = 0..<keys
-                if coverage == .partial {
-                    let low = max(visibility.firstKey(position: firstPosition), keyStart) - keyStart
-                    let high = min(lastKey, keyStart + keys - 1) - keyStart
-                    columns = (low / 16 * 16)..<((high / 16 + 1) * 16)
-                    visibleKeys = low..<(high + 1)
-                }
-                let kt = UnsafePointer(scratch.keys + tile * dim * tileWidth)
+                let kt = UnsafePointer(scratch.keys + slot * dim * tileWidth)
+                let values = UnsafePointer(scratch.values + slot * tileWidth * rowStride)
+                let masked = coverage == .partial
                 var r = 0
                 while r < rowCount {
-                    TileMicroKernels.scores(
-                        q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
-                        s: scratch.scores + r * tileWidth, columns: columns)
+                    // On a boundary tile, only the keys some row of the register block sees: their
+                    // 16-key groups for the scores (the rest is masked for every row of the block).
+                    let range = masked
+                        ? visibleKeys(
+                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
+                            scratch: scratch)
+                        : 0..<keys
+                    if !range.isEmpty {
+                        TileMicroKernels.scores(
+                            q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
+                            s: scratch.scores + r * tileWidth,
+                            columns: (range.lowerBound / 16 * 16)..<((range.upperBound + 15) / 16 * 16))
+                    }
                     r += TileMicroKernels.rowBlock
                 }
                 softmax(
                     rows: rows, rowCount: rowCount, keyStart: keyStart, tile: tile,
-                    masked: coverage == .partial, keyCount: sequence.keyCount, scratch: scratch)
-                let v = UnsafePointer(scratch.values + (keyStart + visibleKeys.lowerBound) * rowStride)
+                    masked: masked, keyCount: sequence.keyCount, scratch: scratch)
                 r = 0
                 while r < rowCount {
-                    let p = UnsafePointer(scratch.scores + r * tileWidth + visibleKeys.lowerBound)
+                    let range = masked
+                        ? visibleKeys(
+                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
+                            scratch: scratch)
+                        : 0..<keys
+                    let p = UnsafePointer(scratch.scores + r * tileWidth + range.lowerBound)
                     let alpha = UnsafePointer(scratch.rowAlpha + r)
+                    let v = values + range.lowerBound * rowStride
                     for column in stride(from: 0, to: rowStride, by: 16) {
                         TileMicroKernels.accumulate16(
-                            p: p, alpha: alpha, v: v + column, keys: visibleKeys.count,
+                            p: p, alpha: alpha, v: v + column, keys: range.count,
                             o: scratch.output + r * rowStride + column, stride: rowStride)
                     }
                     r += TileMicroKernels.rowBlock
@@ -142,16 +152,30 @@ struct TiledAttentionKernel: Sendable {
         }
     }
 
-    /// Converts tile `tile` (`keys` keys) of the item's KV head into the scratch head buffers.
+    /// The keys of a tile that some real row of the register block starting at row `rowBlock` may
+    /// see, by the causal and window bounds (rows are in position order).
+    private func visibleKeys(
+        rowBlock: Int, rows: Int, keyStart: Int, keys: Int, keyCount: Int, scratch: borrowing AttentionScratch
+    ) -> Range<Int> {
+        let lastRow = min(rowBlock + TileMicroKernels.rowBlock, rows) - 1
+        guard rowBlock <= lastRow else { return 0..<0 }
+        let visibility = options.visibility
+        let low = max(visibility.firstKey(position: scratch.rowPosition[rowBlock]), keyStart) - keyStart
+        let last = visibility.lastKey(position: scratch.rowPosition[lastRow], keyCount: keyCount)
+        let high = min(last, keyStart + keys - 1) - keyStart
+        return low <= high ? low..<(high + 1) : 0..<0
+    }
+
+    /// Converts tile `tile` (`keys` keys) of the item's KV head into slot `slot` of the scratch.
     private func pack(
-        tile: Int, keys: Int, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
+        tile: Int, slot: Int, keys: Int, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
         scratch: borrowing AttentionScratch
     ) {
         let dim = headDim
         let tileWidth = TileMicroKernels.keyTile
-        let kt = scratch.keys + tile * dim * tileWidth
+        let kt = scratch.keys + slot * dim * tileWidth
         for j in 0..<tileWidth {
-            let valueRow = scratch.values + (tile * tileWidth + j) * paddedDim
+            let valueRow = scratch.values + (slot * tileWidth + j) * paddedDim
             guard j < keys else {
                 for d in 0..<dim { kt[d * tileWidth + j] = 0 }
                 valueRow.update(repeating: 0, count: paddedDim)
@@ -161,6 +185,7 @@ struct TiledAttentionKernel: Sendable {
             buffers.keys.load(row: row, into: scratch.rowBuffer)
             for d in 0..<dim { kt[d * tileWidth + j] = scratch.rowBuffer[d] }
             buffers.values.load(row: row, into: valueRow)
+            (valueRow + dim).update(repeating: 0, count: paddedDim - dim)
         }
     }
 

@@ -1,6 +1,13 @@
 /// Elementwise transcendental functions on `SIMD16<Float>` built from FMAs and bit operations,
-/// so that softmax never calls scalar libm.
+/// so that softmax never calls scalar libm, and lane conversions that compile to one instruction.
 enum VectorMath {
+    /// Each lane converted to `Float` (`vcvtdq2ps`). Written lane by lane: the generic SIMD
+    /// initializer is an out-of-line call.
+    @inline(__always)
+    static func float(_ x: SIMD8<Int32>) -> SIMD8<Float> {
+        SIMD8(Float(x[0]), Float(x[1]), Float(x[2]), Float(x[3]), Float(x[4]), Float(x[5]), Float(x[6]), Float(x[7]))
+    }
+
     /// `e^x` for each lane (Cephes-style degree-6 polynomial after range reduction by ln 2), relative
     /// error below 3e-7 on `[-87, 88]`. Lanes below -88 (including `-infinity`) give 0 or a
     /// value below 2^-126; lanes above 88 saturate at `e^88`.

@@ -184,6 +184,41 @@ import Testing
         }
     }
 
+    /// A window narrower than the sequence: each worker keeps only the few key tiles a block of
+    /// queries can see, reusing their slots as the blocks move along the sequence.
+    @Test func slidingWindowMatchesReferenceOnAnyThreadCount() throws {
+        var generator = Generator(state: 13)
+        let shape = DenseAttentionShape(batch: 1, queryHeads: 2, kvHeads: 1, queryLength: 300, keyLength: 300, headDim: 32)
+        let q = generator.values(2 * 300 * 32)
+        let k = try KVTensor(generator.values(300 * 32), rowLength: 32, storage: .f16)
+        let v = try KVTensor(generator.values(300 * 32), rowLength: 32, storage: .f16)
+        let one = AttentionOptions(causal: true, window: .init(left: 30, right: 0), threads: 1)
+        let many = AttentionOptions(causal: true, window: .init(left: 30, right: 0), threads: 3)
+        let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: one)
+        Self.expectClose(result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: one))
+        #expect(try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: many) == result)
+    }
+
+    /// Few query rows over int8 keys with a head dimension divisible by 32 take the integer score
+    /// path (queries quantised to Int16); it must stay within the float tolerance under every option.
+    @Test func int8DecodeMatchesReference() throws {
+        var generator = Generator(state: 17)
+        let shape = DenseAttentionShape(batch: 2, queryHeads: 8, kvHeads: 2, queryLength: 2, keyLength: 90, headDim: 64)
+        let q = generator.values(2 * 8 * 2 * 64)
+        let k = try KVTensor(generator.values(2 * 2 * 90 * 64), rowLength: 64, storage: .int8)
+        let v = try KVTensor(generator.values(2 * 2 * 90 * 64), rowLength: 64, storage: .int8)
+        let slopes: [Float] = [0.5, 0.25, 0.125, 0.0625, 0.03, 0.02, 0.01, 0.005]
+        let optionSets = [
+            AttentionOptions(),
+            AttentionOptions(scale: 0.7, causal: true, window: .init(left: 40, right: -1), softcap: 2, threads: 2),
+            AttentionOptions(alibiSlopes: slopes),
+        ]
+        for options in optionSets {
+            let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
+            Self.expectClose(result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options))
+        }
+    }
+
     @Test func oneAndManyThreadsAgreeBitForBit() throws {
         var generator = Generator(state: 11)
         let shape = DenseAttentionShape(batch: 1, queryHeads: 8, kvHeads: 2, queryLength: 200, keyLength: 300, headDim: 64)
