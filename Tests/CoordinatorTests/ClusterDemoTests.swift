@@ -33,7 +33,7 @@ struct ClusterDemoTests {
         #expect(report.lines.last?.hasSuffix("FAILED") == true)
     }
 
-    @Test("a missing worker binary is a reported failure, with nothing left running")
+    @Test("a missing worker binary is a reported failure of the cluster start")
     func missingWorker() async {
         let report = await ClusterDemo(workerBinary: URL(fileURLWithPath: "/nonexistent/mfa-worker")).run()
         #expect(!report.passed)
