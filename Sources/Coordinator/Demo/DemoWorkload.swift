@@ -40,6 +40,8 @@ struct DemoWorkload {
     private var checks = 0
     private var failedChecks = 0
     private var worstError: Float = 0
+    private var prefilledTokens = 0
+    private var decodedRows = 0
 
     /// A workload for `spec` through `client`.
     init(
@@ -81,11 +83,10 @@ struct DemoWorkload {
 
         startPhase()
         let verifyStep = decodeSteps / 2
-        var decodeRows = 0
         for step in 0..<decodeSteps {
             let tokensPerEntry = batch.indices.map { $0 == 0 && step == verifyStep ? 3 : 1 }
             try await decode(&batch, tokensPerEntry: tokensPerEntry)
-            decodeRows += tokensPerEntry.reduce(0, +)
+            decodedRows += tokensPerEntry.reduce(0, +)
             if step == verifyStep {
                 let accepted = batch[0].length(layer: 0) - 2
                 let started = ContinuousClock.now
@@ -96,7 +97,7 @@ struct DemoWorkload {
         }
         endPhase(
             "decode",
-            "\(decodeSteps) batched steps × \(spec.layers) layers, \(decodeRows) query rows per layer; step \(verifyStep + 1) "
+            "\(decodeSteps) batched steps × \(spec.layers) layers, \(decodedRows) query rows per layer; step \(verifyStep + 1) "
                 + "verified 3 speculative tokens of \(batch[0].label), accepted 1, truncated to \(batch[0].length(layer: 0))")
 
         startPhase()
@@ -133,7 +134,10 @@ struct DemoWorkload {
             report.fail("re-open: \(stranger.label) found \(stranger.cachedTokens) cached tokens of another tenant's prompt")
         }
         report.say(
-            "checks: \(checks) answers compared with the dense reference, max relative error \(ClusterDemoReport.scientific(worstError)) "
+            "totals    \(prefilledTokens) tokens prefilled and \(decodedRows) query rows decoded (each in \(spec.layers) layers); "
+                + "prefix hits: \(again.cachedTokens) tokens of \(again.label)")
+        report.say(
+            "checks    \(checks) answers compared with the dense reference, max relative error \(ClusterDemoReport.scientific(worstError)) "
                 + "(tolerance \(ClusterDemoReport.scientific(tolerance)))")
     }
 
@@ -174,6 +178,7 @@ struct DemoWorkload {
             k: try WireTensor(f32: keys, shape: [newTokens.count, spec.kvHeads, spec.headDim]),
             v: try WireTensor(f32: values, shape: [newTokens.count, spec.kvHeads, spec.headDim]))
         requestTime += started.duration(to: .now)
+        if layer == 0 { prefilledTokens += newTokens.count }
         try check(
             output: answer.output.f32Values(), lse: answer.lse.f32Values(),
             expected: reference.attention(queries: queries, keys: sequence.keys[layer], values: sequence.values[layer]))
