@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// An `mfa-worker` process started by a benchmark on loopback: started with the given arguments,
-/// known by its `listening` line, stopped with SIGTERM (and killed if it outlives this object).
+/// An `mfa-worker` process started on loopback by a benchmark or the demo cluster: started with the
+/// given arguments, known by its `listening` line, stopped with SIGTERM (and killed if it does not
+/// exit in time, or outlives this object).
 final class LaunchedWorker: Sendable {
     /// Why a worker could not be started.
     enum Failure: Error, CustomStringConvertible {
@@ -21,7 +22,8 @@ final class LaunchedWorker: Sendable {
 
     /// The endpoint the worker listens on.
     let endpoint: String
-    private let pid: Int32
+    /// The worker's process id.
+    let pid: Int32
     private let process: Mutex<Process?>
 
     /// The `mfa-worker` next to the running executable.
@@ -59,13 +61,21 @@ final class LaunchedWorker: Sendable {
         self.process = Mutex(process)
     }
 
-    /// Sends SIGTERM and waits for the exit; its status.
+    /// Sends SIGTERM and waits at most `timeout` for the exit: its exit status, or nil when the
+    /// worker did not exit in time (it is then killed) or died of a signal. A second call returns 0.
     @discardableResult
-    func stop() -> Int32 {
+    func stop(within timeout: Duration = .seconds(10)) -> Int32? {
         guard let process = process.withLock({ value in defer { value = nil }; return value }) else { return 0 }
         kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
         process.waitUntilExit()
-        return process.terminationStatus
+        return process.terminationReason == .exit ? process.terminationStatus : nil
     }
 
     /// What the worker printed, appended from the pipe's reader thread.

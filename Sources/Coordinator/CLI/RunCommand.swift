@@ -1,23 +1,17 @@
 import ArgumentParser
-import Kernels
 
-/// `mfa-coordinator run`: the demo `make demo` runs. For now a kernel demo: a small batch of
-/// sequences prefilled and decoded through the attention kernels, each result checked; prints what
-/// happened and exits non-zero if a check fails.
+/// `mfa-coordinator run`: the demo `make demo` runs. Starts a local cluster (a store worker and a
+/// compute worker found next to this executable), drives a checked workload through it, prints
+/// what happened, shuts the cluster down, and exits non-zero if anything failed.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a small prefill and decode workload through the kernels and check every result."
+        abstract: "Start a local cluster, run a checked prefill/decode/prefix-cache workload through it, and stop it."
     )
 
     func run() async throws {
-        let report: KernelDemo.Report
-        do throws(KernelError) {
-            report = try KernelDemo().run()
-        } catch {
-            StandardError.report("kernel demo: \(error)")
-            throw ExitCode(1)
-        }
+        let binary = try LaunchedWorker.binaryNextToExecutable()
+        let report = await ClusterDemo(workerBinary: binary).run()
         for line in report.lines { print(line) }
         if !report.passed { throw ExitCode(1) }
     }
