@@ -43,6 +43,10 @@ public enum Message: Sendable, Hashable {
     case pullPages(PullPages)
     /// A `PullPagesReply`.
     case pullPagesReply(PullPagesReply)
+    /// A `PrefetchPages`.
+    case prefetchPages(PrefetchPages)
+    /// A `PrefetchPagesReply`.
+    case prefetchPagesReply(PrefetchPagesReply)
     /// A `CacheEvent`.
     case cacheEvent(CacheEvent)
     /// A `SnapshotRequest`.
@@ -80,6 +84,8 @@ public enum Message: Sendable, Hashable {
         case .pageRemove: .pageRemove
         case .pullPages: .pullPages
         case .pullPagesReply: .pullPagesReply
+        case .prefetchPages: .prefetchPages
+        case .prefetchPagesReply: .prefetchPagesReply
         case .cacheEvent: .cacheEvent
         case .snapshotRequest: .snapshotRequest
         case .snapshotReply: .snapshotReply
@@ -113,6 +119,8 @@ public enum Message: Sendable, Hashable {
         case .pageRemove(let body): body
         case .pullPages(let body): body
         case .pullPagesReply(let body): body
+        case .prefetchPages(let body): body
+        case .prefetchPagesReply(let body): body
         case .cacheEvent(let body): body
         case .snapshotRequest(let body): body
         case .snapshotReply(let body): body
@@ -146,6 +154,8 @@ public enum Message: Sendable, Hashable {
         case .pageRemove: .pageRemove(try PageRemove(body: &body, bulk: &bulk))
         case .pullPages: .pullPages(try PullPages(body: &body, bulk: &bulk))
         case .pullPagesReply: .pullPagesReply(try PullPagesReply(body: &body, bulk: &bulk))
+        case .prefetchPages: .prefetchPages(try PrefetchPages(body: &body, bulk: &bulk))
+        case .prefetchPagesReply: .prefetchPagesReply(try PrefetchPagesReply(body: &body, bulk: &bulk))
         case .cacheEvent: .cacheEvent(try CacheEvent(body: &body, bulk: &bulk))
         case .snapshotRequest: .snapshotRequest(try SnapshotRequest(body: &body, bulk: &bulk))
         case .snapshotReply: .snapshotReply(try SnapshotReply(body: &body, bulk: &bulk))

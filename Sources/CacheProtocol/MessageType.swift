@@ -43,6 +43,10 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case pullPages = 38
     /// `PullPagesReply`.
     case pullPagesReply = 39
+    /// `PrefetchPages`: coordinator → worker.
+    case prefetchPages = 40
+    /// `PrefetchPagesReply`.
+    case prefetchPagesReply = 41
     /// `CacheEvent`: worker → coordinator, never answered.
     case cacheEvent = 48
     /// `SnapshotRequest`: coordinator → worker.

@@ -73,6 +73,8 @@ enum MessageSamples {
             .pageRemove(PageRemove(keys: keys(size))),
             .pullPages(PullPages(peerEndpoint: "tcp://[::1]:\(size + 7100)", keys: keys(size))),
             .pullPagesReply(PullPagesReply(pulled: (0..<size).map { _ in Bool.random(using: &rng) })),
+            .prefetchPages(PrefetchPages(keys: keys(size))),
+            .prefetchPagesReply(PrefetchPagesReply(hot: (0..<size).map { _ in Bool.random(using: &rng) })),
             .cacheEvent(CacheEvent(workerID: u64(), eventSequence: u64(), kind: .allCases.randomElement(using: &rng) ?? .stored, keys: keys(size))),
             .snapshotRequest(SnapshotRequest()),
             .snapshotReply(SnapshotReply(workerID: u64(), eventSequence: u64(), keys: keys(size * 3))),

@@ -193,6 +193,33 @@ struct WorkerServiceTests {
         #expect(await tiers.keys().count == 1)
     }
 
+    @Test("PrefetchPages brings demoted pages back hot ahead of the prompt, without events; unknown keys stay cold")
+    func prefetch() async throws {
+        let tiers = DictionaryTiers()
+        let service = try Self.service(pages: 3, tiers: tiers)
+        var random = TestRandom(seed: 5)
+        let prompt = (0..<8).map { UInt32($0 + 70) }
+        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: prompt, pageSize: 4)
+        let first = try await Self.open(service, prompt)
+        _ = try await Self.prefill(service, id: first.sequenceID, start: 0, rows: 8, random: &random)
+        _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true)))
+        let other = try await Self.open(service, [9, 9])
+        _ = try await Self.prefill(service, id: other.sequenceID, start: 0, rows: 12, random: &random)
+        _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: other.sequenceID, commit: false)))
+        #expect(Set(await tiers.keys()) == Set(keys))
+
+        let unknown = PrefixKey.chain(namespace: "elsewhere", fingerprint: try Self.spec().fingerprint, tokens: prompt, pageSize: 4)[0]
+        let reply = await Self.send(service, .prefetchPages(PrefetchPages(keys: keys + [unknown])))
+        #expect(reply.reply?.message == .prefetchPagesReply(PrefetchPagesReply(hot: [true, true, false])))
+        #expect(reply.events.isEmpty)
+        #expect(await tiers.keys().isEmpty)
+        let again = try await Self.open(service, prompt)
+        #expect(again.cachedTokens == 8)
+
+        let store = try Self.service(role: .store)
+        #expect(Self.errorCode(await Self.send(store, .prefetchPages(PrefetchPages(keys: keys)))) == .badRequest)
+    }
+
     @Test("PullPages fetches from the named peer; an unreachable peer is unavailable")
     func pull() async throws {
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)

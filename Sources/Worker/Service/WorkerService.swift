@@ -135,6 +135,10 @@ actor WorkerService {
             try await remove(body.keys)
             return .ack(Ack())
         case .pullPages(let body): return .pullPagesReply(try await pull(body))
+        case .prefetchPages(let body):
+            try requireCompute(.prefetchPages)
+            await bringHot(body.keys)
+            return .prefetchPagesReply(PrefetchPagesReply(hot: body.keys.map { manager.cache.page(for: $0) != nil }))
         case .snapshotRequest: return .snapshotReply(await snapshot())
         case .statsRequest: return .statsReply(await stats())
         case .drain(let body):
@@ -148,7 +152,7 @@ actor WorkerService {
         case .registerWorker, .heartbeat:
             throw .badRequest("\(message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .ack, .errorReply, .openSequenceReply, .prefillReply, .decodeReply,
-             .pageGetReply, .pageContainsReply, .pullPagesReply, .snapshotReply, .statsReply:
+             .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
             logger.debug("dropped a stray \(message.type)")
             return nil
         }
@@ -171,10 +175,7 @@ actor WorkerService {
         let keys = Array(PrefixKey.chain(
             namespace: body.namespace, fingerprint: fingerprint, tokens: body.tokens, pageSize: pageSize
         ).dropFirst(start / pageSize))
-        let cold = Array(keys.drop { manager.cache.page(for: $0) != nil })
-        let found = await tiers.prefetch(keys: cold)
-        manager.lowerTiersLost(keys: Array(Set(cold).subtracting(found.map(\.key))))
-        for (key, page) in found { _ = await admit(promoted: page, key: key) }
+        await bringHot(Array(keys.drop { manager.cache.page(for: $0) != nil }))
         let requested = body.sequenceID == 0 ? nil : SequenceID(rawValue: body.sequenceID)
         let opened: (id: SequenceID, cachedTokens: Int)
         do throws(StorageError) {
@@ -185,6 +186,18 @@ actor WorkerService {
         shards[opened.id] = Shard(start: start, keys: keys)
         counters.cachedTokensServed += UInt64(opened.cachedTokens)
         return OpenSequenceReply(sequenceID: opened.id.rawValue, cachedTokens: UInt32(start + opened.cachedTokens))
+    }
+
+    /// Brings every key of `keys` that is not hot back from the lower tiers (fetched together, remote
+    /// ones in parallel) into the hot pool, as far as it can be admitted; keys the tiers turn out to
+    /// have lost leave the worker.
+    private func bringHot(_ keys: [PrefixKey]) async {
+        var seen = Set<PrefixKey>()
+        let cold = keys.filter { manager.cache.page(for: $0) == nil && seen.insert($0).inserted }
+        guard !cold.isEmpty else { return }
+        let found = await tiers.prefetch(keys: cold)
+        manager.lowerTiersLost(keys: Array(Set(cold).subtracting(found.map(\.key))))
+        for (key, page) in found { _ = await admit(promoted: page, key: key) }
     }
 
     /// Brings `key` back hot from a lower tier; false when no tier has it or it cannot be admitted.
