@@ -1,5 +1,6 @@
 import CacheProtocol
 import Foundation
+import Kernels
 
 /// The tier cases of `bench worker`: how fast a real `mfa-worker` moves pages between its hot pool
 /// and its lower tiers, per direction, against the machine's ceilings measured in the same run.
