@@ -1,5 +1,5 @@
-/// The answer to a request that succeeded and returns nothing (heartbeat, truncate, close, page
-/// put, page remove, drain). Empty body.
+/// The answer to a request that succeeded and returns nothing (heartbeat, deregistration, truncate,
+/// close, page put, page remove, drain). Empty body.
 public struct Ack: WireBody {
     /// An acknowledgement.
     public init() {}

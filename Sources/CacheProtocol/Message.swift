@@ -11,6 +11,8 @@ public enum Message: Sendable, Hashable {
     case ack(Ack)
     /// An `ErrorReply`.
     case errorReply(ErrorReply)
+    /// A `DeregisterWorker`.
+    case deregisterWorker(DeregisterWorker)
     /// An `OpenSequence`.
     case openSequence(OpenSequence)
     /// An `OpenSequenceReply`.
@@ -68,6 +70,7 @@ public enum Message: Sendable, Hashable {
         case .heartbeat: .heartbeat
         case .ack: .ack
         case .errorReply: .errorReply
+        case .deregisterWorker: .deregisterWorker
         case .openSequence: .openSequence
         case .openSequenceReply: .openSequenceReply
         case .prefill: .prefill
@@ -103,6 +106,7 @@ public enum Message: Sendable, Hashable {
         case .heartbeat(let body): body
         case .ack(let body): body
         case .errorReply(let body): body
+        case .deregisterWorker(let body): body
         case .openSequence(let body): body
         case .openSequenceReply(let body): body
         case .prefill(let body): body
@@ -138,6 +142,7 @@ public enum Message: Sendable, Hashable {
         case .heartbeat: .heartbeat(try Heartbeat(body: &body, bulk: &bulk))
         case .ack: .ack(try Ack(body: &body, bulk: &bulk))
         case .errorReply: .errorReply(try ErrorReply(body: &body, bulk: &bulk))
+        case .deregisterWorker: .deregisterWorker(try DeregisterWorker(body: &body, bulk: &bulk))
         case .openSequence: .openSequence(try OpenSequence(body: &body, bulk: &bulk))
         case .openSequenceReply: .openSequenceReply(try OpenSequenceReply(body: &body, bulk: &bulk))
         case .prefill: .prefill(try Prefill(body: &body, bulk: &bulk))

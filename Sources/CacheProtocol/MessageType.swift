@@ -11,6 +11,8 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case ack = 4
     /// `ErrorReply`: the request failed.
     case errorReply = 5
+    /// `DeregisterWorker`: worker → coordinator on shutdown, answered by `Ack`.
+    case deregisterWorker = 6
     /// `OpenSequence`: client → coordinator, coordinator → worker.
     case openSequence = 16
     /// `OpenSequenceReply`.

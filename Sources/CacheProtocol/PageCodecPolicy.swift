@@ -3,7 +3,7 @@ import Kernels
 /// The encoding the page codec uses for each storage type when a call does not name one.
 ///
 /// The default table comes from measurements on real KV pages (`mfa-coordinator bench transport`,
-/// docs/BENCHMARKS-transport.md):
+/// docs/BENCHMARKS.md, "Transport and page codec"):
 ///
 /// | storage | encoding | why |
 /// | --- | --- | --- |

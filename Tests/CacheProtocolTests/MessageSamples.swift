@@ -55,6 +55,7 @@ enum MessageSamples {
             .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: text(size)))),
             .heartbeat(Heartbeat(workerID: u64(), liveSequences: u32(), freePages: u64(), cachedPages: u64(), lastEventSequence: u64())),
             .ack(Ack()),
+            .deregisterWorker(DeregisterWorker(workerID: u64())),
             .errorReply(ErrorReply(code: (ErrorCode.known + [.unrecognised(999)]).randomElement(using: &rng) ?? .internal, message: text(size))),
             .openSequence(OpenSequence(sequenceID: u64(), namespace: text(size % 40), shardStart: UInt32(tokens.count / 2), tokens: tokens)),
             .openSequenceReply(OpenSequenceReply(sequenceID: u64(), cachedTokens: u32())),

@@ -14,7 +14,7 @@ struct WorkerBenchmarkTests {
         return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
     }
 
-    @Test("a tiny run reports the overhead ratio and the four store cases, with the worker's output checked")
+    @Test("a tiny run reports the overhead ratio, the copy ceiling and the four store cases with their fractions, with the worker's output checked")
     func tinyRun() async throws {
         var benchmark = WorkerBenchmark(workerBinary: try Self.workerBinary())
         benchmark.batch = 2
@@ -23,6 +23,7 @@ struct WorkerBenchmarkTests {
         benchmark.headDim = 32
         benchmark.cachedTokens = 64
         benchmark.steps = 3
+        benchmark.settle = .milliseconds(1)
         benchmark.storePages = (small: 8, large: 4)
         benchmark.pagesPerRequest = 3
         benchmark.tierPages = 48
@@ -32,7 +33,7 @@ struct WorkerBenchmarkTests {
             guard case .tier(let tier) = row else { return nil }
             return tier
         }
-        #expect(rows.count == 5 + tierRows.count)
+        #expect(rows.count == 6 + tierRows.count)
         let directions = Set(tierRows.compactMap { row -> String? in
             guard case .move(let direction, let gbps, _, _) = row, gbps > 0 else { return nil }
             return direction
@@ -41,7 +42,14 @@ struct WorkerBenchmarkTests {
         #expect(tierRows.first?.json.hasPrefix("{\"case\":\"tier-ceilings\",\"memcpy_gbps\":") == true)
         guard case .serviceOverhead(let service, let kernel) = rows.first else { throw WorkerBenchmark.Mismatch(description: "no overhead row") }
         #expect(service > 0 && kernel > 0)
-        #expect(rows.dropFirst().prefix(4).map(\.json).allSatisfy { $0.hasPrefix("{\"case\":\"store-") })
+        guard case .ceiling(let memcpy) = rows.dropFirst().first else { throw WorkerBenchmark.Mismatch(description: "no ceiling row") }
+        #expect(memcpy > 0)
+        let stores = rows.dropFirst(2).prefix(4)
+        #expect(stores.map(\.json).allSatisfy { $0.hasPrefix("{\"case\":\"store-") && $0.contains("\"memcpy_fraction\":") })
+        for case let .store(_, rate, gbps, fraction) in stores {
+            #expect(rate > 0 && gbps > 0)
+            #expect(abs(fraction - gbps / memcpy) < 1e-9)
+        }
         #expect(rows.first?.json.hasPrefix("{\"case\":\"decode-service-overhead\",\"ratio\":") == true)
     }
 }

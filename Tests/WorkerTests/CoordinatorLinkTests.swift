@@ -66,4 +66,52 @@ struct CoordinatorLinkTests {
         #expect(second.received(Envelope(requestID: secondID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full"))))) == [.refused(reason: "full")])
         #expect(second.state == .refused(reason: "full"))
     }
+
+    @Test("deregister sends DeregisterWorker once registered, stops heartbeats, and leaves on its answer")
+    func deregister() throws {
+        var (link, spec) = try Self.link()
+        let id = Self.sent(link.start())[0].requestID
+        _ = link.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        let sent = Self.sent(link.deregister())
+        #expect(sent.map(\.message) == [.deregisterWorker(DeregisterWorker(workerID: 5))])
+        let request = try #require(sent.first).requestID
+        #expect(link.state == .deregistering(requestID: request))
+        #expect(!link.isFinished)
+        #expect(link.tick(status: Self.status).isEmpty)
+        let event = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
+        #expect(link.publish([event]).isEmpty)
+        // The answer to an earlier heartbeat, or notRegistered for it, changes nothing.
+        #expect(link.received(Envelope(requestID: request - 1, message: .ack(Ack()))).isEmpty)
+        #expect(link.received(Envelope(requestID: request - 1, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted")))).isEmpty)
+        #expect(link.state == .deregistering(requestID: request))
+        #expect(link.received(Envelope(requestID: request, message: .ack(Ack()))).isEmpty)
+        #expect(link.state == .left)
+        #expect(link.isFinished)
+        #expect(link.tick(status: Self.status).isEmpty)
+
+        // notRegistered as the answer also ends it.
+        var (other, _) = try Self.link()
+        let otherID = Self.sent(other.start())[0].requestID
+        _ = other.received(Envelope(requestID: otherID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        let otherRequest = try #require(Self.sent(other.deregister()).first).requestID
+        _ = other.received(Envelope(requestID: otherRequest, message: .errorReply(ErrorReply(code: .notRegistered, message: "unknown"))))
+        #expect(other.state == .left)
+    }
+
+    @Test("a worker that is not registered has nothing to deregister")
+    func deregisterUnregistered() throws {
+        var (idle, _) = try Self.link()
+        #expect(idle.deregister().isEmpty)
+        #expect(idle.state == .left)
+        var (registering, _) = try Self.link()
+        _ = registering.start()
+        #expect(registering.deregister().isEmpty)
+        #expect(registering.isFinished)
+        var (refused, _) = try Self.link()
+        let id = Self.sent(refused.start())[0].requestID
+        _ = refused.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full")))))
+        #expect(refused.deregister().isEmpty)
+        #expect(refused.state == .refused(reason: "full"))
+        #expect(refused.isFinished)
+    }
 }

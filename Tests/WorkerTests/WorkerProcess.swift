@@ -97,7 +97,17 @@ final class WorkerProcess {
     /// Sends SIGTERM and waits at most `timeout` for the exit; the exit status, or nil if it is
     /// still running.
     func terminate(timeout: Duration = .seconds(10)) -> Int32? {
+        sendTermination()
+        return waitForExit(timeout: timeout)
+    }
+
+    /// Sends SIGTERM without waiting.
+    func sendTermination() {
         kill(process.processIdentifier, SIGTERM)
+    }
+
+    /// Waits at most `timeout` for the exit; the exit status, or nil if it is still running.
+    func waitForExit(timeout: Duration = .seconds(10)) -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
         return process.isRunning ? nil : process.terminationStatus

@@ -312,7 +312,7 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
-    @Test("with a coordinator, the worker registers, heartbeats, and sends numbered cache events")
+    @Test("with a coordinator, the worker registers, heartbeats, sends numbered cache events, and deregisters on SIGTERM")
     func registration() async throws {
         let spec = try ModelSpec(parsing: Self.model("f16"))
         let context = try ZMQContext()
@@ -371,8 +371,25 @@ struct WorkerProcessTests {
                 again = message
             }
         }
-        #expect(again != nil)
-        #expect(worker.terminate() == 0)
+        let reRegistration = try #require(again)
+        try await coordinator.send(
+            [identity] + Envelope(requestID: reRegistration.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))).encode(),
+            timeout: .seconds(5))
+
+        // On SIGTERM the worker deregisters, waits for the Ack, and exits 0.
+        worker.sendTermination()
+        var deregistration: Envelope?
+        for _ in 0..<10 where deregistration == nil {
+            let (sender, message) = try await next()
+            if case .deregisterWorker(let body) = message.message {
+                #expect(body.workerID == 42)
+                deregistration = message
+                try await coordinator.send(
+                    [sender] + Envelope(requestID: message.requestID, message: .ack(Ack())).encode(), timeout: .seconds(5))
+            }
+        }
+        #expect(deregistration != nil)
+        #expect(worker.waitForExit() == 0)
     }
 
     @Test("with --curve-secret, only clients that know the worker's public key are served", .enabled(if: ZMQContext.hasCurve))

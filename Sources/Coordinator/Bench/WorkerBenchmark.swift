@@ -10,15 +10,29 @@ import Kernels
 ///   worker's decoding, kernel and reply — divided by the same kernel call made in this process
 ///   over the same page contents. The worker's pages are filled with `PagePut` under the prompt's
 ///   prefix keys and the sequences opened on them, so no prefill runs. Medians of `steps` steps.
+///   So that the ratio measures the service alone, the in-process call is made as the worker makes
+///   it: on a pool of as many pages as the worker's memory budget gives it, with the pages of each
+///   sequence at the ids the worker allocates them (lowest first, in `PagePut` order: one run of
+///   consecutive pages per sequence, the same block tables; the pool's size alone moved the ratio
+///   by ~15%, see docs/BENCHMARKS.md); from an actor's executor on Swift's
+///   cooperative pool, as the worker's service actor calls it, with every core; and with both
+///   processes idle: steps alternate (so that load from elsewhere hits both alike), and before each
+///   timed step the benchmark waits `settle`, so that neither the worker (freeing its request and
+///   reply, libzmq's I/O thread finishing the send) nor this process (its socket threads, freeing
+///   the previous result) still works on the previous step while the other is timed.
 /// - `store-put-*` / `store-get-*`: pages stored into, then fetched from, a `--role store` worker
-///   in requests of `pagesPerRequest` pages; pages per second and GB/s of raw page bytes.
+///   in requests of `pagesPerRequest` pages; pages per second, GB/s of raw page bytes, and that
+///   rate as a fraction of a 256 MiB `memcpy` measured in the same run (`MachineCeilings`), just
+///   before the store cases.
 struct WorkerBenchmark {
     /// One measured line.
     enum Row: Sendable, Equatable {
         /// Socket step time over in-process step time.
         case serviceOverhead(serviceSeconds: Double, kernelSeconds: Double)
-        /// Page throughput of one direction and page size.
-        case store(name: String, pagesPerSecond: Double, gbps: Double)
+        /// The memory-copy ceiling the store cases are compared with.
+        case ceiling(memcpyGBps: Double)
+        /// Page throughput of one direction and page size, and its fraction of the copy ceiling.
+        case store(name: String, pagesPerSecond: Double, gbps: Double, memcpyFraction: Double)
         /// A tier case (`TierBenchmark`).
         case tier(TierBenchmark.Row)
 
@@ -27,8 +41,10 @@ struct WorkerBenchmark {
             switch self {
             case let .serviceOverhead(service, kernel):
                 "{\"case\":\"decode-service-overhead\",\"ratio\":\(Self.number(service / kernel)),\"service_ms\":\(Self.number(service * 1e3)),\"kernel_ms\":\(Self.number(kernel * 1e3))}"
-            case let .store(name, rate, gbps):
-                "{\"case\":\"\(name)\",\"ops_per_s\":\(Self.number(rate)),\"gbps\":\(Self.number(gbps))}"
+            case let .ceiling(memcpy):
+                "{\"case\":\"worker-ceilings\",\"memcpy_gbps\":\(Self.number(memcpy))}"
+            case let .store(name, rate, gbps, fraction):
+                "{\"case\":\"\(name)\",\"ops_per_s\":\(Self.number(rate)),\"gbps\":\(Self.number(gbps)),\"memcpy_fraction\":\(Self.number(fraction))}"
             case let .tier(row):
                 row.json
             }
@@ -39,8 +55,10 @@ struct WorkerBenchmark {
             switch self {
             case let .serviceOverhead(service, kernel):
                 "decode-service-overhead  service \(Self.number(service * 1e3)) ms  kernel \(Self.number(kernel * 1e3)) ms  ratio \(Self.number(service / kernel))"
-            case let .store(name, rate, gbps):
-                "\(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(rate)) pages/s  \(Self.number(gbps)) GB/s"
+            case let .ceiling(memcpy):
+                "worker-ceilings          memcpy 256 MiB \(Self.number(memcpy)) GB/s"
+            case let .store(name, rate, gbps, fraction):
+                "\(name.padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(rate)) pages/s  \(Self.number(gbps)) GB/s  \(Self.number(fraction * 100))% of memcpy"
             case let .tier(row):
                 row.text
             }
@@ -71,6 +89,8 @@ struct WorkerBenchmark {
     var pageSize = 16
     /// Timed decode steps (after 3 warm-up steps).
     var steps = 30
+    /// The pause before each timed decode step (socket or in process), for both processes to be idle.
+    var settle = Duration.milliseconds(20)
     /// Pages moved in each store case.
     var storePages = (small: 1024, large: 128)
     /// Pages per PagePut / PageGet request.
@@ -81,8 +101,10 @@ struct WorkerBenchmark {
     /// Runs every case, handing each row to `report` as soon as it is measured.
     func run(report: (Row) -> Void) async throws {
         report(try await measureDecode())
+        let memcpy = MachineCeilings.measureCopyBandwidth()
+        report(.ceiling(memcpyGBps: memcpy))
         for (label, layers, count) in [("64k", 1, storePages.small), ("1m", 16, storePages.large)] {
-            for row in try await measureStore(label: label, layers: layers, pages: count) { report(row) }
+            for row in try await measureStore(label: label, layers: layers, pages: count, memcpyGBps: memcpy) { report(row) }
         }
         var tiers = TierBenchmark(workerBinary: workerBinary)
         tiers.pages = tierPages
@@ -99,8 +121,10 @@ struct WorkerBenchmark {
         let layout = try PageLayout(layers: 1, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
         let pagesPerSequence = cachedTokens / pageSize
         let pageCount = batch * pagesPerSequence
+        // The worker's pool: its memory budget holds `pageCount + spare` pages of this layout.
+        let workerPages = pageCount + 64
         var random = SplitMix(seed: 1)
-        var pool = try KVPagePool(pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+        var pool = try KVPagePool(pageCount: workerPages, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
         var pages: [[EncodedPage]] = []
         var prompts: [[UInt32]] = []
         let codec = PageCodec()
@@ -124,7 +148,7 @@ struct WorkerBenchmark {
         }
         let q = random.floats(batch * queryHeads * headDim)
 
-        let memory = layout.rawByteCount * (pageCount + 64)
+        let memory = layout.rawByteCount * workerPages
         let worker = try LaunchedWorker(binary: workerBinary, arguments: ["--model", spec.description, "--memory", String(memory)])
         defer { worker.stop() }
         let context = try ZMQContext()
@@ -142,22 +166,24 @@ struct WorkerBenchmark {
         let entries = ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) }
         let tables = (0..<batch).map { sequence in Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence) }
         let lengths = [Int](repeating: cachedTokens, count: batch)
+        let kernel = InProcessKernel(q: q, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths)
         var local: [Float] = []
         var remote: [Float] = []
         var kernelTimes: [Double] = []
         var serviceTimes: [Double] = []
-        // Steps alternate between the two, so that load from elsewhere on the machine hits both alike.
+        // Steps alternate between the two, so that load from elsewhere on the machine hits both
+        // alike; each starts after `settle`, with both processes idle.
         for step in 0..<steps + 3 {
-            let kernelStart = ContinuousClock.now
-            local = try PagedAttention.run(
-                q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths
-            ).output
+            try await Task.sleep(for: settle)
+            let (output, kernelSeconds) = try await kernel.step()
+            local = output
+            try await Task.sleep(for: settle)
             let serviceStart = ContinuousClock.now
             remote = try await client.decode(layer: 0, entries: entries, input: input).output.f32Values()
-            let end = ContinuousClock.now
+            let serviceSeconds = Self.seconds(serviceStart.duration(to: .now))
             guard step >= 3 else { continue }
-            kernelTimes.append(Self.seconds(kernelStart.duration(to: serviceStart)))
-            serviceTimes.append(Self.seconds(serviceStart.duration(to: end)))
+            kernelTimes.append(kernelSeconds)
+            serviceTimes.append(serviceSeconds)
         }
         await client.disconnect()
         guard remote == local else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
@@ -166,7 +192,7 @@ struct WorkerBenchmark {
 
     // MARK: store
 
-    private func measureStore(label: String, layers: Int, pages count: Int) async throws -> [Row] {
+    private func measureStore(label: String, layers: Int, pages count: Int, memcpyGBps: Double) async throws -> [Row] {
         let spec = try ModelSpec(
             name: "store", layers: layers, queryHeads: kvHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
             pageSize: pageSize)
@@ -197,12 +223,43 @@ struct WorkerBenchmark {
         guard fetched == count else { throw Mismatch(description: "stored \(count) pages, fetched \(fetched)") }
         let bytes = Double(count * layout.rawByteCount)
         return [
-            .store(name: "store-put-\(label)", pagesPerSecond: Double(count) / putSeconds, gbps: bytes / putSeconds / 1e9),
-            .store(name: "store-get-\(label)", pagesPerSecond: Double(count) / getSeconds, gbps: bytes / getSeconds / 1e9),
+            .store(
+                name: "store-put-\(label)", pagesPerSecond: Double(count) / putSeconds, gbps: bytes / putSeconds / 1e9,
+                memcpyFraction: bytes / putSeconds / 1e9 / memcpyGBps),
+            .store(
+                name: "store-get-\(label)", pagesPerSecond: Double(count) / getSeconds, gbps: bytes / getSeconds / 1e9,
+                memcpyFraction: bytes / getSeconds / 1e9 / memcpyGBps),
         ]
     }
 
     // MARK: support
+
+    /// Makes the in-process decode call from an actor's executor, as the worker's service actor
+    /// makes it, and times it there.
+    private actor InProcessKernel {
+        let q: [Float]
+        let queryHeads: Int
+        let pool: KVPagePool
+        let blockTables: [[Int]]
+        let kvLengths: [Int]
+
+        init(q: [Float], queryHeads: Int, pool: KVPagePool, blockTables: [[Int]], kvLengths: [Int]) {
+            self.q = q
+            self.queryHeads = queryHeads
+            self.pool = pool
+            self.blockTables = blockTables
+            self.kvLengths = kvLengths
+        }
+
+        /// One decode step: its output and its seconds.
+        func step() throws -> ([Float], Double) {
+            let start = ContinuousClock.now
+            let output = try PagedAttention.run(
+                q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: blockTables, kvLengths: kvLengths
+            ).output
+            return (output, WorkerBenchmark.seconds(start.duration(to: .now)))
+        }
+    }
 
     /// Deterministic values in [-2, 2) (SplitMix64).
     private struct SplitMix {

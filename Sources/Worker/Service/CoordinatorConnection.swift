@@ -3,8 +3,8 @@ import Logging
 import Synchronization
 
 /// Runs a `CoordinatorLink` over a DEALER connected to the coordinator: sends what the link says,
-/// feeds it the coordinator's answers, ticks it every `interval` with the service's status, and
-/// forwards cache events through it.
+/// feeds it the coordinator's answers, ticks it every `interval` with the service's status,
+/// forwards cache events through it, and deregisters the worker when it shuts down.
 final class CoordinatorConnection: Sendable {
     private let endpoint: ZMQEndpoint
     private let link: Mutex<CoordinatorLink>
@@ -62,6 +62,25 @@ final class CoordinatorConnection: Sendable {
         guard !events.isEmpty else { return }
         await perform(link.withLock { $0.publish(events) })
     }
+
+    /// Sends DeregisterWorker when registered and waits at most `timeout` for its answer (which
+    /// `run`, still running, hands to the link); returns whether the worker left within it.
+    @discardableResult
+    func deregister(timeout: Duration = .seconds(2)) async -> Bool {
+        await perform(link.withLock { $0.deregister() })
+        let deadline = ContinuousClock.now + timeout
+        while !link.withLock({ $0.isFinished }) {
+            guard ContinuousClock.now < deadline else {
+                logger.warning("the coordinator did not answer the deregistration within \(timeout)")
+                return false
+            }
+            try? await Task.sleep(for: Self.answerPollInterval)
+        }
+        return true
+    }
+
+    /// How often `deregister` looks whether its answer has come.
+    private static let answerPollInterval = Duration.milliseconds(10)
 
     /// Closes the connection (stopping `run`).
     func close() async {

@@ -1,9 +1,9 @@
 import CacheProtocol
 
 /// The worker's side of its registration connection as a pure state machine: it says what to send
-/// (RegisterWorker, a Heartbeat every tick once registered, CacheEvents) and reacts to the
-/// coordinator's answers (accepted, refused, `notRegistered` → register again). The caller owns
-/// the socket and the clock.
+/// (RegisterWorker, a Heartbeat every tick once registered, CacheEvents, DeregisterWorker on
+/// shutdown) and reacts to the coordinator's answers (accepted, refused, `notRegistered` → register
+/// again, the deregistration's answer → left). The caller owns the socket and the clock.
 struct CoordinatorLink: Sendable {
     /// Where the registration stands.
     enum State: Sendable, Equatable {
@@ -15,6 +15,11 @@ struct CoordinatorLink: Sendable {
         case registered
         /// The coordinator refused the worker.
         case refused(reason: String)
+        /// A DeregisterWorker with this request id awaits its answer; nothing else is sent.
+        case deregistering(requestID: UInt64)
+        /// The worker has left the cluster (its deregistration was answered, or it shut down
+        /// before it was registered); nothing more is sent.
+        case left
     }
 
     /// What the caller must do.
@@ -73,13 +78,43 @@ struct CoordinatorLink: Sendable {
         case .registering:
             ticksWaiting += 1
             return ticksWaiting >= Self.registrationRetryTicks ? start() : []
-        case .idle, .refused:
+        case .idle, .refused, .deregistering, .left:
             return []
+        }
+    }
+
+    /// The worker shuts down: a DeregisterWorker when registered (the link then waits for its
+    /// answer); otherwise nothing, and the link has left.
+    mutating func deregister() -> [Directive] {
+        guard state == .registered else {
+            if case .refused = state { return [] }
+            state = .left
+            return []
+        }
+        let id = takeRequestID()
+        state = .deregistering(requestID: id)
+        return [.send(Envelope(requestID: id, message: .deregisterWorker(DeregisterWorker(workerID: registration.workerID))))]
+    }
+
+    /// Whether nothing more is to be sent or awaited: the worker has left, or was refused.
+    var isFinished: Bool {
+        switch state {
+        case .left, .refused: true
+        case .idle, .registering, .registered, .deregistering: false
         }
     }
 
     /// Reacts to a message from the coordinator.
     mutating func received(_ envelope: Envelope) -> [Directive] {
+        if case .deregistering(let id) = state {
+            // Ack, or an ErrorReply (`notRegistered` from a coordinator that no longer knows the
+            // worker): either way it has left.
+            switch envelope.message {
+            case .ack, .errorReply: if envelope.requestID == id { state = .left }
+            default: break
+            }
+            return []
+        }
         switch envelope.message {
         case .registerWorkerReply(let reply):
             guard case .registering(let id) = state, id == envelope.requestID else { return [] }

@@ -5,7 +5,8 @@ import Logging
 
 /// The `mfa-worker` process: builds the tiers, the service, the server and the coordinator link
 /// from a configuration, prints `listening <endpoint>` once bound, and serves until SIGTERM or
-/// SIGINT; then it stops taking requests, answers those in flight, flushes the tiers and returns.
+/// SIGINT; then it stops taking requests, answers those in flight, flushes the tiers, deregisters
+/// from the coordinator (waiting a bounded time for its answer) and returns.
 struct WorkerDaemon {
     /// The checked command line.
     let configuration: WorkerConfiguration
@@ -61,10 +62,11 @@ struct WorkerDaemon {
                 group.addTask { await coordinator.run(service: service) }
             }
             await server.run()
+            await tiers.flush()
+            await coordinator?.deregister()
             group.cancelAll()
             await coordinator?.close()
         }
-        await tiers.flush()
         await peers.close()
         signals.forEach { $0.cancel() }
         logger.info("worker \(configuration.workerID) stopped")

@@ -149,7 +149,7 @@ actor WorkerService {
             return .ack(Ack())
         case .cacheEvent:
             return nil
-        case .registerWorker, .heartbeat:
+        case .registerWorker, .heartbeat, .deregisterWorker:
             throw .badRequest("\(message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .ack, .errorReply, .openSequenceReply, .prefillReply, .decodeReply,
              .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
