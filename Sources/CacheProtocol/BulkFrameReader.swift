@@ -13,8 +13,8 @@ public struct BulkFrameReader: Sendable {
     /// Frames not yet taken.
     public var remaining: Int { frames.count - index }
 
-    /// Takes the next frame, copied into an array; throws `frameCountMismatch` when the body calls for more frames than
-    /// the message has.
+    /// Takes the next frame, copied into an array; throws `frameCountMismatch` when the body calls
+    /// for more frames than the message has.
     public mutating func next() throws(WireError) -> [UInt8] {
         guard index < frames.count else {
             throw .frameCountMismatch(expected: 1 + index + 1, actual: 1 + frames.count)
