@@ -16,8 +16,8 @@ public final class ClusterClient: Sendable {
         options: ZMQSocketOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
     ) throws(ClusterClientError) {
         do {
-            requester = try ZMQRequester(context: context, connect: [endpoint], options: options) { frames in
-                frames.first.flatMap { MessageHeader.requestID(ofRefused: $0) }
+            requester = try ZMQRequester(context: context, connect: [endpoint], options: options) { frame0 in
+                MessageHeader.requestID(ofRefused: frame0)
             }
         } catch {
             throw .transport(error)
@@ -34,7 +34,7 @@ public final class ClusterClient: Sendable {
         } catch {
             throw .wire(error)
         }
-        let replyFrames: [[UInt8]]
+        let replyFrames: [ZMQFrame]
         do {
             replyFrames = try await requester.request(frames, timeout: timeout)
         } catch {

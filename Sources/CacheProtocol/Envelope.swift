@@ -1,6 +1,8 @@
 /// A message with its request id: what one multipart ZeroMQ message carries. Frame 0 is the
 /// `MessageHeader` followed by the body; the body's bulk frames (tensors, pages) follow as frames
-/// 1, 2, … and are moved into and out of the frame list, never copied into frame 0.
+/// 1, 2, … and are moved into the frame list on encode, never copied into frame 0. Decoding reads
+/// the frames where they are (a received message's frames stay in libzmq's buffers) and copies a
+/// bulk frame only into the message that keeps it.
 ///
 /// A request carries an id of the requester's choosing (unique among its outstanding requests);
 /// the answer (`Ack`, `ErrorReply` or the request's reply type) carries the same id. Replies may
@@ -44,8 +46,9 @@ public struct Envelope: Sendable, Hashable {
     /// there is a frame; the header (`MessageHeader.init(frame0:)`); that the number of bulk frames
     /// is the header's; each bulk frame's and the whole message's size; then the body, which must
     /// use exactly the body bytes and the bulk frames.
-    public init(frames: [[UInt8]]) throws(WireError) {
-        guard let frame0 = frames.first else { throw .noFrames }
+    public init<Frame: FrameBytes>(frames: [Frame]) throws(WireError) {
+        guard let first = frames.first else { throw .noFrames }
+        let frame0 = first.withUnsafeBytes { Array($0) }
         let header = try MessageHeader(frame0: frame0)
         guard header.bulkFrameCount == frames.count - 1 else {
             throw .frameCountMismatch(expected: 1 + header.bulkFrameCount, actual: frames.count)

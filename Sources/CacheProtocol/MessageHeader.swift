@@ -77,11 +77,12 @@ public struct MessageHeader: Sendable, Hashable {
 
     /// The request id of a message that was refused, so that the refusal can be answered: present
     /// when `frame0` has a whole header with the right magic, whatever its version or other fields.
-    public static func requestID(ofRefused frame0: [UInt8]) -> UInt64? {
-        var reader = WireReader(frame0)
-        guard frame0.count >= byteCount, (try? reader.readUInt32("magic")) == magic else { return nil }
-        reader = WireReader(frame0, offset: 12)
-        return try? reader.readUInt64("request id")
+    /// Reads the frame in place.
+    public static func requestID(ofRefused frame0: some FrameBytes) -> UInt64? {
+        frame0.withUnsafeBytes { raw in
+            guard raw.count >= byteCount, UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)) == magic else { return nil }
+            return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
+        }
     }
 
     /// Appends the 24 header bytes (flags 0).

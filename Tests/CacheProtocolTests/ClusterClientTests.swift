@@ -13,7 +13,7 @@ struct ClusterClientTests {
             var requests: [([UInt8], Envelope)] = []
             for _ in 0..<4 {
                 let frames = try await server.receive(timeout: .seconds(10))
-                requests.append((frames[0], try Envelope(frames: Array(frames.dropFirst()))))
+                requests.append((Array(frames[0]), try Envelope(frames: Array(frames.dropFirst()))))
             }
             // Answer in reverse order of arrival.
             for (identity, request) in requests.reversed() {

@@ -32,7 +32,7 @@ struct MalformedInputTests {
     static let truncateType = MessageType.truncate.rawValue
 
     @Test func noFrames() {
-        #expect(throws: WireError.noFrames) { try Envelope(frames: []) }
+        #expect(throws: WireError.noFrames) { try Envelope(frames: [[UInt8]]()) }
     }
 
     @Test func truncatedHeader() {

@@ -11,9 +11,13 @@ struct ZMQTransportTests {
     }
 
     /// The request id is the first 8 bytes of frame 0, little-endian.
-    static let requestID: @Sendable ([[UInt8]]) -> UInt64? = { frames in
-        guard let first = frames.first, first.count >= 8 else { return nil }
-        return first.prefix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    static let requestID: @Sendable (any FrameBytes) -> UInt64? = { frame0 in
+        frame0.withUnsafeBytes { $0.count >= 8 ? UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) : nil }
+    }
+
+    /// The bytes of received frames, to compare with the frames sent.
+    static func bytes(_ frames: [ZMQFrame]) -> [[UInt8]] {
+        frames.map { Array($0) }
     }
 
     static func idFrame(_ id: UInt64) -> [UInt8] {
@@ -31,16 +35,16 @@ struct ZMQTransportTests {
         let client = try ZMQRequester(context: context, connect: server.boundEndpoints, requestID: Self.requestID)
         let ids: [UInt64] = [11, 22, 33]
         let serving = Task {
-            var requests: [[[UInt8]]] = []
+            var requests: [[ZMQFrame]] = []
             for _ in ids { requests.append(try await server.receive(timeout: .seconds(10))) }
             for request in requests.reversed() {
-                let id = try #require(Self.requestID(Array(request.dropFirst())))
-                try await server.send([request[0], Self.idFrame(id), Array("reply \(id)".utf8)], timeout: .seconds(5))
+                let id = try #require(Self.requestID(request[1]))
+                try await server.send([Array(request[0]), Self.idFrame(id), Array("reply \(id)".utf8)], timeout: .seconds(5))
             }
         }
         let replies = try await withThrowingTaskGroup(of: (UInt64, [[UInt8]]).self) { group in
             for id in ids {
-                group.addTask { (id, try await client.request([Self.idFrame(id), Array("ask \(id)".utf8)], timeout: .seconds(10))) }
+                group.addTask { (id, Self.bytes(try await client.request([Self.idFrame(id), Array("ask \(id)".utf8)], timeout: .seconds(10)))) }
             }
             var all: [UInt64: [[UInt8]]] = [:]
             for try await (id, reply) in group { all[id] = reply }
@@ -61,12 +65,52 @@ struct ZMQTransportTests {
         let big = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
         let message: [[UInt8]] = [[], Self.idFrame(7), [], big, [1]]
         try await client.send(message, timeout: .seconds(5))
-        let received = try await server.receive(timeout: .seconds(5))
+        let received = Self.bytes(try await server.receive(timeout: .seconds(5)))
         #expect(Array(received.dropFirst()) == message)
         try await server.send(received, timeout: .seconds(5))
-        #expect(try await client.receive(timeout: .seconds(5)) == message)
+        #expect(Self.bytes(try await client.receive(timeout: .seconds(5))) == message)
         await client.close()
         await server.close()
+    }
+
+    @Test("received frames are read in place, compare by their bytes, and outlive their endpoint")
+    func receivedFrames() async throws {
+        let pull = try ZMQEndpoint(.pull, context: context, options: ZMQSocketOptions(maxMessageSize: nil), bind: ["tcp://127.0.0.1:*"])
+        let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
+        let big = (0..<(1 << 20) + 3).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 7) }
+        let sent: [[UInt8]] = [[], [5], Array("short".utf8), big, big]
+        try await push.send(sent, timeout: .seconds(5))
+        let frames = try await pull.receive(timeout: .seconds(5))
+        await push.close()
+        await pull.close()
+        #expect(frames.map(\.count) == sent.map(\.count))
+        #expect(frames[3] == frames[4])
+        #expect(frames[2] != frames[1])
+        #expect(frames[0] != frames[1])
+        #expect(frames[3].withUnsafeBytes { $0.elementsEqual(big) })
+        #expect(frames[0].withUnsafeBytes { $0.isEmpty })
+        #expect(Self.bytes(frames) == sent)
+        #expect("\(frames[3])" == "ZMQFrame(1048579 bytes)")
+    }
+
+    @Test("an envelope decodes from received frames as from the frames that were sent")
+    func envelopeFromReceivedFrames() async throws {
+        let pull = try ZMQEndpoint(.pull, context: context, options: ZMQSocketOptions(maxMessageSize: nil), bind: ["tcp://127.0.0.1:*"])
+        let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
+        let pages = (0..<3).map { index in
+            EncodedPage(key: PrefixKey(digest: Digest32(sha256: [UInt8(index)])),
+                        bytes: (0..<(40_000 * (index + 1))).map { UInt8(truncatingIfNeeded: $0 ^ index) })
+        }
+        let envelope = Envelope(requestID: 99, message: .pagePut(PagePut(pages: pages)))
+        let sent = try envelope.encode()
+        try await push.send(sent, timeout: .seconds(5))
+        let received = try await pull.receive(timeout: .seconds(5))
+        #expect(try Envelope(frames: received) == envelope)
+        #expect(try Envelope(frames: received) == Envelope(frames: sent))
+        #expect(MessageHeader.requestID(ofRefused: received[0]) == 99)
+        #expect(throws: WireError.self) { try Envelope(frames: Array(received.dropLast())) }
+        await push.close()
+        await pull.close()
     }
 
     @Test("receive, send and request time out with typed errors")
@@ -105,7 +149,7 @@ struct ZMQTransportTests {
         }
         try await push.send([[1]], timeout: .seconds(5))
         try await push.send([[2]], timeout: .seconds(5))
-        let received = Set([try await patient.value, try await far.value])
+        let received = Set([Self.bytes(try await patient.value), Self.bytes(try await far.value)])
         #expect(received == [[[1]], [[2]]])
         await push.close()
         await pull.close()
@@ -119,7 +163,7 @@ struct ZMQTransportTests {
             let pull = try ZMQEndpoint(.pull, context: context, bind: [address])
             let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
             try await push.send([Array(address.utf8), [0, 1, 2]], timeout: .seconds(5))
-            #expect(try await pull.receive(timeout: .seconds(5)) == [Array(address.utf8), [0, 1, 2]], "\(address)")
+            #expect(Self.bytes(try await pull.receive(timeout: .seconds(5))) == [Array(address.utf8), [0, 1, 2]], "\(address)")
             await push.close()
             await pull.close()
         }

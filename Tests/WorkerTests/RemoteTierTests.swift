@@ -38,7 +38,7 @@ final class LoopbackPageStore: Sendable {
                 reply = .errorReply(ErrorReply(code: .badRequest, message: "not a page request"))
             }
             guard let out = try? Envelope(requestID: request.requestID, message: reply).encode() else { continue }
-            try? await endpoint.send([frames[0]] + out, timeout: .seconds(5))
+            try? await endpoint.send([Array(frames[0])] + out, timeout: .seconds(5))
         }
     }
 

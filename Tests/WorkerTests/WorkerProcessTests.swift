@@ -322,7 +322,7 @@ struct WorkerProcessTests {
             model: Self.model("f16"), arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"])
         func next() async throws -> ([UInt8], Envelope) {
             let frames = try await coordinator.receive(timeout: .seconds(10))
-            return (frames[0], try Envelope(frames: Array(frames.dropFirst())))
+            return (Array(frames[0]), try Envelope(frames: Array(frames.dropFirst())))
         }
         let (identity, register) = try await next()
         guard case .registerWorker(let body) = register.message else { throw ServiceError.internal("expected RegisterWorker, got \(register.message)") }

@@ -4,7 +4,7 @@ import Synchronization
 /// loop itself.
 final class EndpointLoop: Sendable {
     typealias SendContinuation = CheckedContinuation<Result<Void, TransportError>, Never>
-    typealias ReceiveContinuation = CheckedContinuation<Result<[[UInt8]], TransportError>, Never>
+    typealias ReceiveContinuation = CheckedContinuation<Result<[ZMQFrame], TransportError>, Never>
 
     struct Send: Sendable {
         var frames: [[UInt8]]
@@ -22,7 +22,7 @@ final class EndpointLoop: Sendable {
     private struct State: Sendable {
         var sends: [Send] = []
         var waiters: [Waiter] = []
-        var inbox: [[[UInt8]]] = []
+        var inbox: [[ZMQFrame]] = []
         var closing = false
         var closed = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -66,7 +66,7 @@ final class EndpointLoop: Sendable {
     }
 
     func wait(_ waiter: Waiter) {
-        enum Outcome { case message([[UInt8]]), closed, queued(wake: Bool) }
+        enum Outcome { case message([ZMQFrame]), closed, queued(wake: Bool) }
         let outcome: Outcome = state.withLock { s in
             if s.closing { return .closed }
             if !s.inbox.isEmpty { return .message(s.inbox.removeFirst()) }
@@ -170,7 +170,7 @@ final class EndpointLoop: Sendable {
         for _ in 0..<256 {
             let room = state.withLock { $0.inbox.count < Self.inboxLimit }
             guard room else { return false }
-            let frames: [[UInt8]]
+            let frames: [ZMQFrame]
             do {
                 guard let message = try socket.receive() else { return true }
                 frames = message

@@ -59,9 +59,10 @@ public final class ZMQEndpoint: Sendable {
         try result.get()
     }
 
-    /// The next incoming multipart message (for a ROUTER, the sender's identity frame first);
-    /// throws `TransportError.timedOut` when none arrives within `timeout`, `.closed` after close.
-    public func receive(timeout: Duration? = nil) async throws(TransportError) -> [[UInt8]] {
+    /// The next incoming multipart message (for a ROUTER, the sender's identity frame first), its
+    /// frames still in libzmq's buffers (no copy); throws `TransportError.timedOut` when none
+    /// arrives within `timeout`, `.closed` after close.
+    public func receive(timeout: Duration? = nil) async throws(TransportError) -> [ZMQFrame] {
         let result = await withCheckedContinuation { continuation in
             loop.wait(EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation))
         }

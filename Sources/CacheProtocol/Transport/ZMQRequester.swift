@@ -1,20 +1,21 @@
 import Synchronization
 
 /// A DEALER client that sends requests and matches each reply to its request by a request id the
-/// caller's extractor reads from the frames (the same extractor reads requests and replies), so
-/// many requests can be in flight and replies may come back in any order.
+/// caller's extractor reads from the first frame (the same extractor reads requests and replies),
+/// so many requests can be in flight and replies may come back in any order.
 ///
 /// Replies whose id no request waits for (late, after a timeout) are dropped.
 public final class ZMQRequester: Sendable {
     /// The DEALER endpoint requests go through.
     public let endpoint: ZMQEndpoint
-    private let requestID: @Sendable ([[UInt8]]) -> UInt64?
+    private let requestID: @Sendable (any FrameBytes) -> UInt64?
     private let pending: PendingReplies
     private let reader: Task<Void, Never>
 
-    /// A DEALER connected to `connect`, matching replies with `requestID`.
+    /// A DEALER connected to `connect`, matching replies with `requestID`, which reads the id from a
+    /// message's first frame (`nil`: the frame carries none).
     public init(context: ZMQContext, connect: [String], options: ZMQSocketOptions = ZMQSocketOptions(),
-                requestID: @escaping @Sendable ([[UInt8]]) -> UInt64?) throws(TransportError) {
+                requestID: @escaping @Sendable (any FrameBytes) -> UInt64?) throws(TransportError) {
         let endpoint = try ZMQEndpoint(.dealer, context: context, options: options, connect: connect)
         let pending = PendingReplies()
         self.endpoint = endpoint
@@ -24,7 +25,7 @@ public final class ZMQRequester: Sendable {
             while true {
                 do throws(TransportError) {
                     let reply = try await endpoint.receive()
-                    if let id = requestID(reply) { pending.complete(id, with: .success(reply)) }
+                    if let first = reply.first, let id = requestID(first) { pending.complete(id, with: .success(reply)) }
                 } catch {
                     pending.failAll(error)
                     return
@@ -33,11 +34,12 @@ public final class ZMQRequester: Sendable {
         }
     }
 
-    /// Sends `frames` and returns the reply carrying the same request id; throws
-    /// `TransportError.timedOut` when no reply arrives within `timeout`, `.missingRequestID` when
-    /// the frames carry no id, `.duplicateRequestID` when that id is already in flight.
-    public func request(_ frames: [[UInt8]], timeout: Duration) async throws(TransportError) -> [[UInt8]] {
-        guard let id = requestID(frames) else { throw .missingRequestID }
+    /// Sends `frames` and returns the reply carrying the same request id, its frames still in
+    /// libzmq's buffers; throws `TransportError.timedOut` when no reply arrives within `timeout`,
+    /// `.missingRequestID` when the frames carry no id, `.duplicateRequestID` when that id is
+    /// already in flight.
+    public func request(_ frames: [[UInt8]], timeout: Duration) async throws(TransportError) -> [ZMQFrame] {
+        guard let first = frames.first, let id = requestID(first) else { throw .missingRequestID }
         try pending.register(id)
         let timer = Task { [pending] in
             try? await Task.sleep(for: timeout)
@@ -66,10 +68,10 @@ public final class ZMQRequester: Sendable {
 
 /// Requests in flight, by id: each waits for its reply, its continuation, or both.
 final class PendingReplies: Sendable {
-    typealias Continuation = CheckedContinuation<Result<[[UInt8]], TransportError>, Never>
+    typealias Continuation = CheckedContinuation<Result<[ZMQFrame], TransportError>, Never>
 
     private struct Entry {
-        var result: Result<[[UInt8]], TransportError>?
+        var result: Result<[ZMQFrame], TransportError>?
         var continuation: Continuation?
     }
 
@@ -91,8 +93,8 @@ final class PendingReplies: Sendable {
     }
 
     /// Records the first outcome for `id` and resumes its caller if it already waits.
-    func complete(_ id: UInt64, with result: Result<[[UInt8]], TransportError>) {
-        let ready: (Continuation, Result<[[UInt8]], TransportError>)? = state.withLock { s in
+    func complete(_ id: UInt64, with result: Result<[ZMQFrame], TransportError>) {
+        let ready: (Continuation, Result<[ZMQFrame], TransportError>)? = state.withLock { s in
             guard var entry = s.entries[id], entry.result == nil else { return nil }
             if let continuation = entry.continuation {
                 s.entries[id] = nil
@@ -106,7 +108,7 @@ final class PendingReplies: Sendable {
     }
 
     func attach(_ id: UInt64, _ continuation: Continuation) {
-        let result: Result<[[UInt8]], TransportError>? = state.withLock { s in
+        let result: Result<[ZMQFrame], TransportError>? = state.withLock { s in
             guard var entry = s.entries[id] else { return .failure(.closed) }
             if let result = entry.result {
                 s.entries[id] = nil

@@ -121,26 +121,23 @@ final class ZMQSocket: @unchecked Sendable {
         return true
     }
 
-    /// The next multipart message if one is waiting, else `nil`. Frames are copied out of libzmq's
-    /// buffers once.
-    func receive() throws(TransportError) -> [[UInt8]]? {
-        var frames = [[UInt8]]()
+    /// The next multipart message if one is waiting, else `nil`. The frames stay in libzmq's
+    /// buffers: nothing is copied.
+    func receive() throws(TransportError) -> [ZMQFrame]? {
+        var frames = [ZMQFrame]()
         while true {
-            var message = zmq_msg_t()
-            zmq_msg_init(&message)
-            defer { zmq_msg_close(&message) }
-            if zmq_msg_recv(&message, handle, ZMQ_DONTWAIT) < 0 {
+            let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+            zmq_msg_init(message)
+            if zmq_msg_recv(message, handle, ZMQ_DONTWAIT) < 0 {
                 let code = zmq_errno()
+                zmq_msg_close(message)
+                message.deallocate()
                 if code == EAGAIN && frames.isEmpty { return nil }
                 throw .zmq(operation: "zmq_msg_recv", code: code, message: String(cString: zmq_strerror(code)))
             }
-            let size = zmq_msg_size(&message)
-            let data = zmq_msg_data(&message)
-            frames.append([UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                if let target = buffer.baseAddress, let data { target.update(from: data.assumingMemoryBound(to: UInt8.self), count: size) }
-                count = size
-            })
-            if zmq_msg_more(&message) == 0 { return frames }
+            let more = zmq_msg_more(message) != 0
+            frames.append(ZMQFrame(ZMQFrame.Message(owning: message)))
+            if !more { return frames }
         }
     }
 }

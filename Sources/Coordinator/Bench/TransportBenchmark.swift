@@ -101,15 +101,14 @@ struct TransportBenchmark {
     /// of `rounds`; GB/s counts the payload both ways.
     private func measureRPC(_ contexts: Sides, payload: Int, memcpyGBps: Double) async throws -> Row {
         let server = try ZMQEndpoint(.router, context: contexts.server, bind: ["tcp://127.0.0.1:*"])
-        let requestID: @Sendable ([[UInt8]]) -> UInt64? = { frames in
-            guard let first = frames.first, first.count == 8 else { return nil }
-            return first.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        let requestID: @Sendable (any FrameBytes) -> UInt64? = { frame0 in
+            frame0.withUnsafeBytes { $0.count == 8 ? $0.loadUnaligned(as: UInt64.self) : nil }
         }
         let client = try ZMQRequester(context: contexts.client, connect: server.boundEndpoints, requestID: requestID)
         let echo = Task {
             while true {
                 guard let request = try? await server.receive() else { return }
-                guard (try? await server.send(request)) != nil else { return }
+                guard (try? await server.send(request.map { Array($0) })) != nil else { return }
             }
         }
         let body = [UInt8](repeating: 7, count: payload)

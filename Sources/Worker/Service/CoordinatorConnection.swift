@@ -40,7 +40,7 @@ final class CoordinatorConnection: Sendable {
             }
             group.addTask { [self] in
                 while true {
-                    let frames: [[UInt8]]
+                    let frames: [ZMQFrame]
                     do {
                         frames = try await endpoint.receive()
                     } catch {

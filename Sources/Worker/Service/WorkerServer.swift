@@ -42,7 +42,7 @@ final class WorkerServer: Sendable {
     func run() async {
         await withDiscardingTaskGroup { pulls in
             while !stopping.load(ordering: .acquiring) {
-                let frames: [[UInt8]]
+                let frames: [ZMQFrame]
                 do throws(TransportError) {
                     frames = try await endpoint.receive(timeout: Self.pollInterval)
                 } catch .timedOut {
@@ -69,9 +69,9 @@ final class WorkerServer: Sendable {
 
     /// The sender's identity and its request; nil (after answering the refusal when its request id
     /// is readable) for a message that does not decode.
-    private func decode(_ frames: [[UInt8]]) async -> ([UInt8], Envelope)? {
+    private func decode(_ frames: [ZMQFrame]) async -> ([UInt8], Envelope)? {
         guard frames.count >= 2 else { return nil }
-        let identity = frames[0]
+        let identity = Array(frames[0])
         let message = Array(frames.dropFirst())
         do {
             return (identity, try Envelope(frames: message))
@@ -93,8 +93,10 @@ final class WorkerServer: Sendable {
     }
 
     /// Whether frame 0 is headed as a CacheEvent (a refused event is dropped, never answered).
-    private func isCacheEvent(_ frame0: [UInt8]) -> Bool {
-        frame0.count >= 8 && UInt16(frame0[6]) | UInt16(frame0[7]) << 8 == MessageType.cacheEvent.rawValue
+    private func isCacheEvent(_ frame0: ZMQFrame) -> Bool {
+        frame0.withUnsafeBytes { raw in
+            raw.count >= 8 && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self)) == MessageType.cacheEvent.rawValue
+        }
     }
 
     private func send(_ identity: [UInt8], _ reply: Envelope) async {

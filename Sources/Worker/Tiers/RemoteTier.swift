@@ -29,7 +29,7 @@ final class RemoteTier: Sendable {
             do {
                 requesters.append(try ZMQRequester(
                     context: context, connect: [endpoint], options: ZMQSocketOptions(linger: .zero, maxMessageSize: nil),
-                    requestID: { frames in frames.first.flatMap { MessageHeader.requestID(ofRefused: $0) } }))
+                    requestID: { frame0 in MessageHeader.requestID(ofRefused: frame0) }))
             } catch {
                 throw .remoteTransport(endpoint: endpoint, reason: error.description)
             }
