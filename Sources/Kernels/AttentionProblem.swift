@@ -25,8 +25,10 @@ struct AttentionProblem: Sendable {
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
         let group = queryHeads / kvHeads
         let maxQueries = sequences.map(\.queryCount).max() ?? 0
-        var output = [Float](repeating: 0, count: outputCount)
-        var logSumExp = [Float](repeating: -.infinity, count: rowCount)
+        // Every row is written by exactly one work item, so the results start uninitialised: their
+        // pages are first touched by the workers, in parallel, rather than zeroed here on one thread.
+        var output = [Float](unsafeUninitializedCapacity: outputCount) { _, count in count = outputCount }
+        var logSumExp = [Float](unsafeUninitializedCapacity: rowCount) { _, count in count = rowCount }
         let noScales: [Float] = [0]
         q.withUnsafeBufferPointer { qBuffer in
         output.withUnsafeMutableBufferPointer { outBuffer in
@@ -40,7 +42,12 @@ struct AttentionProblem: Sendable {
                 let lseBase = lseBuffer.baseAddress, let keyBase = keyBytes.baseAddress,
                 let valueBase = valueBytes.baseAddress, let keyScaleBase = keyScales.baseAddress,
                 let valueScaleBase = valueScales.baseAddress, let tableBase = table.baseAddress
-            else { return }
+            else {
+                // No keys at all: every row is empty.
+                outBuffer.update(repeating: 0)
+                lseBuffer.update(repeating: -.infinity)
+                return
+            }
             let buffers = AttentionBuffers(
                 queries: qBase, output: outBase, logSumExp: lseBase,
                 keys: KVRowReader(bytes: keyBase, scales: keyScaleBase, storage: keys.storage, rowLength: headDim),

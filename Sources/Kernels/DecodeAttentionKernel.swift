@@ -7,8 +7,8 @@ import Foundation
 /// Keys are streamed straight from storage in blocks of up to 16 consecutive slots of one page
 /// (never crossing a 64-key block-sparse tile). A block is processed for every KV head of the item
 /// at once and read in address order: scores key pair by key pair across the heads, values in
-/// chunks of 2 KB per head across the heads, while the first bytes of the next block's rows are read so
-/// that its cache misses start early. Scores of 4 rows × 2 keys are accumulated as `SIMD8`
+/// chunks of 2 KB per head across the heads, while the cache lines of the next block's rows are
+/// prefetched a few per key pair and head, so that its cache misses overlap the arithmetic. Scores of 4 rows × 2 keys are accumulated as `SIMD8`
 /// partials along the head dimension and reduced with a transposed pairwise-add tree. For int8
 /// keys the query rows are quantised to `Int16` and scores are exact integer dot products
 /// (`vpmaddwd`); int8 row scales are folded into the scores and into the value weights, so no row
@@ -98,7 +98,7 @@ struct DecodeAttentionKernel: Sendable {
             let coverage = visibility.classify(
                 keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
                 keyCount: sequence.keyCount)
-            // The next block's rows, whose first bytes are read a slice per key pair of this block.
+            // The next block's rows, prefetched a slice per key pair of this block.
             var upcoming = Upcoming(
                 keys: buffers.keys.bytes, values: buffers.values.bytes, rowBytes: rowBytes, rows: 0)
             let next = key + count
@@ -171,26 +171,24 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// The K and V rows of the block after the current one. Their first bytes are read while the
-    /// current block is computed, a slice per key pair, so that their cache misses start early
-    /// and overlap the arithmetic (the blocks of a paged sequence are scattered); the bytes go to
-    /// the scratch so the loads are kept.
+    /// The K and V rows of the block after the current one. Their cache lines are prefetched while
+    /// the current block is computed, a slice at a time, so that their misses overlap the
+    /// arithmetic (the blocks of a paged sequence are scattered).
     struct Upcoming {
         let keys: UnsafeRawPointer
         let values: UnsafeRawPointer
         let rowBytes: Int
-        /// Rows to read (0 when there is no next block).
+        /// Rows to prefetch (0 when there is no next block).
         let rows: Int
 
-        /// Reads slice `index` of `slices`.
+        /// Prefetches slice `index` of `slices` of the rows' cache lines.
         @inline(__always)
-        func touch(slice index: Int, of slices: Int, scratch: borrowing DecodeScratch) {
-            var touched: UInt8 = 0
-            for row in (index * rows / slices)..<((index + 1) * rows / slices) {
-                touched |= keys.load(fromByteOffset: row * rowBytes, as: UInt8.self)
-                touched |= values.load(fromByteOffset: row * rowBytes, as: UInt8.self)
+        func prefetch(slice index: Int, of slices: Int) {
+            let lines = (rows * rowBytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes
+            for line in (index * lines / slices)..<((index + 1) * lines / slices) {
+                Prefetch.line(keys + line * Prefetch.lineBytes)
+                Prefetch.line(values + line * Prefetch.lineBytes)
             }
-            scratch.touched[0] |= touched
         }
     }
 
@@ -213,10 +211,10 @@ struct DecodeAttentionKernel: Sendable {
         let halves = (count + 7) / 8
         for half in 0..<halves {
             for pair in 0..<4 {
-                upcoming.touch(slice: half * 4 + pair, of: halves * 4, scratch: scratch)
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
+                    upcoming.prefetch(slice: (half * 4 + pair) * heads + h, of: halves * 4 * heads)
                     let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                     var r = h * rowCount
                     while r < (h + 1) * rowCount {
@@ -288,10 +286,10 @@ struct DecodeAttentionKernel: Sendable {
         let halves = (count + 7) / 8
         for half in 0..<halves {
             for pair in 0..<4 {
-                upcoming.touch(slice: half * 4 + pair, of: halves * 4, scratch: scratch)
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
+                    upcoming.prefetch(slice: (half * 4 + pair) * heads + h, of: halves * 4 * heads)
                     let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                     var r = h * rowCount
                     while r < (h + 1) * rowCount {

@@ -25,8 +25,6 @@ struct DecodeScratch: ~Copyable {
     /// ALiBi slope and aligned position of each row.
     let rowSlope: UnsafeMutablePointer<Float>
     let rowPosition: UnsafeMutablePointer<Int>
-    /// Sink for the bytes read to start the next block's cache misses (starts at 0).
-    let touched: UnsafeMutablePointer<UInt8>
 
     /// Buffers for up to `maxRows` rows of `headDim`.
     init(maxRows: Int, headDim: Int) {
@@ -44,8 +42,6 @@ struct DecodeScratch: ~Copyable {
         rowAlpha = .allocate(capacity: maxRows)
         rowSlope = .allocate(capacity: maxRows)
         rowPosition = .allocate(capacity: maxRows)
-        touched = .allocate(capacity: 1)
-        touched.initialize(to: 0)
     }
 
     deinit {
@@ -63,6 +59,5 @@ struct DecodeScratch: ~Copyable {
         rowAlpha.deallocate()
         rowSlope.deallocate()
         rowPosition.deallocate()
-        touched.deallocate()
     }
 }

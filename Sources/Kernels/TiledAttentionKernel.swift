@@ -242,8 +242,11 @@ struct TiledAttentionKernel: Sendable {
             let previous = scratch.rowMax[r]
             let newMax = Swift.max(previous, tileMax)
             let shift = SIMD16<Float>(repeating: newMax)
-            let p0 = VectorMath.exp(x0 - shift), p1 = VectorMath.exp(x1 - shift)
-            let p2 = VectorMath.exp(x2 - shift), p3 = VectorMath.exp(x3 - shift)
+            // Groups of 16 keys the row does not see get weight 0 (what `exp` gives) without an `exp`.
+            let p0 = first <= 15 ? VectorMath.exp(x0 - shift) : SIMD16()
+            let p1 = first <= 31 && last >= 16 ? VectorMath.exp(x1 - shift) : SIMD16()
+            let p2 = first <= 47 && last >= 32 ? VectorMath.exp(x2 - shift) : SIMD16()
+            let p3 = last >= 48 ? VectorMath.exp(x3 - shift) : SIMD16()
             let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
             TileMicroKernels.store(p0, s); TileMicroKernels.store(p1, s + 16)
             TileMicroKernels.store(p2, s + 32); TileMicroKernels.store(p3, s + 48)
