@@ -28,7 +28,7 @@ demo: build
 
 ## Runs every test target.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test --disable-xctest
 
 bench: build
 	.build/release/mfa-coordinator bench kernels
