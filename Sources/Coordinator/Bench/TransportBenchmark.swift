@@ -235,10 +235,10 @@ struct TransportBenchmark {
         for storage in [KVStorageType.f16, .bf16, .int8] {
             let layout = try PageLayout(layers: kv.layers, pageSize: pageSize, kvHeads: kv.heads, headDim: kv.headDim, storage: storage)
             let pageCount = kv.tokens / pageSize
-            var state = UInt64.random(in: 1...UInt64.max)
+            var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
             let data: [(String, [RawPage])] = [
                 ("real", try (0..<pageCount).map { try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize)) }),
-                ("random", try (0..<pageCount).map { _ in try RawPage(layout: layout, bytes: Self.noise(layout.rawByteCount, state: &state)) }),
+                ("random", try (0..<pageCount).map { _ in try RawPage(layout: layout, bytes: random.bytes(layout.rawByteCount)) }),
                 ("halfpage", try (0..<pageCount).map { try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize / 2)) }),
             ]
             for (dataName, pages) in data {
@@ -270,20 +270,6 @@ struct TransportBenchmark {
         let kept = Set(encoded.map { $0[7] == PageCompression.lz4.rawValue ? "lz4" : "raw" }).sorted().joined(separator: "+")
         return .codec(name: name, ratio: Double(rawBytes) / Double(encodedBytes), compressGBps: Double(rawBytes) / compress / 1e9,
                       decompressGBps: Double(rawBytes) / decompress / 1e9, stored: kept)
-    }
-
-    /// `count` incompressible bytes from an xorshift64 generator whose state is `state` (one system
-    /// random seed per run, not one system call per byte).
-    private static func noise(_ count: Int, state: inout UInt64) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(count + 8)
-        while bytes.count < count {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            withUnsafeBytes(of: state) { bytes.append(contentsOf: $0) }
-        }
-        return Array(bytes.prefix(count))
     }
 
     /// Tokens `first..<first + filled` of every layer and K/V, the rest of the page zero.

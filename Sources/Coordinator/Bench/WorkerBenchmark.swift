@@ -123,7 +123,7 @@ struct WorkerBenchmark {
         let pageCount = batch * pagesPerSequence
         // The worker's pool: its memory budget holds `pageCount + spare` pages of this layout.
         let workerPages = pageCount + 64
-        var random = SplitMix(seed: 1)
+        var random = SplitMix64(seed: 1)
         var pool = try KVPagePool(pageCount: workerPages, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
         var pages: [[EncodedPage]] = []
         var prompts: [[UInt32]] = []
@@ -197,7 +197,7 @@ struct WorkerBenchmark {
             name: "store", layers: layers, queryHeads: kvHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
             pageSize: pageSize)
         let layout = try PageLayout(layers: layers, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
-        var random = SplitMix(seed: 2)
+        var random = SplitMix64(seed: 2)
         let codec = PageCodec()
         let pages = try (0..<count).map { index in
             var key = [UInt8](repeating: 0, count: 32)
@@ -258,21 +258,6 @@ struct WorkerBenchmark {
                 q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: blockTables, kvLengths: kvLengths
             ).output
             return (output, WorkerBenchmark.seconds(start.duration(to: .now)))
-        }
-    }
-
-    /// Deterministic values in [-2, 2) (SplitMix64).
-    private struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func floats(_ count: Int) -> [Float] {
-            (0..<count).map { _ in
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 4 - 2
-            }
         }
     }
 

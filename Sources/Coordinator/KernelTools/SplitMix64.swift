@@ -23,4 +23,14 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
         }
         return values
     }
+
+    /// `count` bytes, eight from each draw: incompressible data.
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count + 8)
+        while bytes.count < count {
+            withUnsafeBytes(of: next()) { bytes.append(contentsOf: $0) }
+        }
+        return Array(bytes.prefix(count))
+    }
 }
