@@ -20,6 +20,8 @@ struct AttentionProblem: Sendable {
 
     /// Query rows per tiled work item, before rounding to whole tokens.
     static let blockRows = 48
+    /// Consecutive query blocks a worker of the tiled kernel claims at once.
+    static let blocksPerClaim = 4
 
     /// Computes the call on `options.threads` workers.
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
@@ -98,14 +100,19 @@ struct AttentionProblem: Sendable {
         let tiles = options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
             ?? headTiles
         let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
-        ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
+        // A worker takes a run of consecutive blocks of one head at a time, so that the key tiles it
+        // has packed for one block serve the next (under a window, neighbouring blocks share most of
+        // their tiles).
+        let chunk = Self.blocksPerClaim
+        ParallelWork.run(itemCount: (items.count + chunk - 1) / chunk, threads: options.threads) { claim in
             var scratch = AttentionScratch(
                 tiles: tiles, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
             while let index = claim() {
-                let item = items[index]
-                kernel.run(
-                    item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
-                    buffers: buffers, scratch: &scratch)
+                for item in items[(index * chunk)..<min(items.count, (index + 1) * chunk)] {
+                    kernel.run(
+                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
+                        buffers: buffers, scratch: &scratch)
+                }
             }
         }
     }

@@ -28,8 +28,10 @@ struct AttentionScratch: ~Copyable {
     let rowSlope: UnsafeMutablePointer<Float>
     /// Aligned position of each row's query token.
     let rowPosition: UnsafeMutablePointer<Int>
-    /// One converted K row.
+    /// One converted K or V row (for the elements past the last whole 8).
     let rowBuffer: UnsafeMutablePointer<Float>
+    /// The K/V row of each key of the tile being packed, -1 past the sequence.
+    let tileRows: UnsafeMutablePointer<Int>
 
     /// Buffers for `tiles` key tiles of `headDim` (padded to `paddedDim`) and blocks of up to
     /// `maxRows` rows (a multiple of the micro-kernel's row block).
@@ -49,6 +51,7 @@ struct AttentionScratch: ~Copyable {
         rowSlope = .allocate(capacity: maxRows)
         rowPosition = .allocate(capacity: maxRows)
         rowBuffer = .allocate(capacity: headDim)
+        tileRows = .allocate(capacity: TileMicroKernels.keyTile)
     }
 
     deinit {
@@ -64,5 +67,6 @@ struct AttentionScratch: ~Copyable {
         rowSlope.deallocate()
         rowPosition.deallocate()
         rowBuffer.deallocate()
+        tileRows.deallocate()
     }
 }

@@ -6,13 +6,18 @@ import Foundation
 ///
 /// Keys are streamed straight from storage in blocks of up to 16 consecutive slots of one page
 /// (never crossing a 64-key block-sparse tile). A block is processed for every KV head of the item
-/// at once and read in address order: scores key pair by key pair across the heads, values in
-/// chunks of 2 KB per head across the heads, while the cache lines of the next block's rows are
-/// prefetched a few per key pair and head, so that its cache misses overlap the arithmetic. Scores of 4 rows × 2 keys are accumulated as `SIMD8`
-/// partials along the head dimension and reduced with a transposed pairwise-add tree. For int8
-/// keys the query rows are quantised to `Int16` and scores are exact integer dot products
-/// (`vpmaddwd`); int8 row scales are folded into the scores and into the value weights, so no row
-/// is dequantised into memory. Results depend only on the item, never on the thread running it.
+/// at once and read in address order: scores key pair by key pair across the heads, then the
+/// softmax of each head, then values across the heads. A block's value rows are prefetched during
+/// its score pass and the next block's key rows during its value pass, a few lines per step, so
+/// that the misses of the scattered pages overlap the arithmetic (`Upcoming`).
+///
+/// Floating-point storage: scores of 4 rows × 2 keys are accumulated as `SIMD8` partials along the
+/// head dimension and reduced with a transposed pairwise-add tree; values are multiplied and added
+/// in `Float` in chunks of 2 KB per head. int8 storage with a head dimension divisible by 32 runs
+/// in 16-bit integers instead (`DecodeAttentionKernel+Int8.swift`): exact integer dot products
+/// for the scores, and value weights quantised per row and block for the value pass; the row
+/// scales are folded into scores and weights, so no row is dequantised into memory. Results
+/// depend only on the item, never on the thread running it.
 struct DecodeAttentionKernel: Sendable {
     /// Keys per block.
     static let keyBlock = 16
@@ -78,7 +83,7 @@ struct DecodeAttentionKernel: Sendable {
             let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             for d in 0..<dim { destination[d] = source[d] * options.scale }
-            if integerPath { quantise(row: headRow + r, scratch: scratch) }
+            if integerPath { quantiseQuery(row: headRow + r, scratch: scratch) } else { scratch.rowQueryScale[headRow + r] = 1 }
             scratch.rowPosition[headRow + r] = token + shift
             scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
         }
@@ -90,6 +95,7 @@ struct DecodeAttentionKernel: Sendable {
         let firstKey = visibility.firstKey(position: firstPosition)
         let lastKey = visibility.lastKey(position: lastPosition, keyCount: sequence.keyCount)
         let rowBytes = dim * E.size
+        let keysPerChunk = self.keysPerChunk(E.self)
         var key = firstKey
         while key <= lastKey {
             let firstRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: key, pageTable: buffers.pageTable)
@@ -98,16 +104,24 @@ struct DecodeAttentionKernel: Sendable {
             let coverage = visibility.classify(
                 keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
                 keyCount: sequence.keyCount)
-            // The next block's rows, prefetched a slice per key pair of this block.
+            // This block's value rows are prefetched during its score pass and the next block's key
+            // rows during its value pass, a slice per key pair (scores) and per 16 dimensions
+            // (integer values) or per chunk (float values) and head.
+            let scoreSlices = (integerPath ? (count + 1) / 2 : (count + 7) / 8 * 4) * kvHeads.count
+            let valueSlices = (integerPath ? dim / 16 : (count + keysPerChunk - 1) / keysPerChunk) * kvHeads.count
             var upcoming = Upcoming(
-                keys: buffers.keys.bytes, values: buffers.values.bytes, rowBytes: rowBytes, rows: 0)
+                scorePass: PrefetchSlices(
+                    base: buffers.values.bytes + firstRun.row * rowBytes,
+                    bytes: ((count - 1) * firstRun.step + kvHeads.count) * rowBytes, slices: scoreSlices),
+                valuePass: .none)
             let next = key + count
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
+                let rows = (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count
                 upcoming = Upcoming(
-                    keys: buffers.keys.bytes + nextRun.row * rowBytes,
-                    values: buffers.values.bytes + nextRun.row * rowBytes, rowBytes: rowBytes,
-                    rows: (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count)
+                    scorePass: upcoming.scorePass,
+                    valuePass: PrefetchSlices(
+                        base: buffers.keys.bytes + nextRun.row * rowBytes, bytes: rows * rowBytes, slices: valueSlices))
             }
             if coverage != .hidden {
                 let headStep = kvHeads.count > 1
@@ -126,25 +140,26 @@ struct DecodeAttentionKernel: Sendable {
                         E.self, heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep,
                         step: step, count: count, upcoming: upcoming, scratch: scratch)
                 }
-                for h in 0..<kvHeads.count {
-                    let headRow = h * rowCount
-                    if E.isScaled {
-                        // Lanes past `count` repeat the last key's scales (their weights are 0).
-                        let row = firstRun.row + h * headStep / rowBytes
-                        for k in 0..<Self.keyBlock {
-                            let index = row + min(k, count - 1) * firstRun.step
-                            scratch.keyScales[k] = buffers.keys.scales[index]
-                            scratch.valueScales[k] = buffers.values.scales[index]
-                        }
-                    }
-                    softmax(
-                        rows: rows, rowCount: rowCount, headRow: headRow, keyStart: key, count: count,
-                        masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
-                        scratch: scratch)
+                if E.isScaled {
+                    gatherScales(
+                        heads: kvHeads.count, firstRow: firstRun.row, headStep: headStep / rowBytes,
+                        step: firstRun.step, count: count, buffers: buffers, scratch: scratch)
                 }
-                accumulate(
-                    E.self, heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep,
-                    step: step, count: count, scratch: scratch)
+                for h in 0..<kvHeads.count {
+                    softmax(
+                        rows: rows, rowCount: rowCount, head: h, keyStart: key, count: count,
+                        masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
+                        integer: integerPath, scratch: scratch)
+                }
+                if integerPath {
+                    integerAccumulate(
+                        heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep, step: step,
+                        count: count, upcoming: upcoming, scratch: scratch)
+                } else {
+                    accumulate(
+                        E.self, heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep,
+                        step: step, count: count, prefetch: upcoming.valuePass, scratch: scratch)
+                }
             }
             key += count
         }
@@ -171,23 +186,45 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// The K and V rows of the block after the current one. Their cache lines are prefetched while
-    /// the current block is computed, a slice at a time, so that their misses overlap the
-    /// arithmetic (the blocks of a paged sequence are scattered).
+    /// What is prefetched while a block is computed, a slice at a time, so that the misses overlap
+    /// the arithmetic (the blocks of a paged sequence are scattered): the block's own value rows
+    /// during its score pass, and the next block's key rows during its value pass. At any moment
+    /// one block's worth of rows is in flight, so the rows in use stay in L1.
     struct Upcoming {
-        let keys: UnsafeRawPointer
-        let values: UnsafeRawPointer
-        let rowBytes: Int
-        /// Rows to prefetch (0 when there is no next block).
-        let rows: Int
+        let scorePass: PrefetchSlices
+        let valuePass: PrefetchSlices
+    }
 
-        /// Prefetches slice `index` of `slices` of the rows' cache lines.
+    /// Cache lines to prefetch in equal slices.
+    struct PrefetchSlices {
+        let base: UnsafeRawPointer?
+        let lines: Int
+        let linesPerSlice: Int
+
+        static var none: PrefetchSlices { PrefetchSlices(base: nil, lines: 0, linesPerSlice: 0) }
+
+        /// The lines of `bytes` bytes from `base`, in `slices` slices.
+        init(base: UnsafeRawPointer, bytes: Int, slices: Int) {
+            self.init(
+                base: base, lines: (bytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes,
+                linesPerSlice: ((bytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes + slices - 1) / max(1, slices))
+        }
+
+        private init(base: UnsafeRawPointer?, lines: Int, linesPerSlice: Int) {
+            self.base = base
+            self.lines = lines
+            self.linesPerSlice = linesPerSlice
+        }
+
+        /// Prefetches slice `index` (nothing past the last line).
         @inline(__always)
-        func prefetch(slice index: Int, of slices: Int) {
-            let lines = (rows * rowBytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes
-            for line in (index * lines / slices)..<((index + 1) * lines / slices) {
-                Prefetch.line(keys + line * Prefetch.lineBytes)
-                Prefetch.line(values + line * Prefetch.lineBytes)
+        func prefetch(slice index: Int) {
+            guard let base else { return }
+            var line = index &* linesPerSlice
+            let end = min(line &+ linesPerSlice, lines)
+            while line < end {
+                Prefetch.line(base + line &* Prefetch.lineBytes)
+                line &+= 1
             }
         }
     }
@@ -214,7 +251,7 @@ struct DecodeAttentionKernel: Sendable {
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
-                    upcoming.prefetch(slice: (half * 4 + pair) * heads + h, of: halves * 4 * heads)
+                    upcoming.scorePass.prefetch(slice: (half * 4 + pair) * heads + h)
                     let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                     var r = h * rowCount
                     while r < (h + 1) * rowCount {
@@ -249,189 +286,161 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Quantises query row `row` to `Int16` for the int8 score path, its elements reordered per 32 as
-    /// the 16 even then the 16 odd ones (the order `PairedMultiplyAdd.splitBytes` gives the keys),
-    /// with one scale per row. The largest magnitude maps to at most 32767, and less when the head
-    /// dimension is so large that a full dot product could overflow `Int32`; non-finite elements
-    /// quantise to 0.
-    private func quantise(row: Int, scratch: borrowing DecodeScratch) {
-        let dim = headDim
-        let source = scratch.queries + row * dim
-        let destination = scratch.integerQueries + row * dim
-        var largest: Float = 0
-        for d in 0..<dim where source[d].magnitude > largest && source[d].isFinite {
-            largest = source[d].magnitude
-        }
-        let limit = Float(min(32767, Int(Int32.max) / (127 * dim)))
-        let scale = largest / limit
-        let inverse = largest > 0 ? limit / largest : 0
-        for d in 0..<dim {
-            let value = (source[d] * inverse).rounded()
-            let q = value.magnitude <= limit ? Int16(value) : 0
-            let chunk = d / 32 * 32, offset = d % 32
-            destination[chunk + offset % 2 * 16 + offset / 2] = q
-        }
-        scratch.rowQueryScale[row] = scale
-    }
-
-    /// `scores` for int8 keys: `Int16` queries against keys widened to `Int16`, multiplied and added
-    /// in pairs into `Int32`, converted and scaled by the row's query scale (the key scales are
-    /// applied in `softmax`). Needs a head dimension divisible by 32.
-    private func integerScores(
-        heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        upcoming: Upcoming, scratch: borrowing DecodeScratch
+    /// Copies the int8 row scales of the block's keys into `keyScales` and `valueScales`, `[head][16]`;
+    /// lanes past `count` repeat the last key's scales (their weights are 0). `firstRow` is the row of
+    /// key 0 of the item's first head, `headStep` and `step` the rows between heads and between keys.
+    /// When the block is whole and its 8 heads' rows adjacent, each key's 8 scales are one load and
+    /// 8 keys are transposed in registers.
+    private func gatherScales(
+        heads: Int, firstRow: Int, headStep: Int, step: Int, count: Int, buffers: AttentionBuffers,
+        scratch: borrowing DecodeScratch
     ) {
-        let dim = headDim
-        let totalRows = heads * rowCount
-        let halves = (count + 7) / 8
-        for half in 0..<halves {
-            for pair in 0..<4 {
-                let first = min(half * 8 + pair * 2, count - 1)
-                let second = min(first + 1, count - 1)
-                for h in 0..<heads {
-                    upcoming.prefetch(slice: (half * 4 + pair) * heads + h, of: halves * 4 * heads)
-                    let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
-                    var r = h * rowCount
-                    while r < (h + 1) * rowCount {
-                        let q0 = UnsafeRawPointer(scratch.integerQueries + r * dim), q1 = q0 + 2 * dim
-                        let q2 = q1 + 2 * dim, q3 = q2 + 2 * dim
-                        var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
-                        var b0 = SIMD8<Int32>(), b1 = SIMD8<Int32>(), b2 = SIMD8<Int32>(), b3 = SIMD8<Int32>()
-                        var d = 0
-                        while d < dim {
-                            let x = PairedMultiplyAdd.splitBytes(ka + d), y = PairedMultiplyAdd.splitBytes(kb + d)
-                            let e0 = q0.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                            let o0 = q0.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                            a0 &+= PairedMultiplyAdd.apply(x.even, e0) &+ PairedMultiplyAdd.apply(x.odd, o0)
-                            b0 &+= PairedMultiplyAdd.apply(y.even, e0) &+ PairedMultiplyAdd.apply(y.odd, o0)
-                            let e1 = q1.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                            let o1 = q1.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                            a1 &+= PairedMultiplyAdd.apply(x.even, e1) &+ PairedMultiplyAdd.apply(x.odd, o1)
-                            b1 &+= PairedMultiplyAdd.apply(y.even, e1) &+ PairedMultiplyAdd.apply(y.odd, o1)
-                            let e2 = q2.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                            let o2 = q2.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                            a2 &+= PairedMultiplyAdd.apply(x.even, e2) &+ PairedMultiplyAdd.apply(x.odd, o2)
-                            b2 &+= PairedMultiplyAdd.apply(y.even, e2) &+ PairedMultiplyAdd.apply(y.odd, o2)
-                            let e3 = q3.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                            let o3 = q3.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                            a3 &+= PairedMultiplyAdd.apply(x.even, e3) &+ PairedMultiplyAdd.apply(x.odd, o3)
-                            b3 &+= PairedMultiplyAdd.apply(y.even, e3) &+ PairedMultiplyAdd.apply(y.odd, o3)
-                            d += 32
-                        }
-                        let partials = scratch.partials + r * 4 + pair
-                        partials[0] = Self.combine(VectorMath.float(a0), VectorMath.float(b0))
-                        partials[4] = Self.combine(VectorMath.float(a1), VectorMath.float(b1))
-                        partials[8] = Self.combine(VectorMath.float(a2), VectorMath.float(b2))
-                        partials[12] = Self.combine(VectorMath.float(a3), VectorMath.float(b3))
-                        r += Self.rowBlock
+        if heads == 8, headStep == 1, count == Self.keyBlock {
+            @inline(__always) func transpose(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>) {
+                for k in stride(from: 0, to: Self.keyBlock, by: 8) {
+                    @inline(__always) func scales(_ i: Int) -> SIMD8<Float> {
+                        UnsafeRawPointer(source + firstRow + (k + i) * step).loadUnaligned(as: SIMD8<Float>.self)
                     }
+                    VectorMath.storeTransposed(
+                        scales(0), scales(1), scales(2), scales(3), scales(4), scales(5), scales(6), scales(7),
+                        to: destination + k, stride: Self.keyBlock)
                 }
             }
-            for r in 0..<totalRows {
-                let p = scratch.partials + r * 4
-                let sums = Self.combine(Self.combine(p[0], p[1]), Self.combine(p[2], p[3]))
-                    * SIMD8(repeating: scratch.rowQueryScale[r])
-                TileMicroKernels.store8(sums, scratch.scores + r * Self.keyBlock + half * 8)
+            transpose(buffers.keys.scales, into: scratch.keyScales)
+            transpose(buffers.values.scales, into: scratch.valueScales)
+            return
+        }
+        for h in 0..<heads {
+            let row = firstRow + h * headStep
+            for k in 0..<Self.keyBlock {
+                let index = row + min(k, count - 1) * step
+                scratch.keyScales[h * Self.keyBlock + k] = buffers.keys.scales[index]
+                scratch.valueScales[h * Self.keyBlock + k] = buffers.values.scales[index]
             }
         }
     }
 
-    /// Turns each row's block scores into softmax weights (the block's key scales folded in when
-    /// `scaled`, softcap, ALiBi, masks), updating its running maximum and sum and setting its
-    /// rescale factor; the value weights get the value row scales. Rows go 4 at a time: their
-    /// maxima and sums are reduced together by transposed trees and kept as `SIMD4`.
+    /// Turns each row's block scores into softmax weights, updating its running maximum and sum
+    /// and setting its rescale factor; the value weights get the value row scales when `scaled`.
+    /// Key and query scales, softcap, ALiBi and masks are applied first, in place, by `adjust` (when
+    /// any applies; on the integer path the plain scales are applied on the fly instead). With
+    /// `integer` the weights are quantised for `integerAccumulate`, else stored as `Float`. Rows go
+    /// 4 at a time: their maxima and sums are reduced together by transposed trees and kept as
+    /// `SIMD4`. A row that sees no key of the block (all scores `-infinity`) keeps its state and
+    /// gets zero weights.
     private func softmax(
-        rows: Int, rowCount: Int, headRow: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
-        scaled: Bool, scratch: borrowing DecodeScratch
+        rows: Int, rowCount: Int, head: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
+        scaled: Bool, integer: Bool, scratch: borrowing DecodeScratch
     ) {
-        let block = Block(
-            rows: rows, headRow: headRow, keyStart: keyStart, count: count, masked: masked, keyCount: keyCount,
-            scaled: scaled)
+        let headRow = head * rowCount
+        let special = masked || count < Self.keyBlock || options.softcap != nil || options.alibiSlopes != nil
+        if special || (scaled && !integer) {
+            adjust(
+                rows: rows, rowCount: rowCount, head: head, keyStart: keyStart, count: count, masked: masked,
+                keyCount: keyCount, scaled: scaled, scratch: scratch)
+        }
+        let valueScales = scaled ? TileMicroKernels.load(scratch.valueScales + head * Self.keyBlock) : SIMD16(repeating: 1)
+        let keyScales = integer && !special ? TileMicroKernels.load(scratch.keyScales + head * Self.keyBlock) : nil
         var r = 0
         while r < rowCount {
-            let row = headRow + r
-            let (x0, v0) = prepared(row: r, of: block, scratch: scratch)
-            let (x1, v1) = prepared(row: r + 1, of: block, scratch: scratch)
-            let (x2, v2) = prepared(row: r + 2, of: block, scratch: scratch)
-            let (x3, v3) = prepared(row: r + 3, of: block, scratch: scratch)
-            // Rows that see no key of the block keep their state and get zero weights.
-            let visible = SIMD4<Int32>(v0 ? -1 : 0, v1 ? -1 : 0, v2 ? -1 : 0, v3 ? -1 : 0) .!= 0
-            let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
-            let blockMax = Self.maxima(x0, x1, x2, x3)
-            let newMax = VectorMath.maximum(previous, blockMax).replacing(with: previous, where: .!visible)
-            var alpha = SIMD4<Float>(repeating: 1)
-            if any(newMax .!= previous) {
-                let d = previous - newMax
-                let d8 = SIMD8(lowHalf: d, highHalf: d)
-                alpha = VectorMath.exp(SIMD16(lowHalf: d8, highHalf: d8)).lowHalf.lowHalf
-                    .replacing(with: 1, where: .!visible)
-            }
-            let p0 = v0 ? VectorMath.exp(x0 - SIMD16(repeating: newMax[0])) : SIMD16()
-            let p1 = v1 ? VectorMath.exp(x1 - SIMD16(repeating: newMax[1])) : SIMD16()
-            let p2 = v2 ? VectorMath.exp(x2 - SIMD16(repeating: newMax[2])) : SIMD16()
-            let p3 = v3 ? VectorMath.exp(x3 - SIMD16(repeating: newMax[3])) : SIMD16()
-            let w = scratch.weights + row * Self.keyBlock
-            if scaled {
-                let valueScales = TileMicroKernels.load(scratch.valueScales)
-                TileMicroKernels.store(p0 * valueScales, w); TileMicroKernels.store(p1 * valueScales, w + 16)
-                TileMicroKernels.store(p2 * valueScales, w + 32); TileMicroKernels.store(p3 * valueScales, w + 48)
-            } else {
-                TileMicroKernels.store(p0, w); TileMicroKernels.store(p1, w + 16)
-                TileMicroKernels.store(p2, w + 32); TileMicroKernels.store(p3, w + 48)
-            }
-            let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
-            let raw = UnsafeMutableRawPointer.self
-            raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
-            let newSum = sum * alpha + Self.sums(p0, p1, p2, p3)
-            raw.init(scratch.rowSum + row).storeBytes(of: newSum, as: SIMD4<Float>.self)
-            raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
+            softmax(row: headRow + r, keyScales: keyScales, valueScales: valueScales, integer: integer, scratch: scratch)
             r += 4
         }
     }
 
-    /// What `softmax` knows of the block and head it works on.
-    private struct Block {
-        let rows: Int
-        let headRow: Int
-        let keyStart: Int
-        let count: Int
-        let masked: Bool
-        let keyCount: Int
-        let scaled: Bool
+    /// `softmax` for the 4 rows from `row`, the scores first multiplied by `keyScales` and each
+    /// row's query scale when given. Kept out of line so that the exponentials inline into a small
+    /// function (the optimizer stops inlining into large ones).
+    @inline(never)
+    private func softmax(
+        row: Int, keyScales: SIMD16<Float>?, valueScales: SIMD16<Float>, integer: Bool, scratch: borrowing DecodeScratch
+    ) {
+        let s = scratch.scores + row * Self.keyBlock
+        if let keyScales {
+            for i in 0..<Self.rowBlock {
+                let x = s + i * Self.keyBlock
+                TileMicroKernels.store(TileMicroKernels.load(x) * keyScales * SIMD16(repeating: scratch.rowQueryScale[row + i]), x)
+            }
+        }
+        let x0 = TileMicroKernels.load(s), x1 = TileMicroKernels.load(s + 16)
+        let x2 = TileMicroKernels.load(s + 32), x3 = TileMicroKernels.load(s + 48)
+        let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
+        let blockMax = Self.maxima(x0, x1, x2, x3)
+        // NaN scores count as seen, so that they reach the output.
+        let visible = .!(blockMax .== -.infinity)
+        let newMax = VectorMath.maximum(previous, blockMax)
+        var alpha = SIMD4<Float>(repeating: 1)
+        if any(newMax .!= previous) {
+            let d = previous - newMax
+            alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(with: 1, where: newMax .== previous)
+        }
+        // Eight keys at a time with one inlined exponential (the optimizer stops inlining into a
+        // function that grows too large); `e^(s - max)` replaces the scores, zero for rows that
+        // see no key.
+        for i in 0..<2 * Self.rowBlock {
+            let lane = s + 8 * i
+            let p = visible[i / 2] ? VectorMath.exp(TileMicroKernels.load8(lane) - SIMD8(repeating: newMax[i / 2])) : SIMD8()
+            TileMicroKernels.store8(p, lane)
+        }
+        // The four rows' sums by a transposed tree (a fixed order).
+        @inline(__always) func pairs(_ r: Int) -> SIMD8<Float> {
+            TileMicroKernels.load8(s + r * Self.keyBlock) + TileMicroKernels.load8(s + r * Self.keyBlock + 8)
+        }
+        let v = Self.combine(Self.combine(pairs(0), pairs(1)), Self.combine(pairs(2), pairs(3)))
+        let blockSum = v.evenHalf + v.oddHalf
+        for i in 0..<Self.rowBlock {
+            let weights = TileMicroKernels.load(s + i * Self.keyBlock) * valueScales
+            if integer {
+                quantise(weights: weights, row: row + i, scratch: scratch)
+            } else {
+                TileMicroKernels.store(weights, scratch.weights + (row + i) * Self.keyBlock)
+            }
+        }
+        let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
+        let raw = UnsafeMutableRawPointer.self
+        raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
+        raw.init(scratch.rowSum + row).storeBytes(of: sum * alpha + blockSum, as: SIMD4<Float>.self)
+        raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
     }
 
-    /// Row `r` (of the head at `block.headRow`)'s block scores with key scales, softcap, ALiBi and
-    /// masks applied (hidden keys at `-infinity`), and whether it sees any key of the block.
-    @inline(__always)
-    private func prepared(row r: Int, of block: Block, scratch: borrowing DecodeScratch) -> (SIMD16<Float>, Bool) {
-        let (rows, headRow, keyStart, count) = (block.rows, block.headRow, block.keyStart, block.count)
-        let (masked, keyCount, scaled) = (block.masked, block.keyCount, block.scaled)
+    /// Applies to the block scores of every row of head `head` of the item, in place: the key scales
+    /// and the row's query scale (when `scaled`), softcap, ALiBi, and `-infinity` for keys past `count` and, when `masked`,
+    /// for keys the row's position does not see. Padding rows (from `rows` on) are left unmasked.
+    private func adjust(
+        rows: Int, rowCount: Int, head: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
+        scaled: Bool, scratch: borrowing DecodeScratch
+    ) {
+        let headRow = head * rowCount
         let visibility = options.visibility
-        var first = 0
-        var last = count - 1
-        let position = scratch.rowPosition[headRow + r]
-        if masked, r < rows {
-            first = max(visibility.firstKey(position: position), keyStart) - keyStart
-            last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
-            let tile = keyStart / TileMicroKernels.keyTile
-            if !visibility.tileAllowed(position: position, keyTile: tile) { last = -1 }
+        let keyScales = scaled ? TileMicroKernels.load(scratch.keyScales + head * Self.keyBlock) : SIMD16(repeating: 1)
+        let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        for r in 0..<rowCount {
+            let row = headRow + r
+            let position = scratch.rowPosition[row]
+            var first = 0
+            var last = count - 1
+            if masked, r < rows {
+                first = max(visibility.firstKey(position: position), keyStart) - keyStart
+                last = min(visibility.lastKey(position: position, keyCount: keyCount), keyStart + count - 1) - keyStart
+                if !visibility.tileAllowed(position: position, keyTile: keyStart / TileMicroKernels.keyTile) {
+                    last = -1
+                }
+            }
+            let s = scratch.scores + row * Self.keyBlock
+            var x = TileMicroKernels.load(s)
+            if scaled { x *= keyScales * SIMD16(repeating: scratch.rowQueryScale[row]) }
+            if let cap = options.softcap {
+                x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
+            }
+            if options.alibiSlopes != nil {
+                x.addProduct(
+                    SIMD16(repeating: scratch.rowSlope[row]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+            }
+            if first > 0 || last < Self.keyBlock - 1 {
+                x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
+            }
+            TileMicroKernels.store(x, s)
         }
-        if r >= rows || first > last { return (SIMD16(repeating: -.infinity), false) }
-        var x = TileMicroKernels.load(scratch.scores + (headRow + r) * Self.keyBlock)
-        if scaled { x *= TileMicroKernels.load(scratch.keyScales) }
-        if let cap = options.softcap {
-            x = SIMD16(repeating: cap) * VectorMath.tanh(x * SIMD16(repeating: 1 / cap))
-        }
-        if options.alibiSlopes != nil {
-            let laneFloat = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-            x.addProduct(
-                SIMD16(repeating: scratch.rowSlope[headRow + r]),
-                SIMD16(repeating: Float(keyStart - position)) + laneFloat)
-        }
-        if first > 0 || last < Self.keyBlock - 1 {
-            x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
-        }
-        return (x, true)
     }
 
     /// The largest lane of each of four vectors, by a transposed tree.
@@ -439,9 +448,8 @@ struct DecodeAttentionKernel: Sendable {
     private static func maxima(
         _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
     ) -> SIMD4<Float> {
-        func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
-            SIMD8(
-                lowHalf: VectorMath.maximum(x.evenHalf, x.oddHalf), highHalf: VectorMath.maximum(y.evenHalf, y.oddHalf))
+        @inline(__always) func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+            VectorMath.maximum(SIMD8(lowHalf: x.evenHalf, highHalf: y.evenHalf), SIMD8(lowHalf: x.oddHalf, highHalf: y.oddHalf))
         }
         let v = pairs(
             pairs(VectorMath.maximum(a.lowHalf, a.highHalf), VectorMath.maximum(b.lowHalf, b.highHalf)),
@@ -449,29 +457,19 @@ struct DecodeAttentionKernel: Sendable {
         return VectorMath.maximum(v.evenHalf, v.oddHalf)
     }
 
-    /// The lane sum of each of four vectors, by a transposed tree (a fixed order).
-    @inline(__always)
-    private static func sums(
-        _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
-    ) -> SIMD4<Float> {
-        let v = combine(
-            combine(a.lowHalf + a.highHalf, b.lowHalf + b.highHalf),
-            combine(c.lowHalf + c.highHalf, d.lowHalf + d.highHalf))
-        return v.evenHalf + v.oddHalf
-    }
-
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` value rows, for every
     /// row of every head; keys are taken in chunks of about `valueChunkBytes` per head across the
     /// heads, so a page is read close to address order.
     private func accumulate<E: KVElement>(
         _: E.Type, heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        scratch: borrowing DecodeScratch
+        prefetch: PrefetchSlices, scratch: borrowing DecodeScratch
     ) {
-        let keysPerChunk = max(4, Self.valueChunkBytes / (headDim * E.size))
+        let keysPerChunk = self.keysPerChunk(E.self)
         var start = 0
         while start < count {
             let chunk = min(keysPerChunk, count - start)
             for h in 0..<heads {
+                prefetch.prefetch(slice: start / keysPerChunk * heads + h)
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
                     accumulate(
@@ -482,6 +480,11 @@ struct DecodeAttentionKernel: Sendable {
             }
             start += chunk
         }
+    }
+
+    /// Keys per chunk of the `Float` value pass: about `valueChunkBytes` of one head's rows.
+    private func keysPerChunk<E: KVElement>(_: E.Type) -> Int {
+        max(4, Self.valueChunkBytes / (headDim * E.size))
     }
 
     /// `accumulate` for 4 rows from `row` and the value rows of `keys`, the first at `values`.

@@ -5,7 +5,8 @@ struct DecodeScratch: ~Copyable {
     let queries: UnsafeMutablePointer<Float>
     /// Query rows quantised for int8 keys, `[row][headDim]`, each 32 reordered even then odd.
     let integerQueries: UnsafeMutablePointer<Int16>
-    /// Scale of each quantised query row.
+    /// Scale of each query row's scores: the quantisation scale on the integer path, else 1 (0 for
+    /// padding rows).
     let rowQueryScale: UnsafeMutablePointer<Float>
     /// Unnormalised output rows, `[row][headDim]`.
     let output: UnsafeMutablePointer<Float>
@@ -13,7 +14,10 @@ struct DecodeScratch: ~Copyable {
     let scores: UnsafeMutablePointer<Float>
     /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
     let weights: UnsafeMutablePointer<Float>
-    /// Key and value row scales of the current block and head (int8), `[16]`.
+    /// Weights of the current block quantised for int8 values, `[row][16]`, and each row's scale.
+    let integerWeights: UnsafeMutablePointer<Int16>
+    let rowWeightScale: UnsafeMutablePointer<Float>
+    /// Key and value row scales of the current block (int8), `[head][16]`.
     let keyScales: UnsafeMutablePointer<Float>
     let valueScales: UnsafeMutablePointer<Float>
     /// Pairwise-reduced score partials of one 8-key group, `[row][4]` vectors.
@@ -35,8 +39,12 @@ struct DecodeScratch: ~Copyable {
         scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         partials = .allocate(capacity: maxRows * 4)
-        keyScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
-        valueScales = .allocate(capacity: DecodeAttentionKernel.keyBlock)
+        integerWeights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        rowWeightScale = .allocate(capacity: maxRows)
+        // A head has at least one register block of rows.
+        let heads = (maxRows + DecodeAttentionKernel.rowBlock - 1) / DecodeAttentionKernel.rowBlock
+        keyScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
+        valueScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
         rowMax = .allocate(capacity: maxRows)
         rowSum = .allocate(capacity: maxRows)
         rowAlpha = .allocate(capacity: maxRows)
@@ -52,6 +60,8 @@ struct DecodeScratch: ~Copyable {
         scores.deallocate()
         weights.deallocate()
         partials.deallocate()
+        integerWeights.deallocate()
+        rowWeightScale.deallocate()
         keyScales.deallocate()
         valueScales.deallocate()
         rowMax.deallocate()

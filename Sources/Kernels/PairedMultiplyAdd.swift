@@ -25,4 +25,60 @@ enum PairedMultiplyAdd {
         let words = pointer.loadUnaligned(as: SIMD16<Int16>.self)
         return ((words &<< 8) &>> 8, words &>> 8)
     }
+
+    /// The signed bytes `0..<16` at `a` and at `b` widened to 16 bits and interleaved, in the order
+    /// of 128-bit halves (`vpmovsxbw` then `vpunpcklwd`/`vpunpckhwd`): `low` holds the pairs
+    /// `(a[i], b[i])` for `i` in `0..<4` then `8..<12`, `high` for `4..<8` then `12..<16`. Against a
+    /// pair of weights in every 32-bit lane, `apply` then gives `wa * a[i] + wb * b[i]` for 8
+    /// elements in that order; `unpermute` restores element order.
+    @inline(__always)
+    static func interleave(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> (low: SIMD16<Int16>, high: SIMD16<Int16>) {
+        #if arch(x86_64)
+        let x = _mm256_cvtepi8_epi16(unsafeBitCast(a.loadUnaligned(as: SIMD16<Int8>.self), to: __m128i.self))
+        let y = _mm256_cvtepi8_epi16(unsafeBitCast(b.loadUnaligned(as: SIMD16<Int8>.self), to: __m128i.self))
+        return (
+            unsafeBitCast(_mm256_unpacklo_epi16(x, y), to: SIMD16<Int16>.self),
+            unsafeBitCast(_mm256_unpackhi_epi16(x, y), to: SIMD16<Int16>.self))
+        #else
+        var low = SIMD16<Int16>(), high = SIMD16<Int16>()
+        for lane in 0..<8 {
+            let i = lane % 4 + lane / 4 * 8
+            low[2 * lane] = Int16(a.load(fromByteOffset: i, as: Int8.self))
+            low[2 * lane + 1] = Int16(b.load(fromByteOffset: i, as: Int8.self))
+            high[2 * lane] = Int16(a.load(fromByteOffset: i + 4, as: Int8.self))
+            high[2 * lane + 1] = Int16(b.load(fromByteOffset: i + 4, as: Int8.self))
+        }
+        return (low, high)
+        #endif
+    }
+
+    /// Elements `0..<8` and `8..<16` in order from sums laid out as `interleave` pairs them:
+    /// `low` holds elements 0–3 and 8–11, `high` 4–7 and 12–15.
+    @inline(__always)
+    static func unpermute<T: SIMDScalar>(low: SIMD8<T>, high: SIMD8<T>) -> (first: SIMD8<T>, second: SIMD8<T>) {
+        (SIMD8(lowHalf: low.lowHalf, highHalf: high.lowHalf), SIMD8(lowHalf: low.highHalf, highHalf: high.highHalf))
+    }
+
+    /// The lane sums of four vectors, `[Σa, Σb, Σc, Σd]` (wrapping), by two rounds of pairwise
+    /// adds (`vphaddd`) and one add of the halves.
+    @inline(__always)
+    static func laneSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>) -> SIMD4<Int32> {
+        let sums = pairSums(pairSums(a, b), pairSums(c, d))
+        return sums.lowHalf &+ sums.highHalf
+    }
+
+    /// Adjacent pairs added within each 128-bit half, as `vphaddd` does:
+    /// `[a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7]`.
+    @inline(__always)
+    private static func pairSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
+        #if arch(x86_64)
+        unsafeBitCast(
+            _mm256_hadd_epi32(unsafeBitCast(a, to: __m256i.self), unsafeBitCast(b, to: __m256i.self)),
+            to: SIMD8<Int32>.self)
+        #else
+        SIMD8(
+            a[0] &+ a[1], a[2] &+ a[3], b[0] &+ b[1], b[2] &+ b[3],
+            a[4] &+ a[5], a[6] &+ a[7], b[4] &+ b[5], b[6] &+ b[7])
+        #endif
+    }
 }

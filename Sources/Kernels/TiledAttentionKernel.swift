@@ -171,20 +171,66 @@ struct TiledAttentionKernel: Sendable {
         tile: Int, slot: Int, keys: Int, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
         scratch: borrowing AttentionScratch
     ) {
+        switch buffers.keys.storage {
+        case .f32: pack(F32Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .f16: pack(F16Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .bf16: pack(BF16Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .int8: pack(Int8Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        }
+    }
+
+    /// `pack` for storage `E`: keys 8 at a time, converted 8 elements at a time and transposed in
+    /// registers into `[d][64]`; value rows converted 8 elements at a time. Keys past `keys` are
+    /// zero, and so are value elements past `headDim`.
+    private func pack<E: KVElement>(
+        _: E.Type, tile: Int, slot: Int, keys: Int, kvHead: Int, sequence: AttentionSequence,
+        buffers: AttentionBuffers, scratch: borrowing AttentionScratch
+    ) {
         let dim = headDim
         let tileWidth = TileMicroKernels.keyTile
         let kt = scratch.keys + slot * dim * tileWidth
+        let rows = scratch.tileRows
+        let rowBytes = dim * E.size
+        for j in 0..<tileWidth {
+            rows[j] = j < keys ? sequence.keyRows.row(head: kvHead, token: tile * tileWidth + j, pageTable: buffers.pageTable) : -1
+        }
+        /// Elements `d..<d+8` of key `j` as floats (zero for a key past `keys`).
+        @inline(__always) func key8(_ j: Int, _ d: Int) -> SIMD8<Float> {
+            let row = rows[j]
+            guard row >= 0 else { return SIMD8() }
+            let x = E.load8(buffers.keys.bytes + row * rowBytes + d * E.size)
+            return E.isScaled ? x * SIMD8(repeating: buffers.keys.scales[row]) : x
+        }
+        let whole = dim / 8 * 8
+        for j in stride(from: 0, to: tileWidth, by: 8) {
+            for d in stride(from: 0, to: whole, by: 8) {
+                VectorMath.storeTransposed(
+                    key8(j, d), key8(j + 1, d), key8(j + 2, d), key8(j + 3, d),
+                    key8(j + 4, d), key8(j + 5, d), key8(j + 6, d), key8(j + 7, d),
+                    to: kt + d * tileWidth + j, stride: tileWidth)
+            }
+        }
         for j in 0..<tileWidth {
             let valueRow = scratch.values + (slot * tileWidth + j) * paddedDim
-            guard j < keys else {
-                for d in 0..<dim { kt[d * tileWidth + j] = 0 }
+            let row = rows[j]
+            guard row >= 0 else {
+                for d in whole..<dim { kt[d * tileWidth + j] = 0 }
                 valueRow.update(repeating: 0, count: paddedDim)
                 continue
             }
-            let row = sequence.keyRows.row(head: kvHead, token: tile * tileWidth + j, pageTable: buffers.pageTable)
-            buffers.keys.load(row: row, into: scratch.rowBuffer)
-            for d in 0..<dim { kt[d * tileWidth + j] = scratch.rowBuffer[d] }
-            buffers.values.load(row: row, into: valueRow)
+            if whole < dim {
+                buffers.keys.load(row: row, into: scratch.rowBuffer)
+                for d in whole..<dim { kt[d * tileWidth + j] = scratch.rowBuffer[d] }
+            }
+            let source = buffers.values.bytes + row * rowBytes
+            let scale = SIMD8<Float>(repeating: E.isScaled ? buffers.values.scales[row] : 1)
+            for d in stride(from: 0, to: whole, by: 8) {
+                TileMicroKernels.store8(E.load8(source + d * E.size) * scale, valueRow + d)
+            }
+            if whole < dim {
+                buffers.values.load(row: row, into: scratch.rowBuffer)
+                for d in whole..<dim { valueRow[d] = scratch.rowBuffer[d] }
+            }
             (valueRow + dim).update(repeating: 0, count: paddedDim - dim)
         }
     }
@@ -239,19 +285,25 @@ struct TiledAttentionKernel: Sendable {
             }
             let tileMax = VectorMath.horizontalMax(
                 VectorMath.maximum(VectorMath.maximum(x0, x1), VectorMath.maximum(x2, x3)))
+            TileMicroKernels.store(x0, s); TileMicroKernels.store(x1, s + 16)
+            TileMicroKernels.store(x2, s + 32); TileMicroKernels.store(x3, s + 48)
             let previous = scratch.rowMax[r]
             let newMax = Swift.max(previous, tileMax)
-            let shift = SIMD16<Float>(repeating: newMax)
-            // Groups of 16 keys the row does not see get weight 0 (what `exp` gives) without an `exp`.
-            let p0 = first <= 15 ? VectorMath.exp(x0 - shift) : SIMD16()
-            let p1 = first <= 31 && last >= 16 ? VectorMath.exp(x1 - shift) : SIMD16()
-            let p2 = first <= 47 && last >= 32 ? VectorMath.exp(x2 - shift) : SIMD16()
-            let p3 = last >= 48 ? VectorMath.exp(x3 - shift) : SIMD16()
-            let alpha = VectorMath.exp(SIMD16(repeating: previous - newMax))[0]
-            TileMicroKernels.store(p0, s); TileMicroKernels.store(p1, s + 16)
-            TileMicroKernels.store(p2, s + 32); TileMicroKernels.store(p3, s + 48)
+            let shift = SIMD8<Float>(repeating: newMax)
+            // Eight keys at a time, with one inlined exponential (the optimizer stops inlining into a
+            // function that grows too large); groups the row does not see get weight 0 (what `exp`
+            // gives) without an `exp`.
+            var sum = SIMD8<Float>()
+            for group in 0..<8 {
+                let lane = s + 8 * group
+                let p = first <= 8 * group + 7 && last >= 8 * group
+                    ? VectorMath.exp(TileMicroKernels.load8(lane) - shift) : SIMD8()
+                TileMicroKernels.store8(p, lane)
+                sum += p
+            }
+            let alpha = previous == newMax ? 1 : VectorMath.exp(SIMD8(repeating: previous - newMax))[0]
             scratch.rowMax[r] = newMax
-            scratch.rowSum[r] = scratch.rowSum[r] * alpha + VectorMath.horizontalSum((p0 + p1) + (p2 + p3))
+            scratch.rowSum[r] = scratch.rowSum[r] * alpha + VectorMath.horizontalSum(sum)
             scratch.rowAlpha[r] = alpha
         }
     }

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Elementwise transcendental functions on `SIMD16<Float>` built from FMAs and bit operations,
 /// so that softmax never calls scalar libm, and lane conversions that compile to one instruction.
 enum VectorMath {
@@ -8,29 +12,78 @@ enum VectorMath {
         SIMD8(Float(x[0]), Float(x[1]), Float(x[2]), Float(x[3]), Float(x[4]), Float(x[5]), Float(x[6]), Float(x[7]))
     }
 
+    /// Each lane converted to `Float` (`vcvtdq2ps`).
+    @inline(__always)
+    static func float(_ x: SIMD4<Int32>) -> SIMD4<Float> {
+        SIMD4(Float(x[0]), Float(x[1]), Float(x[2]), Float(x[3]))
+    }
+
+    /// Each lane rounded to the nearest integer (ties to even) and saturated to `Int16`; NaN gives
+    /// an unspecified value, never a trap (`vcvtps2dq` and `vpackssdw` on x86-64).
+    @inline(__always)
+    static func int16(_ x: SIMD16<Float>) -> SIMD16<Int16> {
+        #if arch(x86_64)
+        // `vpackssdw` packs within 128-bit halves, so its inputs are lanes [0-3, 8-11] and [4-7, 12-15].
+        let first = SIMD8(lowHalf: x.lowHalf.lowHalf, highHalf: x.highHalf.lowHalf)
+        let second = SIMD8(lowHalf: x.lowHalf.highHalf, highHalf: x.highHalf.highHalf)
+        return unsafeBitCast(
+            _mm256_packs_epi32(
+                _mm256_cvtps_epi32(unsafeBitCast(first, to: __m256.self)),
+                _mm256_cvtps_epi32(unsafeBitCast(second, to: __m256.self))),
+            to: SIMD16<Int16>.self)
+        #else
+        var result = SIMD16<Int16>()
+        for i in 0..<16 where !x[i].isNaN {
+            result[i] = Int16(min(32767, max(-32768, x[i].rounded(.toNearestOrEven))))
+        }
+        return result
+        #endif
+    }
+
+    /// `a * b + c` for each lane, rounded once (`vfmadd` on x86-64). The standard library's
+    /// `addingProduct` is a lane loop that LLVM re-vectorises only in part, leaving some lanes
+    /// scalar; long FMA chains use this instead.
+    @inline(__always)
+    static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        #if arch(x86_64)
+        unsafeBitCast(
+            _mm256_fmadd_ps(
+                unsafeBitCast(a, to: __m256.self), unsafeBitCast(b, to: __m256.self), unsafeBitCast(c, to: __m256.self)),
+            to: SIMD8<Float>.self)
+        #else
+        c.addingProduct(a, b)
+        #endif
+    }
+
     /// `e^x` for each lane (Cephes-style degree-6 polynomial after range reduction by ln 2), relative
     /// error below 3e-7 on `[-87, 88]`. Lanes below -88 (including `-infinity`) give 0 or a
     /// value below 2^-126; lanes above 88 saturate at `e^88`.
     @inline(__always)
-    static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = x.replacing(with: -88, where: .!(x .>= -88)).replacing(with: 88, where: x .> 88)
         // n = round(x / ln 2) with the 1.5 * 2^23 trick: the low mantissa bits of `shifted` hold n.
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let shifted = magic.addingProduct(clamped, SIMD16(repeating: 1.442_695_04))
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = fma(clamped, SIMD8(repeating: 1.442_695_04), magic)
         let n = shifted - magic
         // r = x - n ln 2, with ln 2 split in two for accuracy.
-        var r = clamped.addingProduct(n, SIMD16(repeating: -0.693_359_375))
-        r.addProduct(n, SIMD16(repeating: 2.121_944_4e-4))
-        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-        p = SIMD16(repeating: 1.398_199_950_7e-3).addingProduct(p, r)
-        p = SIMD16(repeating: 8.333_451_907_3e-3).addingProduct(p, r)
-        p = SIMD16(repeating: 4.166_579_589_4e-2).addingProduct(p, r)
-        p = SIMD16(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
-        p = SIMD16(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
-        let y = (r + 1).addingProduct(p * r, r)
-        let bits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let power = unsafeBitCast((bits &+ 127) &<< 23, to: SIMD16<Float>.self)
+        var r = fma(n, SIMD8(repeating: -0.693_359_375), clamped)
+        r = fma(n, SIMD8(repeating: 2.121_944_4e-4), r)
+        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+        p = fma(p, r, SIMD8(repeating: 1.398_199_950_7e-3))
+        p = fma(p, r, SIMD8(repeating: 8.333_451_907_3e-3))
+        p = fma(p, r, SIMD8(repeating: 4.166_579_589_4e-2))
+        p = fma(p, r, SIMD8(repeating: 1.666_666_545_9e-1))
+        p = fma(p, r, SIMD8(repeating: 5.000_000_120_1e-1))
+        let y = fma(p * r, r, r + 1)
+        let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let power = unsafeBitCast((bits &+ 127) &<< 23, to: SIMD8<Float>.self)
         return y * power
+    }
+
+    /// `exp` on sixteen lanes, as two halves.
+    @inline(__always)
+    static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16(lowHalf: exp(x.lowHalf), highHalf: exp(x.highHalf))
     }
 
     /// `tanh(x)` for each lane as `1 - 2 / (e^{2x} + 1)`: absolute error below 3e-7, exactly ±1
@@ -40,24 +93,33 @@ enum VectorMath {
         1 - 2 / (exp(x + x) + 1)
     }
 
-    /// Lane-wise maximum as one compare and blend (`pointwiseMax` also orders NaNs, at several times
-    /// the cost); a NaN in `a` is kept. Concrete types, not a generic: generic SIMD code is not
-    /// vectorised.
+    /// Lane-wise maximum; a NaN in `a` is kept and a NaN in `b` ignored (`pointwiseMax` also
+    /// orders NaNs, at several times the cost). On x86-64 one `vmaxps` with its operands swapped,
+    /// which has exactly these NaN rules; elsewhere a compare and blend. Concrete types, not a
+    /// generic: generic SIMD code is not vectorised.
     @inline(__always)
     static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        a.replacing(with: b, where: b .> a)
+        SIMD16(lowHalf: maximum(a.lowHalf, b.lowHalf), highHalf: maximum(a.highHalf, b.highHalf))
     }
 
     /// `maximum` on eight lanes.
     @inline(__always)
     static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        #if arch(x86_64)
+        unsafeBitCast(_mm256_max_ps(unsafeBitCast(b, to: __m256.self), unsafeBitCast(a, to: __m256.self)), to: SIMD8<Float>.self)
+        #else
         a.replacing(with: b, where: b .> a)
+        #endif
     }
 
     /// `maximum` on four lanes.
     @inline(__always)
     static func maximum(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        #if arch(x86_64)
+        unsafeBitCast(_mm_max_ps(unsafeBitCast(b, to: __m128.self), unsafeBitCast(a, to: __m128.self)), to: SIMD4<Float>.self)
+        #else
         a.replacing(with: b, where: b .> a)
+        #endif
     }
 
     /// `maximum` on two lanes.
@@ -78,10 +140,54 @@ enum VectorMath {
     /// The sum of the lanes, by a halving tree (a fixed order, so results are reproducible).
     @inline(__always)
     static func horizontalSum(_ x: SIMD16<Float>) -> Float {
-        let s8 = x.lowHalf + x.highHalf
+        horizontalSum(x.lowHalf + x.highHalf)
+    }
+
+    /// `horizontalSum` on eight lanes.
+    @inline(__always)
+    static func horizontalSum(_ s8: SIMD8<Float>) -> Float {
         let s4 = s8.lowHalf + s8.highHalf
         let s2 = s4.lowHalf + s4.highHalf
         return s2[0] + s2[1]
+    }
+
+    /// Stores the 8 × 8 block whose row `i` is `ri` transposed: column `i` (element `i` of every
+    /// row) at `destination + i * stride`. Three rounds of in-register shuffles on x86-64.
+    @inline(__always)
+    static func storeTransposed(
+        _ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
+        _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>,
+        to destination: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        #if arch(x86_64)
+        func m(_ x: SIMD8<Float>) -> __m256 { unsafeBitCast(x, to: __m256.self) }
+        func d(_ x: __m256) -> __m256d { unsafeBitCast(x, to: __m256d.self) }
+        func f(_ x: __m256d) -> SIMD8<Float> { unsafeBitCast(x, to: SIMD8<Float>.self) }
+        // Pairs of rows interleaved, then pairs of pairs: u_k holds columns k and k + 4 of 4 rows.
+        let t0 = _mm256_unpacklo_ps(m(r0), m(r1)), t1 = _mm256_unpackhi_ps(m(r0), m(r1))
+        let t2 = _mm256_unpacklo_ps(m(r2), m(r3)), t3 = _mm256_unpackhi_ps(m(r2), m(r3))
+        let t4 = _mm256_unpacklo_ps(m(r4), m(r5)), t5 = _mm256_unpackhi_ps(m(r4), m(r5))
+        let t6 = _mm256_unpacklo_ps(m(r6), m(r7)), t7 = _mm256_unpackhi_ps(m(r6), m(r7))
+        let u0 = f(_mm256_unpacklo_pd(d(t0), d(t2))), u1 = f(_mm256_unpackhi_pd(d(t0), d(t2)))
+        let u2 = f(_mm256_unpacklo_pd(d(t1), d(t3))), u3 = f(_mm256_unpackhi_pd(d(t1), d(t3)))
+        let u4 = f(_mm256_unpacklo_pd(d(t4), d(t6))), u5 = f(_mm256_unpackhi_pd(d(t4), d(t6)))
+        let u6 = f(_mm256_unpacklo_pd(d(t5), d(t7))), u7 = f(_mm256_unpackhi_pd(d(t5), d(t7)))
+        let raw = UnsafeMutableRawPointer(destination)
+        let rowBytes = stride * MemoryLayout<Float>.size
+        raw.storeBytes(of: SIMD8(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf), toByteOffset: rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), toByteOffset: 2 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf), toByteOffset: 3 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf), toByteOffset: 4 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf), toByteOffset: 5 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf), toByteOffset: 6 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(of: SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf), toByteOffset: 7 * rowBytes, as: SIMD8<Float>.self)
+        #else
+        let rows = [r0, r1, r2, r3, r4, r5, r6, r7]
+        for i in 0..<8 {
+            for j in 0..<8 { destination[i * stride + j] = rows[j][i] }
+        }
+        #endif
     }
 
     /// `x` with the lanes whose index `offset + i` lies outside `first...last` set to `-infinity`.
