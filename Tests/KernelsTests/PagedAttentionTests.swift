@@ -13,13 +13,15 @@ import Kernels
         var causal: Bool
         var extra: String
         var storage: KVStorageType
+        /// Worker threads (`nil`: every core).
+        var threads: Int? = nil
         var description: String {
             "Nq\(queryLength) page\(pageSize) Hq\(queryHeads) Hkv\(kvHeads) D\(headDim) \(storage)"
                 + (causal ? " causal" : "") + (extra.isEmpty ? "" : " \(extra)")
         }
 
         func options(using generator: inout SeededGenerator) -> AttentionOptions {
-            var options = AttentionOptions(causal: causal)
+            var options = AttentionOptions(causal: causal, threads: threads)
             switch extra {
             case "window": options.window = AttentionWindow(left: 11, right: 0)
             case "softcap alibi":
@@ -48,6 +50,16 @@ import Kernels
                     storage: storage))
             }
         }
+        // Eight KV heads on one thread: one decode item then holds every head of a sequence, and
+        // whole blocks take the decode kernel's vectorised gathers.
+        for storage in KVStorageType.allCases {
+            cases.append(PagedCase(
+                queryLength: 1, pageSize: 16, queryHeads: 32, kvHeads: 8, headDim: 128, causal: false, extra: "",
+                storage: storage, threads: 1))
+        }
+        cases.append(PagedCase(
+            queryLength: 2, pageSize: 16, queryHeads: 16, kvHeads: 8, headDim: 64, causal: true, extra: "window",
+            storage: .int8, threads: 1))
         return cases
     }()
 

@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// A page pool filled with random K/V and per-sequence block tables over shuffled, non-contiguous
@@ -16,11 +17,20 @@ struct PagedProblem {
         let pageCount = pagesPerSequence.reduce(0, +) + 3
         var pool = try KVPagePool(
             pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: storage)
+        // Each head's row gets its own magnitude, 1/8 to 8 times, so that per-row int8 scales differ
+        // and a scale applied to the wrong key or head shows in the output.
+        func rows(using generator: inout SeededGenerator) -> [Float] {
+            var elements = generator.floats(kvHeads * headDim)
+            for head in 0..<kvHeads {
+                let factor = Float(pow(2, Double.random(in: -3...3, using: &generator)))
+                for d in 0..<headDim { elements[head * headDim + d] *= factor }
+            }
+            return elements
+        }
         for page in 0..<pageCount {
             for slot in 0..<pageSize {
                 try pool.write(
-                    page: page, slot: slot, keys: generator.floats(kvHeads * headDim),
-                    values: generator.floats(kvHeads * headDim))
+                    page: page, slot: slot, keys: rows(using: &generator), values: rows(using: &generator))
             }
         }
         var pages = Array(0..<pageCount).shuffled(using: &generator)
