@@ -63,22 +63,17 @@ extension DecodeAttentionKernel {
                     var d = 0
                     while d < dim {
                         let x = PairedMultiplyAdd.splitBytes(ka + d), y = PairedMultiplyAdd.splitBytes(kb + d)
-                        let e0 = q0.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                        let o0 = q0.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                        a0 &+= PairedMultiplyAdd.apply(x.even, e0) &+ PairedMultiplyAdd.apply(x.odd, o0)
-                        b0 &+= PairedMultiplyAdd.apply(y.even, e0) &+ PairedMultiplyAdd.apply(y.odd, o0)
-                        let e1 = q1.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                        let o1 = q1.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                        a1 &+= PairedMultiplyAdd.apply(x.even, e1) &+ PairedMultiplyAdd.apply(x.odd, o1)
-                        b1 &+= PairedMultiplyAdd.apply(y.even, e1) &+ PairedMultiplyAdd.apply(y.odd, o1)
-                        let e2 = q2.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                        let o2 = q2.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                        a2 &+= PairedMultiplyAdd.apply(x.even, e2) &+ PairedMultiplyAdd.apply(x.odd, o2)
-                        b2 &+= PairedMultiplyAdd.apply(y.even, e2) &+ PairedMultiplyAdd.apply(y.odd, o2)
-                        let e3 = q3.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                        let o3 = q3.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                        a3 &+= PairedMultiplyAdd.apply(x.even, e3) &+ PairedMultiplyAdd.apply(x.odd, o3)
-                        b3 &+= PairedMultiplyAdd.apply(y.even, e3) &+ PairedMultiplyAdd.apply(y.odd, o3)
+                        /// Adds query row `q`'s products with both keys to `a` and `b`.
+                        @inline(__always) func add(_ q: UnsafeRawPointer, _ a: inout SIMD8<Int32>, _ b: inout SIMD8<Int32>) {
+                            let even = q.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
+                            let odd = q.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
+                            a &+= PairedMultiplyAdd.apply(x.even, even) &+ PairedMultiplyAdd.apply(x.odd, odd)
+                            b &+= PairedMultiplyAdd.apply(y.even, even) &+ PairedMultiplyAdd.apply(y.odd, odd)
+                        }
+                        add(q0, &a0, &b0)
+                        add(q1, &a1, &b1)
+                        add(q2, &a2, &b2)
+                        add(q3, &a3, &b3)
                         d += 32
                     }
                     // [row r: first, second, row r+1: first, second], then rows r+2 and r+3.
