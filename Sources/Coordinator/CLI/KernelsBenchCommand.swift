@@ -13,7 +13,9 @@ struct KernelsBenchCommand: AsyncParsableCommand {
     var json = false
     @Option(help: "Threads for kernels and ceilings (default: every core).")
     var threads: Int?
-    @Option(name: .customLong("repeat"), help: "Timed runs per case, after one warm-up.")
+    @Option(
+        name: .customLong("repeat"),
+        help: "Fewest timed runs per case, after one warm-up (short cases run until 0.5 s are timed).")
     var repetitions = 5
     @Option(name: .customLong("case"), help: "Run only this case (repeatable).")
     var caseNames: [String] = []

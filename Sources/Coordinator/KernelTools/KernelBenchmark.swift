@@ -2,13 +2,19 @@ import Foundation
 import Kernels
 
 /// `bench kernels`: measures the machine's ceilings, times each selected case (one warm-up run,
-/// then `repetitions` timed runs), measures the FMA peak again, and rates every case against the
-/// higher of the two peak measurements (the machine is shared and noisy).
+/// then at least `repetitions` timed runs, more for short cases), measures the FMA peak again,
+/// and rates every case against the higher of the two peak measurements (the machine is shared
+/// and noisy).
 struct KernelBenchmark: Sendable {
     /// Threads for the kernels and the ceilings.
     var threads: Int
-    /// Timed runs per case.
+    /// Fewest timed runs per case.
     var repetitions: Int
+    /// Short cases keep being timed until their runs add up to this long (at most `maximumRuns`), so
+    /// that the best run of a few-millisecond case is taken from enough samples on a noisy machine.
+    var minimumTimedSeconds = 0.5
+    /// Most timed runs per case.
+    var maximumRuns = 200
     /// The cases to run.
     var cases: [KernelBenchmarkCase]
     /// Bytes of the array the read bandwidth is measured on.
@@ -43,11 +49,13 @@ struct KernelBenchmark: Sendable {
                 throw .kernel(benchmarkCase.name, error)
             }
             var seconds: [Double] = []
-            for _ in 0..<repetitions {
+            var timed = 0.0
+            while seconds.count < repetitions || (timed < minimumTimedSeconds && seconds.count < maximumRuns) {
                 let start = ContinuousClock.now
                 do { try kernel() } catch { throw .kernel(benchmarkCase.name, error) }
                 let elapsed = ContinuousClock.now - start
                 seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                timed += seconds[seconds.count - 1]
             }
             seconds.sort()
             timings.append((benchmarkCase, seconds[0], seconds[seconds.count / 2]))
