@@ -3,12 +3,14 @@
 /// multiply-adds per instruction against 8 for a `Float` FMA), so int8 storage halves the
 /// arithmetic as well as the bytes read.
 ///
-/// - Scores: each query row is quantised once to `Int16` (`quantise`); keys are widened to
-///   `Int16` in registers; dot products are exact in `Int32` and reduced by `PairedMultiplyAdd.laneSums`.
+/// - Scores: each query row is quantised once to `Int16` (`quantiseQuery`); keys are widened to
+///   `Int16` in registers; dot products are exact in `Int32` and reduced by
+///   `PairedMultiplyAdd.laneSums`.
 /// - Values: each row's softmax weights for a block (value row scales folded in) are quantised to
-///   `Int16` against the block's largest weight (`quantiseWeights`), and value rows are taken two
-///   keys at a time, interleaved, so one `vpmaddwd` adds both keys' contributions to 8 dimensions.
-///   The `Int32` sums are converted once per block and added to the `Float` output.
+///   `Int16` against the block's largest weight (`quantise(weights:row:scratch:)`, called by the
+///   softmax), and value rows are taken two keys at a time, interleaved, so one `vpmaddwd` adds
+///   both keys' contributions to 8 dimensions. The `Int32` sums are converted once per block and
+///   added to the `Float` output.
 extension DecodeAttentionKernel {
     /// Largest quantised weight: a block's 16 weights times 127 sum to at most 16·127·32767 < 2^31.
     static let weightLimit: Float = 32767
@@ -40,9 +42,10 @@ extension DecodeAttentionKernel {
 
     /// Raw scores `q·k` of every row of every head against keys `0..<count` of the block, into
     /// `scores[row][k]`: `Int16` queries against keys widened to `Int16`, multiplied and added in
-    /// pairs into `Int32` and converted (the query and key scales are applied in `adjust`). Keys are visited pair by pair across the heads, so a page is read in address
-    /// order; with an odd `count` lane `count` gets a copy of the last key's score, and later lanes
-    /// are left as they were (`softmax` masks both).
+    /// pairs into `Int32` and converted (the softmax applies the query and key scales). Keys are
+    /// visited pair by pair across the heads, so a page is read in address order; with an odd
+    /// `count` lane `count` gets a copy of the last key's score, and later lanes are left as they
+    /// were (`adjust` masks both).
     func integerScores(
         heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         upcoming: Upcoming, scratch: borrowing DecodeScratch
@@ -92,8 +95,8 @@ extension DecodeAttentionKernel {
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` int8 value rows, for
-    /// every row of every head, with the weights `softmax` quantised to `Int16` per row and block. A head's
-    /// rows are read two at a time for each 16 dimensions.
+    /// every row of every head, with the weights the softmax quantised to `Int16` per row and block.
+    /// A head's rows are read two at a time for each 16 dimensions.
     func integerAccumulate(
         heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         upcoming: Upcoming, scratch: borrowing DecodeScratch
@@ -123,7 +126,7 @@ extension DecodeAttentionKernel {
     }
 
     /// `integerAccumulate` for the 4 rows from `row` and value rows `0..<count` from `values`,
-    /// prefetching slices from `firstSlice` of the next block's value lines, one per 16 dimensions.
+    /// prefetching one slice of `prefetch` per 16 dimensions, from slice `firstSlice` on.
     @inline(__always)
     private func integerAccumulate(
         row: Int, values: UnsafeRawPointer, step: Int, count: Int, prefetch: PrefetchSlices, firstSlice: Int,

@@ -83,7 +83,11 @@ struct DecodeAttentionKernel: Sendable {
             let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             for d in 0..<dim { destination[d] = source[d] * options.scale }
-            if integerPath { quantiseQuery(row: headRow + r, scratch: scratch) } else { scratch.rowQueryScale[headRow + r] = 1 }
+            if integerPath {
+                quantiseQuery(row: headRow + r, scratch: scratch)
+            } else {
+                scratch.rowQueryScale[headRow + r] = 1
+            }
             scratch.rowPosition[headRow + r] = token + shift
             scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
         }
@@ -403,9 +407,10 @@ struct DecodeAttentionKernel: Sendable {
         raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
     }
 
-    /// Applies to the block scores of every row of head `head` of the item, in place: the key scales
-    /// and the row's query scale (when `scaled`), softcap, ALiBi, and `-infinity` for keys past `count` and, when `masked`,
-    /// for keys the row's position does not see. Padding rows (from `rows` on) are left unmasked.
+    /// Applies to the block scores of every row of head `head` of the item, in place: the key
+    /// scales and the row's query scale (when `scaled`), softcap, ALiBi, and `-infinity` for keys
+    /// past `count` and, when `masked`, for keys the row's position does not see. Padding rows
+    /// (from `rows` on) are left unmasked.
     private func adjust(
         rows: Int, rowCount: Int, head: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         scaled: Bool, scratch: borrowing DecodeScratch
