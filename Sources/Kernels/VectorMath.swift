@@ -60,7 +60,7 @@ enum VectorMath {
     /// value below 2^-126; lanes above 88 saturate at `e^88`.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.replacing(with: -88, where: .!(x .>= -88)).replacing(with: 88, where: x .> 88)
+        let clamped = minimum(maximum(x, SIMD8(repeating: -88)), SIMD8(repeating: 88))
         // n = round(x / ln 2) with the 1.5 * 2^23 trick: the low mantissa bits of `shifted` hold n.
         let magic = SIMD8<Float>(repeating: 12_582_912)
         let shifted = fma(clamped, SIMD8(repeating: 1.442_695_04), magic)
@@ -68,13 +68,14 @@ enum VectorMath {
         // r = x - n ln 2, with ln 2 split in two for accuracy.
         var r = fma(n, SIMD8(repeating: -0.693_359_375), clamped)
         r = fma(n, SIMD8(repeating: 2.121_944_4e-4), r)
-        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
-        p = fma(p, r, SIMD8(repeating: 1.398_199_950_7e-3))
-        p = fma(p, r, SIMD8(repeating: 8.333_451_907_3e-3))
-        p = fma(p, r, SIMD8(repeating: 4.166_579_589_4e-2))
-        p = fma(p, r, SIMD8(repeating: 1.666_666_545_9e-1))
-        p = fma(p, r, SIMD8(repeating: 5.000_000_120_1e-1))
-        let y = fma(p * r, r, r + 1)
+        // e^r ≈ 1 + r + r^2 (c1 + c2 r + ... + c6 r^5), the polynomial by Estrin's scheme (pairs of
+        // terms in parallel) rather than Horner's, for a shorter chain of dependent operations.
+        let r2 = r * r, r4 = r2 * r2
+        let low = fma(SIMD8(repeating: 1.666_666_545_9e-1), r, SIMD8(repeating: 5.000_000_120_1e-1))
+        let middle = fma(SIMD8(repeating: 8.333_451_907_3e-3), r, SIMD8(repeating: 4.166_579_589_4e-2))
+        let high = fma(SIMD8(repeating: 1.987_569_15e-4), r, SIMD8(repeating: 1.398_199_950_7e-3))
+        let p = fma(high, r4, fma(middle, r2, low))
+        let y = fma(p, r2, r + 1)
         let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let power = unsafeBitCast((bits &+ 127) &<< 23, to: SIMD8<Float>.self)
         return y * power
@@ -109,6 +110,16 @@ enum VectorMath {
         unsafeBitCast(_mm256_max_ps(unsafeBitCast(b, to: __m256.self), unsafeBitCast(a, to: __m256.self)), to: SIMD8<Float>.self)
         #else
         a.replacing(with: b, where: b .> a)
+        #endif
+    }
+
+    /// Lane-wise minimum with the same NaN rules as `maximum` (a NaN in `a` is kept).
+    @inline(__always)
+    static func minimum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        #if arch(x86_64)
+        unsafeBitCast(_mm256_min_ps(unsafeBitCast(b, to: __m256.self), unsafeBitCast(a, to: __m256.self)), to: SIMD8<Float>.self)
+        #else
+        a.replacing(with: b, where: b .< a)
         #endif
     }
 
