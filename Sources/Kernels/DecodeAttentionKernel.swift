@@ -149,12 +149,10 @@ struct DecodeAttentionKernel: Sendable {
                         heads: kvHeads.count, firstRow: firstRun.row, headStep: headStep / rowBytes,
                         step: firstRun.step, count: count, buffers: buffers, scratch: scratch)
                 }
-                for h in 0..<kvHeads.count {
-                    softmax(
-                        rows: rows, rowCount: rowCount, head: h, keyStart: key, count: count,
-                        masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
-                        integer: integerPath, scratch: scratch)
-                }
+                softmax(
+                    rows: rows, rowCount: rowCount, heads: kvHeads.count, keyStart: key, count: count,
+                    masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
+                    integer: integerPath, scratch: scratch)
                 if integerPath {
                     integerAccumulate(
                         heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep, step: step,
@@ -324,41 +322,51 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Turns each row's block scores into softmax weights, updating its running maximum and sum
-    /// and setting its rescale factor; the value weights get the value row scales when `scaled`.
-    /// Key and query scales, softcap, ALiBi and masks are applied first, in place, by `adjust` (when
-    /// any applies; on the integer path the plain scales are applied on the fly instead). With
-    /// `integer` the weights are quantised for `integerAccumulate`, else stored as `Float`. Rows go
-    /// 4 at a time: their maxima and sums are reduced together by transposed trees and kept as
-    /// `SIMD4`. A row that sees no key of the block (all scores `-infinity`) keeps its state and
-    /// gets zero weights.
+    /// Turns the block scores of every row of the item's `heads` heads into softmax weights, updating
+    /// each row's running maximum and sum and setting its rescale factor; the value weights get the
+    /// value row scales when `scaled`. Key and query scales, softcap, ALiBi and masks are applied
+    /// first, in place, by `adjust` (when any applies; on the integer path the plain scales are
+    /// applied on the fly instead). With `integer` the weights are quantised for
+    /// `integerAccumulate`, else stored as `Float`. A row that sees no key of the block (all scores
+    /// `-infinity`) keeps its state and gets zero weights.
+    ///
+    /// Three passes over all rows: maxima and rescale factors, then every exponential, then sums
+    /// and weights. The exponentials of all heads are independent of each other, so the middle
+    /// pass keeps many of them in flight at once.
     private func softmax(
-        rows: Int, rowCount: Int, head: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
+        rows: Int, rowCount: Int, heads: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         scaled: Bool, integer: Bool, scratch: borrowing DecodeScratch
     ) {
-        let headRow = head * rowCount
         let special = masked || count < Self.keyBlock || options.softcap != nil || options.alibiSlopes != nil
         if special || (scaled && !integer) {
-            adjust(
-                rows: rows, rowCount: rowCount, head: head, keyStart: keyStart, count: count, masked: masked,
-                keyCount: keyCount, scaled: scaled, scratch: scratch)
+            for head in 0..<heads {
+                adjust(
+                    rows: rows, rowCount: rowCount, head: head, keyStart: keyStart, count: count, masked: masked,
+                    keyCount: keyCount, scaled: scaled, scratch: scratch)
+            }
         }
-        let valueScales = scaled ? TileMicroKernels.load(scratch.valueScales + head * Self.keyBlock) : SIMD16(repeating: 1)
-        let keyScales = integer && !special ? TileMicroKernels.load(scratch.keyScales + head * Self.keyBlock) : nil
+        let total = heads * rowCount
         var r = 0
-        while r < rowCount {
-            softmax(row: headRow + r, keyScales: keyScales, valueScales: valueScales, integer: integer, scratch: scratch)
-            r += 4
+        while r < total {
+            let keyScales = integer && !special ? TileMicroKernels.load(scratch.keyScales + r / rowCount * Self.keyBlock) : nil
+            newMaxima(row: r, keyScales: keyScales, scratch: scratch)
+            r += Self.rowBlock
+        }
+        exponentials(rows: total, scratch: scratch)
+        r = 0
+        while r < total {
+            let valueScales = scaled
+                ? TileMicroKernels.load(scratch.valueScales + r / rowCount * Self.keyBlock) : SIMD16(repeating: 1)
+            finish(row: r, valueScales: valueScales, integer: integer, scratch: scratch)
+            r += Self.rowBlock
         }
     }
 
-    /// `softmax` for the 4 rows from `row`, the scores first multiplied by `keyScales` and each
-    /// row's query scale when given. Kept out of line so that the exponentials inline into a small
-    /// function (the optimizer stops inlining into large ones).
+    /// First softmax pass for the 4 rows from `row`: the scores multiplied by `keyScales` and each
+    /// row's query scale when given, then each row's block maximum (kept in `rowBlockMax`), its new
+    /// running maximum (in `rowMax`) and its rescale factor (in `rowAlpha`).
     @inline(never)
-    private func softmax(
-        row: Int, keyScales: SIMD16<Float>?, valueScales: SIMD16<Float>, integer: Bool, scratch: borrowing DecodeScratch
-    ) {
+    private func newMaxima(row: Int, keyScales: SIMD16<Float>?, scratch: borrowing DecodeScratch) {
         let s = scratch.scores + row * Self.keyBlock
         if let keyScales {
             for i in 0..<Self.rowBlock {
@@ -370,23 +378,38 @@ struct DecodeAttentionKernel: Sendable {
         let x2 = TileMicroKernels.load(s + 32), x3 = TileMicroKernels.load(s + 48)
         let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
         let blockMax = Self.maxima(x0, x1, x2, x3)
-        // NaN scores count as seen, so that they reach the output.
-        let visible = .!(blockMax .== -.infinity)
         let newMax = VectorMath.maximum(previous, blockMax)
         var alpha = SIMD4<Float>(repeating: 1)
         if any(newMax .!= previous) {
             let d = previous - newMax
             alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(with: 1, where: newMax .== previous)
         }
-        // Eight keys at a time with one inlined exponential (the optimizer stops inlining into a
-        // function that grows too large); `e^(s - max)` replaces the scores, zero for rows that
-        // see no key.
-        for i in 0..<2 * Self.rowBlock {
-            let lane = s + 8 * i
-            let p = visible[i / 2] ? VectorMath.exp(TileMicroKernels.load8(lane) - SIMD8(repeating: newMax[i / 2])) : SIMD8()
+        let raw = UnsafeMutableRawPointer.self
+        raw.init(scratch.rowBlockMax + row).storeBytes(of: blockMax, as: SIMD4<Float>.self)
+        raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
+        raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
+    }
+
+    /// Second softmax pass: `e^(s - max)` replaces the scores of the first `rows` rows, 8 keys at a
+    /// time with one inlined exponential (the optimizer stops inlining into a function that grows
+    /// too large); zero for a row that sees no key of the block (NaN scores count as seen, so that
+    /// they reach the output).
+    @inline(never)
+    private func exponentials(rows: Int, scratch: borrowing DecodeScratch) {
+        for i in 0..<2 * rows {
+            let row = i / 2
+            let lane = scratch.scores + 8 * i
+            let seen = scratch.rowBlockMax[row] != -.infinity
+            let p = seen ? VectorMath.exp(TileMicroKernels.load8(lane) - SIMD8(repeating: scratch.rowMax[row])) : SIMD8()
             TileMicroKernels.store8(p, lane)
         }
-        // The four rows' sums by a transposed tree (a fixed order).
+    }
+
+    /// Last softmax pass for the 4 rows from `row`: their block sums by a transposed tree (a fixed
+    /// order) into the running sums, and their value weights.
+    @inline(never)
+    private func finish(row: Int, valueScales: SIMD16<Float>, integer: Bool, scratch: borrowing DecodeScratch) {
+        let s = scratch.scores + row * Self.keyBlock
         @inline(__always) func pairs(_ r: Int) -> SIMD8<Float> {
             TileMicroKernels.load8(s + r * Self.keyBlock) + TileMicroKernels.load8(s + r * Self.keyBlock + 8)
         }
@@ -401,10 +424,8 @@ struct DecodeAttentionKernel: Sendable {
             }
         }
         let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
-        let raw = UnsafeMutableRawPointer.self
-        raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
-        raw.init(scratch.rowSum + row).storeBytes(of: sum * alpha + blockSum, as: SIMD4<Float>.self)
-        raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
+        let alpha = UnsafeRawPointer(scratch.rowAlpha + row).loadUnaligned(as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(scratch.rowSum + row).storeBytes(of: sum * alpha + blockSum, as: SIMD4<Float>.self)
     }
 
     /// Applies to the block scores of every row of head `head` of the item, in place: the key

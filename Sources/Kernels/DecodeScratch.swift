@@ -24,6 +24,8 @@ struct DecodeScratch: ~Copyable {
     let partials: UnsafeMutablePointer<SIMD8<Float>>
     /// Running row maximum, row sum and the current block's rescale factor.
     let rowMax: UnsafeMutablePointer<Float>
+    /// Each row's largest score in the current block (`-infinity` when it sees none of its keys).
+    let rowBlockMax: UnsafeMutablePointer<Float>
     let rowSum: UnsafeMutablePointer<Float>
     let rowAlpha: UnsafeMutablePointer<Float>
     /// ALiBi slope and aligned position of each row.
@@ -46,6 +48,7 @@ struct DecodeScratch: ~Copyable {
         keyScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
         valueScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
         rowMax = .allocate(capacity: maxRows)
+        rowBlockMax = .allocate(capacity: maxRows)
         rowSum = .allocate(capacity: maxRows)
         rowAlpha = .allocate(capacity: maxRows)
         rowSlope = .allocate(capacity: maxRows)
@@ -65,6 +68,7 @@ struct DecodeScratch: ~Copyable {
         keyScales.deallocate()
         valueScales.deallocate()
         rowMax.deallocate()
+        rowBlockMax.deallocate()
         rowSum.deallocate()
         rowAlpha.deallocate()
         rowSlope.deallocate()
