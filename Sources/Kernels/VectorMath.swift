@@ -28,8 +28,8 @@ enum VectorMath {
         let second = SIMD8(lowHalf: x.lowHalf.highHalf, highHalf: x.highHalf.highHalf)
         return unsafeBitCast(
             _mm256_packs_epi32(
-                _mm256_cvtps_epi32(unsafeBitCast(first, to: __m256.self)),
-                _mm256_cvtps_epi32(unsafeBitCast(second, to: __m256.self))),
+                _mm256_cvtps_epi32(first),
+                _mm256_cvtps_epi32(second)),
             to: SIMD16<Int16>.self)
         #else
         var result = SIMD16<Int16>()
@@ -46,10 +46,7 @@ enum VectorMath {
     @inline(__always)
     static func fma(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
         #if arch(x86_64)
-        unsafeBitCast(
-            _mm256_fmadd_ps(
-                unsafeBitCast(a, to: __m256.self), unsafeBitCast(b, to: __m256.self), unsafeBitCast(c, to: __m256.self)),
-            to: SIMD8<Float>.self)
+        _mm256_fmadd_ps(a, b, c)
         #else
         c.addingProduct(a, b)
         #endif
@@ -107,7 +104,7 @@ enum VectorMath {
     @inline(__always)
     static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         #if arch(x86_64)
-        unsafeBitCast(_mm256_max_ps(unsafeBitCast(b, to: __m256.self), unsafeBitCast(a, to: __m256.self)), to: SIMD8<Float>.self)
+        _mm256_max_ps(b, a)
         #else
         a.replacing(with: b, where: b .> a)
         #endif
@@ -117,7 +114,7 @@ enum VectorMath {
     @inline(__always)
     static func minimum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         #if arch(x86_64)
-        unsafeBitCast(_mm256_min_ps(unsafeBitCast(b, to: __m256.self), unsafeBitCast(a, to: __m256.self)), to: SIMD8<Float>.self)
+        _mm256_min_ps(b, a)
         #else
         a.replacing(with: b, where: b .< a)
         #endif
@@ -127,7 +124,7 @@ enum VectorMath {
     @inline(__always)
     static func maximum(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
         #if arch(x86_64)
-        unsafeBitCast(_mm_max_ps(unsafeBitCast(b, to: __m128.self), unsafeBitCast(a, to: __m128.self)), to: SIMD4<Float>.self)
+        _mm_max_ps(b, a)
         #else
         a.replacing(with: b, where: b .> a)
         #endif
@@ -171,14 +168,13 @@ enum VectorMath {
         to destination: UnsafeMutablePointer<Float>, stride: Int
     ) {
         #if arch(x86_64)
-        func m(_ x: SIMD8<Float>) -> __m256 { unsafeBitCast(x, to: __m256.self) }
         func d(_ x: __m256) -> __m256d { unsafeBitCast(x, to: __m256d.self) }
         func f(_ x: __m256d) -> SIMD8<Float> { unsafeBitCast(x, to: SIMD8<Float>.self) }
         // Pairs of rows interleaved, then pairs of pairs: u_k holds columns k and k + 4 of 4 rows.
-        let t0 = _mm256_unpacklo_ps(m(r0), m(r1)), t1 = _mm256_unpackhi_ps(m(r0), m(r1))
-        let t2 = _mm256_unpacklo_ps(m(r2), m(r3)), t3 = _mm256_unpackhi_ps(m(r2), m(r3))
-        let t4 = _mm256_unpacklo_ps(m(r4), m(r5)), t5 = _mm256_unpackhi_ps(m(r4), m(r5))
-        let t6 = _mm256_unpacklo_ps(m(r6), m(r7)), t7 = _mm256_unpackhi_ps(m(r6), m(r7))
+        let t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1)
+        let t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3)
+        let t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5)
+        let t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7)
         let u0 = f(_mm256_unpacklo_pd(d(t0), d(t2))), u1 = f(_mm256_unpackhi_pd(d(t0), d(t2)))
         let u2 = f(_mm256_unpacklo_pd(d(t1), d(t3))), u3 = f(_mm256_unpackhi_pd(d(t1), d(t3)))
         let u4 = f(_mm256_unpacklo_pd(d(t4), d(t6))), u5 = f(_mm256_unpackhi_pd(d(t4), d(t6)))
