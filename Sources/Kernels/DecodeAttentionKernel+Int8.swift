@@ -48,14 +48,14 @@ extension DecodeAttentionKernel {
     /// were (`adjust` masks both).
     func integerScores(
         heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        upcoming: Upcoming, scratch: borrowing DecodeScratch
+        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         for pair in 0..<(count + 1) / 2 {
             let first = 2 * pair
             let second = min(first + 1, count - 1)
             for h in 0..<heads {
-                upcoming.scorePass.prefetch(slice: pair * heads + h)
+                prefetch.scorePass.prefetch(slice: pair * heads + h)
                 let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
@@ -99,14 +99,14 @@ extension DecodeAttentionKernel {
     /// A head's rows are read two at a time for each 16 dimensions.
     func integerAccumulate(
         heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        upcoming: Upcoming, scratch: borrowing DecodeScratch
+        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
     ) {
         for h in 0..<heads {
             var r = h * rowCount
             while r < (h + 1) * rowCount {
                 integerAccumulate(
                     row: r, values: values + h * headStep, step: step, count: count,
-                    prefetch: r == h * rowCount ? upcoming.valuePass : .none, firstSlice: h * headDim / 16, scratch: scratch)
+                    prefetch: r == h * rowCount ? prefetch.valuePass : .none, firstSlice: h * headDim / 16, scratch: scratch)
                 r += Self.rowBlock
             }
         }

@@ -9,7 +9,7 @@ import Foundation
 /// at once and read in address order: scores key pair by key pair across the heads, then the
 /// softmax of each head, then values across the heads. A block's value rows are prefetched during
 /// its score pass and the next block's key rows during its value pass, a few lines per step, so
-/// that the misses of the scattered pages overlap the arithmetic (`Upcoming`).
+/// that the misses of the scattered pages overlap the arithmetic (`BlockPrefetch`).
 ///
 /// Floating-point storage: scores of 4 rows × 2 keys are accumulated as `SIMD8` partials along the
 /// head dimension and reduced with a transposed pairwise-add tree; values are multiplied and added
@@ -113,7 +113,7 @@ struct DecodeAttentionKernel: Sendable {
             // (integer values) or per chunk (float values) and head.
             let scoreSlices = (integerPath ? (count + 1) / 2 : (count + 7) / 8 * 4) * kvHeads.count
             let valueSlices = (integerPath ? dim / 16 : (count + keysPerChunk - 1) / keysPerChunk) * kvHeads.count
-            var upcoming = Upcoming(
+            var prefetch = BlockPrefetch(
                 scorePass: PrefetchSlices(
                     base: buffers.values.bytes + firstRun.row * rowBytes,
                     bytes: ((count - 1) * firstRun.step + kvHeads.count) * rowBytes, slices: scoreSlices),
@@ -122,8 +122,8 @@ struct DecodeAttentionKernel: Sendable {
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
                 let rows = (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count
-                upcoming = Upcoming(
-                    scorePass: upcoming.scorePass,
+                prefetch = BlockPrefetch(
+                    scorePass: prefetch.scorePass,
                     valuePass: PrefetchSlices(
                         base: buffers.keys.bytes + nextRun.row * rowBytes, bytes: rows * rowBytes, slices: valueSlices))
             }
@@ -138,11 +138,11 @@ struct DecodeAttentionKernel: Sendable {
                 if integerPath {
                     integerScores(
                         heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep, step: step,
-                        count: count, upcoming: upcoming, scratch: scratch)
+                        count: count, prefetch: prefetch, scratch: scratch)
                 } else {
                     scores(
                         E.self, heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep,
-                        step: step, count: count, upcoming: upcoming, scratch: scratch)
+                        step: step, count: count, prefetch: prefetch, scratch: scratch)
                 }
                 if E.isScaled {
                     gatherScales(
@@ -156,11 +156,11 @@ struct DecodeAttentionKernel: Sendable {
                 if integerPath {
                     integerAccumulate(
                         heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep, step: step,
-                        count: count, upcoming: upcoming, scratch: scratch)
+                        count: count, prefetch: prefetch, scratch: scratch)
                 } else {
                     accumulate(
                         E.self, heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep,
-                        step: step, count: count, prefetch: upcoming.valuePass, scratch: scratch)
+                        step: step, count: count, prefetch: prefetch.valuePass, scratch: scratch)
                 }
             }
             key += count
@@ -192,7 +192,7 @@ struct DecodeAttentionKernel: Sendable {
     /// the arithmetic (the blocks of a paged sequence are scattered): the block's own value rows
     /// during its score pass, and the next block's key rows during its value pass. At any moment
     /// one block's worth of rows is in flight, so the rows in use stay in L1.
-    struct Upcoming {
+    struct BlockPrefetch {
         let scorePass: PrefetchSlices
         let valuePass: PrefetchSlices
     }
@@ -243,7 +243,7 @@ struct DecodeAttentionKernel: Sendable {
     /// across the heads, so a page is read in address order.
     private func scores<E: KVElement>(
         _: E.Type, heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        upcoming: Upcoming, scratch: borrowing DecodeScratch
+        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let totalRows = heads * rowCount
@@ -253,7 +253,7 @@ struct DecodeAttentionKernel: Sendable {
                 let first = min(half * 8 + pair * 2, count - 1)
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
-                    upcoming.scorePass.prefetch(slice: (half * 4 + pair) * heads + h)
+                    prefetch.scorePass.prefetch(slice: (half * 4 + pair) * heads + h)
                     let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                     var r = h * rowCount
                     while r < (h + 1) * rowCount {
