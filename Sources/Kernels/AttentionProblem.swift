@@ -20,8 +20,6 @@ struct AttentionProblem: Sendable {
 
     /// Query rows per tiled work item, before rounding to whole tokens.
     static let blockRows = 48
-    /// Consecutive query blocks a worker of the tiled kernel claims at once.
-    static let blocksPerClaim = 4
 
     /// Computes the call on `options.threads` workers.
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
@@ -100,19 +98,14 @@ struct AttentionProblem: Sendable {
         let tiles = options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
             ?? headTiles
         let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
-        // A worker takes a run of consecutive blocks of one head at a time, so that the key tiles it
-        // has packed for one block serve the next (under a window, neighbouring blocks share most of
-        // their tiles).
-        let chunk = Self.blocksPerClaim
-        ParallelWork.run(itemCount: (items.count + chunk - 1) / chunk, threads: options.threads) { claim in
+        ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
             var scratch = AttentionScratch(
                 tiles: tiles, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
             while let index = claim() {
-                for item in items[(index * chunk)..<min(items.count, (index + 1) * chunk)] {
-                    kernel.run(
-                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
-                        buffers: buffers, scratch: &scratch)
-                }
+                let item = items[index]
+                kernel.run(
+                    item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
+                    buffers: buffers, scratch: &scratch)
             }
         }
     }

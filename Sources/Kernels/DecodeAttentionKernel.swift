@@ -207,9 +207,8 @@ struct DecodeAttentionKernel: Sendable {
 
         /// The lines of `bytes` bytes from `base`, in `slices` slices.
         init(base: UnsafeRawPointer, bytes: Int, slices: Int) {
-            self.init(
-                base: base, lines: (bytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes,
-                linesPerSlice: ((bytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes + slices - 1) / max(1, slices))
+            let lines = (bytes + Prefetch.lineBytes - 1) / Prefetch.lineBytes
+            self.init(base: base, lines: lines, linesPerSlice: (lines + slices - 1) / max(1, slices))
         }
 
         private init(base: UnsafeRawPointer?, lines: Int, linesPerSlice: Int) {

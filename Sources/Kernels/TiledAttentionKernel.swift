@@ -92,15 +92,18 @@ struct TiledAttentionKernel: Sendable {
                 let kt = UnsafePointer(scratch.keys + slot * dim * tileWidth)
                 let values = UnsafePointer(scratch.values + slot * tileWidth * rowStride)
                 let masked = coverage == .partial
-                var r = 0
-                while r < rowCount {
-                    // On a boundary tile, only the keys some row of the register block sees: their
-                    // 16-key groups for the scores (the rest is masked for every row of the block).
-                    let range = masked
+                /// On a boundary tile, only the keys some row of the register block from row `r` sees.
+                func keyRange(_ r: Int) -> Range<Int> {
+                    masked
                         ? visibleKeys(
                             rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
                             scratch: scratch)
                         : 0..<keys
+                }
+                var r = 0
+                while r < rowCount {
+                    // Their 16-key groups for the scores (the rest is masked for every row of the block).
+                    let range = keyRange(r)
                     if !range.isEmpty {
                         TileMicroKernels.scores(
                             q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
@@ -114,11 +117,7 @@ struct TiledAttentionKernel: Sendable {
                     masked: masked, keyCount: sequence.keyCount, scratch: scratch)
                 r = 0
                 while r < rowCount {
-                    let range = masked
-                        ? visibleKeys(
-                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
-                            scratch: scratch)
-                        : 0..<keys
+                    let range = keyRange(r)
                     let p = UnsafePointer(scratch.scores + r * tileWidth + range.lowerBound)
                     let alpha = UnsafePointer(scratch.rowAlpha + r)
                     let v = values + range.lowerBound * rowStride

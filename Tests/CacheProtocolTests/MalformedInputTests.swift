@@ -1,3 +1,4 @@
+import Kernels
 import Testing
 @testable import CacheProtocol
 
@@ -227,7 +228,7 @@ struct MalformedInputTests {
     }
 
     @Test func everyCutOrExtendedMessageIsRefused() throws {
-        var rng = SplitMix64(state: 99)
+        var rng = SplitMix64(seed: 99)
         for message in try MessageSamples.all(size: 2, rng: &rng) {
             let frames = try Envelope(requestID: 3, message: message).encode()
             for cut in 0..<frames[0].count {

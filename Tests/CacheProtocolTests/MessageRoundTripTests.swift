@@ -1,17 +1,18 @@
+import Kernels
 import Testing
 @testable import CacheProtocol
 
 @Suite("Message round trips")
 struct MessageRoundTripTests {
     @Test func samplesCoverEveryMessageType() throws {
-        var rng = SplitMix64(state: 1)
+        var rng = SplitMix64(seed: 1)
         let types = Set(try MessageSamples.all(size: 1, rng: &rng).map(\.type))
         #expect(types == Set(MessageType.allCases))
     }
 
     @Test(arguments: [0, 1, 2, 5, 33])
     func everyMessageRoundTrips(size: Int) throws {
-        var rng = SplitMix64(state: UInt64(size) &* 7919 &+ 3)
+        var rng = SplitMix64(seed: UInt64(size) &* 7919 &+ 3)
         for message in try MessageSamples.all(size: size, rng: &rng) {
             let envelope = Envelope(requestID: rng.next(), message: message)
             let frames = try envelope.encode()

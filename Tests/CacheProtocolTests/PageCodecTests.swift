@@ -11,20 +11,8 @@ struct PageCodecTests {
         PageCompression.allCases.map { PageEncoding(filter: filter, compression: $0) }
     }
 
-    /// Deterministic pseudo-random generator, so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func randomValues(_ count: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in Float.random(in: -4...4, using: &rng) }
     }
 
@@ -82,7 +70,7 @@ struct PageCodecTests {
 
     @Test("encoded size never exceeds raw + header, on random bytes", arguments: KVStorageType.allCases)
     func sizeBoundOnRandomBytes(storage: KVStorageType) throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         let layout = try PageLayout(layers: 2, pageSize: 16, kvHeads: 4, headDim: 32, storage: storage)
         let page = try RawPage(layout: layout, bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) })
         for encoding in Self.encodings {
@@ -95,7 +83,7 @@ struct PageCodecTests {
     /// A small page that LZ4 compresses after bit shuffling, and its encoding.
     func compressiblePage() throws -> (RawPage, [UInt8]) {
         let layout = try PageLayout(layers: 1, pageSize: 8, kvHeads: 2, headDim: 8, storage: .bf16)
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(seed: 3)
         let values = (0..<layout.elementCount).map { _ in Float(rng.next() % 4) * 0.25 - 0.5 }
         let page = try RawPage(layout: layout, values: values)
         let encoded = codec.encode(page, encoding: PageEncoding(filter: .bitShuffle, compression: .lz4))
@@ -197,7 +185,7 @@ struct PageCodecTests {
     @Test("filtered payloads match the spec's byte-plane and bit-plane definitions", arguments: KVStorageType.allCases)
     func filtersMatchDefinition(storage: KVStorageType) throws {
         let layout = try PageLayout(layers: 1, pageSize: 5, kvHeads: 3, headDim: 29, storage: storage)
-        var rng = SplitMix(state: 11)
+        var rng = SplitMix64(seed: 11)
         let page = try RawPage(layout: layout, bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) })
         for filter in PageFilter.allCases {
             let encoded = codec.encode(page, encoding: PageEncoding(filter: filter, compression: .raw))

@@ -5,17 +5,11 @@ import Testing
 /// Internals of the attention engine: the vector exp, the work splitter, tile classification, and
 /// small cases of every entry point against a naive float64 loop.
 @Suite struct KernelEngineTests {
-    /// A tiny deterministic generator (SplitMix64) so that cases are reproducible.
+    /// Values in `[-1, 1)` from a seeded `SplitMix64`, so that cases are reproducible.
     struct Generator {
-        var state: UInt64
-        mutating func next() -> Float {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) / Float(1 << 24) * 2 - 1
-        }
+        private var random: SplitMix64
+        init(state: UInt64) { random = SplitMix64(seed: state) }
+        mutating func next() -> Float { Float(random.next() >> 40) / Float(1 << 24) * 2 - 1 }
         mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
     }
 

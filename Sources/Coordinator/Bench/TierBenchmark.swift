@@ -91,14 +91,10 @@ struct TierBenchmark {
         let worker = try LaunchedWorker(binary: workerBinary, arguments: ["--model", spec.description] + arguments)
         defer { worker.stop() }
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(120))
-        var state: UInt64 = 7
+        var random = SplitMix64(seed: 7)
         let codec = PageCodec()
         let all = try (0..<pages).map { index in
-            let values = (0..<layout.elementCount).map { _ in
-                state &+= 0x9E37_79B9_7F4A_7C15
-                let z = (state ^ (state >> 31)) &* 0xBF58_476D_1CE4_E5B9
-                return Float(z >> 40) / Float(1 << 24) * 4 - 2
-            }
+            let values = random.floats(layout.elementCount).map { $0 * 2 }
             var key = [UInt8](repeating: 0xA5, count: 32)
             withUnsafeBytes(of: UInt64(index).littleEndian) { key.replaceSubrange(0..<8, with: $0) }
             guard let prefixKey = PrefixKey(bytes: key) else { throw WorkerBenchmark.Mismatch(description: "key of 32 bytes refused") }

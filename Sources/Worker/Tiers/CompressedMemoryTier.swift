@@ -41,9 +41,7 @@ struct CompressedMemoryTier: Sendable {
         }
         pages[page.key] = page.bytes
         order.touch(page.key)
-        statistics.pages += 1
-        statistics.bytes += page.bytes.count
-        statistics.movedIn += 1
+        statistics.recordIn(bytes: page.bytes.count)
         return overflow
     }
 
@@ -51,8 +49,7 @@ struct CompressedMemoryTier: Sendable {
     mutating func take(_ key: PrefixKey) -> [UInt8]? {
         guard let bytes = pages.removeValue(forKey: key) else { return nil }
         order.remove(key)
-        statistics.pages -= 1
-        statistics.bytes -= bytes.count
+        statistics.recordOut(bytes: bytes.count)
         return bytes
     }
 

@@ -131,9 +131,7 @@ struct DiskTier: Sendable {
         lastWritten = modified
         sizes[page.key] = page.bytes.count
         order.touch(page.key)
-        statistics.pages += 1
-        statistics.bytes += page.bytes.count
-        statistics.movedIn += 1
+        statistics.recordIn(bytes: page.bytes.count)
         return overflow
     }
 
@@ -157,8 +155,7 @@ struct DiskTier: Sendable {
     mutating func remove(_ key: PrefixKey) -> Bool {
         guard let size = sizes.removeValue(forKey: key) else { return false }
         order.remove(key)
-        statistics.pages -= 1
-        statistics.bytes -= size
+        statistics.recordOut(bytes: size)
         removeFile(path(of: key))
         return true
     }

@@ -16,6 +16,19 @@ public struct TierStatistics: Sendable, Hashable {
     /// All counters zero.
     public init() {}
 
+    /// Counts a page of `bytes` encoded bytes entering the tier.
+    mutating func recordIn(bytes count: Int) {
+        pages += 1
+        bytes += count
+        movedIn += 1
+    }
+
+    /// Counts a page of `bytes` encoded bytes leaving the tier.
+    mutating func recordOut(bytes count: Int) {
+        pages -= 1
+        bytes -= count
+    }
+
     /// The counters as `(name, value)` pairs named `tier_<tier>_<counter>`.
     public func counters(tier: String) -> [(name: String, value: UInt64)] {
         [("pages", pages), ("bytes", bytes), ("moved_in", movedIn), ("moved_down", movedDown), ("hits", hits),

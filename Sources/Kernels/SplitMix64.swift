@@ -1,13 +1,15 @@
-/// A small, fast, seedable random generator for synthetic benchmark and demo workloads.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// A small, fast, seedable random generator (SplitMix64) for synthetic K/V, benchmark and demo
+/// workloads and tests: the same seed gives the same sequence on every machine.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// A generator starting at `seed`; the same seed gives the same sequence.
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -16,7 +18,7 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// `count` floats uniform in `-1..<1`, from the top 24 bits of each draw.
-    mutating func floats(_ count: Int) -> [Float] {
+    public mutating func floats(_ count: Int) -> [Float] {
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {
             values[i] = Float(Int32(truncatingIfNeeded: next() >> 32) >> 8) * (1 / 8_388_608)
@@ -25,7 +27,7 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// `count` bytes, eight from each draw: incompressible data.
-    mutating func bytes(_ count: Int) -> [UInt8] {
+    public mutating func bytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(count + 8)
         while bytes.count < count {
