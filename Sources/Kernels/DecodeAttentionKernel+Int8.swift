@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// The integer arithmetic of `DecodeAttentionKernel` for int8 K/V with a head dimension divisible
 /// by 32: scores and the value pass both multiply 16-bit integers in pairs (`vpmaddwd`, 16
 /// multiply-adds per instruction against 8 for a `Float` FMA), so int8 storage halves the
@@ -7,37 +11,51 @@
 ///   `Int16` in registers; dot products are exact in `Int32` and reduced by
 ///   `PairedMultiplyAdd.laneSums`.
 /// - Values: each row's softmax weights for a block (value row scales folded in) are quantised to
-///   `Int16` against the block's largest weight (`quantise(weights:row:scratch:)`, called by the
+///   `Int16` against the block's largest weight (`quantiseWeights(rows:scratch:)`, called by the
 ///   softmax), and value rows are taken two keys at a time, interleaved, so one `vpmaddwd` adds
 ///   both keys' contributions to 8 dimensions. The `Int32` sums are converted once per block and
-///   added to the `Float` output.
+///   added to the `Float` output, which keeps the order of the sums (`run` restores element order
+///   when it writes a row out).
 extension DecodeAttentionKernel {
     /// Largest quantised weight: a block's 16 weights times 127 sum to at most 16·127·32767 < 2^31.
     static let weightLimit: Float = 32767
 
     /// Quantises query row `row` to `Int16` for the int8 score path, its elements reordered per 32 as
-    /// the 16 even then the 16 odd ones (the order `PairedMultiplyAdd.splitBytes` gives the keys),
-    /// with one scale per row. The largest magnitude maps to at most 32767, and less when the head
-    /// dimension is so large that a full dot product could overflow `Int32`; non-finite elements
-    /// quantise to 0.
+    /// the 16 even then the 16 odd ones (the order `PairedMultiplyAdd.splitBytes` gives the keys)
+    /// and each 32 stored next to the same 32 of the other rows of its register block (the layout
+    /// of `DecodeScratch.integerQueries`), with one scale per row. The largest magnitude maps to at
+    /// most 32767, and less when the head dimension is so large that a full dot product could
+    /// overflow `Int32`; elements round to the nearest integer (ties to even), and non-finite
+    /// elements quantise to 0.
     func quantiseQuery(row: Int, scratch: borrowing DecodeScratch) {
         let dim = headDim
         let source = scratch.queries + row * dim
-        let destination = scratch.integerQueries + row * dim
-        var largest: Float = 0
-        for d in 0..<dim where source[d].magnitude > largest && source[d].isFinite {
-            largest = source[d].magnitude
+        let destination = UnsafeMutableRawPointer(
+            scratch.integerQueries + row / Self.rowBlock * Self.rowBlock * dim + row % Self.rowBlock * 32)
+        // The largest finite magnitude: a magnitude's bits below those of infinity mean finite.
+        let infinityBits = SIMD8<Int32>(repeating: 0x7F80_0000)
+        var largest = SIMD8<Float>()
+        var d = 0
+        while d < dim {
+            let bits = unsafeBitCast(TileMicroKernels.load8(source + d), to: SIMD8<Int32>.self) & 0x7FFF_FFFF
+            let finite = bits.replacing(with: 0, where: bits .>= infinityBits)
+            largest = VectorMath.maximum(largest, unsafeBitCast(finite, to: SIMD8<Float>.self))
+            d += 8
         }
+        let top = VectorMath.horizontalMax(SIMD16(lowHalf: largest, highHalf: largest))
         let limit = Float(min(32767, Int(Int32.max) / (127 * dim)))
-        let scale = largest / limit
-        let inverse = largest > 0 ? limit / largest : 0
-        for d in 0..<dim {
-            let value = (source[d] * inverse).rounded()
-            let q = value.magnitude <= limit ? Int16(value) : 0
-            let chunk = d / 32 * 32, offset = d % 32
-            destination[chunk + offset % 2 * 16 + offset / 2] = q
+        let inverse = SIMD16<Float>(repeating: top > 0 ? limit / top : 0)
+        var chunk = 0
+        while chunk < dim {
+            let first = TileMicroKernels.load(source + chunk), second = TileMicroKernels.load(source + chunk + 16)
+            let even = SIMD16(lowHalf: first.evenHalf, highHalf: second.evenHalf)
+            let odd = SIMD16(lowHalf: first.oddHalf, highHalf: second.oddHalf)
+            let offset = 2 * chunk * Self.rowBlock
+            destination.storeBytes(of: VectorMath.int16(even * inverse), toByteOffset: offset, as: SIMD16<Int16>.self)
+            destination.storeBytes(of: VectorMath.int16(odd * inverse), toByteOffset: offset + 32, as: SIMD16<Int16>.self)
+            chunk += 32
         }
-        scratch.rowQueryScale[row] = scale
+        scratch.rowQueryScale[row] = top / limit
     }
 
     /// Raw scores `q·k` of every row of every head against keys `0..<count` of the block, into
@@ -59,25 +77,35 @@ extension DecodeAttentionKernel {
                 let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
-                    let q0 = UnsafeRawPointer(scratch.integerQueries + r * dim), q1 = q0 + 2 * dim
-                    let q2 = q1 + 2 * dim, q3 = q2 + 2 * dim
-                    var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
-                    var b0 = SIMD8<Int32>(), b1 = SIMD8<Int32>(), b2 = SIMD8<Int32>(), b3 = SIMD8<Int32>()
-                    var d = 0
-                    while d < dim {
-                        let x = PairedMultiplyAdd.splitBytes(ka + d), y = PairedMultiplyAdd.splitBytes(kb + d)
-                        /// Adds query row `q`'s products with both keys to `a` and `b`.
-                        @inline(__always) func add(_ q: UnsafeRawPointer, _ a: inout SIMD8<Int32>, _ b: inout SIMD8<Int32>) {
-                            let even = q.loadUnaligned(fromByteOffset: 2 * d, as: SIMD16<Int16>.self)
-                            let odd = q.loadUnaligned(fromByteOffset: 2 * d + 32, as: SIMD16<Int16>.self)
-                            a &+= PairedMultiplyAdd.apply(x.even, even) &+ PairedMultiplyAdd.apply(x.odd, odd)
-                            b &+= PairedMultiplyAdd.apply(y.even, even) &+ PairedMultiplyAdd.apply(y.odd, odd)
-                        }
-                        add(q0, &a0, &b0)
-                        add(q1, &a1, &b1)
-                        add(q2, &a2, &b2)
-                        add(q3, &a3, &b3)
-                        d += 32
+                    // The 4 rows' 32 elements lie together, 64 bytes apart: one pointer steps through
+                    // them, and the keys by 32 bytes. The first 32 elements set the sums.
+                    var q = UnsafeRawPointer(scratch.integerQueries + r * dim)
+                    var a = ka, b = kb
+                    var x = PairedMultiplyAdd.splitBytes(a), y = PairedMultiplyAdd.splitBytes(b)
+                    /// The products of query row `i` of the block with both keys' current 32 elements.
+                    @inline(__always) func products(_ i: Int) -> (first: SIMD8<Int32>, second: SIMD8<Int32>) {
+                        let even = q.loadUnaligned(fromByteOffset: 64 &* i, as: SIMD16<Int16>.self)
+                        let odd = q.loadUnaligned(fromByteOffset: 64 &* i &+ 32, as: SIMD16<Int16>.self)
+                        return (
+                            PairedMultiplyAdd.apply(x.even, even) &+ PairedMultiplyAdd.apply(x.odd, odd),
+                            PairedMultiplyAdd.apply(y.even, even) &+ PairedMultiplyAdd.apply(y.odd, odd))
+                    }
+                    var (a0, b0) = products(0), (a1, b1) = products(1)
+                    var (a2, b2) = products(2), (a3, b3) = products(3)
+                    let end = ka + dim
+                    q += 256
+                    a += 32
+                    b += 32
+                    while a < end {
+                        x = PairedMultiplyAdd.splitBytes(a)
+                        y = PairedMultiplyAdd.splitBytes(b)
+                        let p0 = products(0), p1 = products(1)
+                        a0 &+= p0.first; b0 &+= p0.second; a1 &+= p1.first; b1 &+= p1.second
+                        let p2 = products(2), p3 = products(3)
+                        a2 &+= p2.first; b2 &+= p2.second; a3 &+= p3.first; b3 &+= p3.second
+                        q += 256
+                        a += 32
+                        b += 32
                     }
                     // [row r: first, second, row r+1: first, second], then rows r+2 and r+3.
                     let upper = VectorMath.float(PairedMultiplyAdd.laneSums(a0, b0, a1, b1))
@@ -96,7 +124,9 @@ extension DecodeAttentionKernel {
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` int8 value rows, for
     /// every row of every head, with the weights the softmax quantised to `Int16` per row and block.
-    /// A head's rows are read two at a time for each 16 dimensions.
+    /// A head's rows are read two at a time for each 16 dimensions. The output rows keep each 16
+    /// dimensions in the order `PairedMultiplyAdd.interleave` pairs them (`run` restores element
+    /// order when it writes the rows out).
     func integerAccumulate(
         heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
@@ -112,17 +142,42 @@ extension DecodeAttentionKernel {
         }
     }
 
-    /// Quantises one row's block weights to `Int16` against its largest weight (which maps to
-    /// `weightLimit`) for `integerAccumulate`, and records the row's weight scale. A row whose
-    /// weights are all 0 gets scale 0; a non-finite weight gives a non-finite scale, so the row's
-    /// output becomes non-finite as it would in `Float` arithmetic.
-    @inline(__always)
-    func quantise(weights: SIMD16<Float>, row: Int, scratch: borrowing DecodeScratch) {
-        let largest = VectorMath.horizontalMax(weights)
-        let inverse = largest > 0 && largest.isFinite ? Self.weightLimit / largest : 0
-        let destination = UnsafeMutableRawPointer(scratch.integerWeights + row * Self.keyBlock)
-        destination.storeBytes(of: VectorMath.int16(weights * inverse), as: SIMD16<Int16>.self)
-        scratch.rowWeightScale[row] = any(weights .!= weights) ? .nan : largest / Self.weightLimit
+    /// Quantises the block weights of the first `rows` rows (in `weights`) to `Int16` for
+    /// `integerAccumulate`, each row against its largest weight, which maps to `weightLimit`, and
+    /// records the rows' weight scales. Two passes, so that no long chain of dependent operations
+    /// runs per row: each 4 rows' largest weights and sums by transposed trees, with one division
+    /// for the 4 inverses; then every row's conversion. A row whose weights are all 0 gets scale 0;
+    /// a NaN weight gives scale NaN (the row's weight sum is NaN exactly then, as weights are
+    /// otherwise non-negative), so the row's output becomes NaN as it would in `Float` arithmetic.
+    @inline(never)
+    func quantiseWeights(rows: Int, scratch: borrowing DecodeScratch) {
+        let limit = SIMD4<Float>(repeating: Self.weightLimit)
+        var row = 0
+        while row < rows {
+            let w = scratch.weights + row * Self.keyBlock
+            @inline(__always) func weights(_ i: Int) -> SIMD16<Float> { TileMicroKernels.load(w + i * Self.keyBlock) }
+            let w0 = weights(0), w1 = weights(1), w2 = weights(2), w3 = weights(3)
+            let largest = Self.maxima(w0, w1, w2, w3)
+            @inline(__always) func halves(_ w: SIMD16<Float>) -> SIMD8<Float> { w.lowHalf + w.highHalf }
+            let sum = VectorMath.laneSums(halves(w0), halves(w1), halves(w2), halves(w3))
+            #if arch(x86_64)
+            let usable = _mm_and_ps(_mm_cmpgt_ps(largest, SIMD4()), _mm_cmplt_ps(largest, SIMD4(repeating: .infinity)))
+            let inverse = _mm_and_ps(_mm_div_ps(limit, largest), usable)
+            let scale = _mm_blendv_ps(_mm_div_ps(largest, limit), SIMD4(repeating: .nan), _mm_cmpunord_ps(sum, sum))
+            #else
+            let usable = (largest .> 0) .& (largest .< .infinity)
+            let inverse = (limit / largest).replacing(with: 0, where: .!usable)
+            let scale = (largest / limit).replacing(with: .nan, where: sum .!= sum)
+            #endif
+            UnsafeMutableRawPointer(scratch.rowWeightInverse + row).storeBytes(of: inverse, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(scratch.rowWeightScale + row).storeBytes(of: scale, as: SIMD4<Float>.self)
+            row += Self.rowBlock
+        }
+        for row in 0..<rows {
+            let weights = TileMicroKernels.load(scratch.weights + row * Self.keyBlock)
+            let quantised = VectorMath.int16(weights * SIMD16(repeating: scratch.rowWeightInverse[row]))
+            UnsafeMutableRawPointer(scratch.integerWeights + row * Self.keyBlock).storeBytes(of: quantised, as: SIMD16<Int16>.self)
+        }
     }
 
     /// `integerAccumulate` for the 4 rows from `row` and value rows `0..<count` from `values`,
@@ -137,6 +192,8 @@ extension DecodeAttentionKernel {
         let alpha = scratch.rowAlpha + row, scale = scratch.rowWeightScale + row
         let a0 = SIMD8(repeating: alpha[0]), a1 = SIMD8(repeating: alpha[1])
         let a2 = SIMD8(repeating: alpha[2]), a3 = SIMD8(repeating: alpha[3])
+        // Once a row's maximum has settled its rescale factor is exactly 1, and the multiply is skipped.
+        let rescale = UnsafeRawPointer(alpha).loadUnaligned(as: SIMD4<Float>.self) != SIMD4(repeating: 1)
         let s0 = SIMD8(repeating: scale[0]), s1 = SIMD8(repeating: scale[1])
         let s2 = SIMD8(repeating: scale[2]), s3 = SIMD8(repeating: scale[3])
         let weights = UnsafeRawPointer(scratch.integerWeights + row * Self.keyBlock)
@@ -171,12 +228,13 @@ extension DecodeAttentionKernel {
             }
             // The last key of an odd block pairs with itself: lane `count` has weight 0.
             if count & 1 == 1 { add(first, first, pair) }
+            // The output keeps the order of the sums: no shuffle per block.
             @inline(__always) func update(
                 _ o: UnsafeMutablePointer<Float>, _ x: SIMD8<Int32>, _ y: SIMD8<Int32>, _ a: SIMD8<Float>, _ s: SIMD8<Float>
             ) {
-                let sums = PairedMultiplyAdd.unpermute(low: VectorMath.float(x), high: VectorMath.float(y))
-                TileMicroKernels.store8(VectorMath.fma(sums.first, s, TileMicroKernels.load8(o) * a), o)
-                TileMicroKernels.store8(VectorMath.fma(sums.second, s, TileMicroKernels.load8(o + 8) * a), o + 8)
+                let old0 = TileMicroKernels.load8(o), old1 = TileMicroKernels.load8(o + 8)
+                TileMicroKernels.store8(VectorMath.fma(VectorMath.float(x), s, rescale ? old0 * a : old0), o)
+                TileMicroKernels.store8(VectorMath.fma(VectorMath.float(y), s, rescale ? old1 * a : old1), o + 8)
             }
             update(o0 + c, x0, y0, a0, s0)
             update(o1 + c, x1, y1, a1, s1)

@@ -8,8 +8,9 @@ import Foundation
 /// (never crossing a 64-key block-sparse tile). A block is processed for every KV head of the item
 /// at once and read in address order: scores key pair by key pair across the heads, then the
 /// softmax of each head, then values across the heads. A block's value rows are prefetched during
-/// its score pass and the next block's key rows during its value pass, a few lines per step, so
-/// that the misses of the scattered pages overlap the arithmetic (`BlockPrefetch`).
+/// its score pass and the next block's key rows (and row scales) during its value pass, a few
+/// lines per step, so that the misses of the scattered pages overlap the arithmetic
+/// (`BlockPrefetch`).
 ///
 /// Floating-point storage: scores of 4 rows × 2 keys are accumulated as `SIMD8` partials along the
 /// head dimension and reduced with a transposed pairwise-add tree; values are multiplied and added
@@ -73,8 +74,8 @@ struct DecodeAttentionKernel: Sendable {
             (scratch.output + (headRow + r) * dim).update(repeating: 0, count: dim)
             guard r < rows else {
                 destination.update(repeating: 0, count: dim)
-                (scratch.integerQueries + (headRow + r) * dim).update(repeating: 0, count: dim)
                 scratch.rowQueryScale[headRow + r] = 0
+                if integerPath { quantiseQuery(row: headRow + r, scratch: scratch) }
                 scratch.rowPosition[headRow + r] = 0
                 continue
             }
@@ -122,6 +123,9 @@ struct DecodeAttentionKernel: Sendable {
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
                 let rows = (min(Self.keyBlock, nextRun.count, lastKey + 1 - next) - 1) * nextRun.step + kvHeads.count
+                if E.isScaled {
+                    prefetchScales(row: nextRun.row, rows: rows, buffers: buffers)
+                }
                 prefetch = BlockPrefetch(
                     scorePass: prefetch.scorePass,
                     valuePass: PrefetchSlices(
@@ -178,7 +182,19 @@ struct DecodeAttentionKernel: Sendable {
             if sum > 0 {
                 let inverse = 1 / sum
                 let source = scratch.output + (headRow + r) * dim
-                for d in 0..<dim { destination[d] = source[d] * inverse }
+                if integerPath {
+                    // Each 16 dimensions are in the order `integerAccumulate` keeps them.
+                    var c = 0
+                    while c < dim {
+                        let ordered = PairedMultiplyAdd.unpermute(
+                            low: TileMicroKernels.load8(source + c), high: TileMicroKernels.load8(source + c + 8))
+                        TileMicroKernels.store8(ordered.first * SIMD8(repeating: inverse), destination + c)
+                        TileMicroKernels.store8(ordered.second * SIMD8(repeating: inverse), destination + c + 8)
+                        c += 16
+                    }
+                } else {
+                    for d in 0..<dim { destination[d] = source[d] * inverse }
+                }
                 buffers.logSumExp[lseIndex] = scratch.rowMax[headRow + r] + Foundation.log(sum)
             } else {
                 destination.update(repeating: 0, count: dim)
@@ -227,6 +243,18 @@ struct DecodeAttentionKernel: Sendable {
                 Prefetch.line(base + line &* Prefetch.lineBytes)
                 line &+= 1
             }
+        }
+    }
+
+    /// Prefetches the key and value row scales of `rows` rows from `row` (the next block's, a
+    /// whole block ahead: `gatherScales` would otherwise wait for a miss on every block).
+    private func prefetchScales(row: Int, rows: Int, buffers: AttentionBuffers) {
+        let lineFloats = Prefetch.lineBytes / MemoryLayout<Float>.size
+        var line = row / lineFloats * lineFloats
+        while line < row + rows {
+            Prefetch.line(buffers.keys.scales + line)
+            Prefetch.line(buffers.values.scales + line)
+            line += lineFloats
         }
     }
 
@@ -329,9 +357,10 @@ struct DecodeAttentionKernel: Sendable {
     /// `integerAccumulate`, else stored as `Float`. A row that sees no key of the block (all scores
     /// `-infinity`) keeps its state and gets zero weights.
     ///
-    /// Three passes over all rows: maxima and rescale factors, then every exponential, then sums
-    /// and weights. The exponentials of all heads are independent of each other, so the middle
-    /// pass keeps many of them in flight at once.
+    /// Passes over all rows, each one call: maxima and rescale factors, then every exponential,
+    /// then sums and weights, then (integer) the weights' quantisation. The rows of a pass are
+    /// independent of each other, so each pass keeps many of them in flight at once (the
+    /// exponentials above all).
     private func softmax(
         rows: Int, rowCount: Int, heads: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
         scaled: Bool, integer: Bool, scratch: borrowing DecodeScratch
@@ -345,32 +374,35 @@ struct DecodeAttentionKernel: Sendable {
             }
         }
         let total = heads * rowCount
-        var r = 0
-        while r < total {
-            let keyScales = integer && !special ? TileMicroKernels.load(scratch.keyScales + r / rowCount * Self.keyBlock) : nil
-            newMaxima(row: r, keyScales: keyScales, scratch: scratch)
-            r += Self.rowBlock
-        }
+        newMaxima(rows: total, rowCount: rowCount, scaleKeys: integer && !special, scratch: scratch)
         exponentials(rows: total, scratch: scratch)
-        r = 0
-        while r < total {
-            let valueScales = scaled
-                ? TileMicroKernels.load(scratch.valueScales + r / rowCount * Self.keyBlock) : SIMD16(repeating: 1)
-            finish(row: r, valueScales: valueScales, integer: integer, scratch: scratch)
-            r += Self.rowBlock
+        finish(rows: total, rowCount: rowCount, scaled: scaled, scratch: scratch)
+        if integer { quantiseWeights(rows: total, scratch: scratch) }
+    }
+
+    /// First softmax pass over the first `rows` rows (`rowCount` per head), 4 at a time: the
+    /// scores multiplied by their head's key scales and the row's query scale when `scaleKeys`,
+    /// then each row's block maximum (kept in `rowBlockMax`), its new running maximum (in `rowMax`)
+    /// and its rescale factor (in `rowAlpha`). One call for all rows, so that the work of
+    /// consecutive row blocks overlaps.
+    @inline(never)
+    private func newMaxima(rows: Int, rowCount: Int, scaleKeys: Bool, scratch: borrowing DecodeScratch) {
+        var row = 0
+        while row < rows {
+            newMaxima(row: row, keyScales: scaleKeys ? scratch.keyScales + row / rowCount * Self.keyBlock : nil, scratch: scratch)
+            row += Self.rowBlock
         }
     }
 
-    /// First softmax pass for the 4 rows from `row`: the scores multiplied by `keyScales` and each
-    /// row's query scale when given, then each row's block maximum (kept in `rowBlockMax`), its new
-    /// running maximum (in `rowMax`) and its rescale factor (in `rowAlpha`).
-    @inline(never)
-    private func newMaxima(row: Int, keyScales: SIMD16<Float>?, scratch: borrowing DecodeScratch) {
+    /// `newMaxima` for the 4 rows from `row`, with the key scales at `keyScales` when given.
+    @inline(__always)
+    private func newMaxima(row: Int, keyScales: UnsafePointer<Float>?, scratch: borrowing DecodeScratch) {
         let s = scratch.scores + row * Self.keyBlock
         if let keyScales {
+            let scales = TileMicroKernels.load(keyScales)
             for i in 0..<Self.rowBlock {
                 let x = s + i * Self.keyBlock
-                TileMicroKernels.store(TileMicroKernels.load(x) * keyScales * SIMD16(repeating: scratch.rowQueryScale[row + i]), x)
+                TileMicroKernels.store(TileMicroKernels.load(x) * scales * SIMD16(repeating: scratch.rowQueryScale[row + i]), x)
             }
         }
         let x0 = TileMicroKernels.load(s), x1 = TileMicroKernels.load(s + 16)
@@ -404,23 +436,31 @@ struct DecodeAttentionKernel: Sendable {
         }
     }
 
-    /// Last softmax pass for the 4 rows from `row`: their block sums by a transposed tree (a fixed
-    /// order) into the running sums, and their value weights.
+    /// Last softmax pass over the first `rows` rows (`rowCount` per head), 4 at a time: their block
+    /// sums by a transposed tree (a fixed order) into the running sums, and their value weights
+    /// (times their head's value scales when `scaled`). One call for all rows.
     @inline(never)
-    private func finish(row: Int, valueScales: SIMD16<Float>, integer: Bool, scratch: borrowing DecodeScratch) {
+    private func finish(rows: Int, rowCount: Int, scaled: Bool, scratch: borrowing DecodeScratch) {
+        var row = 0
+        while row < rows {
+            let valueScales = scaled
+                ? TileMicroKernels.load(scratch.valueScales + row / rowCount * Self.keyBlock) : SIMD16(repeating: 1)
+            finish(row: row, valueScales: valueScales, scratch: scratch)
+            row += Self.rowBlock
+        }
+    }
+
+    /// `finish` for the 4 rows from `row`.
+    @inline(__always)
+    private func finish(row: Int, valueScales: SIMD16<Float>, scratch: borrowing DecodeScratch) {
         let s = scratch.scores + row * Self.keyBlock
-        @inline(__always) func pairs(_ r: Int) -> SIMD8<Float> {
+        @inline(__always) func halves(_ r: Int) -> SIMD8<Float> {
             TileMicroKernels.load8(s + r * Self.keyBlock) + TileMicroKernels.load8(s + r * Self.keyBlock + 8)
         }
-        let v = Self.combine(Self.combine(pairs(0), pairs(1)), Self.combine(pairs(2), pairs(3)))
-        let blockSum = v.evenHalf + v.oddHalf
+        let blockSum = VectorMath.laneSums(halves(0), halves(1), halves(2), halves(3))
         for i in 0..<Self.rowBlock {
             let weights = TileMicroKernels.load(s + i * Self.keyBlock) * valueScales
-            if integer {
-                quantise(weights: weights, row: row + i, scratch: scratch)
-            } else {
-                TileMicroKernels.store(weights, scratch.weights + (row + i) * Self.keyBlock)
-            }
+            TileMicroKernels.store(weights, scratch.weights + (row + i) * Self.keyBlock)
         }
         let sum = UnsafeRawPointer(scratch.rowSum + row).loadUnaligned(as: SIMD4<Float>.self)
         let alpha = UnsafeRawPointer(scratch.rowAlpha + row).loadUnaligned(as: SIMD4<Float>.self)
@@ -470,7 +510,7 @@ struct DecodeAttentionKernel: Sendable {
 
     /// The largest lane of each of four vectors, by a transposed tree.
     @inline(__always)
-    private static func maxima(
+    static func maxima(
         _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
     ) -> SIMD4<Float> {
         @inline(__always) func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {

@@ -3,7 +3,8 @@
 struct DecodeScratch: ~Copyable {
     /// Query rows, scaled, `[row][headDim]`, zero rows past the real ones.
     let queries: UnsafeMutablePointer<Float>
-    /// Query rows quantised for int8 keys, `[row][headDim]`, each 32 reordered even then odd.
+    /// Query rows quantised for int8 keys, by register block of 4 rows and then by 32 elements:
+    /// `[row / 4][headDim / 32][row % 4][32]`, each 32 reordered even then odd.
     let integerQueries: UnsafeMutablePointer<Int16>
     /// Scale of each query row's scores: the quantisation scale on the integer path, else 1 (0 for
     /// padding rows).
@@ -14,9 +15,11 @@ struct DecodeScratch: ~Copyable {
     let scores: UnsafeMutablePointer<Float>
     /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
     let weights: UnsafeMutablePointer<Float>
-    /// Weights of the current block quantised for int8 values, `[row][16]`, and each row's scale.
+    /// Weights of the current block quantised for int8 values, `[row][16]`, each row's scale and
+    /// its inverse (the factor that quantises it).
     let integerWeights: UnsafeMutablePointer<Int16>
     let rowWeightScale: UnsafeMutablePointer<Float>
+    let rowWeightInverse: UnsafeMutablePointer<Float>
     /// Key and value row scales of the current block (int8), `[head][16]`.
     let keyScales: UnsafeMutablePointer<Float>
     let valueScales: UnsafeMutablePointer<Float>
@@ -43,6 +46,7 @@ struct DecodeScratch: ~Copyable {
         partials = .allocate(capacity: maxRows * 4)
         integerWeights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
         rowWeightScale = .allocate(capacity: maxRows)
+        rowWeightInverse = .allocate(capacity: maxRows)
         // A head has at least one register block of rows.
         let heads = (maxRows + DecodeAttentionKernel.rowBlock - 1) / DecodeAttentionKernel.rowBlock
         keyScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
@@ -65,6 +69,7 @@ struct DecodeScratch: ~Copyable {
         partials.deallocate()
         integerWeights.deallocate()
         rowWeightScale.deallocate()
+        rowWeightInverse.deallocate()
         keyScales.deallocate()
         valueScales.deallocate()
         rowMax.deallocate()

@@ -59,26 +59,22 @@ enum PairedMultiplyAdd {
         (SIMD8(lowHalf: low.lowHalf, highHalf: high.lowHalf), SIMD8(lowHalf: low.highHalf, highHalf: high.highHalf))
     }
 
-    /// The lane sums of four vectors, `[Σa, Σb, Σc, Σd]` (wrapping), by two rounds of pairwise
-    /// adds (`vphaddd`) and one add of the halves.
+    /// The lane sums of four vectors, `[Σa, Σb, Σc, Σd]` (wrapping), by a transposed tree of
+    /// unpacks and adds: lanes two apart, then the pairs of each 128-bit half, then the halves.
+    /// (`vphaddd` does a round in one instruction but takes two cycles of a shuffle unit for it.)
     @inline(__always)
     static func laneSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>) -> SIMD4<Int32> {
-        let sums = pairSums(pairSums(a, b), pairSums(c, d))
-        return sums.lowHalf &+ sums.highHalf
-    }
-
-    /// Adjacent pairs added within each 128-bit half, as `vphaddd` does:
-    /// `[a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7]`.
-    @inline(__always)
-    private static func pairSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
         #if arch(x86_64)
-        unsafeBitCast(
-            _mm256_hadd_epi32(unsafeBitCast(a, to: __m256i.self), unsafeBitCast(b, to: __m256i.self)),
-            to: SIMD8<Int32>.self)
+        @inline(__always) func vector(_ x: SIMD8<Int32>) -> __m256i { unsafeBitCast(x, to: __m256i.self) }
+        @inline(__always) func lanes(_ x: __m256i) -> SIMD8<Int32> { unsafeBitCast(x, to: SIMD8<Int32>.self) }
+        // [a0+a2, b0+b2, a1+a3, b1+b3 | a4+a6, b4+b6, a5+a7, b5+b7], and the same for c and d.
+        let ab = lanes(_mm256_unpacklo_epi32(vector(a), vector(b))) &+ lanes(_mm256_unpackhi_epi32(vector(a), vector(b)))
+        let cd = lanes(_mm256_unpacklo_epi32(vector(c), vector(d))) &+ lanes(_mm256_unpackhi_epi32(vector(c), vector(d)))
+        // [Σa0..3, Σb0..3, Σc0..3, Σd0..3 | Σa4..7, Σb4..7, Σc4..7, Σd4..7]
+        let halves = lanes(_mm256_unpacklo_epi64(vector(ab), vector(cd))) &+ lanes(_mm256_unpackhi_epi64(vector(ab), vector(cd)))
+        return halves.lowHalf &+ halves.highHalf
         #else
-        SIMD8(
-            a[0] &+ a[1], a[2] &+ a[3], b[0] &+ b[1], b[2] &+ b[3],
-            a[4] &+ a[5], a[6] &+ a[7], b[4] &+ b[5], b[6] &+ b[7])
+        return SIMD4(a.wrappedSum(), b.wrappedSum(), c.wrappedSum(), d.wrappedSum())
         #endif
     }
 }

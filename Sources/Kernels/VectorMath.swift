@@ -18,22 +18,23 @@ enum VectorMath {
         SIMD4(Float(x[0]), Float(x[1]), Float(x[2]), Float(x[3]))
     }
 
-    /// Each lane rounded to the nearest integer (ties to even) and saturated to `Int16`; NaN gives
-    /// an unspecified value, never a trap (`vcvtps2dq` and `vpackssdw` on x86-64).
+    /// Each lane rounded to the nearest integer (ties to even) and saturated to `Int16`; a lane that
+    /// is NaN, infinite or outside the range of `Int32` gives 0 (`vcvtps2dq`, which turns exactly
+    /// those lanes into `Int32.min`, then a compare, a mask and `vpackssdw` on x86-64).
     @inline(__always)
     static func int16(_ x: SIMD16<Float>) -> SIMD16<Int16> {
         #if arch(x86_64)
+        @inline(__always) func converted(_ v: SIMD8<Float>) -> __m256i {
+            let c = _mm256_cvtps_epi32(v)
+            return _mm256_andnot_si256(_mm256_cmpeq_epi32(c, _mm256_set1_epi32(Int32.min)), c)
+        }
         // `vpackssdw` packs within 128-bit halves, so its inputs are lanes [0-3, 8-11] and [4-7, 12-15].
         let first = SIMD8(lowHalf: x.lowHalf.lowHalf, highHalf: x.highHalf.lowHalf)
         let second = SIMD8(lowHalf: x.lowHalf.highHalf, highHalf: x.highHalf.highHalf)
-        return unsafeBitCast(
-            _mm256_packs_epi32(
-                _mm256_cvtps_epi32(first),
-                _mm256_cvtps_epi32(second)),
-            to: SIMD16<Int16>.self)
+        return unsafeBitCast(_mm256_packs_epi32(converted(first), converted(second)), to: SIMD16<Int16>.self)
         #else
         var result = SIMD16<Int16>()
-        for i in 0..<16 where !x[i].isNaN {
+        for i in 0..<16 where x[i].isFinite && x[i].magnitude < 2_147_483_648 {
             result[i] = Int16(min(32767, max(-32768, x[i].rounded(.toNearestOrEven))))
         }
         return result
@@ -157,6 +158,28 @@ enum VectorMath {
         let s4 = s8.lowHalf + s8.highHalf
         let s2 = s4.lowHalf + s4.highHalf
         return s2[0] + s2[1]
+    }
+
+    /// The lane sums of four vectors, `[Σa, Σb, Σc, Σd]`, by a fixed transposed tree: pairs of
+    /// lanes two apart, then the two pairs of each 128-bit half, then the halves (unpacks, shuffles
+    /// and adds on x86-64).
+    @inline(__always)
+    static func laneSums(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>) -> SIMD4<Float> {
+        #if arch(x86_64)
+        // [a0+a2, b0+b2, a1+a3, b1+b3 | a4+a6, b4+b6, a5+a7, b5+b7], and the same for c and d.
+        let ab = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b))
+        let cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d))
+        // [Σa0..3, Σb0..3, Σc0..3, Σd0..3 | Σa4..7, Σb4..7, Σc4..7, Σd4..7]
+        let abPairs = unsafeBitCast(ab, to: __m256d.self), cdPairs = unsafeBitCast(cd, to: __m256d.self)
+        let halves = unsafeBitCast(_mm256_unpacklo_pd(abPairs, cdPairs), to: SIMD8<Float>.self)
+            + unsafeBitCast(_mm256_unpackhi_pd(abPairs, cdPairs), to: SIMD8<Float>.self)
+        return halves.lowHalf + halves.highHalf
+        #else
+        @inline(__always) func sum(_ x: SIMD8<Float>) -> Float {
+            ((x[0] + x[2]) + (x[1] + x[3])) + ((x[4] + x[6]) + (x[5] + x[7]))
+        }
+        return SIMD4(sum(a), sum(b), sum(c), sum(d))
+        #endif
     }
 
     /// Stores the 8 × 8 block whose row `i` is `ri` transposed: column `i` (element `i` of every

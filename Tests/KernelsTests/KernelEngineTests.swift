@@ -118,6 +118,30 @@ import Testing
         #expect(VectorMath.tanh(SIMD16<Float>(repeating: -200))[0] == -1)
     }
 
+    /// Rounding ties to even, saturation, and 0 for every lane `vcvtps2dq` cannot convert.
+    @Test func int16ConversionRoundsSaturatesAndZeroesInvalidLanes() {
+        let lanes = SIMD16<Float>(
+            0.5, 1.5, -2.5, 2.4999, 40000, -40000, .nan, .infinity,
+            -.infinity, 3e9, -3e9, 32767, -32768, 7, -0.0, 100.5)
+        let expected = SIMD16<Int16>(0, 2, -2, 2, 32767, -32768, 0, 0, 0, 0, 0, 32767, -32768, 7, 0, 100)
+        #expect(VectorMath.int16(lanes) == expected)
+    }
+
+    /// Both transposed lane-sum trees give each vector's sum, in argument order (integers wrapping).
+    @Test func laneSumsAddEachVector() {
+        var generator = Generator(state: 29)
+        for _ in 0..<20 {
+            let floats = (0..<4).map { _ in SIMD8<Float>(generator.values(8).map { ($0 * 64).rounded() }) }
+            let sums = VectorMath.laneSums(floats[0], floats[1], floats[2], floats[3])
+            for i in 0..<4 { #expect(sums[i] == floats[i].sum()) }
+            let ints = (0..<4).map { _ in SIMD8<Int32>((0..<8).map { _ in Int32(generator.next() * 2e9) }) }
+            let intSums = PairedMultiplyAdd.laneSums(ints[0], ints[1], ints[2], ints[3])
+            for i in 0..<4 { #expect(intSums[i] == ints[i].wrappedSum()) }
+        }
+        let wrapping = SIMD8<Int32>(repeating: .max)
+        #expect(PairedMultiplyAdd.laneSums(wrapping, wrapping, wrapping, wrapping)[2] == wrapping.wrappedSum())
+    }
+
     @Test func workSplitterClaimsEveryItemOnce() {
         final class Counts: @unchecked Sendable {
             var hits = [Int](repeating: 0, count: 1000)
