@@ -77,32 +77,26 @@ extension DecodeAttentionKernel {
                 let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
+                    var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
+                    var b0 = SIMD8<Int32>(), b1 = SIMD8<Int32>(), b2 = SIMD8<Int32>(), b3 = SIMD8<Int32>()
                     // The 4 rows' 32 elements lie together, 64 bytes apart: one pointer steps through
-                    // them, and the keys by 32 bytes. The first 32 elements set the sums.
+                    // them, and the keys by 32 bytes.
                     var q = UnsafeRawPointer(scratch.integerQueries + r * dim)
                     var a = ka, b = kb
-                    var x = PairedMultiplyAdd.splitBytes(a), y = PairedMultiplyAdd.splitBytes(b)
-                    /// The products of query row `i` of the block with both keys' current 32 elements.
-                    @inline(__always) func products(_ i: Int) -> (first: SIMD8<Int32>, second: SIMD8<Int32>) {
-                        let even = q.loadUnaligned(fromByteOffset: 64 &* i, as: SIMD16<Int16>.self)
-                        let odd = q.loadUnaligned(fromByteOffset: 64 &* i &+ 32, as: SIMD16<Int16>.self)
-                        return (
-                            PairedMultiplyAdd.apply(x.even, even) &+ PairedMultiplyAdd.apply(x.odd, odd),
-                            PairedMultiplyAdd.apply(y.even, even) &+ PairedMultiplyAdd.apply(y.odd, odd))
-                    }
-                    var (a0, b0) = products(0), (a1, b1) = products(1)
-                    var (a2, b2) = products(2), (a3, b3) = products(3)
                     let end = ka + dim
-                    q += 256
-                    a += 32
-                    b += 32
                     while a < end {
-                        x = PairedMultiplyAdd.splitBytes(a)
-                        y = PairedMultiplyAdd.splitBytes(b)
-                        let p0 = products(0), p1 = products(1)
-                        a0 &+= p0.first; b0 &+= p0.second; a1 &+= p1.first; b1 &+= p1.second
-                        let p2 = products(2), p3 = products(3)
-                        a2 &+= p2.first; b2 &+= p2.second; a3 &+= p3.first; b3 &+= p3.second
+                        let x = PairedMultiplyAdd.splitBytes(a), y = PairedMultiplyAdd.splitBytes(b)
+                        /// Adds the products of query row `i` of the block with both keys to `p` and `s`.
+                        @inline(__always) func add(_ i: Int, _ p: inout SIMD8<Int32>, _ s: inout SIMD8<Int32>) {
+                            let even = q.loadUnaligned(fromByteOffset: 64 &* i, as: SIMD16<Int16>.self)
+                            let odd = q.loadUnaligned(fromByteOffset: 64 &* i &+ 32, as: SIMD16<Int16>.self)
+                            p &+= PairedMultiplyAdd.apply(x.even, even) &+ PairedMultiplyAdd.apply(x.odd, odd)
+                            s &+= PairedMultiplyAdd.apply(y.even, even) &+ PairedMultiplyAdd.apply(y.odd, odd)
+                        }
+                        add(0, &a0, &b0)
+                        add(1, &a1, &b1)
+                        add(2, &a2, &b2)
+                        add(3, &a3, &b3)
                         q += 256
                         a += 32
                         b += 32
