@@ -9,7 +9,7 @@ import _Builtin_intrinsics.intel
 ///
 /// - Scores: each query row is quantised once to `Int16` (`quantiseQuery`); keys are widened to
 ///   `Int16` in registers; dot products are exact in `Int32` and reduced by
-///   `PairedMultiplyAdd.laneSums`.
+///   `VectorMath.laneSums`.
 /// - Values: each row's softmax weights for a block (value row scales folded in) are quantised to
 ///   `Int16` against the block's largest weight (`quantiseWeights(rows:scratch:)`, called by the
 ///   softmax), and value rows are taken two keys at a time, interleaved, so one `vpmaddwd` adds
@@ -42,7 +42,7 @@ extension DecodeAttentionKernel {
             largest = VectorMath.maximum(largest, unsafeBitCast(finite, to: SIMD8<Float>.self))
             d += 8
         }
-        let top = VectorMath.horizontalMax(SIMD16(lowHalf: largest, highHalf: largest))
+        let top = VectorMath.horizontalMax(largest)
         let limit = Float(min(32767, Int(Int32.max) / (127 * dim)))
         let inverse = SIMD16<Float>(repeating: top > 0 ? limit / top : 0)
         var chunk = 0
@@ -102,8 +102,8 @@ extension DecodeAttentionKernel {
                         b += 32
                     }
                     // [row r: first, second, row r+1: first, second], then rows r+2 and r+3.
-                    let upper = VectorMath.float(PairedMultiplyAdd.laneSums(a0, b0, a1, b1))
-                    let lower = VectorMath.float(PairedMultiplyAdd.laneSums(a2, b2, a3, b3))
+                    let upper = VectorMath.float(VectorMath.laneSums(a0, b0, a1, b1))
+                    let lower = VectorMath.float(VectorMath.laneSums(a2, b2, a3, b3))
                     let destination = UnsafeMutableRawPointer(scratch.scores + r * Self.keyBlock + first)
                     let rowBytes = Self.keyBlock * MemoryLayout<Float>.size
                     destination.storeBytes(of: upper.lowHalf, as: SIMD2<Float>.self)

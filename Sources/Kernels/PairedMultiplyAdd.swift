@@ -58,23 +58,4 @@ enum PairedMultiplyAdd {
     static func unpermute<T: SIMDScalar>(low: SIMD8<T>, high: SIMD8<T>) -> (first: SIMD8<T>, second: SIMD8<T>) {
         (SIMD8(lowHalf: low.lowHalf, highHalf: high.lowHalf), SIMD8(lowHalf: low.highHalf, highHalf: high.highHalf))
     }
-
-    /// The lane sums of four vectors, `[Σa, Σb, Σc, Σd]` (wrapping), by a transposed tree of
-    /// unpacks and adds: lanes two apart, then the pairs of each 128-bit half, then the halves.
-    /// (`vphaddd` does a round in one instruction but takes two cycles of a shuffle unit for it.)
-    @inline(__always)
-    static func laneSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>) -> SIMD4<Int32> {
-        #if arch(x86_64)
-        @inline(__always) func vector(_ x: SIMD8<Int32>) -> __m256i { unsafeBitCast(x, to: __m256i.self) }
-        @inline(__always) func lanes(_ x: __m256i) -> SIMD8<Int32> { unsafeBitCast(x, to: SIMD8<Int32>.self) }
-        // [a0+a2, b0+b2, a1+a3, b1+b3 | a4+a6, b4+b6, a5+a7, b5+b7], and the same for c and d.
-        let ab = lanes(_mm256_unpacklo_epi32(vector(a), vector(b))) &+ lanes(_mm256_unpackhi_epi32(vector(a), vector(b)))
-        let cd = lanes(_mm256_unpacklo_epi32(vector(c), vector(d))) &+ lanes(_mm256_unpackhi_epi32(vector(c), vector(d)))
-        // [Σa0..3, Σb0..3, Σc0..3, Σd0..3 | Σa4..7, Σb4..7, Σc4..7, Σd4..7]
-        let halves = lanes(_mm256_unpacklo_epi64(vector(ab), vector(cd))) &+ lanes(_mm256_unpackhi_epi64(vector(ab), vector(cd)))
-        return halves.lowHalf &+ halves.highHalf
-        #else
-        return SIMD4(a.wrappedSum(), b.wrappedSum(), c.wrappedSum(), d.wrappedSum())
-        #endif
-    }
 }

@@ -140,19 +140,18 @@ enum VectorMath {
     /// The largest lane, by a halving tree.
     @inline(__always)
     static func horizontalMax(_ x: SIMD16<Float>) -> Float {
-        let m8 = maximum(x.lowHalf, x.highHalf)
+        horizontalMax(maximum(x.lowHalf, x.highHalf))
+    }
+
+    /// `horizontalMax` on eight lanes.
+    @inline(__always)
+    static func horizontalMax(_ m8: SIMD8<Float>) -> Float {
         let m4 = maximum(m8.lowHalf, m8.highHalf)
         let m2 = maximum(m4.lowHalf, m4.highHalf)
         return Swift.max(m2[0], m2[1])
     }
 
-    /// The sum of the lanes, by a halving tree (a fixed order, so results are reproducible).
-    @inline(__always)
-    static func horizontalSum(_ x: SIMD16<Float>) -> Float {
-        horizontalSum(x.lowHalf + x.highHalf)
-    }
-
-    /// `horizontalSum` on eight lanes.
+    /// The sum of eight lanes, by a halving tree (a fixed order, so results are reproducible).
     @inline(__always)
     static func horizontalSum(_ s8: SIMD8<Float>) -> Float {
         let s4 = s8.lowHalf + s8.highHalf
@@ -179,6 +178,22 @@ enum VectorMath {
             ((x[0] + x[2]) + (x[1] + x[3])) + ((x[4] + x[6]) + (x[5] + x[7]))
         }
         return SIMD4(sum(a), sum(b), sum(c), sum(d))
+        #endif
+    }
+
+    /// `laneSums` on `Int32` lanes (wrapping), by the same tree. (`vphaddd` does a round in one
+    /// instruction but takes two cycles of a shuffle unit for it.)
+    @inline(__always)
+    static func laneSums(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>) -> SIMD4<Int32> {
+        #if arch(x86_64)
+        @inline(__always) func vector(_ x: SIMD8<Int32>) -> __m256i { unsafeBitCast(x, to: __m256i.self) }
+        @inline(__always) func lanes(_ x: __m256i) -> SIMD8<Int32> { unsafeBitCast(x, to: SIMD8<Int32>.self) }
+        let ab = lanes(_mm256_unpacklo_epi32(vector(a), vector(b))) &+ lanes(_mm256_unpackhi_epi32(vector(a), vector(b)))
+        let cd = lanes(_mm256_unpacklo_epi32(vector(c), vector(d))) &+ lanes(_mm256_unpackhi_epi32(vector(c), vector(d)))
+        let halves = lanes(_mm256_unpacklo_epi64(vector(ab), vector(cd))) &+ lanes(_mm256_unpackhi_epi64(vector(ab), vector(cd)))
+        return halves.lowHalf &+ halves.highHalf
+        #else
+        return SIMD4(a.wrappedSum(), b.wrappedSum(), c.wrappedSum(), d.wrappedSum())
         #endif
     }
 

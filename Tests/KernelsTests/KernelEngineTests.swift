@@ -135,11 +135,11 @@ import Testing
             let sums = VectorMath.laneSums(floats[0], floats[1], floats[2], floats[3])
             for i in 0..<4 { #expect(sums[i] == floats[i].sum()) }
             let ints = (0..<4).map { _ in SIMD8<Int32>((0..<8).map { _ in Int32(generator.next() * 2e9) }) }
-            let intSums = PairedMultiplyAdd.laneSums(ints[0], ints[1], ints[2], ints[3])
+            let intSums = VectorMath.laneSums(ints[0], ints[1], ints[2], ints[3])
             for i in 0..<4 { #expect(intSums[i] == ints[i].wrappedSum()) }
         }
         let wrapping = SIMD8<Int32>(repeating: .max)
-        #expect(PairedMultiplyAdd.laneSums(wrapping, wrapping, wrapping, wrapping)[2] == wrapping.wrappedSum())
+        #expect(VectorMath.laneSums(wrapping, wrapping, wrapping, wrapping)[2] == wrapping.wrappedSum())
     }
 
     @Test func workSplitterClaimsEveryItemOnce() {
