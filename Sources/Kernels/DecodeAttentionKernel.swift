@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 import Foundation
 
 /// Streaming kernel for few query rows (decode and short multi-token decode): one item is a
@@ -382,9 +385,10 @@ struct DecodeAttentionKernel: Sendable {
 
     /// First softmax pass over the first `rows` rows (`rowCount` per head), 4 at a time: the
     /// scores multiplied by their head's key scales and the row's query scale when `scaleKeys`,
-    /// then each row's block maximum (kept in `rowBlockMax`), its new running maximum (in `rowMax`)
-    /// and its rescale factor (in `rowAlpha`). One call for all rows, so that the work of
-    /// consecutive row blocks overlaps.
+    /// then each row's new running maximum (in `rowMax`), its rescale factor (in `rowAlpha`) and
+    /// its exponent shift for the block (in `rowExponentShift`: `-infinity` when the row sees none
+    /// of the block's keys). One call for all rows, so that the work of consecutive row blocks
+    /// overlaps.
     @inline(never)
     private func newMaxima(rows: Int, rowCount: Int, scaleKeys: Bool, scratch: borrowing DecodeScratch) {
         var row = 0
@@ -415,24 +419,31 @@ struct DecodeAttentionKernel: Sendable {
             let d = previous - newMax
             alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(with: 1, where: newMax .== previous)
         }
+        let shift = -newMax * SIMD4(repeating: VectorMath.log2e)
+        #if arch(x86_64)
+        let exponentShift = _mm_blendv_ps(shift, SIMD4(repeating: -.infinity), _mm_cmpeq_ps(blockMax, SIMD4(repeating: -.infinity)))
+        #else
+        let exponentShift = shift.replacing(with: -.infinity, where: blockMax .== -.infinity)
+        #endif
         let raw = UnsafeMutableRawPointer.self
-        raw.init(scratch.rowBlockMax + row).storeBytes(of: blockMax, as: SIMD4<Float>.self)
+        raw.init(scratch.rowExponentShift + row).storeBytes(of: exponentShift, as: SIMD4<Float>.self)
         raw.init(scratch.rowMax + row).storeBytes(of: newMax, as: SIMD4<Float>.self)
         raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
     }
 
-    /// Second softmax pass: `e^(s - max)` replaces the scores of the first `rows` rows, 8 keys at a
-    /// time with one inlined exponential (the optimizer stops inlining into a function that grows
-    /// too large); zero for a row that sees no key of the block (NaN scores count as seen, so that
-    /// they reach the output).
+    /// Second softmax pass: `e^(s - max)`, computed as `2^(s·log2(e) + shift)` with the row's
+    /// exponent shift, replaces the scores of the first `rows` rows, 8 keys at a time with one
+    /// inlined exponential (the optimizer stops inlining into a function that grows too large).
+    /// Branch-free: a row that sees no key of the block has shift `-infinity` and gets zeros (NaN
+    /// scores count as seen, so that they reach the output).
     @inline(never)
     private func exponentials(rows: Int, scratch: borrowing DecodeScratch) {
         for i in 0..<2 * rows {
-            let row = i / 2
             let lane = scratch.scores + 8 * i
-            let seen = scratch.rowBlockMax[row] != -.infinity
-            let p = seen ? VectorMath.exp(TileMicroKernels.load8(lane) - SIMD8(repeating: scratch.rowMax[row])) : SIMD8()
-            TileMicroKernels.store8(p, lane)
+            let t = VectorMath.fma(
+                TileMicroKernels.load8(lane), SIMD8(repeating: VectorMath.log2e),
+                SIMD8(repeating: scratch.rowExponentShift[i / 2]))
+            TileMicroKernels.store8(VectorMath.exp2(t), lane)
         }
     }
 

@@ -27,8 +27,10 @@ struct DecodeScratch: ~Copyable {
     let partials: UnsafeMutablePointer<SIMD8<Float>>
     /// Running row maximum, row sum and the current block's rescale factor.
     let rowMax: UnsafeMutablePointer<Float>
-    /// Each row's largest score in the current block (`-infinity` when it sees none of its keys).
-    let rowBlockMax: UnsafeMutablePointer<Float>
+    /// Each row's exponent shift for the current block: `-rowMax · log2(e)`, so that a weight is
+    /// `2^(s · log2(e) + shift)`; `-infinity` when the row sees none of the block's keys (its
+    /// weights are then 0).
+    let rowExponentShift: UnsafeMutablePointer<Float>
     let rowSum: UnsafeMutablePointer<Float>
     let rowAlpha: UnsafeMutablePointer<Float>
     /// ALiBi slope and aligned position of each row.
@@ -37,26 +39,26 @@ struct DecodeScratch: ~Copyable {
 
     /// Buffers for up to `maxRows` rows of `headDim`.
     init(maxRows: Int, headDim: Int) {
-        queries = .allocate(capacity: maxRows * headDim)
-        output = .allocate(capacity: maxRows * headDim)
-        integerQueries = .allocate(capacity: maxRows * headDim)
-        rowQueryScale = .allocate(capacity: maxRows)
-        scores = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
-        weights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
-        partials = .allocate(capacity: maxRows * 4)
-        integerWeights = .allocate(capacity: maxRows * DecodeAttentionKernel.keyBlock)
-        rowWeightScale = .allocate(capacity: maxRows)
-        rowWeightInverse = .allocate(capacity: maxRows)
+        queries = .allocateCacheAligned(capacity: maxRows * headDim)
+        output = .allocateCacheAligned(capacity: maxRows * headDim)
+        integerQueries = .allocateCacheAligned(capacity: maxRows * headDim)
+        rowQueryScale = .allocateCacheAligned(capacity: maxRows)
+        scores = .allocateCacheAligned(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        weights = .allocateCacheAligned(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        partials = .allocateCacheAligned(capacity: maxRows * 4)
+        integerWeights = .allocateCacheAligned(capacity: maxRows * DecodeAttentionKernel.keyBlock)
+        rowWeightScale = .allocateCacheAligned(capacity: maxRows)
+        rowWeightInverse = .allocateCacheAligned(capacity: maxRows)
         // A head has at least one register block of rows.
         let heads = (maxRows + DecodeAttentionKernel.rowBlock - 1) / DecodeAttentionKernel.rowBlock
-        keyScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
-        valueScales = .allocate(capacity: heads * DecodeAttentionKernel.keyBlock)
-        rowMax = .allocate(capacity: maxRows)
-        rowBlockMax = .allocate(capacity: maxRows)
-        rowSum = .allocate(capacity: maxRows)
-        rowAlpha = .allocate(capacity: maxRows)
-        rowSlope = .allocate(capacity: maxRows)
-        rowPosition = .allocate(capacity: maxRows)
+        keyScales = .allocateCacheAligned(capacity: heads * DecodeAttentionKernel.keyBlock)
+        valueScales = .allocateCacheAligned(capacity: heads * DecodeAttentionKernel.keyBlock)
+        rowMax = .allocateCacheAligned(capacity: maxRows)
+        rowExponentShift = .allocateCacheAligned(capacity: maxRows)
+        rowSum = .allocateCacheAligned(capacity: maxRows)
+        rowAlpha = .allocateCacheAligned(capacity: maxRows)
+        rowSlope = .allocateCacheAligned(capacity: maxRows)
+        rowPosition = .allocateCacheAligned(capacity: maxRows)
     }
 
     deinit {
@@ -73,7 +75,7 @@ struct DecodeScratch: ~Copyable {
         keyScales.deallocate()
         valueScales.deallocate()
         rowMax.deallocate()
-        rowBlockMax.deallocate()
+        rowExponentShift.deallocate()
         rowSum.deallocate()
         rowAlpha.deallocate()
         rowSlope.deallocate()
