@@ -419,7 +419,7 @@ struct DecodeAttentionKernel: Sendable {
             let d = previous - newMax
             alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(with: 1, where: newMax .== previous)
         }
-        let shift = -newMax * SIMD4(repeating: VectorMath.log2e)
+        let shift = VectorMath.exponentShift(maximum: newMax)
         #if arch(x86_64)
         let exponentShift = _mm_blendv_ps(shift, SIMD4(repeating: -.infinity), _mm_cmpeq_ps(blockMax, SIMD4(repeating: -.infinity)))
         #else
@@ -431,7 +431,7 @@ struct DecodeAttentionKernel: Sendable {
         raw.init(scratch.rowAlpha + row).storeBytes(of: alpha, as: SIMD4<Float>.self)
     }
 
-    /// Second softmax pass: `e^(s - max)`, computed as `2^(s·log2(e) + shift)` with the row's
+    /// Second softmax pass: `e^(s - max)`, computed by `VectorMath.exp(_:shift:)` with the row's
     /// exponent shift, replaces the scores of the first `rows` rows, 8 keys at a time with one
     /// inlined exponential (the optimizer stops inlining into a function that grows too large).
     /// Branch-free: a row that sees no key of the block has shift `-infinity` and gets zeros (NaN
@@ -440,10 +440,8 @@ struct DecodeAttentionKernel: Sendable {
     private func exponentials(rows: Int, scratch: borrowing DecodeScratch) {
         for i in 0..<2 * rows {
             let lane = scratch.scores + 8 * i
-            let t = VectorMath.fma(
-                TileMicroKernels.load8(lane), SIMD8(repeating: VectorMath.log2e),
-                SIMD8(repeating: scratch.rowExponentShift[i / 2]))
-            TileMicroKernels.store8(VectorMath.exp2(t), lane)
+            let shift = SIMD8(repeating: scratch.rowExponentShift[i / 2])
+            TileMicroKernels.store8(VectorMath.exp(TileMicroKernels.load8(lane), shift: shift), lane)
         }
     }
 

@@ -27,9 +27,8 @@ struct DecodeScratch: ~Copyable {
     let partials: UnsafeMutablePointer<SIMD8<Float>>
     /// Running row maximum, row sum and the current block's rescale factor.
     let rowMax: UnsafeMutablePointer<Float>
-    /// Each row's exponent shift for the current block: `-rowMax · log2(e)`, so that a weight is
-    /// `2^(s · log2(e) + shift)`; `-infinity` when the row sees none of the block's keys (its
-    /// weights are then 0).
+    /// Each row's exponent shift for the current block (`VectorMath.exponentShift` of its running
+    /// maximum); `-infinity` when the row sees none of the block's keys (its weights are then 0).
     let rowExponentShift: UnsafeMutablePointer<Float>
     let rowSum: UnsafeMutablePointer<Float>
     let rowAlpha: UnsafeMutablePointer<Float>

@@ -288,7 +288,7 @@ struct TiledAttentionKernel: Sendable {
             TileMicroKernels.store(x2, s + 32); TileMicroKernels.store(x3, s + 48)
             let previous = scratch.rowMax[r]
             let newMax = Swift.max(previous, tileMax)
-            let shift = SIMD8<Float>(repeating: -newMax * VectorMath.log2e)
+            let shift = SIMD8<Float>(repeating: VectorMath.exponentShift(maximum: newMax))
             // Eight keys at a time, with one inlined exponential (the optimizer stops inlining into a
             // function that grows too large); groups the row does not see get weight 0 (what `exp`
             // gives) without an `exp`.
@@ -296,8 +296,7 @@ struct TiledAttentionKernel: Sendable {
             for group in 0..<8 {
                 let lane = s + 8 * group
                 let p = first <= 8 * group + 7 && last >= 8 * group
-                    ? VectorMath.exp2(VectorMath.fma(TileMicroKernels.load8(lane), SIMD8(repeating: VectorMath.log2e), shift))
-                    : SIMD8()
+                    ? VectorMath.exp(TileMicroKernels.load8(lane), shift: shift) : SIMD8()
                 TileMicroKernels.store8(p, lane)
                 sum += p
             }

@@ -67,10 +67,32 @@ enum VectorMath {
         return scaledPowerOfTwo(shifted: shifted, fraction: r * SIMD8(repeating: log2e))
     }
 
-    /// `2^t` for each lane, relative error below 3e-7 on `[-126, 127]`, in fewer operations than
-    /// `exp` (no range reduction by ln 2): the softmax computes `e^(s - m)` as
-    /// `2^(s·log2(e) - m·log2(e))` with one FMA. Lanes below -127 (including `-infinity`) give 0
-    /// or a value below 2^-126; lanes above 127 saturate at `2^127`; NaN stays NaN.
+    /// `e^(x - m)` for each lane, the softmax weight of score `x` under row maximum `m`, given
+    /// `shift = exponentShift(maximum: m)`: `2^(x·log2(e) + shift)`, one FMA and `exp2`, fewer
+    /// operations than `exp` (no range reduction by ln 2). The relative error grows by about 1e-7
+    /// per unit of `|x| + |m|` (the roundings of `x·log2(e)` and of the shift; the shift's is the
+    /// same for every score of a row, so it cancels when the row is normalised). A shift of
+    /// `-infinity` gives 0 for every score that is not NaN or `+infinity`.
+    @inline(__always)
+    static func exp(_ x: SIMD8<Float>, shift: SIMD8<Float>) -> SIMD8<Float> {
+        exp2(fma(x, SIMD8(repeating: log2e), shift))
+    }
+
+    /// The shift for `exp(_:shift:)` that subtracts the maximum `m`: `-m · log2(e)`.
+    @inline(__always)
+    static func exponentShift(maximum m: Float) -> Float {
+        -m * log2e
+    }
+
+    /// `exponentShift` on four lanes.
+    @inline(__always)
+    static func exponentShift(maximum m: SIMD4<Float>) -> SIMD4<Float> {
+        -m * SIMD4(repeating: log2e)
+    }
+
+    /// `2^t` for each lane, relative error below 3e-7 on `[-126, 127]`. Lanes below -127
+    /// (including `-infinity`) give 0 or a value below 2^-126; lanes above 127 saturate at
+    /// `2^127`; NaN stays NaN.
     @inline(__always)
     static func exp2(_ t: SIMD8<Float>) -> SIMD8<Float> {
         let clamped = minimum(maximum(t, SIMD8(repeating: -127)), SIMD8(repeating: 127))
@@ -79,7 +101,7 @@ enum VectorMath {
     }
 
     /// log2(e), the factor that turns a natural exponent into a binary one.
-    static let log2e: Float = 1.442_695_04
+    private static let log2e: Float = 1.442_695_04
 
     /// 1.5 · 2^23 + 127: added to a value `t` in `[-127, 128)`, it leaves `round(t) + 127` (ties to
     /// even) in the low mantissa bits of the sum, the biased exponent of `2^round(t)`.

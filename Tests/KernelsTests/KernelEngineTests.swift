@@ -121,6 +121,17 @@ import Testing
         #expect(edges[2] == 1 && edges[3] == 2 && edges[4] == 0.125)
         #expect(edges[5] == 0x1p127 && edges[6] == 0x1p127)
         #expect(edges[7].isNaN)
+        // e^(x - m) through the shift, as the softmax computes it (the roundings of x·log2(e) and of
+        // the shift add about 1e-7 of relative error per unit of |x| + |m|); a shift of -infinity
+        // gives zeros.
+        let scores = SIMD8<Float>(-30, -7.5, -1, -0.25, 0, 3, 11.5, 12)
+        let weights = VectorMath.exp(scores, shift: SIMD8(repeating: VectorMath.exponentShift(maximum: 12)))
+        for lane in 0..<8 {
+            let exact = Foundation.exp(Double(scores[lane]) - 12)
+            let magnitude = abs(Double(scores[lane])) + 12
+            #expect(abs(Double(weights[lane]) - exact) <= (3e-7 + 1e-7 * magnitude) * exact)
+        }
+        #expect(VectorMath.exp(scores, shift: SIMD8(repeating: -.infinity)) == SIMD8())
     }
 
     @Test func vectorTanhIsAccurate() {
