@@ -1,11 +1,23 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
+
+/// Whether the build machine's CPU has AVX-512 VNNI (`avx512_vnni` among the flags of
+/// /proc/cpuinfo). Kernels are compiled for that CPU, so the condition `AVX512_VNNI` they see says
+/// which instructions the build may use: with it, int8 decode multiplies 8-bit operands
+/// (`vpdpbusd`).
+let buildMachineHasVNNI: Bool = {
+    guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return false }
+    return flags.split(separator: " ").contains("avx512_vnni")
+}()
 
 /// Kernels are always compiled with optimisation and for the build machine's CPU: without a target
 /// CPU, `SIMD16<Float>` arithmetic is scalarised and FMA becomes a libm call per lane.
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-target-cpu", "native"]),
-]
+] + (buildMachineHasVNNI ? [.define("AVX512_VNNI")] : [])
 
 /// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` (each an `@main` that
 /// calls `FuzzDriver.run` from `Fuzz/FuzzSupport`) are added, and the code they exercise is compiled

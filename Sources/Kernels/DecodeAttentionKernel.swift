@@ -186,15 +186,7 @@ struct DecodeAttentionKernel: Sendable {
                 let inverse = 1 / sum
                 let source = scratch.output + (headRow + r) * dim
                 if integerPath {
-                    // Each 16 dimensions are in the order `integerAccumulate` keeps them.
-                    var c = 0
-                    while c < dim {
-                        let ordered = PairedMultiplyAdd.unpermute(
-                            low: TileMicroKernels.load8(source + c), high: TileMicroKernels.load8(source + c + 8))
-                        TileMicroKernels.store8(ordered.first * SIMD8(repeating: inverse), destination + c)
-                        TileMicroKernels.store8(ordered.second * SIMD8(repeating: inverse), destination + c + 8)
-                        c += 16
-                    }
+                    storeIntegerOutput(source, inverse: inverse, to: destination)
                 } else {
                     for d in 0..<dim { destination[d] = source[d] * inverse }
                 }
@@ -210,7 +202,7 @@ struct DecodeAttentionKernel: Sendable {
     /// What is prefetched while a block is computed, a slice at a time, so that the misses overlap
     /// the arithmetic (the blocks of a paged sequence are scattered): the block's own value rows
     /// during its score pass, and the next block's key rows during its value pass. At any moment
-    /// one block's worth of rows is in flight, so the rows in use stay in L1.
+    /// one block's worth of rows is in flight, into L2 (`Prefetch.line`).
     struct BlockPrefetch {
         let scorePass: PrefetchSlices
         let valuePass: PrefetchSlices
