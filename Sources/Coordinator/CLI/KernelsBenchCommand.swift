@@ -15,7 +15,7 @@ struct KernelsBenchCommand: AsyncParsableCommand {
     var threads: Int?
     @Option(
         name: .customLong("repeat"),
-        help: "Fewest timed runs per case, after one warm-up (short cases run until 0.5 s are timed).")
+        help: "Fewest timed runs per case, after one warm-up (every case runs until 1 s is timed, in interleaved rounds).")
     var repetitions = 5
     @Option(name: .customLong("case"), help: "Run only this case (repeatable).")
     var caseNames: [String] = []

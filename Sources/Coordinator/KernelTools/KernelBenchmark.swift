@@ -1,20 +1,26 @@
 import Foundation
 import Kernels
 
-/// `bench kernels`: measures the machine's ceilings, times each selected case (one warm-up run,
-/// then at least `repetitions` timed runs, more for short cases), measures the FMA peak again,
-/// and rates every case against the higher of the two peak measurements (the machine is shared
-/// and noisy).
+/// `bench kernels`: measures the machine's ceilings, prepares every selected case (one warm-up run
+/// each), then times the cases in interleaved rounds, and measures the ceilings again; every case
+/// is rated against the higher of the two measurements of each ceiling.
+///
+/// The machine is shared and its speed moves from second to second. Timing case after case lets
+/// one case fall wholly in a slow spell and the next in a quiet one; in rounds, each case runs for
+/// about `roundSeconds` (at least once) in every round until it has enough runs, so all cases
+/// sample the same spells and their best runs are comparable.
 struct KernelBenchmark: Sendable {
     /// Threads for the kernels and the ceilings.
     var threads: Int
     /// Fewest timed runs per case.
     var repetitions: Int
-    /// Short cases keep being timed until their runs add up to this long (at most `maximumRuns`), so
+    /// Each case keeps being timed until its runs add up to this long (at most `maximumRuns`), so
     /// that the best run of a few-millisecond case is taken from enough samples on a noisy machine.
-    var minimumTimedSeconds = 0.5
+    var minimumTimedSeconds = 1.0
     /// Most timed runs per case.
-    var maximumRuns = 200
+    var maximumRuns = 400
+    /// Time each unfinished case runs in one round (at least one run).
+    var roundSeconds = 0.05
     /// The cases to run.
     var cases: [KernelBenchmarkCase]
     /// Bytes of the array the read bandwidth is measured on.
@@ -32,37 +38,49 @@ struct KernelBenchmark: Sendable {
     }
 
     /// Runs the benchmark; returns the machine record first, then one record per case.
-    /// `progress` is told each case's name before it runs.
+    /// `progress` is told each case's name before it is prepared.
     func run(progress: (String) -> Void = { _ in }) throws(KernelBenchmarkError) -> [KernelBenchmarkRecord] {
         guard threads > 0 else { throw .invalidArgument("--threads must be positive, got \(threads)") }
         guard repetitions > 0 else { throw .invalidArgument("--repeat must be positive, got \(repetitions)") }
         let firstPeak = MachineCeilings.measureFMAPeak(threads: threads)
-        let bandwidth = MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes)
-        var timings: [(KernelBenchmarkCase, best: Double, median: Double)] = []
+        let firstBandwidth = MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes)
+        var kernels: [@Sendable () throws(KernelError) -> Void] = []
         for (index, benchmarkCase) in cases.enumerated() {
             progress(benchmarkCase.name)
-            let kernel: @Sendable () throws(KernelError) -> Void
             do {
-                kernel = try benchmarkCase.prepare(threads: threads, seed: UInt64(index + 1))
+                let kernel = try benchmarkCase.prepare(threads: threads, seed: UInt64(index + 1))
                 try kernel()
+                kernels.append(kernel)
             } catch {
                 throw .kernel(benchmarkCase.name, error)
             }
-            var seconds: [Double] = []
-            var timed = 0.0
-            while seconds.count < repetitions || (timed < minimumTimedSeconds && seconds.count < maximumRuns) {
-                let start = ContinuousClock.now
-                do { try kernel() } catch { throw .kernel(benchmarkCase.name, error) }
-                let elapsed = ContinuousClock.now - start
-                seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-                timed += seconds[seconds.count - 1]
+        }
+        var seconds = [[Double]](repeating: [], count: cases.count)
+        var timed = [Double](repeating: 0, count: cases.count)
+        func finished(_ index: Int) -> Bool {
+            seconds[index].count >= maximumRuns
+                || (seconds[index].count >= repetitions && timed[index] >= minimumTimedSeconds)
+        }
+        while cases.indices.contains(where: { !finished($0) }) {
+            for index in cases.indices where !finished(index) {
+                var slice = 0.0
+                repeat {
+                    let start = ContinuousClock.now
+                    do { try kernels[index]() } catch { throw .kernel(cases[index].name, error) }
+                    let elapsed = ContinuousClock.now - start
+                    let run = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    seconds[index].append(run)
+                    timed[index] += run
+                    slice += run
+                } while slice < roundSeconds && !finished(index)
             }
-            seconds.sort()
-            timings.append((benchmarkCase, seconds[0], seconds[seconds.count / 2]))
         }
         let peak = max(firstPeak, MachineCeilings.measureFMAPeak(threads: threads))
+        let bandwidth = max(firstBandwidth, MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes))
         var records = [KernelBenchmarkRecord.machine(fmaPeakGFLOPS: peak, readGBPS: bandwidth, threads: threads)]
-        for (benchmarkCase, best, median) in timings {
+        for (benchmarkCase, runs) in zip(cases, seconds) {
+            let sorted = runs.sorted()
+            let best = sorted[0], median = sorted[sorted.count / 2]
             if case .decode = benchmarkCase.workload {
                 let gbps = benchmarkCase.bytesRead / best / 1e9
                 records.append(.decode(
