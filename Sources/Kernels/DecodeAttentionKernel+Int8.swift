@@ -200,14 +200,7 @@ extension DecodeAttentionKernel {
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
-        let o0 = scratch.output + row * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
-        let alpha = scratch.rowAlpha + row, scale = scratch.rowWeightScale + row
-        let a0 = SIMD8(repeating: alpha[0]), a1 = SIMD8(repeating: alpha[1])
-        let a2 = SIMD8(repeating: alpha[2]), a3 = SIMD8(repeating: alpha[3])
-        // Once a row's maximum has settled its rescale factor is exactly 1, and the multiply is skipped.
-        let rescale = UnsafeRawPointer(alpha).loadUnaligned(as: SIMD4<Float>.self) != SIMD4(repeating: 1)
-        let s0 = SIMD8(repeating: scale[0]), s1 = SIMD8(repeating: scale[1])
-        let s2 = SIMD8(repeating: scale[2]), s3 = SIMD8(repeating: scale[3])
+        let output = IntegerOutputUpdate(row: row, headDim: dim, scratch: scratch)
         let weights = UnsafeRawPointer(scratch.integerWeights + row * Self.keyBlock)
         let rowBytes = Self.keyBlock * MemoryLayout<Int16>.size
         let fullGroups = count / 4
@@ -247,20 +240,16 @@ extension DecodeAttentionKernel {
                 add(first, remainder > 1 ? first + step : last, remainder > 2 ? first + 2 &* step : last, last, group)
             }
             // The output keeps the order of the sums: no shuffle per block.
-            @inline(__always) func update(_ o: UnsafeMutablePointer<Float>, _ x: Sums, _ a: SIMD8<Float>, _ s: SIMD8<Float>) {
-                @inline(__always) func update8(_ o: UnsafeMutablePointer<Float>, _ x: SIMD8<Int32>) {
-                    let old = TileMicroKernels.load8(o)
-                    TileMicroKernels.store8(VectorMath.fma(VectorMath.float(x), s, rescale ? old * a : old), o)
-                }
-                update8(o, x.0)
-                update8(o + 8, x.1)
-                update8(o + 16, x.2)
-                update8(o + 24, x.3)
+            @inline(__always) func update(_ x: Sums, row i: Int) {
+                output.add(x.0, row: i, at: c)
+                output.add(x.1, row: i, at: c + 8)
+                output.add(x.2, row: i, at: c + 16)
+                output.add(x.3, row: i, at: c + 24)
             }
-            update(o0 + c, x0, a0, s0)
-            update(o1 + c, x1, a1, s1)
-            update(o2 + c, x2, a2, s2)
-            update(o3 + c, x3, a3, s3)
+            update(x0, row: 0)
+            update(x1, row: 1)
+            update(x2, row: 2)
+            update(x3, row: 3)
             c += 32
         }
     }
@@ -291,14 +280,7 @@ extension DecodeAttentionKernel {
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
-        let o0 = scratch.output + row * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
-        let alpha = scratch.rowAlpha + row, scale = scratch.rowWeightScale + row
-        let a0 = SIMD8(repeating: alpha[0]), a1 = SIMD8(repeating: alpha[1])
-        let a2 = SIMD8(repeating: alpha[2]), a3 = SIMD8(repeating: alpha[3])
-        // Once a row's maximum has settled its rescale factor is exactly 1, and the multiply is skipped.
-        let rescale = UnsafeRawPointer(alpha).loadUnaligned(as: SIMD4<Float>.self) != SIMD4(repeating: 1)
-        let s0 = SIMD8(repeating: scale[0]), s1 = SIMD8(repeating: scale[1])
-        let s2 = SIMD8(repeating: scale[2]), s3 = SIMD8(repeating: scale[3])
+        let output = IntegerOutputUpdate(row: row, headDim: dim, scratch: scratch)
         let weights = UnsafeRawPointer(scratch.integerWeights + row * Self.keyBlock)
         let rowBytes = Self.keyBlock * MemoryLayout<Int16>.size
         let fullPairs = count / 2
@@ -332,17 +314,14 @@ extension DecodeAttentionKernel {
             // The last key of an odd block pairs with itself: lane `count` has weight 0.
             if count & 1 == 1 { add(first, first, pair) }
             // The output keeps the order of the sums: no shuffle per block.
-            @inline(__always) func update(
-                _ o: UnsafeMutablePointer<Float>, _ x: SIMD8<Int32>, _ y: SIMD8<Int32>, _ a: SIMD8<Float>, _ s: SIMD8<Float>
-            ) {
-                let old0 = TileMicroKernels.load8(o), old1 = TileMicroKernels.load8(o + 8)
-                TileMicroKernels.store8(VectorMath.fma(VectorMath.float(x), s, rescale ? old0 * a : old0), o)
-                TileMicroKernels.store8(VectorMath.fma(VectorMath.float(y), s, rescale ? old1 * a : old1), o + 8)
+            @inline(__always) func update(_ x: SIMD8<Int32>, _ y: SIMD8<Int32>, row i: Int) {
+                output.add(x, row: i, at: c)
+                output.add(y, row: i, at: c + 8)
             }
-            update(o0 + c, x0, y0, a0, s0)
-            update(o1 + c, x1, y1, a1, s1)
-            update(o2 + c, x2, y2, a2, s2)
-            update(o3 + c, x3, y3, a3, s3)
+            update(x0, y0, row: 0)
+            update(x1, y1, row: 1)
+            update(x2, y2, row: 2)
+            update(x3, y3, row: 3)
             c += 16
         }
     }
@@ -362,4 +341,35 @@ extension DecodeAttentionKernel {
         }
     }
     #endif
+}
+
+/// The block update of the integer value pass for the 4 output rows from one row:
+/// `o = alpha · o + scale · Float(sums)`, 8 dimensions at a time, with each row's rescale factor
+/// (`rowAlpha`) and weight scale (`rowWeightScale`).
+private struct IntegerOutputUpdate {
+    let output: UnsafeMutablePointer<Float>
+    let headDim: Int
+    let alpha: SIMD4<Float>
+    let scale: SIMD4<Float>
+    /// Once the rows' maxima have settled their rescale factors are exactly 1, and the multiply is
+    /// skipped.
+    let rescale: Bool
+
+    @inline(__always)
+    init(row: Int, headDim: Int, scratch: borrowing DecodeScratch) {
+        output = scratch.output + row * headDim
+        self.headDim = headDim
+        alpha = UnsafeRawPointer(scratch.rowAlpha + row).loadUnaligned(as: SIMD4<Float>.self)
+        scale = UnsafeRawPointer(scratch.rowWeightScale + row).loadUnaligned(as: SIMD4<Float>.self)
+        rescale = alpha != SIMD4(repeating: 1)
+    }
+
+    /// Adds `sums` to the 8 output elements from `offset` of row `row` (0–3) of the block.
+    @inline(__always)
+    func add(_ sums: SIMD8<Int32>, row: Int, at offset: Int) {
+        let o = output + (row &* headDim &+ offset)
+        let old = TileMicroKernels.load8(o)
+        let kept = rescale ? old * SIMD8(repeating: alpha[row]) : old
+        TileMicroKernels.store8(VectorMath.fma(VectorMath.float(sums), SIMD8(repeating: scale[row]), kept), o)
+    }
 }
