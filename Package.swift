@@ -2,15 +2,16 @@
 import Foundation
 import PackageDescription
 
-/// Whether the build machine's CPU has AVX-512 VNNI (`avx512_vnni` among the flags of
-/// /proc/cpuinfo). Kernels are compiled for that CPU, so the condition `AVX512_VNNI` they see says
-/// which instructions the build may use: with it, int8 decode multiplies 8-bit operands
-/// (`vpdpbusd`).
+/// Whether the build machine's CPU has AVX-512 VNNI on 256-bit vectors (`avx512_vnni` and
+/// `avx512vl` among the flags of /proc/cpuinfo). Kernels are compiled for that CPU, so the
+/// condition `AVX512_VNNI` they see says which instructions the build may use: with it, int8
+/// decode multiplies 8-bit weights (`vpdpbusd`).
 let buildMachineHasVNNI: Bool = {
     guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flags = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
     else { return false }
-    return flags.split(separator: " ").contains("avx512_vnni")
+    let names = Set(flags.split(separator: " "))
+    return names.contains("avx512_vnni") && names.contains("avx512vl")
 }()
 
 /// Kernels are always compiled with optimisation and for the build machine's CPU: without a target

@@ -3,24 +3,33 @@ import _Builtin_intrinsics.intel
 #endif
 
 /// The integer arithmetic of `DecodeAttentionKernel` for int8 K/V with a head dimension divisible
-/// by 32: scores multiply 16-bit integers in pairs (`vpmaddwd`, or `vpdpwssd` with AVX-512 VNNI:
-/// 16 multiply-adds per instruction against 8 for a `Float` FMA), and the value pass multiplies
-/// 16-bit weights in pairs or, with AVX-512 VNNI, 8-bit weights in fours (`vpdpbusd`, 32 per
-/// instruction), so int8 storage cuts the arithmetic as well as the bytes read.
+/// by 32. Scores multiply 16-bit integers in pairs (`vpmaddwd` and an add, which LLVM fuses into
+/// `vpdpwssd` on a CPU with AVX-512 VNNI: 16 multiply-adds per instruction against 8 for a `Float`
+/// FMA). The value pass multiplies 16-bit weights in pairs the same way or, when the kernels are
+/// built with `AVX512_VNNI`, 8-bit weights in fours (`vpdpbusd`, 32 per instruction). So int8
+/// storage cuts the arithmetic as well as the bytes read.
 ///
 /// - Scores: each query row is quantised once to `Int16` (`quantiseQuery`); keys are widened to
 ///   `Int16` in registers; dot products are exact in `Int32` and reduced by
 ///   `VectorMath.laneSums`.
 /// - Values: each row's softmax weights for a block (value row scales folded in) are quantised
-///   against the block's largest weight, which maps to `weightLimit` (`quantiseWeights(rows:scratch:)`,
-///   called by the softmax). Without VNNI the weights are `Int16` and value rows are taken two keys
-///   at a time, interleaved (`PairedMultiplyAdd`), so one `vpmaddwd` adds both keys' contributions
-///   to 8 dimensions. With VNNI the weights are unsigned bytes and value rows are taken four keys
-///   at a time (`QuadMultiplyAdd`). Rounding each weight by at most 1/510 of the block's largest
-///   raised the output's relative L2 error against f32 storage of the same data from 0.40–0.91%
-///   (16-bit weights) to 0.44–0.92%, on Gaussian data from flat to sharp attention, with and
-///   without ALiBi: most of the error is int8 storage's own. The `Int32` sums are converted once per block and added to the `Float` output, which
-///   keeps the order of the sums (`storeIntegerOutput` restores element order).
+///   against the row's largest weight in the block, which maps to `weightLimit`
+///   (`quantiseWeights(rows:scratch:)`, called by the softmax). Without VNNI the weights are
+///   `Int16` and value rows are taken two keys at a time, interleaved (`PairedMultiplyAdd`), so one
+///   multiply-add covers both keys for 8 dimensions. With VNNI the weights are unsigned bytes and
+///   value rows are taken four keys at a time (`QuadMultiplyAdd`). The `Int32` sums are converted
+///   once per block and added to the `Float` output (`IntegerOutputUpdate`), which keeps the order
+///   of the sums; `storeIntegerOutput` restores element order.
+///
+/// The 8-bit weights' cost in accuracy: each weight moves by at most 1/510 of its block's
+/// largest, and a block's largest weight is at most its share of the row's mass, so the output
+/// moves by at most `(keyBlock - 1) / (2 · weightLimit)` (2.9%) of the largest value magnitude.
+/// The bound is approached only when one block holds almost all of a row's mass and its other
+/// keys sit just under 1/510 of its largest (a short context with sharp attention; test
+/// `integerWeightsBoundTheTailError`). On Gaussian K/V from
+/// flat to sharp attention the output's relative L2 error against f32 storage of the same data was
+/// 0.44–0.92% with 8-bit weights against 0.40–0.91% with 16-bit ones: most of the error is int8
+/// storage's own. Builds with and without VNNI therefore give slightly different int8 outputs.
 extension DecodeAttentionKernel {
     #if AVX512_VNNI
     /// Largest quantised weight: an unsigned byte (`QuadMultiplyAdd` multiplies 8-bit weights).
@@ -127,10 +136,9 @@ extension DecodeAttentionKernel {
     }
 
     /// `o[r] = alpha[r] * o[r] + Σ_k w[r][k] * v[k]` over the block's `count` int8 value rows, for
-    /// every row of every head, with the weights the softmax quantised to `Int16` per row and block.
-    /// A head's rows are read two at a time for each 16 dimensions. The output rows keep each 16
-    /// dimensions in the order `PairedMultiplyAdd.interleave` pairs them (`run` restores element
-    /// order when it writes the rows out).
+    /// every row of every head, with the weights the softmax quantised per row and block. A head's
+    /// value rows are read two (four with VNNI) at a time for each 16 (32) dimensions. The output
+    /// rows keep the order of the sums (`storeIntegerOutput` restores element order).
     func integerAccumulate(
         heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
         prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
@@ -146,8 +154,9 @@ extension DecodeAttentionKernel {
         }
     }
 
-    /// Quantises the block weights of the first `rows` rows (in `weights`) to `Int16` for
-    /// `integerAccumulate`, each row against its largest weight, which maps to `weightLimit`, and
+    /// Quantises the block weights of the first `rows` rows (in `weights`) for `integerAccumulate`
+    /// (to `Int16`, or to unsigned bytes with VNNI: the first 16 bytes of each row of
+    /// `integerWeights`), each row against its largest weight, which maps to `weightLimit`, and
     /// records the rows' weight scales. Two passes, so that no long chain of dependent operations
     /// runs per row: each 4 rows' largest weights and sums by transposed trees, with one division
     /// for the 4 inverses; then every row's conversion. A row whose weights are all 0 gets scale 0;
@@ -341,35 +350,4 @@ extension DecodeAttentionKernel {
         }
     }
     #endif
-}
-
-/// The block update of the integer value pass for the 4 output rows from one row:
-/// `o = alpha · o + scale · Float(sums)`, 8 dimensions at a time, with each row's rescale factor
-/// (`rowAlpha`) and weight scale (`rowWeightScale`).
-private struct IntegerOutputUpdate {
-    let output: UnsafeMutablePointer<Float>
-    let headDim: Int
-    let alpha: SIMD4<Float>
-    let scale: SIMD4<Float>
-    /// Once the rows' maxima have settled their rescale factors are exactly 1, and the multiply is
-    /// skipped.
-    let rescale: Bool
-
-    @inline(__always)
-    init(row: Int, headDim: Int, scratch: borrowing DecodeScratch) {
-        output = scratch.output + row * headDim
-        self.headDim = headDim
-        alpha = UnsafeRawPointer(scratch.rowAlpha + row).loadUnaligned(as: SIMD4<Float>.self)
-        scale = UnsafeRawPointer(scratch.rowWeightScale + row).loadUnaligned(as: SIMD4<Float>.self)
-        rescale = alpha != SIMD4(repeating: 1)
-    }
-
-    /// Adds `sums` to the 8 output elements from `offset` of row `row` (0–3) of the block.
-    @inline(__always)
-    func add(_ sums: SIMD8<Int32>, row: Int, at offset: Int) {
-        let o = output + (row &* headDim &+ offset)
-        let old = TileMicroKernels.load8(o)
-        let kept = rescale ? old * SIMD8(repeating: alpha[row]) : old
-        TileMicroKernels.store8(VectorMath.fma(VectorMath.float(sums), SIMD8(repeating: scale[row]), kept), o)
-    }
 }

@@ -20,9 +20,8 @@ import Foundation
 /// in `Float` in chunks of 2 KB per head. int8 storage with a head dimension divisible by 32 runs
 /// in integers instead (`DecodeAttentionKernel+Int8.swift`): exact dot products of 16-bit queries
 /// for the scores, and value weights quantised per row and block (to 16 bits, or to 8 with AVX-512
-/// VNNI) for the value pass; the row
-/// scales are folded into scores and weights, so no row is dequantised into memory. Results
-/// depend only on the item, never on the thread running it.
+/// VNNI) for the value pass; the row scales are folded into scores and weights, so no row is
+/// dequantised into memory. Results depend only on the item, never on the thread running it.
 struct DecodeAttentionKernel: Sendable {
     /// Keys per block.
     static let keyBlock = 16

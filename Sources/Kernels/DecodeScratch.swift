@@ -15,8 +15,9 @@ struct DecodeScratch: ~Copyable {
     let scores: UnsafeMutablePointer<Float>
     /// Weights for the values (softmax weights times the value row scale), `[row][16]`.
     let weights: UnsafeMutablePointer<Float>
-    /// Weights of the current block quantised for int8 values, `[row][16]`, each row's scale and
-    /// its inverse (the factor that quantises it).
+    /// Weights of the current block quantised for int8 values, `[row][16]` `Int16` (with VNNI, each
+    /// row's first 16 bytes hold its 16 weights as unsigned bytes), each row's scale and its
+    /// inverse (the factor that quantises it).
     let integerWeights: UnsafeMutablePointer<Int16>
     let rowWeightScale: UnsafeMutablePointer<Float>
     let rowWeightInverse: UnsafeMutablePointer<Float>

@@ -9,6 +9,8 @@ enum QuadMultiplyAdd {
     /// weight bytes and signed value bytes, in `Int32` (wrapping; no caller comes near overflow).
     @inline(__always)
     static func apply(_ sums: SIMD8<Int32>, _ weights: SIMD8<Int32>, _ values: SIMD8<Int32>) -> SIMD8<Int32> {
+        // The unmasked `_mm256_dpbusd_epi32` is a C macro, which Swift cannot import; with every
+        // lane selected, LLVM emits the plain `vpdpbusd`.
         unsafeBitCast(
             _mm256_mask_dpbusd_epi32(
                 unsafeBitCast(sums, to: __m256i.self), 0xFF, unsafeBitCast(weights, to: __m256i.self),

@@ -79,19 +79,23 @@ import Testing
     }
 
     /// Output tolerance of the integer int8 path against a float reference on the same stored K/V,
-    /// for values of magnitude at most 1: its value weights are quantised per row and block to
-    /// `DecodeAttentionKernel.weightLimit` levels (255 with AVX-512 VNNI, 32767 without), which
-    /// bounds the typical output error near 1/weightLimit; twice that, and never below the float
-    /// paths' 2e-4.
+    /// for values of magnitude at most 1, on random data: its value weights are quantised per row
+    /// and block to `DecodeAttentionKernel.weightLimit` levels (255 with AVX-512 VNNI, 32767
+    /// without), which puts the typical output error near 1/weightLimit; twice that, and never
+    /// below the float paths' 2e-4. (The worst case is `integerWeightsBoundTheTailError`'s.)
     static let integerPathTolerance = max(2e-4, 2 / DecodeAttentionKernel.weightLimit)
 
-    static func expectClose(_ actual: AttentionResult, _ expected: AttentionResult, tolerance: Float = 2e-4) {
+    /// Largest output deviation at most `tolerance`; log-sum-exp entries within `lseTolerance`
+    /// (relative above 1), and `-infinity` exactly where expected.
+    static func expectClose(
+        _ actual: AttentionResult, _ expected: AttentionResult, tolerance: Float = 2e-4, lseTolerance: Float = 2e-4
+    ) {
         #expect(actual.output.count == expected.output.count)
         #expect(actual.logSumExp.count == expected.logSumExp.count)
         let outputError = zip(actual.output, expected.output).map { abs($0 - $1) }.max() ?? 0
         #expect(outputError <= tolerance)
         for (a, e) in zip(actual.logSumExp, expected.logSumExp) {
-            if e == -.infinity { #expect(a == -.infinity) } else { #expect(abs(a - e) <= tolerance * max(1, abs(e))) }
+            if e == -.infinity { #expect(a == -.infinity) } else { #expect(abs(a - e) <= lseTolerance * max(1, abs(e))) }
         }
     }
 
@@ -273,6 +277,34 @@ import Testing
                 result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options),
                 tolerance: Self.integerPathTolerance)
         }
+    }
+
+    /// The integer path's worst case: one key of a 16-key block holds almost all of the row's mass
+    /// and the other 15 sit at a fixed fraction of it, with values -1 for the large key and 1 for
+    /// the rest (one value scale for all, so the weights keep their ratios). Quantised weights move each
+    /// tail weight by at most half a level, which bounds the error by
+    /// `(keyBlock - 1) / (2 · weightLimit)`. A tail at 1/545 of the largest is under half a level
+    /// of 255 (rounded away entirely with 8-bit weights, 2.7% of the output); one at 1/283 is 0.9
+    /// of a level (kept by rounding; truncating would lose 5%, over the bound).
+    @Test(arguments: [545.0, 283.0])
+    func integerWeightsBoundTheTailError(tailRatio: Double) throws {
+        let (keys, d) = (DecodeAttentionKernel.keyBlock, 32)
+        let shape = DenseAttentionShape(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 1, keyLength: keys, headDim: d)
+        // Scores 10 and 10 - ln(tailRatio), exact in int8 (one non-zero element per key row).
+        var kf = [Float](repeating: 0, count: keys * d), vf = [Float](repeating: 1, count: keys * d)
+        kf[0] = 10
+        for key in 1..<keys { kf[key * d] = Float(10 - log(tailRatio)) }
+        for e in 0..<d { vf[e] = -1 }
+        var q = [Float](repeating: 0, count: d)
+        q[0] = 1
+        let k = try KVTensor(kf, rowLength: d, storage: .int8), v = try KVTensor(vf, rowLength: d, storage: .int8)
+        let options = AttentionOptions(scale: 1)
+        let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
+        let expected = Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options)
+        let tail = Double(keys - 1) / tailRatio
+        #expect(abs(Double(expected.output[0]) - (tail - 1) / (1 + tail)) < 1e-5)
+        let bound = Float(keys - 1) / (2 * DecodeAttentionKernel.weightLimit)
+        Self.expectClose(result, expected, tolerance: bound + 1e-5)
     }
 
     @Test func oneAndManyThreadsAgreeBitForBit() throws {

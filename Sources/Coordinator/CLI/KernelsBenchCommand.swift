@@ -15,7 +15,7 @@ struct KernelsBenchCommand: AsyncParsableCommand {
     var threads: Int?
     @Option(
         name: .customLong("repeat"),
-        help: "Fewest timed runs per case, after one warm-up (every case runs until 1 s is timed, in interleaved rounds).")
+        help: "Fewest timed runs per case, after one warm-up (cases run in interleaved rounds until each has 1 s timed or 400 runs).")
     var repetitions = 5
     @Option(name: .customLong("case"), help: "Run only this case (repeatable).")
     var caseNames: [String] = []

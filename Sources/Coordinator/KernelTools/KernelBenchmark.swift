@@ -14,10 +14,11 @@ struct KernelBenchmark: Sendable {
     var threads: Int
     /// Fewest timed runs per case.
     var repetitions: Int
-    /// Each case keeps being timed until its runs add up to this long (at most `maximumRuns`), so
-    /// that the best run of a few-millisecond case is taken from enough samples on a noisy machine.
+    /// Each case keeps being timed until its runs add up to this long (past `repetitions` runs, at
+    /// most `maximumRuns`), so that the best run of a few-millisecond case is taken from enough
+    /// samples on a noisy machine.
     var minimumTimedSeconds = 1.0
-    /// Most timed runs per case.
+    /// Most timed runs per case, unless `repetitions` asks for more.
     var maximumRuns = 400
     /// Time each unfinished case runs in one round (at least one run).
     var roundSeconds = 0.05
@@ -58,8 +59,8 @@ struct KernelBenchmark: Sendable {
         var seconds = [[Double]](repeating: [], count: cases.count)
         var timed = [Double](repeating: 0, count: cases.count)
         func finished(_ index: Int) -> Bool {
-            seconds[index].count >= maximumRuns
-                || (seconds[index].count >= repetitions && timed[index] >= minimumTimedSeconds)
+            seconds[index].count >= repetitions
+                && (timed[index] >= minimumTimedSeconds || seconds[index].count >= maximumRuns)
         }
         while cases.indices.contains(where: { !finished($0) }) {
             for index in cases.indices where !finished(index) {
