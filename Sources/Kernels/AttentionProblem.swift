@@ -20,6 +20,10 @@ struct AttentionProblem: Sendable {
 
     /// Query rows per tiled work item, before rounding to whole tokens.
     static let blockRows = 48
+    /// Consecutive tiled work items a worker claims at once. A query block's neighbours see most
+    /// of its key tiles, which stay packed in the worker's scratch (`AttentionScratch`): one item
+    /// at a time, two workers would take every other block and pack each tile about twice as often.
+    static let tiledItemsPerClaim = 8
 
     /// Computes the call on `options.threads` workers.
     func run(q: [Float], keys: KVTensor, values: KVTensor) -> AttentionResult {
@@ -104,14 +108,16 @@ struct AttentionProblem: Sendable {
         let tiles = options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
             ?? headTiles
         let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
-        ParallelWork.run(itemCount: items.count, threads: options.threads) { claim in
+        let run = Self.tiledItemsPerClaim
+        ParallelWork.run(itemCount: (items.count + run - 1) / run, threads: options.threads) { claim in
             var scratch = AttentionScratch(
                 tiles: tiles, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
-            while let index = claim() {
-                let item = items[index]
-                kernel.run(
-                    item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
-                    buffers: buffers, scratch: &scratch)
+            while let claimed = claim() {
+                for item in items[claimed * run..<min(items.count, (claimed + 1) * run)] {
+                    kernel.run(
+                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
+                        buffers: buffers, scratch: &scratch)
+                }
             }
         }
     }
