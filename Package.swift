@@ -8,16 +8,17 @@ import PackageDescription
 /// decode multiplies 8-bit weights (`vpdpbusd`).
 let buildMachineHasVNNI: Bool = {
     guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flags = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        let flags = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
     else { return false }
     let names = Set(flags.split(separator: " "))
     return names.contains("avx512_vnni") && names.contains("avx512vl")
 }()
 
 /// Kernels are always compiled with optimisation and for the build machine's CPU: without a target
-/// CPU, `SIMD16<Float>` arithmetic is scalarised and FMA becomes a libm call per lane.
+/// CPU, `SIMD16<Float>` arithmetic is scalarised and FMA becomes a libm call per lane. Only the
+/// kernels get these flags: the protocol a model process links stays portable.
 let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-target-cpu", "native"]),
+    .unsafeFlags(["-O", "-target-cpu", "native"])
 ] + (buildMachineHasVNNI ? [.define("AVX512_VNNI")] : [])
 
 /// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` (each an `@main` that
@@ -34,69 +35,76 @@ let package = Package(
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "CacheProtocol", targets: ["CacheProtocol"]),
-        .executable(name: "mfa-worker", targets: ["Worker"]),
-        .executable(name: "mfa-coordinator", targets: ["Coordinator"]),
+        .library(name: "Worker", targets: ["Worker"]),
+        .library(name: "Coordinator", targets: ["Coordinator"]),
+        .executable(name: "mfa-worker", targets: ["mfa-worker"]),
+        .executable(name: "mfa-coordinator", targets: ["mfa-coordinator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CZeroMQ",
-            pkgConfig: "libzmq",
-            providers: [.apt(["libzmq3-dev"])]
-        ),
-        .systemLibrary(
-            name: "CLZ4",
-            pkgConfig: "liblz4",
-            providers: [.apt(["liblz4-dev"])]
-        ),
-        .systemLibrary(
-            name: "CXXHash",
-            pkgConfig: "libxxhash",
-            providers: [.apt(["libxxhash-dev"])]
-        ),
-        .target(
-            name: "Kernels",
-            swiftSettings: kernelSettings
-        ),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+
+        // How K/V elements are stored; shared by the kernels and the protocol, portable.
+        .target(name: "KVStorage"),
+        // CPU attention kernels: pure compute, built for the build machine's CPU.
+        .target(name: "Kernels", dependencies: ["KVStorage"], swiftSettings: kernelSettings),
+        // What two processes must agree on, and the client a model process links: portable, no kernels.
         .target(
             name: "CacheProtocol",
             dependencies: [
-                "CZeroMQ",
-                "CLZ4",
-                "CXXHash",
-                "Kernels",
+                "CZeroMQ", "CLZ4", "CXXHash", "KVStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: kernelSettings + fuzzFlags
+            swiftSettings: [.unsafeFlags(["-O"])] + fuzzFlags
         ),
-        .executableTarget(
+        // The worker's logic (pages, sequences, tiers, attention service) and its socket shell.
+        .target(
             name: "Worker",
             dependencies: [
-                "Kernels",
-                "CacheProtocol",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Kernels", "CacheProtocol",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The coordinator's logic and the operator tools (run, bench, attention).
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "Kernels", "CacheProtocol", "CZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
-            name: "Coordinator",
-            dependencies: [
-                "Kernels",
-                "CacheProtocol",
-                "CZeroMQ",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            name: "mfa-worker",
+            dependencies: ["Worker", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "CacheProtocolTests", dependencies: ["CacheProtocol"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "CacheProtocol", "Kernels"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "CacheProtocol", "Kernels"]),
+        .executableTarget(
+            name: "mfa-coordinator",
+            dependencies: ["Coordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // The test kit every test target shares: fixtures, process launching, references.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Kernels", "CacheProtocol", "Coordinator"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "CacheProtocolTests", dependencies: ["CacheProtocol", "Kernels", "TestSupport"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "CacheProtocol", "Kernels", "TestSupport"]),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: ["Coordinator", "CacheProtocol", "Kernels", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 @testable import CacheProtocol
 
 @Suite("Page codec")
@@ -34,11 +35,11 @@ struct PageCodecTests {
     @Test("round trip of real pages, full and half-filled, of every storage type and filter",
           arguments: KVStorageType.allCases)
     func roundTripReal(storage: KVStorageType) throws {
-        let all = try RealKVData.values()
-        let layout = try RealKVData.layout(storage)
+        let all = try RealKVFile.values()
+        let layout = try RealKVFile.layout(storage)
         let pages = [(0, 16), (208, 16), (404, 16), (416, 4), (96, 8)]
         for (first, filled) in pages {
-            let page = try RawPage(layout: layout, values: RealKVData.page(all, first: first, filled: filled))
+            let page = try RawPage(layout: layout, values: RealKVFile.page(all, first: first, filled: filled))
             for filter in PageFilter.allCases {
                 let encoded = codec.encode(page, encoding: PageEncoding(filter: filter, compression: .lz4))
                 #expect(encoded.count <= layout.rawByteCount + PageHeader.byteCount)
@@ -49,16 +50,16 @@ struct PageCodecTests {
 
     @Test("real bf16 pages reach ratio >= 1.12 with the default (best) filter, and f16 is stored raw")
     func realRatios() throws {
-        let all = try RealKVData.values()
+        let all = try RealKVFile.values()
         var raw = 0, bf16Encoded = 0, bitEncoded = 0, byteEncoded = 0
-        for first in stride(from: 0, to: RealKVData.tokens - 15, by: 16) {
-            let values = RealKVData.page(all, first: first, filled: 16)
-            let bf16 = try RawPage(layout: RealKVData.layout(.bf16), values: values)
+        for first in stride(from: 0, to: RealKVFile.tokens - 15, by: 16) {
+            let values = RealKVFile.page(all, first: first, filled: 16)
+            let bf16 = try RawPage(layout: RealKVFile.layout(.bf16), values: values)
             raw += bf16.bytes.count
             bf16Encoded += codec.encode(bf16).count
             bitEncoded += codec.encode(bf16, encoding: PageEncoding(filter: .bitShuffle, compression: .lz4)).count
             byteEncoded += codec.encode(bf16, encoding: PageEncoding(filter: .byteShuffle, compression: .lz4)).count
-            let f16 = try RawPage(layout: RealKVData.layout(.f16), values: values)
+            let f16 = try RawPage(layout: RealKVFile.layout(.f16), values: values)
             let encoded = codec.encode(f16)
             #expect(encoded.count == f16.bytes.count + PageHeader.byteCount)
             #expect(encoded[7] == PageCompression.raw.rawValue)

@@ -1,14 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Coordinator
 
-/// The project's real KV file (`shared/data/minilm-kv-a.npy`, beside the package) read through
+/// The repository's real KV fixture (`Tests/Fixtures/minilm-kv-a.npy`) read through
 /// `NPYArray` and run through the attention job.
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: RealKVFile.path)))
+@Suite
 struct RealKVDataTests {
 
     @Test func readsTheFloat16File() throws {
-        let array = try NPYArray(contentsOf: RealKVFile.path)
+        let array = try RealKVFile.array()
         #expect(array.elementType == .float16)
         #expect(array.shape == [6, 2, 420, 12, 32])
         #expect(array.values.allSatisfy { $0.isFinite })
@@ -18,7 +19,7 @@ struct RealKVDataTests {
 
     /// Layer 0's keys and values as `[1, 12, 420, 32]`, its first 64 keys as queries, causal.
     @Test func causalAttentionOnRealKeysAndValues() throws {
-        let array = try NPYArray(contentsOf: RealKVFile.path)
+        let array = try RealKVFile.array()
         let (tokens, heads, d) = (420, 12, 32)
         func layer0(_ kv: Int, tokens count: Int) throws -> NPYArray {
             var values = [Float](repeating: 0, count: heads * count * d)
@@ -43,11 +44,4 @@ struct RealKVDataTests {
         #expect((error / norm).squareRoot() < 1e-5)
         #expect(zip(lse.values, reference.lse).allSatisfy { abs(Double($0) - $1) < 1e-4 })
     }
-}
-
-/// Where the real KV file is: `../shared/data/minilm-kv-a.npy` relative to the package root.
-private enum RealKVFile {
-    static let path = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data/minilm-kv-a.npy").path
 }

@@ -25,7 +25,7 @@ struct CoordinatorLinkTests {
         let register = Self.sent(link.start())
         #expect(register.count == 1)
         guard case .registerWorker = register.first?.message else { throw ServiceError.internal("no registration") }
-        let event = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
+        let event = CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
         #expect(link.publish([event]).isEmpty)
         #expect(link.tick(status: Self.status).isEmpty)
         // A reply to another request id is ignored.
@@ -33,7 +33,7 @@ struct CoordinatorLinkTests {
         #expect(link.state != .registered)
         _ = link.received(Envelope(requestID: register[0].requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
         #expect(link.state == .registered)
-        let second = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 2, kind: .removed, keys: [])
+        let second = CacheEvent(workerID: 5, eventSequence: 2, kind: .removed, keys: [])
         #expect(Self.sent(link.publish([second])) == [Envelope(requestID: 0, message: .cacheEvent(second))])
         let heartbeat = Self.sent(link.tick(status: Self.status))
         #expect(heartbeat.first?.message == .heartbeat(Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 2)))
@@ -78,7 +78,7 @@ struct CoordinatorLinkTests {
         #expect(link.state == .deregistering(requestID: request))
         #expect(!link.isFinished)
         #expect(link.tick(status: Self.status).isEmpty)
-        let event = CacheProtocol.CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
+        let event = CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
         #expect(link.publish([event]).isEmpty)
         // The answer to an earlier heartbeat, or notRegistered for it, changes nothing.
         #expect(link.received(Envelope(requestID: request - 1, message: .ack(Ack()))).isEmpty)

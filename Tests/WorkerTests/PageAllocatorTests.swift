@@ -1,3 +1,4 @@
+import CacheProtocol
 import Kernels
 import Testing
 @testable import Worker
@@ -68,8 +69,8 @@ struct PageAllocatorTests {
     @Test("page keys need exactly 32 bytes and round-trip them")
     func keys() throws {
         let bytes = (0..<32).map { UInt8($0 * 7 & 0xFF) }
-        #expect(try #require(PageKey(bytes: bytes)).bytes == bytes)
-        #expect(PageKey(bytes: Array(bytes.prefix(31))) == nil)
+        #expect(try #require(PrefixKey(bytes: bytes)).bytes == bytes)
+        #expect(PrefixKey(bytes: Array(bytes.prefix(31))) == nil)
         #expect(try testKey(1) != testKey(2))
     }
 }

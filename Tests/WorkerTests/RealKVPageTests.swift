@@ -1,41 +1,27 @@
 import Foundation
 import Kernels
 import Testing
+import TestSupport
 @testable import Worker
 
-/// Real K/V activations (shared/data/minilm-kv-a.npy beside the repository: `[6 layers, K/V, 420
+/// Real K/V activations (Tests/Fixtures/minilm-kv-a.npy, read through `RealKVFile`: `[6 layers, K/V, 420
 /// tokens, 12 heads, 32 dims]` float16) written through the sequence manager and exported as pages.
 @Suite("Real KV data through the page store")
 struct RealKVPageTests {
-    static let path = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data/minilm-kv-a.npy").path
-    static let available = FileManager.default.fileExists(atPath: path)
+    static let layers = RealKVFile.layers, tokens = RealKVFile.tokens, heads = RealKVFile.heads
+    static let headDim = RealKVFile.headDim
 
-    static let layers = 6, tokens = 420, heads = 12, headDim = 32
-
-    /// The payload bytes (float16, little-endian) after checking the header.
-    private func payload() throws -> [UInt8] {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.path)))
-        try #require(bytes.count > 10 && bytes[0] == 0x93 && Array(bytes[1..<6]) == Array("NUMPY".utf8))
-        let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-        let header = String(decoding: bytes[10..<10 + headerLength], as: UTF8.self)
-        try #require(header.contains("'<f2'") && header.contains("(6, 2, 420, 12, 32)"))
-        let data = Array(bytes[(10 + headerLength)...])
-        try #require(data.count == Self.layers * 2 * Self.tokens * Self.heads * Self.headDim * 2)
-        return data
+    /// Every value of the file, in file order.
+    private func payload() throws -> [Float] {
+        try RealKVFile.values()
     }
 
-    /// Elements `[tokens, heads, dims]` of one layer's K (kv 0) or V (kv 1) as floats.
-    private func side(_ data: [UInt8], layer: Int, kv: Int) -> [Float] {
-        let count = Self.tokens * Self.heads * Self.headDim
-        let start = (layer * 2 + kv) * count * 2
-        return (0..<count).map { i in
-            Float(Float16(bitPattern: UInt16(data[start + 2 * i]) | UInt16(data[start + 2 * i + 1]) << 8))
-        }
+    /// Elements `[tokens, heads, dims]` of one layer's K (kv 0) or V (kv 1).
+    private func side(_ data: [Float], layer: Int, kv: Int) -> [Float] {
+        RealKVFile.side(data, layer: layer, kv: kv)
     }
 
-    @Test("f16 pages export exactly the file's bytes in the canonical layout", .enabled(if: available))
+    @Test("f16 pages export exactly the file's bytes in the canonical layout")
     func f16Layout() throws {
         let data = try payload()
         let geometry = try PageGeometry(layers: Self.layers, kvHeads: Self.heads, headDim: Self.headDim, pageSize: 16, storage: .f16)
@@ -46,6 +32,11 @@ struct RealKVPageTests {
         }
         let pages = try manager.sequence(id).pages
         #expect(pages.count == 27)
+        // The file's values are float16, so their float16 bytes are the file's bytes.
+        let fileBytes = data.flatMap { value in
+            let bits = Float16(value).bitPattern
+            return [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8)]
+        }
         let sideBytes = Self.tokens * Self.heads * Self.headDim * 2
         let pageSideBytes = 16 * Self.heads * Self.headDim * 2
         for (index, page) in pages.enumerated().prefix(26) {
@@ -53,14 +44,14 @@ struct RealKVPageTests {
             for layer in 0..<Self.layers {
                 for kv in 0..<2 {
                     let start = (layer * 2 + kv) * sideBytes + index * pageSideBytes
-                    expected += data[start..<start + pageSideBytes]
+                    expected += fileBytes[start..<start + pageSideBytes]
                 }
             }
             #expect(try manager.store.exportPage(page) == expected)
         }
     }
 
-    @Test("int8 pages round-trip bit-exactly and stay within 1% relative L2 of the data", .enabled(if: available))
+    @Test("int8 pages round-trip bit-exactly and stay within 1% relative L2 of the data")
     func int8RoundTrip() throws {
         let data = try payload()
         let geometry = try PageGeometry(layers: Self.layers, kvHeads: Self.heads, headDim: Self.headDim, pageSize: 16, storage: .int8)

@@ -1,3 +1,4 @@
+import CacheProtocol
 import Kernels
 import Testing
 @testable import Worker
@@ -10,7 +11,7 @@ struct SequenceManagerRandomTests {
     private struct ModelSequence {
         var keys: [[Float]]
         var values: [[Float]]
-        var chain: [PageKey]
+        var chain: [PrefixKey]
 
         /// Tokens written in every layer.
         func length(width: Int) -> Int { (keys.map(\.count).min() ?? 0) / width }
@@ -23,12 +24,12 @@ struct SequenceManagerRandomTests {
         var manager: SequenceManager
         var random: TestRandom
         var sequences: [SequenceID: ModelSequence] = [:]
-        var pageContent: [PageKey: (keys: [[Float]], values: [[Float]])] = [:]
-        var pageBytes: [PageKey: [UInt8]] = [:]
-        var chains: [[PageKey]] = []
+        var pageContent: [PrefixKey: (keys: [[Float]], values: [[Float]])] = [:]
+        var pageBytes: [PrefixKey: [UInt8]] = [:]
+        var chains: [[PrefixKey]] = []
         var nextKey = 1000
         var lastEvent: UInt64 = 0
-        var keySet: Set<PageKey> = []
+        var keySet: Set<PrefixKey> = []
         var demotions = 0
         var refusals = 0
         var seededTokens = 0

@@ -22,12 +22,12 @@ struct TestRandom {
 }
 
 /// The test key numbered `n`.
-func testKey(_ n: Int) throws -> PageKey {
+func testKey(_ n: Int) throws -> PrefixKey {
     var bytes = [UInt8](repeating: 0, count: Digest32.byteCount)
     bytes[0] = UInt8(truncatingIfNeeded: n)
     bytes[1] = UInt8(truncatingIfNeeded: n >> 8)
     bytes[31] = 0xA5
-    return try #require(PageKey(bytes: bytes))
+    return try #require(PrefixKey(bytes: bytes))
 }
 
 /// A small geometry: 2 layers, 2 KV heads, head dim 4, 4 tokens a page.

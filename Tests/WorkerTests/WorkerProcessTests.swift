@@ -350,11 +350,11 @@ struct WorkerProcessTests {
                 k: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]))
         }
         try await client.close(sequenceID: id, commit: true)
-        var event: CacheProtocol.CacheEvent?
+        var event: CacheEvent?
         for _ in 0..<5 where event == nil {
             if case .cacheEvent(let body) = try await next().1.message { event = body }
         }
-        #expect(event == CacheProtocol.CacheEvent(
+        #expect(event == CacheEvent(
             workerID: 42, eventSequence: 1, kind: .stored,
             keys: PrefixKey.chain(namespace: "r", fingerprint: spec.fingerprint, tokens: tokens, pageSize: spec.pageSize)))
 

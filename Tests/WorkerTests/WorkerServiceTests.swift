@@ -84,7 +84,7 @@ struct WorkerServiceTests {
         let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)), id: 99)
         #expect(closed.reply == Envelope(requestID: 99, message: .ack(Ack())))
         let keys = PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: tokens, pageSize: 4)
-        #expect(closed.events == [CacheProtocol.CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
+        #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
         let again = try await Self.open(service, tokens)
         #expect(again.cachedTokens == 8)
         let snapshot = await Self.send(service, .snapshotRequest(SnapshotRequest()))

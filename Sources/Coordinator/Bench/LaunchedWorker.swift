@@ -4,15 +4,15 @@ import Synchronization
 /// An `mfa-worker` process started on loopback by a benchmark or the demo cluster: started with the
 /// given arguments, known by its `listening` line, stopped with SIGTERM (and killed if it does not
 /// exit in time, or outlives this object).
-final class LaunchedWorker: Sendable {
+public final class LaunchedWorker: Sendable {
     /// Why a worker could not be started.
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         /// No `mfa-worker` next to the running binary.
         case notFound(String)
         /// It printed no `listening` line in time (or exited).
         case noListeningLine(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .notFound(let path): "mfa-worker not found at \(path): build it (swift build) next to mfa-coordinator"
             case .noListeningLine(let output): "mfa-worker did not report its endpoint: \(output)"
@@ -27,7 +27,7 @@ final class LaunchedWorker: Sendable {
     private let process: Mutex<Process?>
 
     /// The `mfa-worker` next to the running executable.
-    static func binaryNextToExecutable() throws(Failure) -> URL {
+    public static func binaryNextToExecutable() throws(Failure) -> URL {
         let directory = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
         let binary = directory.appendingPathComponent("mfa-worker")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw .notFound(binary.path) }

@@ -15,9 +15,9 @@ import Kernels
 /// run: a 256 MiB memcpy; and on the data directory's file system the bare durable page-file
 /// protocol (write a page-sized file, fsync, rename, fsync the directory) for directions into disk,
 /// and reading and removing such files for directions out of disk.
-struct TierBenchmark {
+public struct TierBenchmark {
     /// One measured line.
-    enum Row: Sendable, Equatable {
+    public enum Row: Sendable, Equatable {
         /// The machine's ceilings.
         case ceilings(memcpyGBps: Double, pageFileWriteGBps: Double, pageFileReadGBps: Double)
         /// One direction's throughput and its fraction of the relevant ceiling.

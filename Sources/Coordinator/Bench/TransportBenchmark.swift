@@ -9,15 +9,15 @@ import Kernels
 /// Bulk cases are a pipelined one-way PUSH → PULL stream with `window` sends in flight; the time
 /// runs from the first send to the last message received. Each transport case reports the best of
 /// `rounds` timed rounds, as the memcpy ceiling reports the best of five copies.
-struct TransportBenchmark {
+public struct TransportBenchmark {
     /// One measured line.
-    enum Row: Sendable {
+    public enum Row: Sendable {
         case machine(memcpyGBps: Double)
         case transport(name: String, roundTripsPerSecond: Double, gbps: Double, memcpyFraction: Double)
         case codec(name: String, ratio: Double, compressGBps: Double, decompressGBps: Double, stored: String)
 
         /// The `--json` line.
-        var json: String {
+        public var json: String {
             switch self {
             case .machine(let memcpy):
                 "{\"case\":\"machine\",\"memcpy_gbps\":\(Self.number(memcpy))}"
@@ -29,7 +29,7 @@ struct TransportBenchmark {
         }
 
         /// The human table line.
-        var text: String {
+        public var text: String {
             switch self {
             case .machine(let memcpy):
                 "machine           memcpy 256 MiB          \(Self.number(memcpy)) GB/s"
@@ -44,12 +44,12 @@ struct TransportBenchmark {
     }
 
     /// Why the benchmark could not run.
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         case missingKV(String)
         case badKV(String, String)
         case libzmq(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .missingKV(let path):
                 "KV file \(path) not found: pass --kv FILE.npy (float16 [layers, 2, tokens, heads, head_dim])"
@@ -69,7 +69,7 @@ struct TransportBenchmark {
     var rounds = 3
 
     /// Runs every case, handing each row to `report` as soon as it is measured.
-    func run(report: (Row) -> Void) async throws {
+    public func run(report: (Row) -> Void) async throws {
         let kv = try loadFloat16NPY(kvPath)
         let memcpy = MachineCeilings.measureCopyBandwidth()
         report(.machine(memcpyGBps: memcpy))
@@ -329,5 +329,12 @@ struct TransportBenchmark {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension TransportBenchmark {
+    /// A benchmark that reads real KV pages from the float16 `.npy` file at `kvPath`.
+    public init(kvPath: String) {
+        self.kvPath = kvPath
     }
 }

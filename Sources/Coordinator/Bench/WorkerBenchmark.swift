@@ -24,9 +24,9 @@ import Kernels
 ///   in requests of `pagesPerRequest` pages; pages per second, GB/s of raw page bytes, and that
 ///   rate as a fraction of a 256 MiB `memcpy` measured in the same run (`MachineCeilings`), just
 ///   before the store cases.
-struct WorkerBenchmark {
+public struct WorkerBenchmark {
     /// One measured line.
-    enum Row: Sendable, Equatable {
+    public enum Row: Sendable, Equatable {
         /// Socket step time over in-process step time.
         case serviceOverhead(serviceSeconds: Double, kernelSeconds: Double)
         /// The memory-copy ceiling the store cases are compared with.
@@ -37,7 +37,7 @@ struct WorkerBenchmark {
         case tier(TierBenchmark.Row)
 
         /// The `--json` line.
-        var json: String {
+        public var json: String {
             switch self {
             case let .serviceOverhead(service, kernel):
                 "{\"case\":\"decode-service-overhead\",\"ratio\":\(Self.number(service / kernel)),\"service_ms\":\(Self.number(service * 1e3)),\"kernel_ms\":\(Self.number(kernel * 1e3))}"
@@ -51,7 +51,7 @@ struct WorkerBenchmark {
         }
 
         /// The human table line.
-        var text: String {
+        public var text: String {
             switch self {
             case let .serviceOverhead(service, kernel):
                 "decode-service-overhead  service \(Self.number(service * 1e3)) ms  kernel \(Self.number(kernel * 1e3)) ms  ratio \(Self.number(service / kernel))"
@@ -99,7 +99,7 @@ struct WorkerBenchmark {
     var tierPages = 512
 
     /// Runs every case, handing each row to `report` as soon as it is measured.
-    func run(report: (Row) -> Void) async throws {
+    public func run(report: (Row) -> Void) async throws {
         report(try await measureDecode())
         let memcpy = MachineCeilings.measureCopyBandwidth()
         report(.ceiling(memcpyGBps: memcpy))
@@ -268,5 +268,12 @@ struct WorkerBenchmark {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension WorkerBenchmark {
+    /// A benchmark of the `mfa-worker` binary at `workerBinary`, with the default shapes.
+    public init(workerBinary: URL) {
+        self.workerBinary = workerBinary
     }
 }

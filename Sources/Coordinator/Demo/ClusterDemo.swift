@@ -9,7 +9,7 @@ import Foundation
 ///
 /// `run` never throws: every error and failed check becomes a failure of the report, and the
 /// workers are stopped by PID on every path.
-struct ClusterDemo: Sendable {
+public struct ClusterDemo: Sendable {
     /// The `mfa-worker` executable.
     var workerBinary: URL
     /// The model both workers serve (16 KiB f16 pages).
@@ -30,7 +30,7 @@ struct ClusterDemo: Sendable {
     var stopTimeout: Duration = .seconds(10)
 
     /// Runs the demo and returns its report.
-    func run() async -> ClusterDemoReport {
+    public func run() async -> ClusterDemoReport {
         var report = ClusterDemoReport()
         let spec: ModelSpec
         do {
@@ -126,5 +126,12 @@ struct ClusterDemo: Sendable {
         }
         if !moves.isEmpty { lines.append("moves: " + moves.joined(separator: ", ")) }
         return lines
+    }
+}
+
+extension ClusterDemo {
+    /// The demo with its default workload, on workers started from `workerBinary`.
+    public init(workerBinary: URL) {
+        self.workerBinary = workerBinary
     }
 }

@@ -1,14 +1,14 @@
 import Foundation
 
 /// What a run of the cluster demo did, as readable lines, and every check that failed.
-struct ClusterDemoReport: Sendable {
+public struct ClusterDemoReport: Sendable {
     /// The report, in the order things happened; failures appear in it too.
-    private(set) var lines: [String] = []
+    public private(set) var lines: [String] = []
     /// One line per failed check or error.
     private(set) var failures: [String] = []
 
     /// Whether every check passed and nothing went wrong.
-    var passed: Bool { failures.isEmpty }
+    public var passed: Bool { failures.isEmpty }
 
     /// Adds a line.
     mutating func say(_ line: String) { lines.append(line) }

@@ -2,7 +2,7 @@ import Kernels
 
 /// One dense attention computed from `.npy` files: q `[B, Hq, Nq, D]`, k and v `[B, Hkv, Nk, D]`;
 /// writes the output `[B, Hq, Nq, D]` and optionally the log-sum-exp `[B, Hq, Nq]`, both float32.
-struct AttentionJob: Sendable {
+public struct AttentionJob: Sendable {
     /// Paths of the query, key and value inputs.
     var queryPath: String
     var keyPath: String
@@ -16,8 +16,23 @@ struct AttentionJob: Sendable {
     /// How K and V are stored for the kernel; nil means f16 when the key file is float16, else f32.
     var storage: KVStorageType?
 
+    /// A job reading q, k and v from `.npy` files and writing the output (and optionally the
+    /// log-sum-exp) to `.npy` files.
+    public init(
+        queryPath: String, keyPath: String, valuePath: String, outputPath: String, logSumExpPath: String?,
+        options: AttentionOptions, storage: KVStorageType?
+    ) {
+        self.queryPath = queryPath
+        self.keyPath = keyPath
+        self.valuePath = valuePath
+        self.outputPath = outputPath
+        self.logSumExpPath = logSumExpPath
+        self.options = options
+        self.storage = storage
+    }
+
     /// Parses a window given as `L,R` (each side >= 0 or -1 for unbounded; the kernel checks ranges).
-    static func parseWindow(_ text: String) throws(AttentionJobError) -> AttentionWindow {
+    public static func parseWindow(_ text: String) throws(AttentionJobError) -> AttentionWindow {
         let sides = text.split(separator: ",", omittingEmptySubsequences: false)
         guard sides.count == 2,
               let left = Int(sides[0].trimmingPrefix(" ")), let right = Int(sides[1].trimmingPrefix(" "))
@@ -26,7 +41,7 @@ struct AttentionJob: Sendable {
     }
 
     /// Parses a KV storage name: f32, f16, bf16 or int8.
-    static func parseStorage(_ text: String) throws(AttentionJobError) -> KVStorageType {
+    public static func parseStorage(_ text: String) throws(AttentionJobError) -> KVStorageType {
         guard let storage = KVStorageType(rawValue: text) else {
             let names = KVStorageType.allCases.map(\.rawValue).joined(separator: ", ")
             throw .option("--kv-dtype must be one of \(names), got '\(text)'")
@@ -35,7 +50,7 @@ struct AttentionJob: Sendable {
     }
 
     /// Reads the inputs, runs the kernel and writes the outputs.
-    func run() throws(AttentionJobError) {
+    public func run() throws(AttentionJobError) {
         let q = try Self.read(queryPath)
         let k = try Self.read(keyPath)
         let v = try Self.read(valuePath)
@@ -45,7 +60,7 @@ struct AttentionJob: Sendable {
     }
 
     /// Dense attention over in-memory arrays; returns the output and log-sum-exp arrays.
-    static func compute(
+    public static func compute(
         q: NPYArray, k: NPYArray, v: NPYArray, storage: KVStorageType?, options: AttentionOptions
     ) throws(AttentionJobError) -> (output: NPYArray, logSumExp: NPYArray) {
         guard q.shape.count == 4 else { throw .shape("q must be [B, Hq, Nq, D], got \(q.shape)") }

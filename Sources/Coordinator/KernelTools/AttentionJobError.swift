@@ -1,7 +1,7 @@
 import Kernels
 
 /// Why `mfa-coordinator attention` could not compute its output.
-enum AttentionJobError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum AttentionJobError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An input or output file could not be read, decoded or written.
     case file(path: String, NPYError)
     /// The arrays' shapes do not form a dense attention problem.
@@ -11,7 +11,7 @@ enum AttentionJobError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel refused its arguments.
     case kernel(KernelError)
 
-    var description: String {
+    public var description: String {
         switch self {
         case let .file(_, error) where error.isIO: "\(error)"
         case let .file(path, error): "\(path): \(error)"

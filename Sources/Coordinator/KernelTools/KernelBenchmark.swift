@@ -9,7 +9,7 @@ import Kernels
 /// one case fall wholly in a slow spell and the next in a quiet one; in rounds, each case runs for
 /// about `roundSeconds` (at least once) in every round until it has enough runs, so all cases
 /// sample the same spells and their best runs are comparable.
-struct KernelBenchmark: Sendable {
+public struct KernelBenchmark: Sendable {
     /// Threads for the kernels and the ceilings.
     var threads: Int
     /// Fewest timed runs per case.
@@ -28,7 +28,7 @@ struct KernelBenchmark: Sendable {
     var bandwidthBytes = 1 << 30
 
     /// Selects cases by name (all when `names` is empty).
-    static func cases(named names: [String]) throws(KernelBenchmarkError) -> [KernelBenchmarkCase] {
+    public static func cases(named names: [String]) throws(KernelBenchmarkError) -> [KernelBenchmarkCase] {
         guard !names.isEmpty else { return KernelBenchmarkCase.all }
         return try names.map { name throws(KernelBenchmarkError) in
             guard let found = KernelBenchmarkCase.all.first(where: { $0.name == name }) else {
@@ -40,7 +40,7 @@ struct KernelBenchmark: Sendable {
 
     /// Runs the benchmark; returns the machine record first, then one record per case.
     /// `progress` is told each case's name before it is prepared.
-    func run(progress: (String) -> Void = { _ in }) throws(KernelBenchmarkError) -> [KernelBenchmarkRecord] {
+    public func run(progress: (String) -> Void = { _ in }) throws(KernelBenchmarkError) -> [KernelBenchmarkRecord] {
         guard threads > 0 else { throw .invalidArgument("--threads must be positive, got \(threads)") }
         guard repetitions > 0 else { throw .invalidArgument("--repeat must be positive, got \(repetitions)") }
         let firstPeak = MachineCeilings.measureFMAPeak(threads: threads)
@@ -95,5 +95,14 @@ struct KernelBenchmark: Sendable {
             }
         }
         return records
+    }
+}
+
+extension KernelBenchmark {
+    /// A benchmark of `cases` on `threads` threads, each case timed at least `repetitions` times.
+    public init(threads: Int, repetitions: Int, cases: [KernelBenchmarkCase]) {
+        self.threads = threads
+        self.repetitions = repetitions
+        self.cases = cases
     }
 }

@@ -3,7 +3,7 @@ import Kernels
 /// One attention workload of `mfa-coordinator bench kernels`: a dense prefill, rated in GFLOP/s
 /// against the FMA peak, or a paged decode, rated in GB/s of K and V read against the memory
 /// read bandwidth.
-struct KernelBenchmarkCase: Sendable {
+public struct KernelBenchmarkCase: Sendable {
     /// What the case computes.
     enum Workload: Sendable {
         /// Dense attention of `shape` with K/V in `storage`.

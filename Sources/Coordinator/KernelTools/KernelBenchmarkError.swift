@@ -1,7 +1,7 @@
 import Kernels
 
 /// Why `bench kernels` could not run.
-enum KernelBenchmarkError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum KernelBenchmarkError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `--case` named no known case.
     case unknownCase(String, known: [String])
     /// A numeric option is out of range.
@@ -9,7 +9,7 @@ enum KernelBenchmarkError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A kernel refused a case's arguments.
     case kernel(String, KernelError)
 
-    var description: String {
+    public var description: String {
         switch self {
         case let .unknownCase(name, known): "unknown case '\(name)'; cases: \(known.joined(separator: ", "))"
         case let .invalidArgument(why): why

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One line of `bench kernels` output: the machine's ceilings or one case's measured rate.
-enum KernelBenchmarkRecord: Sendable, Equatable {
+public enum KernelBenchmarkRecord: Sendable, Equatable {
     /// Ceilings measured in the run: fp32 FMA peak (GFLOP/s) and read bandwidth (GB/s).
     case machine(fmaPeakGFLOPS: Double, readGBPS: Double, threads: Int)
     /// A prefill case: its best and median seconds, its rate at the best time, and the fraction of
@@ -14,7 +14,7 @@ enum KernelBenchmarkRecord: Sendable, Equatable {
         tokensPerSecond: Double)
 
     /// The record as one JSON object on one line.
-    var jsonLine: String {
+    public var jsonLine: String {
         func number(_ value: Double) -> String { value.isFinite ? String(format: "%.6g", value) : "null" }
         switch self {
         case let .machine(peak, read, threads):
@@ -29,7 +29,7 @@ enum KernelBenchmarkRecord: Sendable, Equatable {
     }
 
     /// The record as one row of the human-readable table.
-    var tableRow: String {
+    public var tableRow: String {
         func pad(_ text: String, _ width: Int) -> String {
             text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
         }
@@ -47,5 +47,5 @@ enum KernelBenchmarkRecord: Sendable, Equatable {
     }
 
     /// The heading of the table's case rows.
-    static let tableHeading = "case                                  best ms  median ms  rate"
+    public static let tableHeading = "case                                  best ms  median ms  rate"
 }

@@ -4,9 +4,9 @@ import Foundation
 ///
 /// Reads versions 1.0, 2.0 and 3.0 with dtype `<f4` or `<f2` in C order (float16 values are widened
 /// to `Float`); writes float32 version 1.0. Every length is checked before it is read.
-struct NPYArray: Sendable, Hashable {
+public struct NPYArray: Sendable, Hashable {
     /// Element types that can be read.
-    enum ElementType: String, Sendable, Hashable {
+    public enum ElementType: String, Sendable, Hashable {
         /// Little-endian IEEE single precision, `<f4`.
         case float32 = "<f4"
         /// Little-endian IEEE half precision, `<f2`.
@@ -19,14 +19,14 @@ struct NPYArray: Sendable, Hashable {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
     /// The dimensions, outermost first.
-    var shape: [Int]
+    public var shape: [Int]
     /// The elements in C order, `shape.reduce(1, *)` of them.
-    var values: [Float]
+    public var values: [Float]
     /// The element type the data was stored in (`float32` for arrays made in memory).
-    var elementType: ElementType
+    public var elementType: ElementType
 
     /// An array of `values` with `shape`; the counts must agree.
-    init(shape: [Int], values: [Float], elementType: ElementType = .float32) throws(NPYError) {
+    public init(shape: [Int], values: [Float], elementType: ElementType = .float32) throws(NPYError) {
         guard let count = Self.elementCount(shape) else { throw .invalidShape(shape) }
         guard count == values.count else {
             throw .dataSizeMismatch(expectedBytes: count * elementType.byteCount, actualBytes: values.count * elementType.byteCount)
@@ -37,7 +37,7 @@ struct NPYArray: Sendable, Hashable {
     }
 
     /// Decodes the bytes of a `.npy` file.
-    init(decoding data: [UInt8]) throws(NPYError) {
+    public init(decoding data: [UInt8]) throws(NPYError) {
         guard data.count >= 8 else { throw .truncatedHeader(needed: 8, available: data.count) }
         guard Array(data[0..<6]) == Self.magic else { throw .notNPY }
         let (major, minor) = (data[6], data[7])
@@ -90,7 +90,7 @@ struct NPYArray: Sendable, Hashable {
     }
 
     /// Reads and decodes the `.npy` file at `path`.
-    init(contentsOf path: String) throws(NPYError) {
+    public init(contentsOf path: String) throws(NPYError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .io(path: path, reason: "cannot read file")
         }

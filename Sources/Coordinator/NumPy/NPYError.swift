@@ -1,5 +1,5 @@
 /// Why a NumPy `.npy` file or array could not be read, written or used.
-enum NPYError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum NPYError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file could not be read or written.
     case io(path: String, reason: String)
     /// The data does not start with the `\x93NUMPY` magic string.
@@ -24,7 +24,7 @@ enum NPYError: Error, Sendable, Equatable, CustomStringConvertible {
         if case .io = self { true } else { false }
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case let .io(path, reason): "\(path): \(reason)"
         case .notNPY: "not a NumPy .npy file (bad magic string)"

@@ -1,5 +1,5 @@
 /// Why the worker's command line was refused.
-enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A size that is not a byte count with a known unit.
     case invalidByteSize(String)
     /// A model spec that does not parse.
@@ -8,7 +8,7 @@ enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(String)
 
     /// What is wrong, in one sentence.
-    var description: String {
+    public var description: String {
         switch self {
         case .invalidByteSize(let text):
             "`\(text)` is not a size: write bytes, or a number with B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"

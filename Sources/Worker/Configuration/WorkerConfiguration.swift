@@ -3,7 +3,7 @@ import Logging
 
 /// Everything `mfa-worker` is told on its command line, checked: the endpoints, the model, the
 /// memory of each tier, the role, the peers, the keys and the logging.
-struct WorkerConfiguration: Sendable, Equatable {
+public struct WorkerConfiguration: Sendable, Equatable {
     /// The coordinator's worker endpoint; nil for a standalone worker.
     var coordinator: String?
     /// The endpoint the worker's ROUTER binds (`tcp://127.0.0.1:*` picks a free port).
@@ -29,7 +29,7 @@ struct WorkerConfiguration: Sendable, Equatable {
     /// Public-key file of the coordinator (CURVE).
     var coordinatorKey: String?
     /// Log level.
-    var logLevel: Logger.Level
+    public var logLevel: Logger.Level
     /// The worker's id in the cluster.
     var workerID: UInt64
 
@@ -37,7 +37,7 @@ struct WorkerConfiguration: Sendable, Equatable {
     static let defaultMemory = ByteSize(bytes: 1 << 30)
 
     /// Checks and converts the command line's values.
-    init(
+    public init(
         coordinator: String?, listen: String, model: String?, memory: String?, compressedMemory: String?,
         dataDirectory: String?, disk: String?, role: String, remotes: [String], threads: Int?,
         curveSecret: String?, coordinatorKey: String?, logLevel: String, workerID: UInt64

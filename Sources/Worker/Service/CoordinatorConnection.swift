@@ -58,7 +58,7 @@ final class CoordinatorConnection: Sendable {
     }
 
     /// Sends `events` if registered.
-    func publish(_ events: [CacheProtocol.CacheEvent]) async {
+    func publish(_ events: [CacheEvent]) async {
         guard !events.isEmpty else { return }
         await perform(link.withLock { $0.publish(events) })
     }

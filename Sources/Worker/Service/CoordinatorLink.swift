@@ -140,7 +140,7 @@ struct CoordinatorLink: Sendable {
 
     /// The events to send now: all of them when registered (the coordinator detects any that were
     /// not sent by the gap in their numbers, and asks for a snapshot), none otherwise.
-    mutating func publish(_ events: [CacheProtocol.CacheEvent]) -> [Directive] {
+    mutating func publish(_ events: [CacheEvent]) -> [Directive] {
         guard state == .registered else { return [] }
         if let last = events.last { lastEventSent = last.eventSequence }
         return events.map { .send(Envelope(requestID: 0, message: .cacheEvent($0))) }

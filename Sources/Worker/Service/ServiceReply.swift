@@ -6,5 +6,5 @@ struct ServiceReply: Sendable {
     /// The answer, carrying the request's id.
     var reply: Envelope?
     /// Changes of the set of keys the worker holds, oldest first.
-    var events: [CacheProtocol.CacheEvent]
+    var events: [CacheEvent]
 }

@@ -7,14 +7,20 @@ import Logging
 /// from a configuration, prints `listening <endpoint>` once bound, and serves until SIGTERM or
 /// SIGINT; then it stops taking requests, answers those in flight, flushes the tiers, deregisters
 /// from the coordinator (waiting a bounded time for its answer) and returns.
-struct WorkerDaemon {
+public struct WorkerDaemon {
     /// The checked command line.
     let configuration: WorkerConfiguration
     /// Where the worker logs.
     let logger: Logger
 
+    /// A worker for `configuration`, logging to `logger`.
+    public init(configuration: WorkerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
     /// Runs the worker until a termination signal.
-    func run() async throws {
+    public func run() async throws {
         let spec = configuration.model
         let geometry = try PageGeometry(
             layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, pageSize: spec.pageSize,

@@ -563,13 +563,13 @@ actor WorkerService {
     }
 
     /// Turns the hot cache's events into changes of the held key set, grouped by kind.
-    private func takeEvents() async -> [CacheProtocol.CacheEvent] {
+    private func takeEvents() async -> [CacheEvent] {
         await apply([])
-        var events: [CacheProtocol.CacheEvent] = []
-        let changes = manager.takeEvents().map { ($0.kind, $0.key) } + removedBelow.map { (Worker.CacheEvent.Kind.removed, $0) }
+        var events: [CacheEvent] = []
+        let changes = manager.takeEvents().map { ($0.kind, $0.key) } + removedBelow.map { (PrefixCacheChange.Kind.removed, $0) }
         removedBelow = []
         for (eventKind, key) in changes {
-            let kind: CacheProtocol.CacheEvent.Kind
+            let kind: CacheEvent.Kind
             switch eventKind {
             case .stored:
                 guard held.insert(key).inserted else { continue }
@@ -583,7 +583,7 @@ actor WorkerService {
                 events[events.count - 1].keys.append(key)
             } else {
                 lastEvent += 1
-                events.append(CacheProtocol.CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [key]))
+                events.append(CacheEvent(workerID: workerID, eventSequence: lastEvent, kind: kind, keys: [key]))
             }
         }
         return events

@@ -1,3 +1,5 @@
+import CacheProtocol
+
 /// The worker's KV store as one state machine: the page allocator, the per-layer page pools, the
 /// live sequences' block tables and the hot prefix cache. It does no I/O; operations that may
 /// evict cached pages return `EvictionDirective`s for the layer that owns the lower tiers, and the
@@ -44,7 +46,7 @@ public struct SequenceManager: Sendable {
     /// `.sequenceExists` if a live sequence has it), else the next unused id of this manager.
     /// Returns the id and the number of tokens already cached.
     public mutating func open(
-        prefixKeys: [PageKey], requestedID: SequenceID? = nil
+        prefixKeys: [PrefixKey], requestedID: SequenceID? = nil
     ) throws(StorageError) -> (id: SequenceID, cachedTokens: Int) {
         let id: SequenceID
         if let requestedID {
@@ -141,7 +143,7 @@ public struct SequenceManager: Sendable {
     /// Registers the sequence's leading full pages in the prefix cache under `pageKeys` (one key
     /// per full page, in order; fewer is fine). A page or key already cached is left as it is.
     /// The sequence stays open.
-    public mutating func commit(_ id: SequenceID, pageKeys: [PageKey]) throws(StorageError) {
+    public mutating func commit(_ id: SequenceID, pageKeys: [PrefixKey]) throws(StorageError) {
         let state = try sequence(id)
         let fullPages = state.length / geometry.pageSize
         guard pageKeys.count <= fullPages else {
@@ -166,7 +168,7 @@ public struct SequenceManager: Sendable {
     /// idle cached page. `bytes` is the page in the canonical layout and is validated before
     /// anything changes. A key already hot is left as it is; a key held below comes back without a
     /// stored event (it never left the worker).
-    public mutating func admit(key: PageKey, pageBytes bytes: [UInt8]) throws(StorageError) -> [EvictionDirective] {
+    public mutating func admit(key: PrefixKey, pageBytes bytes: [UInt8]) throws(StorageError) -> [EvictionDirective] {
         guard cache.page(for: key) == nil else { return [] }
         try store.validatePage(bytes)
         try reserve(1)
@@ -178,7 +180,7 @@ public struct SequenceManager: Sendable {
     }
 
     /// The bytes of the page cached under `key` in the canonical layout, or nil when it is not hot.
-    public func cachedPage(key: PageKey) throws(StorageError) -> [UInt8]? {
+    public func cachedPage(key: PrefixKey) throws(StorageError) -> [UInt8]? {
         guard let page = cache.page(for: key) else { return nil }
         return try store.exportPage(page)
     }
@@ -186,7 +188,7 @@ public struct SequenceManager: Sendable {
     /// Removes `key` from the worker's cache (hot or below), recording a removed event. A hot page is
     /// freed at once, or when the last live sequence using it lets go; the caller removes the key
     /// from the lower tiers. Returns whether the key was held.
-    public mutating func removeCached(key: PageKey) throws(StorageError) -> Bool {
+    public mutating func removeCached(key: PrefixKey) throws(StorageError) -> Bool {
         let wasBelow = cache.lowerTierKeys.contains(key)
         guard let page = cache.remove(key: key) else { return wasBelow }
         try allocator.release(page)
@@ -195,18 +197,18 @@ public struct SequenceManager: Sendable {
 
     /// Records keys the lower tiers already hold when the worker starts (a rebuilt disk tier) as held,
     /// without events, so that losing them later is announced.
-    public mutating func lowerTiersHold(keys: [PageKey]) {
+    public mutating func lowerTiersHold(keys: [PrefixKey]) {
         cache.holdBelow(keys: keys)
     }
 
     /// Records that the lower tiers lost `keys` (dropped or unreadable): each one not hot left the
     /// worker (a removed event).
-    public mutating func lowerTiersLost(keys: [PageKey]) {
+    public mutating func lowerTiersLost(keys: [PrefixKey]) {
         for key in keys { cache.lowerTierLost(key: key) }
     }
 
     /// Returns the prefix cache's stored/removed events since the last call, oldest first.
-    public mutating func takeEvents() -> [CacheEvent] {
+    public mutating func takeEvents() -> [PrefixCacheChange] {
         cache.takeEvents()
     }
 

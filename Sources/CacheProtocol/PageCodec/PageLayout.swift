@@ -1,4 +1,3 @@
-import Kernels
 
 /// The shape and element type of one KV page.
 ///

@@ -1,6 +1,8 @@
+import CacheProtocol
+
 /// A change of the set of page keys held in a worker's hot prefix cache, numbered so that a reader
 /// can detect a gap: the worker's events carry 1, 2, 3, … with no number skipped or repeated.
-public struct CacheEvent: Sendable, Hashable, CustomStringConvertible {
+public struct PrefixCacheChange: Sendable, Hashable, CustomStringConvertible {
     /// What happened to the key.
     public enum Kind: String, Sendable, Hashable {
         /// The key entered the cache.
@@ -14,10 +16,10 @@ public struct CacheEvent: Sendable, Hashable, CustomStringConvertible {
     /// What happened.
     public let kind: Kind
     /// The page key concerned.
-    public let key: PageKey
+    public let key: PrefixKey
 
     /// An event.
-    public init(sequenceNumber: UInt64, kind: Kind, key: PageKey) {
+    public init(sequenceNumber: UInt64, kind: Kind, key: PrefixKey) {
         self.sequenceNumber = sequenceNumber
         self.kind = kind
         self.key = key

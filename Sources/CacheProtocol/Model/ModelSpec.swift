@@ -1,4 +1,3 @@
-import Kernels
 
 /// The shape of the model whose KV cache a cluster holds. Every worker, the coordinator and every
 /// client agree on one spec; its `fingerprint` is part of every `PrefixKey`, so a page never meets

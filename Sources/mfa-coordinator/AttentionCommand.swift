@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Kernels
 
 /// `mfa-coordinator attention`: dense attention on `.npy` files. Bad input prints one line on

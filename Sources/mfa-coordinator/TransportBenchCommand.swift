@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 
 /// `mfa-coordinator bench transport`: memcpy ceiling, loopback ZeroMQ and the KV page codec.
 struct TransportBenchCommand: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct TransportBenchCommand: AsyncParsableCommand {
     var json = false
 
     @Option(help: "Real KV tensor: float16 .npy of shape [layers, 2, tokens, heads, head_dim].")
-    var kv = "../shared/data/minilm-kv-a.npy"
+    var kv = "Tests/Fixtures/minilm-kv-a.npy"
 
     func run() async throws {
         let benchmark = TransportBenchmark(kvPath: kv)

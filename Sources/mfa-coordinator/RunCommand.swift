@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 
 /// `mfa-coordinator run`: the demo `make demo` runs. Starts a local cluster (a store worker and a
 /// compute worker found next to this executable), drives a checked workload through it, prints

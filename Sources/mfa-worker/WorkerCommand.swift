@@ -1,4 +1,5 @@
 import ArgumentParser
+import Worker
 import Logging
 
 /// `mfa-worker`: holds KV pages and runs attention on its shards.

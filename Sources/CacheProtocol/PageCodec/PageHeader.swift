@@ -1,4 +1,3 @@
-import Kernels
 
 /// The 40-byte header in front of every encoded page. All integers are little-endian.
 ///

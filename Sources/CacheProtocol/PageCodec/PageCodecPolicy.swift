@@ -1,4 +1,3 @@
-import Kernels
 
 /// The encoding the page codec uses for each storage type when a call does not name one.
 ///

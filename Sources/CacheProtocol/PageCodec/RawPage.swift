@@ -1,5 +1,3 @@
-import Kernels
-
 /// One KV page's raw content (see `PageLayout`) with its layout.
 public struct RawPage: Sendable, Hashable {
     /// The page's shape and element type.
@@ -17,22 +15,32 @@ public struct RawPage: Sendable, Hashable {
         self.bytes = bytes
     }
 
-    /// Stores `values` (`layout.elementCount` floats in page order) in the layout's storage type,
-    /// as `Kernels.KVTensor` does: rounded to nearest, or int8 with one scale per row
-    /// (`max|x| / 127`).
+    /// Stores `values` (`layout.elementCount` floats in page order) in the layout's storage type
+    /// with `KVRowEncoding` (rows of `headDim`): rounded to nearest, or int8 with one scale per row
+    /// (`max|x| / 127`) appended after the elements.
     public init(layout: PageLayout, values: [Float]) throws(PageCodecError) {
         guard values.count == layout.elementCount else {
             throw .valueCountMismatch(given: values.count, expected: layout.elementCount)
         }
-        let tensor: KVTensor
-        do {
-            tensor = try KVTensor(values, rowLength: layout.headDim, storage: layout.storage)
-        } catch {
-            throw .invalidLayout(error.description)
+        let rowLength = layout.headDim
+        let rows = values.count / rowLength
+        let storage = layout.storage
+        var bytes = [UInt8](repeating: 0, count: values.count * storage.bytesPerElement)
+        var scales: [Float] = []
+        if storage == .int8 { scales.reserveCapacity(rows) }
+        values.withUnsafeBufferPointer { source in
+            bytes.withUnsafeMutableBytes { raw in
+                for row in 0..<rows {
+                    let start = row * rowLength
+                    let scale = KVRowEncoding.store(
+                        UnsafeBufferPointer(rebasing: source[start..<start + rowLength]), as: storage, into: raw,
+                        firstElement: start)
+                    if storage == .int8 { scales.append(scale) }
+                }
+            }
         }
-        var bytes = tensor.bytes
         bytes.reserveCapacity(layout.rawByteCount)
-        for scale in tensor.scales {
+        for scale in scales {
             withUnsafeBytes(of: scale.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         }
         try self.init(layout: layout, bytes: bytes)

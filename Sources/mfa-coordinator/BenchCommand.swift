@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 
 /// `mfa-coordinator bench …`: benchmarks that print rates next to this machine's own ceilings.
 struct BenchCommand: AsyncParsableCommand {

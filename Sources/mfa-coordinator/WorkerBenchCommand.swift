@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 
 /// `mfa-coordinator bench worker`: the worker's service overhead over its kernel, and store-worker
 /// page throughput, against `mfa-worker` processes it starts next to itself.

@@ -1,4 +1,3 @@
-import Kernels
 
 /// The one-byte code of each `KVStorageType` in binary encodings (fingerprint, wire).
 enum KVStorageCode {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 
 /// `mfa-coordinator`: the cluster's coordinator daemon and its operator commands.
 struct CoordinatorCommand: AsyncParsableCommand {

@@ -47,38 +47,11 @@ public struct KVTensor: Sendable, Hashable {
     /// Overwrites row `row` with `values` (`rowLength` floats), rounding or quantising it.
     /// The caller guarantees `row < rowCount` and `values.count == rowLength`.
     public mutating func setRow(_ row: Int, from values: UnsafeBufferPointer<Float>) {
-        let n = rowLength
-        let base = row * n
-        switch storage {
-        case .f32:
-            bytes.withUnsafeMutableBytes { raw in
-                let dst = raw.bindMemory(to: Float.self)
-                for i in 0..<n { dst[base + i] = values[i] }
-            }
-        case .f16:
-            bytes.withUnsafeMutableBytes { raw in
-                let dst = raw.bindMemory(to: Float16.self)
-                for i in 0..<n { dst[base + i] = Float16(values[i]) }
-            }
-        case .bf16:
-            bytes.withUnsafeMutableBytes { raw in
-                let dst = raw.bindMemory(to: UInt16.self)
-                for i in 0..<n { dst[base + i] = BFloat16(values[i]).bitPattern.littleEndian }
-            }
-        case .int8:
-            var maxAbs: Float = 0
-            for i in 0..<n { maxAbs = max(maxAbs, abs(values[i])) }
-            let scale = maxAbs / 127
-            let inverse: Float = scale > 0 ? 1 / scale : 0
-            scales[row] = scale
-            bytes.withUnsafeMutableBytes { raw in
-                let dst = raw.bindMemory(to: Int8.self)
-                for i in 0..<n {
-                    let q = (values[i] * inverse).rounded(.toNearestOrEven)
-                    dst[base + i] = Int8(max(-127, min(127, q)))
-                }
-            }
+        let storage = self.storage
+        let scale = bytes.withUnsafeMutableBytes { raw in
+            KVRowEncoding.store(values, as: storage, into: raw, firstElement: row * rowLength)
         }
+        if storage == .int8 { scales[row] = scale }
     }
 
     /// Every element as `Float` (int8 rows multiplied by their scale), in storage order.

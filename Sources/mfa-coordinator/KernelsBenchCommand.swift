@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 
 /// `mfa-coordinator bench kernels`: attention kernel rates as fractions of this machine's FMA peak

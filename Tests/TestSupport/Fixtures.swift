@@ -1,0 +1,16 @@
+import Foundation
+
+/// The repository's test data in `Tests/Fixtures` (see its README for provenance), found from this
+/// source file's location so that tests run from any working directory. Nothing a test reads lies
+/// outside the repository.
+public enum Fixtures {
+    /// `Tests/Fixtures` of this checkout.
+    public static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    /// The path of fixture `name`.
+    public static func path(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+}
