@@ -6,7 +6,7 @@ FUZZ_TARGETS ?= FuzzMessages FuzzPages
 FUZZ_BUILD := .build-fuzz
 FUZZ_OUT := fuzz-out
 
-.PHONY: deps build demo test bench fuzz clean
+.PHONY: deps build demo test bench fuzz format clean
 
 ## Installs the system libraries the package links, when any is missing.
 deps:
@@ -46,6 +46,10 @@ fuzz: deps
 	  $(FUZZ_BUILD)/debug/$$t $(FUZZ_OUT)/$$t/corpus Fuzz/Corpus/$$t \
 	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_OUT)/$$t/findings/ -print_final_stats=1 || exit 1; \
 	done
+
+## Formats every Swift source in place with the toolchain's swift-format and `.swift-format`.
+format:
+	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests Fuzz
 
 clean:
 	rm -rf .build .build-*
