@@ -9,6 +9,14 @@ public enum Fixtures {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
+    /// The root of this checkout.
+    public static let repository = directory.deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The path of `relativePath` (e.g. `data/mooncake-excerpt.jsonl`) in this checkout.
+    public static func repositoryPath(_ relativePath: String) -> String {
+        repository.appendingPathComponent(relativePath).path
+    }
+
     /// The path of fixture `name`.
     public static func path(_ name: String) -> String {
         directory.appendingPathComponent(name).path
