@@ -35,6 +35,7 @@ struct DemoWorkload {
 
     private var random: SplitMix64
     private let reference: DenseReference
+    private let kv: SyntheticKV
     private var phaseStarted = ContinuousClock.now
     private var requestTime = Duration.zero
     private var checks = 0
@@ -56,6 +57,7 @@ struct DemoWorkload {
         self.tolerance = tolerance
         self.seed = seed
         random = SplitMix64(seed: seed)
+        kv = SyntheticKV(seed: seed, rowWidth: spec.kvHeads * spec.headDim)
         reference = DenseReference(
             queryHeads: spec.queryHeads, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
     }
@@ -159,8 +161,8 @@ struct DemoWorkload {
         for layer in 0..<spec.layers {
             for position in 0..<opened.cachedTokens {
                 let token = sequence.prompt[position]
-                sequence.keys[layer].append(row(layer: layer, position: position, token: token, value: false))
-                sequence.values[layer].append(row(layer: layer, position: position, token: token, value: true))
+                sequence.keys[layer].append(kv.row(layer: layer, position: position, token: token, value: false))
+                sequence.values[layer].append(kv.row(layer: layer, position: position, token: token, value: true))
             }
         }
     }
@@ -238,21 +240,14 @@ struct DemoWorkload {
         (0..<count).map { _ in UInt32(truncatingIfNeeded: random.next() % 32_000) }
     }
 
-    /// The K (or V) row of `token` at `position` in `layer`: `[Hkv * D]` values in [-1, 1).
-    private func row(layer: Int, position: Int, token: UInt32, value: Bool) -> [Float] {
-        var generator = SplitMix64(
-            seed: seed ^ (UInt64(layer) << 56) ^ (value ? 1 << 55 : 0) ^ (UInt64(position) << 32) ^ UInt64(token))
-        return generator.floats(spec.kvHeads * spec.headDim)
-    }
-
     /// Appends `tokens`' K/V rows to `layer` of `sequence`; returns them flattened `[T, Hkv, D]`.
     private func append(_ tokens: [UInt32], to sequence: inout DemoSequence, layer: Int) -> (keys: [Float], values: [Float]) {
         var keys: [Float] = []
         var values: [Float] = []
         for token in tokens {
             let position = sequence.length(layer: layer)
-            let key = row(layer: layer, position: position, token: token, value: false)
-            let value = row(layer: layer, position: position, token: token, value: true)
+            let key = kv.row(layer: layer, position: position, token: token, value: false)
+            let value = kv.row(layer: layer, position: position, token: token, value: true)
             sequence.keys[layer].append(key)
             sequence.values[layer].append(value)
             keys += key
@@ -270,17 +265,10 @@ struct DemoWorkload {
     /// Compares an answer with the reference: the larger of the output's and the log-sum-exp's
     /// relative error (max absolute difference over the reference's largest magnitude).
     private mutating func check(output: [Float], lse: [Float], expected: AttentionResult) {
-        let error = max(relativeError(output, expected.output), relativeError(lse, expected.logSumExp))
+        let error = AnswerDeviation.of(output: output, lse: lse, expected: (expected.output, expected.logSumExp))
         checks += 1
         worstError = max(worstError, error)
         if !(error <= tolerance) { failedChecks += 1 }
-    }
-
-    private func relativeError(_ got: [Float], _ expected: [Float]) -> Float {
-        guard got.count == expected.count else { return .infinity }
-        let scale = expected.reduce(Float.leastNormalMagnitude) { max($0, abs($1)) }
-        let difference = zip(got, expected).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
-        return difference.isNaN ? .infinity : difference / scale
     }
 
     // MARK: Report

@@ -18,7 +18,7 @@ public struct TraceScaling: Sendable, Hashable {
     }
 
     /// `record` scaled.
-    public func scale(_ record: TraceRecord) -> ScaledRequest {
+    public func scale(_ record: TraceRecord, namespace: String = "trace") -> WorkloadRequest {
         let full = TraceRecord.traceBlockTokens
         var tokens: [UInt32] = []
         tokens.reserveCapacity(record.hashIDs.count * blockTokens)
@@ -33,7 +33,7 @@ public struct TraceScaling: Sendable, Hashable {
         let output = max(1, (record.outputLength * blockTokens + full / 2) / full)
         let arrival: Duration =
             speedup > 0 ? .nanoseconds(Int64(record.timestampMilliseconds * 1_000_000 / speedup)) : .zero
-        return ScaledRequest(arrival: arrival, tokens: tokens, outputTokens: output)
+        return WorkloadRequest(arrival: arrival, namespace: namespace, tokens: tokens, outputTokens: output)
     }
 
     /// The first `count` token ids of the block with trace id `id`: the same for every request.
