@@ -3,8 +3,8 @@ import TestSupport
 
 @testable import Coordinator
 
-@Suite("Request traces")
-struct TraceWorkloadTests {
+@Suite("Workloads")
+struct WorkloadTests {
     @Test("a trace line is read with its fields; blank lines are skipped")
     func readsRecords() throws {
         let text = """
@@ -85,5 +85,21 @@ struct TraceWorkloadTests {
         for record in records { ideal.add(scaling.scale(record).tokens) }
         // 67.4% of the excerpt's blocks repeat a prefix; partial last blocks never hit.
         #expect(ideal.rate > 0.6 && ideal.rate < 0.7)
+    }
+
+    @Test("the chat workload's later turns extend earlier prompts, and tenants never share a prompt")
+    func chatWorkload() {
+        let workload = ChatWorkload()
+        let requests = workload.requests()
+        #expect(requests.count == workload.conversations * workload.turns)
+        let second = requests[workload.conversations]
+        #expect(second.tokens.starts(with: requests[0].tokens))
+        #expect(second.namespace == requests[0].namespace)
+        let tenants = Set(requests.map(\.namespace))
+        #expect(tenants == Set(workload.tenants))
+        var ideal = IdealHitRate(pageSize: 16)
+        for request in requests { ideal.add(request.tokens) }
+        #expect(ideal.rate > 0.3)
+        #expect(workload.requests() == requests)
     }
 }
