@@ -74,6 +74,8 @@ struct WorkloadTests {
         ideal.add([7, 7, 3, 4])  // page [3, 4] after another prefix: no hit
         #expect(ideal.promptTokens == 15)
         #expect(ideal.hitTokens == 4)
+        ideal.add([1, 2, 3, 4], namespace: "other")  // another tenant: no hit
+        #expect(ideal.hitTokens == 4)
     }
 
     @Test("the shipped excerpt shares prefixes as the whole trace does")
@@ -98,7 +100,7 @@ struct WorkloadTests {
         let tenants = Set(requests.map(\.namespace))
         #expect(tenants == Set(workload.tenants))
         var ideal = IdealHitRate(pageSize: 16)
-        for request in requests { ideal.add(request.tokens) }
+        for request in requests { ideal.add(request.tokens, namespace: request.namespace) }
         #expect(ideal.rate > 0.3)
         #expect(workload.requests() == requests)
     }

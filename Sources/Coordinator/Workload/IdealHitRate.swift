@@ -2,7 +2,8 @@ import Kernels
 
 /// The hit rate no placement or cache can beat: the fraction of prompt tokens, over a sequence of
 /// prompts, that lie in leading full pages some earlier prompt already had (one cache of unlimited
-/// size that keeps every full page). Pages are compared by their whole prefix, as prefix keys are.
+/// size that keeps every full page). Pages are compared by their whole prefix and tenant, as prefix
+/// keys are.
 public struct IdealHitRate: Sendable {
     /// Tokens per page.
     public let pageSize: Int
@@ -20,10 +21,11 @@ public struct IdealHitRate: Sendable {
     /// The fraction so far (0 before any prompt).
     public var rate: Double { promptTokens == 0 ? 0 : Double(hitTokens) / Double(promptTokens) }
 
-    /// Counts `tokens` as the next prompt, then remembers its full pages.
-    public mutating func add(_ tokens: [UInt32]) {
+    /// Counts `tokens` as the next prompt of tenant `namespace`, then remembers its full pages
+    /// (a page of one tenant never hits another's, as with prefix keys).
+    public mutating func add(_ tokens: [UInt32], namespace: String = "") {
         promptTokens += tokens.count
-        var parent = PrefixHash(high: 0, low: 0)
+        var parent = PrefixHash(parent: PrefixHash(high: 0, low: 0), tokens: ArraySlice(namespace.utf8.map(UInt32.init)))
         var hits = true
         for start in stride(from: 0, to: tokens.count - pageSize + 1, by: pageSize) {
             parent = PrefixHash(parent: parent, tokens: tokens[start..<start + pageSize])
