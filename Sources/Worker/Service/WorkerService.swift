@@ -513,6 +513,10 @@ actor WorkerService {
         return raw
     }
 
+    /// Stores every page or none: each is decoded and checked first (a bad one refuses the whole
+    /// put), then the new keys are admitted hot. A key already hot keeps its page (and its durable
+    /// copy), so of a key repeated in one put the first page is stored; a key whose page lives only
+    /// in a lower tier takes the put's page, and the lower copy is removed.
     private func put(_ pages: [EncodedPage]) async throws(ServiceError) {
         var raws: [(PrefixKey, RawPage)] = []
         for page in pages { raws.append((page.key, try decodePage(page))) }
@@ -521,7 +525,7 @@ actor WorkerService {
         guard newKeys.count <= available else {
             throw .capacity("\(newKeys.count) pages to store, \(available) free or evictable")
         }
-        for (key, raw) in raws {
+        for (key, raw) in raws where manager.cache.page(for: key) == nil {
             do throws(StorageError) {
                 pendingDirectives.append(contentsOf: try manager.admit(key: key, pageBytes: raw.bytes))
             } catch {
@@ -574,10 +578,10 @@ actor WorkerService {
             } catch {
                 throw ServiceError(error)
             }
-            if await tiers.contains(key: key) {
-                await tiers.remove(key: key)
-                removedBelow.append(key)
-            }
+            let heldBelow = await tiers.contains(key: key)
+            // Removes the page below and any durable copy of the hot page.
+            await tiers.remove(key: key)
+            if heldBelow { removedBelow.append(key) }
         }
     }
 
@@ -600,6 +604,24 @@ actor WorkerService {
             pulled.append(hot ? true : await tiers.contains(key: key))
         }
         return PullPagesReply(pulled: pulled)
+    }
+
+    /// Before exit: gives every hot cached page that has no durable copy one in the disk tier, least
+    /// recently used first (pages in use by open sequences last), so that a worker restarted on the
+    /// same data directory serves every page this one held. Without a disk tier nothing is written.
+    func persistHotPages() async {
+        let idle = manager.cache.idlePagesInOrder.compactMap { manager.cache.key(of: $0) }
+        let idleKeys = Set(idle)
+        var lost: [PrefixKey] = []
+        for key in idle + manager.cache.hotKeys.filter({ !idleKeys.contains($0) }) {
+            do {
+                guard let bytes = try manager.cachedPage(key: key) else { continue }
+                lost += await tiers.keepDurableCopy(key: key, page: try RawPage(layout: layout, bytes: bytes))
+            } catch {
+                logger.error("hot page \(key) could not be read for its durable copy: \(error)")
+            }
+        }
+        manager.lowerTiersLost(keys: lost)
     }
 
     // MARK: Events, snapshots, stats
