@@ -416,6 +416,9 @@ struct WorkerPromiseTests {
             values[layer].removeLast(hkv * d)
         }
         try await decodeStep()
+        let pastEnd = await Self.refusal { try await client.truncate(sequenceID: 77, length: 60) }
+        #expect(pastEnd?.code == .badRequest)
+        #expect(pastEnd?.message.contains("holds only 50") == true, "\(String(describing: pastEnd))")
         try await client.close(sequenceID: 77, commit: true)
 
         // The shard committed the page of tokens 32…47 under its prefix key.

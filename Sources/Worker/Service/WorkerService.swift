@@ -469,12 +469,19 @@ actor WorkerService {
         }
     }
 
+    /// Shortens the shard to the absolute length `body.length`, in every layer: at least the shard's
+    /// start, at most the length every layer holds (the shortest layer's); tokens longer layers hold
+    /// past it are dropped too.
     private func truncate(_ body: Truncate) throws(ServiceError) {
         try requireCompute(.truncate)
-        let (id, shard, _) = try lookUp(body.sequenceID)
+        let (id, shard, state) = try lookUp(body.sequenceID)
         let length = Int(body.length) - shard.start
         guard length >= 0 else {
-            throw .badRequest("cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)")
+            throw .badRequest("sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)")
+        }
+        guard length <= state.length else {
+            throw .badRequest(
+                "sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, every layer holds only \(shard.start + state.length)")
         }
         do throws(StorageError) {
             try manager.truncate(id, to: length)
@@ -513,13 +520,22 @@ actor WorkerService {
         return raw
     }
 
-    /// Stores every page or none: each is decoded and checked first (a bad one refuses the whole
-    /// put), then the new keys are admitted hot. A key already hot keeps its page (and its durable
+    /// Stores every page or none: each is decoded and checked first (its checksum, its layout against
+    /// the model's, an int8 page's scales; a bad one refuses the whole put), then the new keys are
+    /// admitted hot. A key already hot keeps its page (and its durable
     /// copy), so of a key repeated in one put the first page is stored; a key whose page lives only
     /// in a lower tier takes the put's page, and the lower copy is removed.
     private func put(_ pages: [EncodedPage]) async throws(ServiceError) {
         var raws: [(PrefixKey, RawPage)] = []
-        for page in pages { raws.append((page.key, try decodePage(page))) }
+        for page in pages {
+            let raw = try decodePage(page)
+            do throws(StorageError) {
+                try manager.store.validatePage(raw.bytes)
+            } catch {
+                throw ServiceError(error).about("page \(page.key)")
+            }
+            raws.append((page.key, raw))
+        }
         let newKeys = Set(raws.map(\.0)).filter { manager.cache.page(for: $0) == nil }
         let available = manager.allocator.freeCount + manager.cache.idleCount
         guard newKeys.count <= available else {
