@@ -28,6 +28,7 @@ private actor DictionaryTiers: LowerTiers {
     func remove(key: PrefixKey) async { pages[key] = nil }
     func keys() async -> [PrefixKey] { Array(pages.keys) }
     func flush() async {}
+    func needsDurableCopy(key: PrefixKey) async -> Bool { false }
     func keepDurableCopy(key: PrefixKey, page: RawPage) async -> [PrefixKey] { [] }
     func statistics() async -> [StatsReply.Counter] { [] }
 }

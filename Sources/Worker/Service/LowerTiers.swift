@@ -27,6 +27,9 @@ protocol LowerTiers: Sendable {
     /// Before exit: moves the pages that live in compressed RAM to a durable tier where there is one,
     /// so that they survive the restart (hot pages get theirs through `keepDurableCopy`).
     func flush() async
+    /// Whether `keepDurableCopy` would write the page of `key`: there is a durable tier and the key
+    /// has no file in it.
+    func needsDurableCopy(key: PrefixKey) async -> Bool
     /// Gives the hot page `page` of `key` a durable copy (the disk tier), unless there is no durable
     /// tier or the key has one already; the page stays hot and held. Returns the keys that left the
     /// worker to make room (for `removed` events).

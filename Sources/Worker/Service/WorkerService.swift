@@ -630,6 +630,7 @@ actor WorkerService {
         let idleKeys = Set(idle)
         var lost: [PrefixKey] = []
         for key in idle + manager.cache.hotKeys.filter({ !idleKeys.contains($0) }) {
+            guard await tiers.needsDurableCopy(key: key) else { continue }
             do {
                 guard let bytes = try manager.cachedPage(key: key) else { continue }
                 lost += await tiers.keepDurableCopy(key: key, page: try RawPage(layout: layout, bytes: bytes))

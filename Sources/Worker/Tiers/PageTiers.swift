@@ -144,6 +144,11 @@ actor PageTiers: LowerTiers {
         }
     }
 
+    /// Whether there is a disk tier and `key` has no file in it.
+    func needsDurableCopy(key: PrefixKey) async -> Bool {
+        disk?.hasFile(for: key) == false
+    }
+
     /// Writes a durable copy of the hot page `page` of `key` to the disk tier, unless there is no disk
     /// tier or the key already has a file there; older pages that live on disk make room as for a
     /// demotion (passed to the remote tier, or dropped). Returns the keys that left the worker.
