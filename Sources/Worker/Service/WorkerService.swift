@@ -295,8 +295,12 @@ actor WorkerService {
     /// (unknown, repeated, non-finite rows, its attention) names its sequence id, a problem of the
     /// whole step (layer, shapes, capacity) every sequence of the step.
     private func decode(_ body: Decode) throws(ServiceError) -> DecodeReply {
-        let ids = body.entries.map(\.sequenceID)
-        let step = "decode of layer \(body.layer) for sequence\(ids.count == 1 ? "" : "s") \(ids.map(String.init).joined(separator: ", "))"
+        /// The step as a refusal names it: its layer and sequence ids (the first 16 of a longer batch).
+        func step() -> String {
+            let ids = body.entries.prefix(16).map { String($0.sequenceID) }.joined(separator: ", ")
+            let more = body.entries.count > 16 ? ", … (\(body.entries.count) in all)" : ""
+            return "decode of layer \(body.layer) for sequence\(body.entries.count == 1 ? "" : "s") \(ids)\(more)"
+        }
         let layer: Int
         let rows = body.input.rows
         do throws(ServiceError) {
@@ -304,7 +308,7 @@ actor WorkerService {
             layer = try checkLayer(body.layer)
             try checkShapes(body.input, rows: rows)
         } catch {
-            throw error.about(step)
+            throw error.about(step())
         }
         var seen = Set<UInt64>()
         var firstRow: [Int] = []
@@ -347,7 +351,7 @@ actor WorkerService {
             }
             let available = manager.allocator.freeCount + manager.cache.idleCount
             guard needed <= available else {
-                throw ServiceError.capacity("the step needs \(needed) pages, \(available) are free or evictable").about(step)
+                throw ServiceError.capacity("the step needs \(needed) pages, \(available) are free or evictable").about(step())
             }
             for (index, entry) in body.entries.enumerated() {
                 let range = firstRow[index] * width..<(firstRow[index] + Int(entry.queryTokens)) * width
@@ -396,7 +400,7 @@ actor WorkerService {
         do throws(ServiceError) {
             return DecodeReply(layer: body.layer, result: try wireOutput(AttentionResult(output: output, logSumExp: lse), rows: rows))
         } catch {
-            throw error.about(step)
+            throw error.about(step())
         }
     }
 
@@ -454,7 +458,8 @@ actor WorkerService {
             if let index = error.sequence, sequences.indices.contains(index) {
                 throw .badRequest("sequence \(sequences[index]): attention: \(error.detail)")
             }
-            let names = sequences.map(String.init).joined(separator: ", ")
+            let names = sequences.prefix(16).map(String.init).joined(separator: ", ")
+                + (sequences.count > 16 ? ", … (\(sequences.count) in all)" : "")
             throw .badRequest("attention of sequence\(sequences.count == 1 ? "" : "s") \(names): \(error.detail)")
         }
     }
