@@ -163,16 +163,20 @@ extension KernelError {
     @Test func paged() throws {
         let d = Self.d
         let pool = try KVPagePool(pageCount: 4, pageSize: 7, kvHeads: 1, headDim: d, storage: .int8)
-        func run(_ tables: [[Int]], _ lengths: [Int], queryLength: Int = 2, q: [Float]? = nil) throws {
+        func run(_ tables: [[Int]], _ lengths: [Int], queryLength: Int = 2, q: [Float]? = nil, causal: Bool = false) throws {
             _ = try PagedAttention.run(
                 q: q ?? [Float](repeating: 0, count: lengths.count * queryLength * 2 * d), queryLength: queryLength,
-                queryHeads: 2, pool: pool, blockTables: tables, kvLengths: lengths)
+                queryHeads: 2, pool: pool, blockTables: tables, kvLengths: lengths, options: AttentionOptions(causal: causal))
         }
         try run([[3, 1], [0]], [10, 7])
         expectError(.pageOutOfRange) { try run([[3, 4], [0]], [10, 7]) }
         expectError(.pageOutOfRange) { try run([[3, 1], [-1]], [10, 7]) }
         expectError(.kvLengthExceedsBlockTable) { try run([[3, 1], [0]], [15, 7]) }
-        expectError(.kvLengthTooShort) { try run([[3, 1], [0]], [10, 1]) }
+        expectError(.kvLengthTooShort) { try run([[3, 1], [0]], [10, 1], causal: true) }
+        // Without the causal mask a sequence may hold fewer keys than it has queries, even none.
+        try run([[3, 1], [0]], [10, 1])
+        try run([[3, 1], [0]], [10, 0])
+        expectError(.invalidDimension) { try run([[3, 1], [0]], [10, -1]) }
         expectError(.shapeMismatch) { try run([[3, 1], [0]], [10, 7], q: [0, 1]) }
         let countError = #expect(throws: KernelError.self) { try run([[3, 1]], [10, 7]) }
         #expect(countError != nil)

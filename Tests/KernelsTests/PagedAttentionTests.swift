@@ -83,6 +83,29 @@ import Kernels
         #expect(deviation.isWithin(testCase.storage.outputTolerance), "seed \(generator.seed): \(deviation)")
     }
 
+    /// Without the causal mask, a sequence holding fewer keys than it has queries (a shard holding
+    /// the early tokens of a sequence) lets every query see every key it holds; one holding none
+    /// answers zeros and lse -inf. Nq 3 takes the decode kernel, Nq 40 the tiled one.
+    @Test("non-causal paged attention over fewer keys than queries", arguments: [3, 40])
+    func fewerKeysThanQueries(queryLength: Int) throws {
+        var generator = SeededGenerator.fresh()
+        let kvLengths = [2, 0, 1, 19]
+        let problem = try PagedProblem(
+            kvLengths: kvLengths, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f32, using: &generator)
+        let q = generator.floats(kvLengths.count * queryLength * 4 * 32)
+        let result = try PagedAttention.run(
+            q: q, queryLength: queryLength, queryHeads: 4, pool: problem.pool, blockTables: problem.blockTables,
+            kvLengths: kvLengths, options: AttentionOptions(threads: 2))
+        let reference = ReferenceAttention.paged(
+            q: q, queryLength: queryLength, queryHeads: 4, pool: problem.pool, blockTables: problem.blockTables,
+            kvLengths: kvLengths, options: AttentionOptions())
+        let deviation = AttentionDeviation(result, reference: reference)
+        #expect(deviation.isWithin(KVStorageType.f32.outputTolerance), "seed \(generator.seed): \(deviation)")
+        let empty = queryLength * 4
+        #expect(result.logSumExp[empty..<2 * empty].allSatisfy { $0 == -.infinity }, "seed \(generator.seed)")
+        #expect(result.output[empty * 32..<2 * empty * 32].allSatisfy { $0 == 0 }, "seed \(generator.seed)")
+    }
+
     /// A window that ends before the keys a query could see leaves it empty in paged attention too.
     @Test func emptyWindowRowsAreZero() throws {
         var generator = SeededGenerator.fresh()

@@ -37,8 +37,82 @@ struct PageTiersTests {
         #expect(after["tier_compressed_hits"] == 2)
         #expect(after["tier_disk_hits"] == 3)
         #expect(after["tier_disk_misses"] == 1)
-        #expect(after["tier_disk_pages"] == 0)
+        // The pages promoted from disk keep their files there as durable copies.
+        #expect(after["tier_disk_pages"] == 3)
+        #expect(await tiers.keys().isEmpty)
     }
+
+    @Test("a page promoted from disk keeps its file until its key is removed; coming back down reuses it unwritten")
+    func durableCopyOfPromotedPage() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = CapturedLog()
+        let tiers = PageTiers(
+            compressed: nil, disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
+            remote: nil, logger: log.logger)
+        let pages = try (0..<2).map { try randomPage(.bf16, seed: UInt64(300 + $0)) }
+        for n in 0..<2 { #expect(await tiers.demote(key: tierKey(n), page: pages[n]).isEmpty) }
+        let path = directory + "/" + tierKey(0).hex + DiskTier.pageSuffix
+        #expect(await tiers.promote(key: tierKey(0)) == pages[0])
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(await !tiers.contains(key: tierKey(0)))
+        #expect(await tiers.keys() == [tierKey(1)])
+        var counters = Dictionary(uniqueKeysWithValues: await tiers.statistics().map { ($0.name, $0.value) })
+        #expect(counters["tier_disk_pages"] == 2)
+        #expect(counters["tier_disk_moved_in"] == 2)
+        // Demoted again, the copy is the page: nothing is written, the key lives on disk again.
+        #expect(await tiers.demote(key: tierKey(0), page: pages[0]).isEmpty)
+        counters = Dictionary(uniqueKeysWithValues: await tiers.statistics().map { ($0.name, $0.value) })
+        #expect(counters["tier_disk_moved_in"] == 2)
+        #expect(counters["tier_disk_pages"] == 2)
+        #expect(await tiers.contains(key: tierKey(0)))
+        #expect(Set(await tiers.keys()) == [tierKey(0), tierKey(1)])
+        // Promoted once more and then removed by request: the copy goes with the key.
+        #expect(await tiers.promote(key: tierKey(0)) == pages[0])
+        await tiers.remove(key: tierKey(0))
+        #expect(!FileManager.default.fileExists(atPath: path))
+        counters = Dictionary(uniqueKeysWithValues: await tiers.statistics().map { ($0.name, $0.value) })
+        #expect(counters["tier_disk_pages"] == 1)
+        #expect(counters["tier_disk_bytes"] == UInt64(PageCodec().encode(pages[1]).count))
+    }
+
+    @Test("a hot page gets a durable copy once; copies are not evicted for room, and a corrupt compressed page falls back to its copy")
+    func keepDurableCopies() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = CapturedLog()
+        let pages = try (0..<4).map { try randomPage(.f16, seed: UInt64(400 + $0)) }
+        let size = PageCodec().encode(pages[0]).count
+        let tiers = PageTiers(
+            compressed: try CompressedMemoryTier(capacity: 1 << 20),
+            disk: try DiskTier(directory: directory, capacity: 2 * size + size / 2, logger: log.logger),
+            remote: nil, logger: log.logger)
+        #expect(await tiers.keepDurableCopy(key: tierKey(0), page: pages[0]).isEmpty)
+        #expect(await tiers.keepDurableCopy(key: tierKey(0), page: pages[0]).isEmpty)
+        #expect(await tiers.keepDurableCopy(key: tierKey(1), page: pages[1]).isEmpty)
+        var counters = Dictionary(uniqueKeysWithValues: await tiers.statistics().map { ($0.name, $0.value) })
+        #expect(counters["tier_disk_pages"] == 2)
+        #expect(counters["tier_disk_moved_in"] == 2)
+        #expect(await tiers.keys().isEmpty)
+        // The disk is full of copies: a third copy has no room, and nothing is lost for it.
+        #expect(await tiers.keepDurableCopy(key: tierKey(2), page: pages[2]).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/" + tierKey(2).hex + DiskTier.pageSuffix))
+        // Page 0 comes down to compressed RAM, keeping its copy; flushed, the copy is the page.
+        #expect(await tiers.demote(key: tierKey(0), page: pages[0]).isEmpty)
+        #expect(await tiers.promote(key: tierKey(0)) == pages[0])
+        #expect(await tiers.demote(key: tierKey(0), page: pages[0]).isEmpty)
+        await tiers.flush()
+        counters = Dictionary(uniqueKeysWithValues: await tiers.statistics().map { ($0.name, $0.value) })
+        #expect(counters["tier_compressed_pages"] == 0)
+        #expect(counters["tier_disk_moved_in"] == 2)
+        #expect(await tiers.keys() == [tierKey(0)])
+        // A new page on a full disk evicts the page that lives there, never page 1's copy.
+        #expect(await tiers.demote(key: tierKey(3), page: pages[3]).isEmpty)
+        await tiers.flush()
+        #expect(Set(await tiers.keys()) == [tierKey(3)])
+        #expect(FileManager.default.fileExists(atPath: directory + "/" + tierKey(1).hex + DiskTier.pageSuffix))
+    }
+
 
     @Test("a page corrupted on disk is a miss and a log line, never data")
     func corruptOnDisk() async throws {

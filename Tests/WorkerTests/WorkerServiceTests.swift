@@ -28,6 +28,8 @@ private actor DictionaryTiers: LowerTiers {
     func remove(key: PrefixKey) async { pages[key] = nil }
     func keys() async -> [PrefixKey] { Array(pages.keys) }
     func flush() async {}
+    func needsDurableCopy(key: PrefixKey) async -> Bool { false }
+    func keepDurableCopy(key: PrefixKey, page: RawPage) async -> [PrefixKey] { [] }
     func statistics() async -> [StatsReply.Counter] { [] }
 }
 
@@ -263,5 +265,76 @@ struct WorkerServiceTests {
             layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1), Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
             input: AttentionInput(q: WireTensor(f32: Array(q[0..<64]), shape: [2, 4, 8]), k: nil, v: nil))))
         #expect(Self.errorCode(duplicate) == .badRequest)
+    }
+
+    @Test("a truncate with layers of different lengths is bounded by the shortest and cuts every layer to it")
+    func truncateUnevenLayers() async throws {
+        let service = try Self.service()
+        var random = TestRandom(seed: 31)
+        let id = try await Self.open(service, Array(0..<12)).sequenceID
+        /// Prefills `rows` rows of `layer` from `start`; the error code, nil on success.
+        func prefill(layer: UInt32, start: Int, rows: Int) async throws -> ErrorCode? {
+            let input = try AttentionInput(
+                q: WireTensor(f32: random.floats(rows * 32), shape: [rows, 4, 8]),
+                k: WireTensor(f32: random.floats(rows * 16), shape: [rows, 2, 8]),
+                v: WireTensor(f32: random.floats(rows * 16), shape: [rows, 2, 8]))
+            return Self.errorCode(await Self.send(
+                service, .prefill(try Prefill(sequenceID: id, layer: layer, startPosition: UInt32(start), input: input))))
+        }
+        #expect(try await prefill(layer: 0, start: 0, rows: 10) == nil)
+        #expect(try await prefill(layer: 1, start: 0, rows: 6) == nil)
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: id, length: 7)))) == .badRequest)
+        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: id, length: 5)))) == nil)
+        // Both layers now hold 5 tokens.
+        #expect(try await prefill(layer: 0, start: 5, rows: 1) == nil)
+        #expect(try await prefill(layer: 1, start: 5, rows: 1) == nil)
+    }
+
+    @Test("a commit stores the prompt's full pages that every layer holds, never the decoded tokens")
+    func commitStoresPromptPages() async throws {
+        let service = try Self.service()
+        var random = TestRandom(seed: 32)
+        let tokens = (0..<6).map { UInt32($0 + 50) }
+        let id = try await Self.open(service, tokens).sequenceID
+        _ = try await Self.prefill(service, id: id, start: 0, rows: 6, random: &random)
+        // Tokens past the prompt (as decode steps append them) fill a second and a third page: no keys.
+        _ = try await Self.prefill(service, id: id, start: 6, rows: 6, random: &random)
+        let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: id, commit: true)))
+        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: tokens, pageSize: 4)
+        #expect(keys.count == 1)
+        #expect(closed.events.flatMap(\.keys) == keys)
+    }
+
+    @Test("a key repeated in one PagePut is stored from its first page; an int8 page with a bad scale refuses the whole put")
+    func putRepeatedAndBadPages() async throws {
+        let service = try Self.service()
+        let spec = try Self.spec()
+        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        var random = TestRandom(seed: 33)
+        let first = try RawPage(layout: layout, values: random.floats(layout.elementCount))
+        let second = try RawPage(layout: layout, values: random.floats(layout.elementCount))
+        let key = tierKey(90)
+        let codec = PageCodec()
+        let put = await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: codec.encode(first)), EncodedPage(key: key, bytes: codec.encode(second))])))
+        #expect(Self.errorCode(put) == nil)
+        let got = await Self.send(service, .pageGet(PageGet(keys: [key])))
+        guard case .pageGetReply(let body)? = got.reply?.message else { throw ServiceError.internal("no page reply") }
+        #expect(try body.pages.map { try codec.decode($0.bytes) } == [first])
+
+        let int8Service = try WorkerService(
+            spec: ModelSpec(parsing: "name=svc,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=int8,page=4"), role: .compute, workerID: 3,
+            pageCount: 8, tiers: NoLowerTiers(), peers: StaticPeers(), threads: 1, logger: Logger(label: "test"))
+        let int8Layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .int8)
+        let good = try RawPage(layout: int8Layout, values: random.floats(int8Layout.elementCount))
+        var badBytes = good.bytes
+        let scaleOffset = badBytes.count - 4
+        withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { badBytes.replaceSubrange(scaleOffset..<scaleOffset + 4, with: $0) }
+        let bad = try RawPage(layout: int8Layout, bytes: badBytes)
+        let refused = await Self.send(int8Service, .pagePut(PagePut(pages: [
+            EncodedPage(key: tierKey(91), bytes: codec.encode(good)), EncodedPage(key: tierKey(92), bytes: codec.encode(bad)),
+        ])))
+        #expect(Self.errorCode(refused) == .badRequest)
+        let present = await Self.send(int8Service, .pageContains(PageContains(keys: [tierKey(91), tierKey(92)])))
+        #expect(present.reply?.message == .pageContainsReply(PageContainsReply(present: [false, false])))
     }
 }

@@ -24,7 +24,8 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
     case pageOutOfRange(sequence: Int, page: Int, poolPages: Int)
     /// A sequence's KV length needs more pages than its block table has.
     case kvLengthExceedsBlockTable(sequence: Int, kvLength: Int, capacity: Int)
-    /// A sequence has fewer cached tokens than query tokens.
+    /// Under a causal mask, a sequence has fewer cached tokens than query tokens (its first queries
+    /// would see no key).
     case kvLengthTooShort(sequence: Int, kvLength: Int, queryLength: Int)
     /// K and V are stored in different types, or a tensor's storage differs from what is required.
     case storageMismatch(String)
@@ -33,7 +34,21 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Partial results to merge disagree in shape, or there are none.
     case mergeMismatch(String)
 
-    public var description: String {
+    /// The index, within the call's batch, of the sequence the error is about; nil when it is about
+    /// the call as a whole.
+    public var sequence: Int? {
+        switch self {
+        case let .pageOutOfRange(sequence, _, _), let .kvLengthExceedsBlockTable(sequence, _, _),
+             let .kvLengthTooShort(sequence, _, _):
+            sequence
+        default:
+            nil
+        }
+    }
+
+    /// What is wrong, without the sequence index that `description` puts in front (a caller that
+    /// knows the sequence by another name, such as a sequence id, names it itself).
+    public var detail: String {
         switch self {
         case let .shapeMismatch(tensor, expected, actual):
             "\(tensor) has \(actual) elements, its shape needs \(expected)"
@@ -53,12 +68,12 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
             "block-sparse mask: \(why)"
         case let .invalidOffsets(why):
             "sequence offsets: \(why)"
-        case let .pageOutOfRange(sequence, page, poolPages):
-            "sequence \(sequence): block table names page \(page), the pool has \(poolPages) pages"
-        case let .kvLengthExceedsBlockTable(sequence, kvLength, capacity):
-            "sequence \(sequence): KV length \(kvLength) exceeds its block table's \(capacity) tokens"
-        case let .kvLengthTooShort(sequence, kvLength, queryLength):
-            "sequence \(sequence): KV length \(kvLength) is shorter than its \(queryLength) query tokens"
+        case let .pageOutOfRange(_, page, poolPages):
+            "block table names page \(page), the pool has \(poolPages) pages"
+        case let .kvLengthExceedsBlockTable(_, kvLength, capacity):
+            "KV length \(kvLength) exceeds its block table's \(capacity) tokens"
+        case let .kvLengthTooShort(_, kvLength, queryLength):
+            "KV length \(kvLength) is shorter than its \(queryLength) query tokens under a causal mask"
         case let .storageMismatch(why):
             "storage: \(why)"
         case let .invalidThreadCount(count):
@@ -66,5 +81,11 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .mergeMismatch(why):
             "merge: \(why)"
         }
+    }
+
+    /// What is wrong, in one sentence; an error about one sequence of the batch starts with
+    /// `sequence <index>:`.
+    public var description: String {
+        sequence.map { "sequence \($0): \(detail)" } ?? detail
     }
 }

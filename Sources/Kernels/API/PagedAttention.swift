@@ -6,8 +6,12 @@ public enum PagedAttention {
     /// q [B, Nq, Hq, D] f32 against `pool`; sequence b's keys are its first kvLengths[b] tokens, token t at
     /// page blockTables[b][t / pageSize], slot t % pageSize. Its Nq queries are its last Nq tokens
     /// (aligned bottom-right: query i at position kvLengths[b] - Nq + i), so causal/window work as in
-    /// dense. Requires kvLengths[b] >= Nq (else .kvLengthTooShort), every needed page id in range
-    /// (.pageOutOfRange), kvLengths[b] <= blockTables[b].count * pageSize (.kvLengthExceedsBlockTable).
+    /// dense. Requires kvLengths[b] >= 0 (.invalidDimension), and kvLengths[b] >= Nq when causal
+    /// (.kvLengthTooShort); without the causal mask a sequence may hold fewer keys than it has
+    /// queries (the keys of another shard's tokens, say), and with no window or block-sparse mask
+    /// every query then sees all of its keys (none: zeros and lse -inf). Every needed page id must
+    /// be in range (.pageOutOfRange), kvLengths[b] <= blockTables[b].count * pageSize
+    /// (.kvLengthExceedsBlockTable).
     /// `B` is `kvLengths.count` (at least 1) and `blockTables` must have as many entries.
     /// Options: causal, window, softcap, ALiBi, scale, threads, blockSparse (which must cover the
     /// longest kvLength in both directions).
@@ -41,7 +45,8 @@ public enum PagedAttention {
         var maxKeys = 0
         for b in 0..<batch {
             let kvLength = kvLengths[b]
-            guard kvLength >= queryLength else {
+            guard kvLength >= 0 else { throw .invalidDimension(name: "kvLengths[\(b)]", value: kvLength) }
+            guard !options.causal || kvLength >= queryLength else {
                 throw .kvLengthTooShort(sequence: b, kvLength: kvLength, queryLength: queryLength)
             }
             let table = blockTables[b]

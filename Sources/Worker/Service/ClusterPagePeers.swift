@@ -1,18 +1,36 @@
 import CacheProtocol
 
 /// Fetches pages from peers over ZeroMQ, one `ClusterClient` per peer endpoint, kept for reuse.
+/// Every request to a peer is bounded: a peer that does not answer within the timeout (dead, or
+/// nothing listening at its endpoint) makes the fetch fail with `ServiceError.unavailable`, whose
+/// message names the peer and the timeout.
 actor ClusterPagePeers: PagePeers {
+    /// How long one request to a peer (a `PageGet` of at most 1024 pages) may take before the peer
+    /// counts as unavailable: 5 s.
+    static let requestTimeout = Duration.seconds(5)
+
     private let context: ZMQContext
     private let timeout: Duration
     private var clients: [String: ClusterClient] = [:]
 
-    /// Peers reached through `context`; a peer that does not answer within `timeout` is unavailable.
-    init(context: ZMQContext, timeout: Duration = .seconds(30)) {
+    /// Peers reached through `context`; a peer that does not answer a request within `timeout` is
+    /// unavailable.
+    init(context: ZMQContext, timeout: Duration = ClusterPagePeers.requestTimeout) {
         self.context = context
         self.timeout = timeout
     }
 
-    /// Sends a `PageGet` for `keys` to the worker at `endpoint`.
+    /// `duration` as a person reads it in an error message: whole seconds as `5 s`, else
+    /// milliseconds as `250 ms`.
+    static func describe(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return "\(seconds) s" }
+        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"
+    }
+
+    /// Sends a `PageGet` for `keys` to the worker at `endpoint`. Throws `.unavailable` when the
+    /// peer does not answer within the timeout or the connection fails, and passes on the peer's
+    /// own refusal with its message.
     func fetchPages(from endpoint: String, keys: [PrefixKey]) async throws(ServiceError) -> [EncodedPage] {
         do throws(ClusterClientError) {
             let client: ClusterClient
@@ -23,6 +41,8 @@ actor ClusterPagePeers: PagePeers {
                 clients[endpoint] = client
             }
             return try await client.getPages(keys)
+        } catch .transport(.timedOut) {
+            throw .unavailable("peer \(endpoint) did not answer a PageGet within \(Self.describe(timeout))")
         } catch {
             throw .unavailable("peer \(endpoint): \(error)")
         }

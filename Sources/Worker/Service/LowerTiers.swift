@@ -10,21 +10,30 @@ protocol LowerTiers: Sendable {
     /// the worker as a result (this one, or older pages pushed out of the last tier), for which the
     /// service records `removed` events (`SequenceManager.lowerTiersLost(keys:)`).
     func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey]
-    /// The page's raw bytes if any lower tier holds it (checksum verified), removing it from that
-    /// tier when it is brought back hot; nil on a miss (corrupt data counts as a miss and is logged).
+    /// The page's raw bytes if any lower tier holds it (checksum verified), taking it out of that
+    /// tier as it is brought back hot (a durable tier keeps a durable copy); nil on a miss (corrupt
+    /// data counts as a miss and is logged).
     func promote(key: PrefixKey) async -> RawPage?
     /// Promotes every key of `keys` some lower tier holds, fetching concurrently where a tier allows:
     /// the pages to admit into the hot pool ahead of a sequence that will need them, in key order.
     func prefetch(keys: [PrefixKey]) async -> [(key: PrefixKey, page: RawPage)]
-    /// Whether any lower tier holds the key (no data movement).
+    /// Whether the key's page lives in a lower tier (no data movement); a durable copy of a page that
+    /// lives hot does not count.
     func contains(key: PrefixKey) async -> Bool
-    /// Removes the key from every lower tier.
+    /// Removes the key from every lower tier, durable copies included.
     func remove(key: PrefixKey) async
-    /// Every key the lower tiers hold (for snapshots).
+    /// Every key whose page lives in a lower tier (for snapshots).
     func keys() async -> [PrefixKey]
-    /// Before exit: moves what is only in RAM to a durable tier where there is one, so that it
-    /// survives the restart.
+    /// Before exit: moves the pages that live in compressed RAM to a durable tier where there is one,
+    /// so that they survive the restart (hot pages get theirs through `keepDurableCopy`).
     func flush() async
+    /// Whether `keepDurableCopy` would write the page of `key`: there is a durable tier and the key
+    /// has no file in it.
+    func needsDurableCopy(key: PrefixKey) async -> Bool
+    /// Gives the hot page `page` of `key` a durable copy (the disk tier), unless there is no durable
+    /// tier or the key has one already; the page stays hot and held. Returns the keys that left the
+    /// worker to make room (for `removed` events).
+    func keepDurableCopy(key: PrefixKey, page: RawPage) async -> [PrefixKey]
     /// Counters of every lower tier (pages, bytes, moves, hits, misses) for `StatsReply`.
     func statistics() async -> [StatsReply.Counter]
 }

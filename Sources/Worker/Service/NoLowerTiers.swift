@@ -16,6 +16,10 @@ struct NoLowerTiers: LowerTiers {
     func keys() async -> [PrefixKey] { [] }
     /// Nothing to flush.
     func flush() async {}
+    /// No durable tier: never.
+    func needsDurableCopy(key: PrefixKey) async -> Bool { false }
+    /// No durable tier: nothing to write.
+    func keepDurableCopy(key: PrefixKey, page: RawPage) async -> [PrefixKey] { [] }
     /// No counters.
     func statistics() async -> [StatsReply.Counter] { [] }
 }

@@ -46,6 +46,26 @@ enum ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same refusal with its message led by the sequence it concerns (`sequence <id>: …`); an
+    /// unknown sequence names its id already.
+    func about(sequence id: UInt64) -> ServiceError {
+        about("sequence \(id)")
+    }
+
+    /// The same refusal with its message led by `subject` (`<subject>: …`); an unknown sequence
+    /// names its id already.
+    func about(_ subject: String) -> ServiceError {
+        switch self {
+        case let .badRequest(why): .badRequest("\(subject): \(why)")
+        case .unknownSequence: self
+        case let .capacity(why): .capacity("\(subject): \(why)")
+        case let .checksum(why): .checksum("\(subject): \(why)")
+        case let .modelMismatch(why): .modelMismatch("\(subject): \(why)")
+        case let .unavailable(why): .unavailable("\(subject): \(why)")
+        case let .internal(why): .internal("\(subject): \(why)")
+        }
+    }
+
     /// The wire code of the refusal.
     var code: ErrorCode {
         switch self {

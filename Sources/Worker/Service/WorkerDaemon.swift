@@ -69,6 +69,7 @@ public struct WorkerDaemon {
             }
             await server.run()
             await tiers.flush()
+            await service.persistHotPages()
             await coordinator?.deregister()
             group.cancelAll()
             await coordinator?.close()

@@ -96,8 +96,9 @@ actor WorkerService {
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
 
-    /// Answers one request. Replies and errors carry the request's id; `CacheEvent` and replies
-    /// sent to the worker are not answered (a stray reply is logged and dropped).
+    /// Answers one request. Replies and errors carry the request's id. A message the worker does not
+    /// handle (a coordinator's request, or any reply type such as `Ack` or `ErrorReply`) is answered
+    /// `ErrorReply` `badRequest`; only `CacheEvent` is never answered.
     func handle(_ request: Envelope) async -> ServiceReply {
         counters.requests += 1
         let message: Message
@@ -153,8 +154,7 @@ actor WorkerService {
             throw .badRequest("\(message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .ack, .errorReply, .openSequenceReply, .prefillReply, .decodeReply,
              .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
-            logger.debug("dropped a stray \(message.type)")
-            return nil
+            throw .badRequest("\(message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }
 
@@ -249,69 +249,121 @@ actor WorkerService {
         if let k = input.k, k.shape != kv { throw .badRequest("k and v have shape \(k.shape), expected \(kv)") }
     }
 
+    /// Refuses a request whose tensor `name` (`width` floats a row) holds NaN or an infinity, naming
+    /// the tensor and the row; `row` describes the row (its position, its sequence).
+    private func requireFinite(
+        _ values: [Float], tensor name: String, width: Int, row describe: (Int) -> String
+    ) throws(ServiceError) {
+        guard let index = FiniteCheck.firstNonFinite(in: values) else { return }
+        let row = index / width
+        throw .badRequest("\(name) row \(row) (\(describe(row))) holds \(values[index]); nothing was appended")
+    }
+
     private func prefill(_ body: Prefill) throws(ServiceError) -> PrefillReply {
         try requireCompute(.prefill)
         let (id, shard, state) = try lookUp(body.sequenceID)
-        let layer = try checkLayer(body.layer)
-        let rows = body.tokenCount
-        guard rows >= 1 else { throw .badRequest("prefill with no tokens") }
-        try checkShapes(body.input, rows: rows)
-        guard let k = body.input.k, let v = body.input.v else { throw .badRequest("prefill needs k and v") }
-        let position = shard.start + state.layerLengths[layer]
-        guard Int(body.startPosition) == position else {
-            throw .badRequest("prefill of layer \(layer) starts at \(body.startPosition), the sequence's length there is \(position)")
+        do throws(ServiceError) {
+            let layer = try checkLayer(body.layer)
+            let rows = body.tokenCount
+            guard rows >= 1 else { throw .badRequest("no tokens") }
+            try checkShapes(body.input, rows: rows)
+            guard let k = body.input.k, let v = body.input.v else { throw .badRequest("k and v are missing") }
+            let position = shard.start + state.layerLengths[layer]
+            guard Int(body.startPosition) == position else {
+                throw .badRequest("layer \(layer) starts at \(body.startPosition), the sequence's length there is \(position)")
+            }
+            let q = body.input.q.floatValues()
+            let keys = k.floatValues()
+            let values = v.floatValues()
+            for (name, tensor, heads) in [("q", q, spec.queryHeads), ("k", keys, spec.kvHeads), ("v", values, spec.kvHeads)] {
+                try requireFinite(tensor, tensor: name, width: heads * spec.headDim) { "position \(position + $0)" }
+            }
+            try append(id, layer: layer, keys: keys, values: values)
+            let length = state.layerLengths[layer] + rows
+            let pages = try sequenceField(\.pages, of: id)
+            let result = try attention(
+                q: q, queryLength: rows, layer: layer, sequences: [body.sequenceID], blockTables: [pages],
+                kvLengths: [length], causal: true)
+            counters.prefillTokens += UInt64(rows)
+            return PrefillReply(sequenceID: body.sequenceID, layer: body.layer, result: try wireOutput(result, rows: rows))
+        } catch {
+            throw error.about("prefill of sequence \(body.sequenceID)")
         }
-        try append(id, layer: layer, keys: k, values: v)
-        let length = state.layerLengths[layer] + rows
-        let pages = try sequenceField(\.pages, of: id)
-        let result = try attention(
-            q: body.input.q.floatValues(), queryLength: rows, layer: layer, blockTables: [pages], kvLengths: [length],
-            causal: true)
-        counters.prefillTokens += UInt64(rows)
-        return PrefillReply(sequenceID: body.sequenceID, layer: body.layer, result: try wireOutput(result, rows: rows))
     }
 
+    /// One decode step. Every refusal names the sequences it concerns: an entry's own problem
+    /// (unknown, repeated, non-finite rows, its attention) names its sequence id, a problem of the
+    /// whole step (layer, shapes, capacity) every sequence of the step.
     private func decode(_ body: Decode) throws(ServiceError) -> DecodeReply {
-        try requireCompute(.decode)
-        let layer = try checkLayer(body.layer)
+        /// The step as a refusal names it: its layer and sequence ids (the first 16 of a longer batch).
+        func step() -> String {
+            let ids = body.entries.prefix(16).map { String($0.sequenceID) }.joined(separator: ", ")
+            let more = body.entries.count > 16 ? ", … (\(body.entries.count) in all)" : ""
+            return "decode of layer \(body.layer) for sequence\(body.entries.count == 1 ? "" : "s") \(ids)\(more)"
+        }
+        let layer: Int
         let rows = body.input.rows
-        try checkShapes(body.input, rows: rows)
+        do throws(ServiceError) {
+            try requireCompute(.decode)
+            layer = try checkLayer(body.layer)
+            try checkShapes(body.input, rows: rows)
+        } catch {
+            throw error.about(step())
+        }
         var seen = Set<UInt64>()
+        var firstRow: [Int] = []
+        var row = 0
         for entry in body.entries {
             guard seen.insert(entry.sequenceID).inserted else {
                 throw .badRequest("sequence \(entry.sequenceID) appears twice in one decode step")
             }
             _ = try lookUp(entry.sequenceID)
-        }
-        let width = spec.kvHeads * spec.headDim
-        if let k = body.input.k, let v = body.input.v {
-            var needed = 0
-            for entry in body.entries {
-                needed += try pagesToAppend(SequenceID(rawValue: entry.sequenceID), layer: layer, tokens: Int(entry.queryTokens))
-            }
-            let available = manager.allocator.freeCount + manager.cache.idleCount
-            guard needed <= available else {
-                throw .capacity("the decode step needs \(needed) pages, \(available) are free or evictable")
-            }
-            let keys = k.floatValues()
-            let values = v.floatValues()
-            var row = 0
-            for entry in body.entries {
-                let range = row * width..<(row + Int(entry.queryTokens)) * width
-                try append(SequenceID(rawValue: entry.sequenceID), layer: layer, keys: Array(keys[range]), values: Array(values[range]))
-                row += Int(entry.queryTokens)
-            }
-        }
-        let q = body.input.q.floatValues()
-        let queryWidth = spec.queryHeads * spec.headDim
-        var output = [Float](repeating: 0, count: rows * queryWidth)
-        var lse = [Float](repeating: 0, count: rows * spec.queryHeads)
-        var firstRow: [Int] = []
-        var row = 0
-        for entry in body.entries {
             firstRow.append(row)
             row += Int(entry.queryTokens)
         }
+        /// The row's query token and sequence.
+        func describe(_ row: Int) -> String {
+            let index = (firstRow.lastIndex { $0 <= row }) ?? 0
+            return "query token \(row - firstRow[index]) of sequence \(body.entries[index].sequenceID)"
+        }
+        let q = body.input.q.floatValues()
+        let keys = body.input.k?.floatValues()
+        let values = body.input.v?.floatValues()
+        let queryWidth = spec.queryHeads * spec.headDim
+        let width = spec.kvHeads * spec.headDim
+        do throws(ServiceError) {
+            try requireFinite(q, tensor: "q", width: queryWidth, row: describe)
+            if let keys, let values {
+                try requireFinite(keys, tensor: "k", width: width, row: describe)
+                try requireFinite(values, tensor: "v", width: width, row: describe)
+            }
+        } catch {
+            throw error.about("decode of layer \(body.layer)")
+        }
+        if let keys, let values {
+            var needed = 0
+            for entry in body.entries {
+                do throws(ServiceError) {
+                    needed += try pagesToAppend(SequenceID(rawValue: entry.sequenceID), layer: layer, tokens: Int(entry.queryTokens))
+                } catch {
+                    throw error.about(sequence: entry.sequenceID)
+                }
+            }
+            let available = manager.allocator.freeCount + manager.cache.idleCount
+            guard needed <= available else {
+                throw ServiceError.capacity("the step needs \(needed) pages, \(available) are free or evictable").about(step())
+            }
+            for (index, entry) in body.entries.enumerated() {
+                let range = firstRow[index] * width..<(firstRow[index] + Int(entry.queryTokens)) * width
+                do throws(ServiceError) {
+                    try append(SequenceID(rawValue: entry.sequenceID), layer: layer, keys: Array(keys[range]), values: Array(values[range]))
+                } catch {
+                    throw error.about(sequence: entry.sequenceID)
+                }
+            }
+        }
+        var output = [Float](repeating: 0, count: rows * queryWidth)
+        var lse = [Float](repeating: 0, count: rows * spec.queryHeads)
         let groups = Dictionary(grouping: body.entries.indices, by: { body.entries[$0].queryTokens })
         for (queryTokens, members) in groups.sorted(by: { $0.key < $1.key }) {
             let n = Int(queryTokens)
@@ -322,12 +374,18 @@ actor WorkerService {
             for index in members {
                 let id = SequenceID(rawValue: body.entries[index].sequenceID)
                 groupQ.append(contentsOf: q[firstRow[index] * queryWidth..<(firstRow[index] + n) * queryWidth])
-                tables.append(try sequenceField(\.pages, of: id))
-                lengths.append(try sequenceField(\.layerLengths, of: id)[layer])
+                do throws(ServiceError) {
+                    tables.append(try sequenceField(\.pages, of: id))
+                    lengths.append(try sequenceField(\.layerLengths, of: id)[layer])
+                } catch {
+                    throw error.about(sequence: id.rawValue)
+                }
             }
+            // With k and v the entries' new tokens attend causally among themselves; without, the
+            // queries belong to tokens past this shard and see every token it holds.
             let result = try attention(
-                q: groupQ, queryLength: n, layer: layer, blockTables: tables, kvLengths: lengths,
-                causal: body.input.k != nil)
+                q: groupQ, queryLength: n, layer: layer, sequences: members.map { body.entries[$0].sequenceID },
+                blockTables: tables, kvLengths: lengths, causal: body.input.k != nil)
             for (slot, index) in members.enumerated() {
                 let source = slot * n
                 output.replaceSubrange(
@@ -339,7 +397,11 @@ actor WorkerService {
             }
         }
         counters.decodeRows += UInt64(rows)
-        return DecodeReply(layer: body.layer, result: try wireOutput(AttentionResult(output: output, logSumExp: lse), rows: rows))
+        do throws(ServiceError) {
+            return DecodeReply(layer: body.layer, result: try wireOutput(AttentionResult(output: output, logSumExp: lse), rows: rows))
+        } catch {
+            throw error.about(step())
+        }
     }
 
     /// Pages an append of `tokens` to `layer` takes from the pool: new pages, and copies of shared
@@ -363,10 +425,6 @@ actor WorkerService {
         }
     }
 
-    private func append(_ id: SequenceID, layer: Int, keys: WireTensor, values: WireTensor) throws(ServiceError) {
-        try append(id, layer: layer, keys: keys.floatValues(), values: values.floatValues())
-    }
-
     private func append(_ id: SequenceID, layer: Int, keys: [Float], values: [Float]) throws(ServiceError) {
         let directives: [EvictionDirective]
         do throws(StorageError) {
@@ -380,8 +438,11 @@ actor WorkerService {
     /// Evictions made by synchronous steps, handed to the tiers before the reply's events are taken.
     private var pendingDirectives: [EvictionDirective] = []
 
+    /// Paged attention of `layer` for a batch of sequences (`sequences` their ids, in batch order).
+    /// A kernel refusal about one batch entry names that entry's sequence id; one about the whole
+    /// call names them all.
     private func attention(
-        q: [Float], queryLength: Int, layer: Int, blockTables: [[Int]], kvLengths: [Int], causal: Bool
+        q: [Float], queryLength: Int, layer: Int, sequences: [UInt64], blockTables: [[Int]], kvLengths: [Int], causal: Bool
     ) throws(ServiceError) -> AttentionResult {
         let pool: KVPagePool
         do throws(StorageError) {
@@ -394,7 +455,12 @@ actor WorkerService {
                 q: q, queryLength: queryLength, queryHeads: spec.queryHeads, pool: pool, blockTables: blockTables,
                 kvLengths: kvLengths, options: AttentionOptions(causal: causal, threads: threads))
         } catch {
-            throw ServiceError(error)
+            if let index = error.sequence, sequences.indices.contains(index) {
+                throw .badRequest("sequence \(sequences[index]): attention: \(error.detail)")
+            }
+            let names = sequences.prefix(16).map(String.init).joined(separator: ", ")
+                + (sequences.count > 16 ? ", … (\(sequences.count) in all)" : "")
+            throw .badRequest("attention of sequence\(sequences.count == 1 ? "" : "s") \(names): \(error.detail)")
         }
     }
 
@@ -408,12 +474,19 @@ actor WorkerService {
         }
     }
 
+    /// Shortens the shard to the absolute length `body.length`, in every layer: at least the shard's
+    /// start, at most the length every layer holds (the shortest layer's); tokens longer layers hold
+    /// past it are dropped too.
     private func truncate(_ body: Truncate) throws(ServiceError) {
         try requireCompute(.truncate)
-        let (id, shard, _) = try lookUp(body.sequenceID)
+        let (id, shard, state) = try lookUp(body.sequenceID)
         let length = Int(body.length) - shard.start
         guard length >= 0 else {
-            throw .badRequest("cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)")
+            throw .badRequest("sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)")
+        }
+        guard length <= state.length else {
+            throw .badRequest(
+                "sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, every layer holds only \(shard.start + state.length)")
         }
         do throws(StorageError) {
             try manager.truncate(id, to: length)
@@ -452,15 +525,28 @@ actor WorkerService {
         return raw
     }
 
+    /// Stores every page or none: each is decoded and checked first (its checksum, its layout against
+    /// the model's, an int8 page's scales; a bad one refuses the whole put), then the new keys are
+    /// admitted hot. A key already hot keeps its page (and its durable
+    /// copy), so of a key repeated in one put the first page is stored; a key whose page lives only
+    /// in a lower tier takes the put's page, and the lower copy is removed.
     private func put(_ pages: [EncodedPage]) async throws(ServiceError) {
         var raws: [(PrefixKey, RawPage)] = []
-        for page in pages { raws.append((page.key, try decodePage(page))) }
+        for page in pages {
+            let raw = try decodePage(page)
+            do throws(StorageError) {
+                try manager.store.validatePage(raw.bytes)
+            } catch {
+                throw ServiceError(error).about("page \(page.key)")
+            }
+            raws.append((page.key, raw))
+        }
         let newKeys = Set(raws.map(\.0)).filter { manager.cache.page(for: $0) == nil }
         let available = manager.allocator.freeCount + manager.cache.idleCount
         guard newKeys.count <= available else {
             throw .capacity("\(newKeys.count) pages to store, \(available) free or evictable")
         }
-        for (key, raw) in raws {
+        for (key, raw) in raws where manager.cache.page(for: key) == nil {
             do throws(StorageError) {
                 pendingDirectives.append(contentsOf: try manager.admit(key: key, pageBytes: raw.bytes))
             } catch {
@@ -513,10 +599,10 @@ actor WorkerService {
             } catch {
                 throw ServiceError(error)
             }
-            if await tiers.contains(key: key) {
-                await tiers.remove(key: key)
-                removedBelow.append(key)
-            }
+            let heldBelow = await tiers.contains(key: key)
+            // Removes the page below and any durable copy of the hot page.
+            await tiers.remove(key: key)
+            if heldBelow { removedBelow.append(key) }
         }
     }
 
@@ -539,6 +625,25 @@ actor WorkerService {
             pulled.append(hot ? true : await tiers.contains(key: key))
         }
         return PullPagesReply(pulled: pulled)
+    }
+
+    /// Before exit: gives every hot cached page that has no durable copy one in the disk tier, least
+    /// recently used first (pages in use by open sequences last), so that a worker restarted on the
+    /// same data directory serves every page this one held. Without a disk tier nothing is written.
+    func persistHotPages() async {
+        let idle = manager.cache.idlePagesInOrder.compactMap { manager.cache.key(of: $0) }
+        let idleKeys = Set(idle)
+        var lost: [PrefixKey] = []
+        for key in idle + manager.cache.hotKeys.filter({ !idleKeys.contains($0) }) {
+            guard await tiers.needsDurableCopy(key: key) else { continue }
+            do {
+                guard let bytes = try manager.cachedPage(key: key) else { continue }
+                lost += await tiers.keepDurableCopy(key: key, page: try RawPage(layout: layout, bytes: bytes))
+            } catch {
+                logger.error("hot page \(key) could not be read for its durable copy: \(error)")
+            }
+        }
+        manager.lowerTiersLost(keys: lost)
     }
 
     // MARK: Events, snapshots, stats

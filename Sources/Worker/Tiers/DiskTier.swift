@@ -11,8 +11,15 @@ import Logging
 /// On start the tier removes temporary files left by a crash and rebuilds its index from the page
 /// files: each is decoded and checked, and a corrupt, truncated or misnamed file is removed with a
 /// log line. A file corrupted later is found when it is read: a miss and a log line, never data.
-/// Pages leave in least-recently-used order (by write time, kept strictly increasing in the files'
-/// modification times so that a restart restores the order; a read takes the page out).
+///
+/// A file is either a page that lives here, or the **durable copy** of a page that lives in a tier
+/// above (hot, or compressed RAM): a page read back for promotion keeps its file as such a copy,
+/// and a hot page can be given one (`keepCopy`). A copy is kept until its key is removed; when its
+/// page comes back down, the copy becomes the page again without a write (`adoptCopy`). Copies
+/// count in the byte budget but are never evicted to make room. Pages that live here leave in
+/// least-recently-taken order (by the time the tier took them, kept strictly increasing in the
+/// files' modification times so that a restart restores the order). After a restart every file is
+/// a page that lives here.
 struct DiskTier: Sendable {
     /// The page file suffix.
     static let pageSuffix = ".page"
@@ -25,8 +32,14 @@ struct DiskTier: Sendable {
     let capacity: Int
     /// Counters of this tier; the chain, which decodes what `take` returns, counts hits and misses.
     var statistics = TierStatistics()
+    /// The size of every file, pages and durable copies.
     private var sizes: [PrefixKey: Int] = [:]
+    /// The pages that live here, in eviction order.
     private var order = KeyLRU<PrefixKey>()
+    /// Keys whose file is the durable copy of a page living above.
+    private var copies: Set<PrefixKey> = []
+    /// Bytes of the durable copies' files (room that eviction cannot free).
+    private var copyBytes = 0
     /// The modification time of the newest page file, in nanoseconds since the epoch.
     private var lastWritten = 0
     private let logger: Logger
@@ -90,53 +103,75 @@ struct DiskTier: Sendable {
     /// The largest file the tier reads: a page header and the largest raw page.
     static let maximumFileBytes = 40 + PageLayout.maxRawByteCount
 
-    /// Whether the tier holds `key`.
-    func contains(_ key: PrefixKey) -> Bool { sizes[key] != nil }
+    /// Whether the page of `key` lives in this tier (a durable copy does not count).
+    func contains(_ key: PrefixKey) -> Bool { sizes[key] != nil && !copies.contains(key) }
 
-    /// Keys held, least recently used first.
+    /// Whether the tier keeps a durable copy of the page of `key`, which lives above.
+    func hasCopy(of key: PrefixKey) -> Bool { copies.contains(key) }
+
+    /// Whether `key` has a file here, its page or a durable copy.
+    func hasFile(for key: PrefixKey) -> Bool { sizes[key] != nil }
+
+    /// Keys of the pages that live here, least recently taken first (durable copies left out).
     var keys: [PrefixKey] { order.keysInOrder }
 
-    /// Writes `page` durably (replacing an older copy under its key) and returns what had to leave to
-    /// make room, least recently used first. Evicted pages are read back for the next tier when
-    /// `passesEvictedPagesOn`, else just removed (their keys listed as lost). A page that cannot be
-    /// written (larger than the budget, or an I/O error, logged) is returned in the overflow itself.
+    /// Writes `page` durably as a page that lives here (replacing an older file under its key, which
+    /// stays until the new one has replaced it) and returns what had to leave to make room, least
+    /// recently taken first. Evicted pages are read back for the next tier when
+    /// `passesEvictedPagesOn`, else just removed (their keys listed as lost); durable copies are not
+    /// evicted. A page that cannot be written (larger than the room copies leave, or an I/O error,
+    /// logged) is returned in the overflow itself.
     mutating func insert(_ page: EncodedPage, passesEvictedPagesOn: Bool) -> TierOverflow {
-        _ = remove(page.key)
-        var overflow = TierOverflow()
-        guard page.bytes.count <= capacity else {
-            statistics.movedDown += 1
-            overflow.pages.append(page)
-            return overflow
-        }
-        while statistics.bytes + page.bytes.count > capacity, let victim = order.leastRecent {
-            statistics.movedDown += 1
-            if passesEvictedPagesOn, let bytes = take(victim) {
-                overflow.pages.append(EncodedPage(key: victim, bytes: bytes))
-            } else {
-                _ = remove(victim)
-                overflow.lost.append(victim)
-            }
-        }
-        let path = path(of: page.key)
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let modified = max(lastWritten + 1, Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec))
+        var outcome = write(page, asCopy: false, passesEvictedPagesOn: passesEvictedPagesOn)
+        if outcome.failed { outcome.made.pages.append(page) }
+        return outcome.made
+    }
+
+    /// Writes `page` durably as the durable copy of a page that lives above, unless `key` already has
+    /// a file here, making room as `insert` does. Returns what had to leave; the copy itself is never
+    /// in it (when it cannot be written, logged, the page simply has no copy).
+    mutating func keepCopy(_ page: EncodedPage, passesEvictedPagesOn: Bool) -> TierOverflow {
+        guard sizes[page.key] == nil else { return TierOverflow() }
+        return write(page, asCopy: true, passesEvictedPagesOn: passesEvictedPagesOn).made
+    }
+
+    /// The page whose durable copy this tier keeps comes down to this tier: the copy becomes the
+    /// page (nothing is written) and the most recently taken. Returns false, changing nothing, when
+    /// there is no copy of `key`.
+    mutating func adoptCopy(_ key: PrefixKey) -> Bool {
+        guard copies.remove(key) != nil else { return false }
+        copyBytes -= sizes[key] ?? 0
+        let modified = nextModificationTime()
         do {
-            try DurableFile.write(page.bytes, to: path, through: path + ".tmp", directory: directory, modified: modified)
+            try DurableFile.setModified(path(of: key), to: modified)
         } catch {
-            logger.error("disk tier: cannot write page", metadata: ["key": "\(page.key)", "reason": "\(error)"])
-            overflow.pages.append(page)
-            return overflow
+            logger.warning("disk tier: cannot update a page file's time", metadata: ["key": "\(key)", "reason": "\(error)"])
         }
         lastWritten = modified
-        sizes[page.key] = page.bytes.count
-        order.touch(page.key)
-        statistics.recordIn(bytes: page.bytes.count)
-        return overflow
+        order.touch(key)
+        return true
+    }
+
+    /// The bytes of the file of `key` (unchecked: the caller decodes them), for a promotion: the file
+    /// stays, as the durable copy of the page that now lives above. Nil when the key has no file or
+    /// the file cannot be read (logged; the key is gone).
+    mutating func read(_ key: PrefixKey) -> [UInt8]? {
+        guard sizes[key] != nil else { return nil }
+        let path = path(of: key)
+        do {
+            let bytes = try DurableFile.read(path, limit: Self.maximumFileBytes)
+            order.remove(key)
+            if copies.insert(key).inserted { copyBytes += sizes[key] ?? 0 }
+            return bytes
+        } catch {
+            logger.warning("disk tier: cannot read page file", metadata: ["path": "\(path)", "reason": "\(error)"])
+            _ = remove(key)
+            return nil
+        }
     }
 
     /// Removes `key` and returns the bytes of its file (unchecked: the caller decodes them); nil
-    /// when the key is not held or its file cannot be read (logged; the key is gone either way).
+    /// when the key has no file or its file cannot be read (logged; the key is gone either way).
     mutating func take(_ key: PrefixKey) -> [UInt8]? {
         guard sizes[key] != nil else { return nil }
         let path = path(of: key)
@@ -151,13 +186,76 @@ struct DiskTier: Sendable {
         return bytes
     }
 
-    /// Removes `key` and its file; returns whether it was held.
+    /// Removes `key` and its file, page or durable copy; returns whether it had one.
     mutating func remove(_ key: PrefixKey) -> Bool {
-        guard let size = sizes.removeValue(forKey: key) else { return false }
-        order.remove(key)
-        statistics.recordOut(bytes: size)
+        guard forget(key) else { return false }
         removeFile(path(of: key))
         return true
+    }
+
+    /// What one write made leave, and whether the written page itself could not be written.
+    private struct WriteOutcome {
+        var made = TierOverflow()
+        var failed = false
+    }
+
+    /// Writes `page` under its key (a page that lives here, or a durable copy), evicting least
+    /// recently taken pages (never copies) until it fits.
+    private mutating func write(_ page: EncodedPage, asCopy: Bool, passesEvictedPagesOn: Bool) -> WriteOutcome {
+        // An older file under the key stays on disk until the new one is renamed over it.
+        let replaced = forget(page.key)
+        var outcome = WriteOutcome()
+        let path = path(of: page.key)
+        guard copyBytes + page.bytes.count <= capacity else {
+            statistics.movedDown += asCopy ? 0 : 1
+            if replaced { removeFile(path) }
+            outcome.failed = true
+            return outcome
+        }
+        while statistics.bytes + page.bytes.count > capacity, let victim = order.leastRecent {
+            statistics.movedDown += 1
+            if passesEvictedPagesOn, let bytes = take(victim) {
+                outcome.made.pages.append(EncodedPage(key: victim, bytes: bytes))
+            } else {
+                _ = remove(victim)
+                outcome.made.lost.append(victim)
+            }
+        }
+        let modified = nextModificationTime()
+        do {
+            try DurableFile.write(page.bytes, to: path, through: path + ".tmp", directory: directory, modified: modified)
+        } catch {
+            logger.error("disk tier: cannot write page", metadata: ["key": "\(page.key)", "reason": "\(error)"])
+            if replaced { removeFile(path) }
+            outcome.failed = true
+            return outcome
+        }
+        lastWritten = modified
+        sizes[page.key] = page.bytes.count
+        if asCopy {
+            copies.insert(page.key)
+            copyBytes += page.bytes.count
+        } else {
+            order.touch(page.key)
+        }
+        statistics.recordIn(bytes: page.bytes.count)
+        return outcome
+    }
+
+    /// Drops `key` from the index and the counters, leaving its file; returns whether it had one.
+    private mutating func forget(_ key: PrefixKey) -> Bool {
+        guard let size = sizes.removeValue(forKey: key) else { return false }
+        order.remove(key)
+        if copies.remove(key) != nil { copyBytes -= size }
+        statistics.recordOut(bytes: size)
+        return true
+    }
+
+    /// A modification time after every one given so far, close to now.
+    private func nextModificationTime() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return max(lastWritten + 1, Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec))
     }
 
     /// The file of `key`.

@@ -66,6 +66,13 @@ enum DurableFile {
         return bytes
     }
 
+    /// Sets the modification time of `path` to `modified` (nanoseconds since the epoch) without
+    /// syncing: after a crash the file may show its earlier time, never other content.
+    static func setModified(_ path: String, to modified: Int) throws(DiskIOError) {
+        var times = [timespec](repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000), count: 2)
+        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw .system("utimensat", path) }
+    }
+
     /// Fsyncs a directory, making renames and removals in it durable.
     static func syncDirectory(_ directory: String) throws(DiskIOError) {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

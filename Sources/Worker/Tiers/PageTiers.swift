@@ -8,6 +8,11 @@ import Logging
 /// the page out, and returns it decoded and checksum-verified, bit-identical to what was demoted;
 /// corrupt data is a miss and a log line.
 ///
+/// Durability: a page promoted from disk keeps its file as a durable copy for as long as the key is
+/// held, so an acknowledged page on disk survives `kill -9` whichever tier serves it; when the page
+/// comes back down its copy becomes the page again without a write. `keepDurableCopy` gives a hot
+/// page such a copy (what the worker does for every hot page before it exits).
+///
 /// Every key in a tier is held by the worker. A key leaves the worker only when the chain drops it
 /// (past the last tier, refused by the remote, or found unreadable): `demote` returns those keys so
 /// that the service can record `removed` events for them. The remote tier's index lists the keys
@@ -37,26 +42,39 @@ actor PageTiers: LowerTiers {
 
     /// Encodes `page` and places it in the first tier, moving older pages down as room is needed.
     /// Returns the keys that left the worker as a result, oldest first.
+    /// A page whose durable copy is on disk keeps it: without compressed RAM the copy becomes the
+    /// page at once (nothing is written).
     func demote(key: PrefixKey, page: RawPage) async -> [PrefixKey] {
-        removeLocally(key)
+        _ = compressed?.remove(key)
+        if disk?.contains(key) == true { _ = disk?.remove(key) }
         _ = takeRemoteEntry(key)
+        if compressed == nil, disk?.adoptCopy(key) == true { return [] }
         let started = ContinuousClock.now
         return await place([Move(page: EncodedPage(key: key, bytes: codec.encode(page)), source: "hot", started: started)])
     }
 
     /// Takes the page out of the first tier holding it and decodes it; nil when no tier has it or
     /// its data is corrupt (logged; the key is gone either way). Each tier asked counts a hit or a
-    /// miss.
+    /// miss. A page read from disk leaves its file there as the page's durable copy.
     func promote(key: PrefixKey) async -> RawPage? {
         let started = ContinuousClock.now
         if compressed != nil {
             if compressed?.contains(key) == true {
-                return verified(compressed?.take(key), key: key, tier: .compressed, started: started)
+                if let page = verified(compressed?.take(key), key: key, tier: .compressed, started: started) { return page }
+                // Unreadable in RAM: the page's durable copy, if it has one, serves instead.
+                guard disk?.adoptCopy(key) == true else { return nil }
+            } else {
+                count(.compressed, hit: false)
             }
-            count(.compressed, hit: false)
         }
         if disk != nil {
-            if disk?.contains(key) == true { return verified(disk?.take(key), key: key, tier: .disk, started: started) }
+            if disk?.contains(key) == true {
+                guard let page = verified(disk?.read(key), key: key, tier: .disk, started: started) else {
+                    _ = disk?.remove(key)
+                    return nil
+                }
+                return page
+            }
             count(.disk, hit: false)
         }
         guard let remote else { return nil }
@@ -96,18 +114,21 @@ actor PageTiers: LowerTiers {
         return keys.compactMap { key in found.removeValue(forKey: key).map { (key, $0) } }
     }
 
-    /// Whether a tier holds the key (the remote tier by its index: no request is sent).
+    /// Whether the page of the key lives in a tier (the remote tier by its index: no request is
+    /// sent); a durable copy of a page that lives hot does not count.
     func contains(key: PrefixKey) async -> Bool {
         compressed?.contains(key) == true || disk?.contains(key) == true || remoteSizes[key] != nil
     }
 
-    /// Removes the key from every tier (asking the remote to remove its copy).
+    /// Removes the key from every tier, its durable copy included (asking the remote to remove its
+    /// copy).
     func remove(key: PrefixKey) async {
         removeLocally(key)
         if let remote, takeRemoteEntry(key) { await remote.remove(key) }
     }
 
-    /// Every key held, compressed RAM first, then disk, then remote.
+    /// Every key whose page lives in a tier, compressed RAM first, then disk, then remote (durable
+    /// copies of hot pages left out).
     func keys() async -> [PrefixKey] {
         (compressed?.keys ?? []) + (disk?.keys ?? []) + Array(remoteSizes.keys)
     }
@@ -121,6 +142,26 @@ actor PageTiers: LowerTiers {
             _ = await place([Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now)],
                             skippingCompressed: true)
         }
+    }
+
+    /// Whether there is a disk tier and `key` has no file in it.
+    func needsDurableCopy(key: PrefixKey) async -> Bool {
+        disk?.hasFile(for: key) == false
+    }
+
+    /// Writes a durable copy of the hot page `page` of `key` to the disk tier, unless there is no disk
+    /// tier or the key already has a file there; older pages that live on disk make room as for a
+    /// demotion (passed to the remote tier, or dropped). Returns the keys that left the worker.
+    func keepDurableCopy(key: PrefixKey, page: RawPage) async -> [PrefixKey] {
+        guard disk != nil, disk?.hasFile(for: key) == false else { return [] }
+        let started = ContinuousClock.now
+        let encoded = EncodedPage(key: key, bytes: codec.encode(page))
+        guard let overflow = disk?.keepCopy(encoded, passesEvictedPagesOn: remote != nil) else { return [] }
+        if disk?.hasCopy(of: key) == true {
+            moves.record(from: "hot", to: "disk", bytes: encoded.bytes.count, duration: started.duration(to: .now))
+        }
+        let refused = await placeRemotely(overflow.pages.map { Move(page: $0, source: "disk", started: .now) })
+        return overflow.lost + refused
     }
 
     /// The counters of every configured tier, named `tier_<compressed|disk|remote>_<counter>`.
@@ -158,6 +199,8 @@ actor PageTiers: LowerTiers {
         if disk != nil {
             var next: [Move] = []
             for move in pending {
+                // A page whose durable copy is on disk is already there.
+                if disk?.adoptCopy(move.page.key) == true { continue }
                 guard let overflow = disk?.insert(move.page, passesEvictedPagesOn: remote != nil) else { continue }
                 if !overflow.pages.contains(where: { $0.key == move.page.key }) {
                     moves.record(from: move.source, to: "disk", bytes: move.page.bytes.count, duration: move.started.duration(to: .now))
@@ -167,6 +210,14 @@ actor PageTiers: LowerTiers {
             }
             pending = next
         }
+        let refused = await placeRemotely(pending)
+        return lost + refused
+    }
+
+    /// Puts `pages` on the remote tier, timing each move; returns the keys it did not take (all of
+    /// them without a remote tier).
+    private func placeRemotely(_ pending: [Move]) async -> [PrefixKey] {
+        var lost: [PrefixKey] = []
         for move in pending {
             let page = move.page
             guard let remote, await remote.put(page) else {
