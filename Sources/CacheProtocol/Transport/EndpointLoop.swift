@@ -25,6 +25,9 @@ final class EndpointLoop: Sendable {
         var inbox: [[ZMQFrame]] = []
         var closing = false
         var closed = false
+        /// `stopReceiving()` was called: receives fail with `.receivingStopped` and the thread no
+        /// longer reads the socket.
+        var receivingStopped = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         /// A byte is in the wake pipe that the thread has not yet acted on: further callers need
         /// not write another (one system call per wake, not per message).
@@ -66,18 +69,33 @@ final class EndpointLoop: Sendable {
     }
 
     func wait(_ waiter: Waiter) {
-        enum Outcome { case message([ZMQFrame]), closed, queued(wake: Bool) }
+        enum Outcome { case message([ZMQFrame]), failed(TransportError), queued(wake: Bool) }
         let outcome: Outcome = state.withLock { s in
-            if s.closing { return .closed }
+            if s.closing { return .failed(.closed) }
+            if s.receivingStopped { return .failed(.receivingStopped) }
             if !s.inbox.isEmpty { return .message(s.inbox.removeFirst()) }
             s.waiters.append(waiter)
             return .queued(wake: s.sleepMisses(waiter.deadline) && s.needsWake())
         }
         switch outcome {
         case .message(let frames): waiter.continuation.resume(returning: .success(frames))
-        case .closed: waiter.continuation.resume(returning: .failure(.closed))
+        case .failed(let error): waiter.continuation.resume(returning: .failure(error))
         case .queued(let needed): if needed { wake.wake() }
         }
+    }
+
+    /// Fails every waiting receive with `.receivingStopped`, drops the messages read but not yet
+    /// taken, and makes every later receive fail the same way; the thread stops reading the socket
+    /// (so libzmq holds what arrives until the socket closes) but goes on sending.
+    func stopReceiving() {
+        let waiters: [Waiter] = state.withLock { s in
+            s.receivingStopped = true
+            s.inbox.removeAll()
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: .failure(.receivingStopped)) }
+        wake.wake()
     }
 
     func close(_ continuation: CheckedContinuation<Void, Never>) {
@@ -136,7 +154,7 @@ final class EndpointLoop: Sendable {
                     return true
                 }
                 s.sleepDeadline = (s.waiters.compactMap(\.deadline) + [sendDeadline].compactMap { $0 }).min()
-                s.readPaused = !(hasRoom && s.inbox.count < Self.inboxLimit)
+                s.readPaused = s.receivingStopped || !(hasRoom && s.inbox.count < Self.inboxLimit)
                 return (expired, s.sleepDeadline, !s.readPaused)
             }
             for waiter in expired {
@@ -168,7 +186,7 @@ final class EndpointLoop: Sendable {
     /// socket should still be polled for input.
     private func readIncoming(_ socket: ZMQSocket) -> Bool {
         for _ in 0..<256 {
-            let room = state.withLock { $0.inbox.count < Self.inboxLimit }
+            let room = state.withLock { !$0.receivingStopped && $0.inbox.count < Self.inboxLimit }
             guard room else { return false }
             let frames: [ZMQFrame]
             do {

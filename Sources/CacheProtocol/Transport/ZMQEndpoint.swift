@@ -8,8 +8,9 @@ import Synchronization
 /// socket and a wake pipe. Async callers only take a lock and signal the pipe, so no
 /// Swift-concurrency thread ever blocks on socket I/O.
 ///
-/// `close()` (or the last reference going away) fails every pending operation with
-/// `TransportError.closed`, closes the socket and joins the thread.
+/// `stopReceiving()` ends receiving while answers can still be sent; `close()` (or the last
+/// reference going away) fails every pending operation with `TransportError.closed`, closes the
+/// socket and joins the thread.
 public final class ZMQEndpoint: Sendable {
     /// Messages held for `receive` before the thread stops reading and lets libzmq's high-water
     /// mark push back.
@@ -67,6 +68,15 @@ public final class ZMQEndpoint: Sendable {
             loop.wait(EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation))
         }
         return try result.get()
+    }
+
+    /// Ends receiving for good while sends go on: every `receive` waiting now and every later one
+    /// throws `TransportError.receivingStopped` at once, messages read but not yet received are
+    /// dropped, and the socket is no longer read (what arrives stays in libzmq until `close`).
+    /// A server calls it to stop taking requests and still answer those it has taken. Calling it
+    /// again does nothing more.
+    public func stopReceiving() {
+        loop.stopReceiving()
     }
 
     /// Fails pending operations with `.closed`, closes the socket, and waits for the thread to end.
