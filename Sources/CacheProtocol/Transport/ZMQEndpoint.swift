@@ -60,6 +60,42 @@ public final class ZMQEndpoint: Sendable {
         try result.get()
     }
 
+    /// Queues `frames` as one multipart message and returns at once, without waiting for libzmq to
+    /// take it: messages posted or sent go out in the order they were queued, so a caller can post
+    /// while it holds a lock that orders them. When the message cannot be sent within `timeout`, is
+    /// refused, or the endpoint closes first, `onFailure` is called with the reason, on the endpoint's
+    /// thread (it must be quick and must not wait on this endpoint).
+    public func post(_ frames: [[UInt8]], timeout: Duration? = nil, onFailure: (@Sendable (TransportError) -> Void)? = nil) {
+        guard !frames.isEmpty else {
+            onFailure?(.emptyMessage)
+            return
+        }
+        loop.enqueue(EndpointLoop.Send(frames: frames, deadline: timeout.map { .now + $0 }, timeout: timeout,
+                                       continuation: nil, onFailure: onFailure))
+    }
+
+    /// Every `interval` from now, the endpoint's own thread calls `messages` and sends the messages
+    /// it returns, after everything queued before the call: a schedule that no busy
+    /// Swift-concurrency thread can hold up (the thread sleeps in `zmq_poll` until the next tick).
+    /// A tick that could not be kept is skipped, not caught up; a message not sent within one
+    /// interval is dropped and reported to `onFailure`. `messages` and `onFailure` run on the
+    /// endpoint's thread: they must be quick and must not wait on this endpoint. An interval under
+    /// a millisecond counts as one millisecond. Replaces an earlier schedule; `stopPeriodicSends()`
+    /// or `close()` ends it.
+    public func sendPeriodically(
+        every interval: Duration, onFailure: (@Sendable (TransportError) -> Void)? = nil,
+        messages: @escaping @Sendable () -> [[[UInt8]]]
+    ) {
+        let interval = max(interval, .milliseconds(1))
+        loop.schedule(PeriodicSend(interval: interval, next: .now + interval, messages: messages, onFailure: onFailure))
+    }
+
+    /// Ends the schedule of `sendPeriodically`: after this returns, `messages` is called at most
+    /// once more (by a tick the thread had already begun).
+    public func stopPeriodicSends() {
+        loop.schedule(nil)
+    }
+
     /// The next incoming multipart message (for a ROUTER, the sender's identity frame first), its
     /// frames still in libzmq's buffers (no copy); throws `TransportError.timedOut` when none
     /// arrives within `timeout`, `.closed` after close.
