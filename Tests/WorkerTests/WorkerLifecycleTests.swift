@@ -11,9 +11,9 @@ struct WorkerLifecycleTests {
     /// A small model for the drain tests.
     static let smallModel = "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16,page=16"
     /// A model whose prefill of `longPrefillTokens` tokens keeps the service busy for seconds.
-    static let bigModel = "name=big,layers=6,q-heads=16,kv-heads=4,head-dim=128,kv=f16,page=16"
+    static let bigModel = "name=big,layers=3,q-heads=4,kv-heads=1,head-dim=128,kv=f16,page=16"
     /// Tokens of the long prefill, in every layer.
-    static let longPrefillTokens = 2048
+    static let longPrefillTokens = 6144
     /// The heartbeat interval the tests give the worker, in milliseconds.
     static let heartbeatMilliseconds = 200
 
@@ -53,7 +53,7 @@ struct WorkerLifecycleTests {
         let context = try ZMQContext()
         let coordinator = try FakeCoordinator(spec: spec, context: context)
         defer { Task { await coordinator.close() } }
-        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "96MiB", coordinator: coordinator, workerID: 7)
+        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "32MiB", coordinator: coordinator, workerID: 7)
 
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
@@ -164,7 +164,7 @@ struct WorkerLifecycleTests {
         let context = try ZMQContext()
         let coordinator = try FakeCoordinator(spec: spec, context: context)
         defer { Task { await coordinator.close() } }
-        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "96MiB", coordinator: coordinator, workerID: 33)
+        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "32MiB", coordinator: coordinator, workerID: 33)
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
         let tokens = Self.longPrefillTokens

@@ -4,12 +4,17 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs a `CoordinatorLink` over a DEALER connected to the coordinator, as a service: it registers,
-/// sends a heartbeat every `heartbeatInterval` carrying the status the worker service last published
-/// on its `WorkerStatusBoard` (read under a lock, never from the busy service actor, so a long
-/// kernel call does not delay a heartbeat), hands the coordinator's answers to the link, and
-/// forwards cache events. On graceful shutdown it stops the heartbeats, sends DeregisterWorker and
-/// waits for the link to leave — resumed by the answer, not by polling — at most
-/// `deregistrationTimeout`, then closes the connection.
+/// heartbeats every `heartbeatInterval`, hands the coordinator's answers to the link, and forwards
+/// cache events. On graceful shutdown it stops the heartbeats, sends DeregisterWorker and waits for
+/// the link to leave — resumed by the answer, not by polling — at most `deregistrationTimeout`,
+/// then closes the connection.
+///
+/// Heartbeats cannot be delayed by kernels: the DEALER's own socket thread makes them on its
+/// schedule (`ZMQEndpoint.sendPeriodically`), from the status the worker service last published on
+/// its `WorkerStatusBoard` (read under a lock), so neither the busy service actor nor the
+/// Swift-concurrency threads that kernel calls occupy are involved. Every message is queued while
+/// the link's lock is held, so the socket carries them in the order the link decided them (a
+/// heartbeat never announces an event that has not been queued before it).
 final class CoordinatorConnection: Service, Sendable {
     /// How long the worker waits for the answer to its DeregisterWorker before it exits anyway.
     static let defaultDeregistrationTimeout = Duration.seconds(2)
@@ -44,14 +49,14 @@ final class CoordinatorConnection: Service, Sendable {
     /// (a bounded wait) and closes. On cancellation the DeregisterWorker is still sent, without
     /// waiting for its answer.
     func run() async {
-        await perform(updateLink { $0.start() })
+        updateLink { $0.start() }
+        endpoint.sendPeriodically(every: heartbeatInterval, onFailure: { [logger] error in
+            logger.warning("could not send a heartbeat to the coordinator: \(error)")
+        }, messages: { [self] in tick() })
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await receiveAnswers() }
-            await withDiscardingTaskGroup { beats in
-                beats.addTask { [self] in await sendHeartbeats() }
-                try? await gracefulShutdown()
-                beats.cancelAll()
-            }
+            try? await gracefulShutdown()
+            endpoint.stopPeriodicSends()
             await deregister()
             endpoint.stopReceiving()
         }
@@ -59,9 +64,9 @@ final class CoordinatorConnection: Service, Sendable {
     }
 
     /// Sends `events` if registered.
-    func publish(_ events: [CacheEvent]) async {
+    func publish(_ events: [CacheEvent]) {
         guard !events.isEmpty else { return }
-        await perform(updateLink { $0.publish(events) })
+        updateLink { $0.publish(events) }
     }
 
     /// Sends DeregisterWorker when registered and waits for the link to leave, at most
@@ -69,7 +74,7 @@ final class CoordinatorConnection: Service, Sendable {
     /// returns whether it left within that time.
     @discardableResult
     func deregister() async -> Bool {
-        await perform(updateLink { $0.deregister() })
+        updateLink { $0.deregister() }
         guard !Task.isCancelled else { return finished.isOpen }
         let left = await withTaskGroup(of: Bool.self) { race in
             race.addTask { [finished] in
@@ -90,22 +95,14 @@ final class CoordinatorConnection: Service, Sendable {
         return left
     }
 
-    /// A heartbeat (or a repeated registration) every interval, on a fixed schedule that skips the
-    /// ticks it could not keep; until cancelled.
-    private func sendHeartbeats() async {
-        let clock = ContinuousClock()
-        var next = clock.now + heartbeatInterval
-        while true {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            let load = status.load
-            await perform(updateLink { $0.tick(status: load) })
-            next += heartbeatInterval
-            let now = clock.now
-            if next < now { next = now + heartbeatInterval }
+    /// One heartbeat interval has passed (called on the socket thread): the messages of the link's
+    /// tick, with the status last published.
+    private func tick() -> [[[UInt8]]] {
+        let load = status.load
+        let directives = link.withLock { $0.tick(status: load) }
+        return directives.compactMap { directive in
+            guard case .send(let envelope) = directive else { return nil }
+            return encoded(envelope)
         }
     }
 
@@ -120,35 +117,43 @@ final class CoordinatorConnection: Service, Sendable {
             }
             do {
                 let envelope = try Envelope(frames: frames)
-                await perform(updateLink { $0.received(envelope) })
+                updateLink { $0.received(envelope) }
             } catch {
                 logger.warning("undecodable message from the coordinator: \(error)")
             }
         }
     }
 
-    /// Applies `change` to the link under its lock; opens `finished` once the link is finished.
-    private func updateLink(_ change: (inout CoordinatorLink) -> [CoordinatorLink.Directive]) -> [CoordinatorLink.Directive] {
-        let (directives, isFinished) = link.withLock { link in
-            let directives = change(&link)
-            return (directives, link.isFinished)
+    /// Applies `change` to the link and queues the messages it decides while still holding the
+    /// link's lock; opens `finished` once the link is finished.
+    private func updateLink(_ change: (inout CoordinatorLink) -> [CoordinatorLink.Directive]) {
+        let (refusals, isFinished) = link.withLock { link in
+            var refusals: [String] = []
+            for directive in change(&link) {
+                switch directive {
+                case .send(let envelope):
+                    guard let frames = encoded(envelope) else { continue }
+                    let type = envelope.message.type
+                    endpoint.post(frames, timeout: sendTimeout) { [logger] error in
+                        logger.warning("could not send \(type) to the coordinator: \(error)")
+                    }
+                case .refused(let reason):
+                    refusals.append(reason)
+                }
+            }
+            return (refusals, link.isFinished)
         }
+        for reason in refusals { logger.error("the coordinator refused this worker: \(reason)") }
         if isFinished { finished.open() }
-        return directives
     }
 
-    private func perform(_ directives: [CoordinatorLink.Directive]) async {
-        for directive in directives {
-            switch directive {
-            case .send(let envelope):
-                do {
-                    try await endpoint.send(try envelope.encode(), timeout: sendTimeout)
-                } catch {
-                    logger.warning("could not send \(envelope.message.type) to the coordinator: \(error)")
-                }
-            case .refused(let reason):
-                logger.error("the coordinator refused this worker: \(reason)")
-            }
+    /// The frames of `envelope`; nil (logged) when it exceeds the protocol's limits.
+    private func encoded(_ envelope: Envelope) -> [[UInt8]]? {
+        do {
+            return try envelope.encode()
+        } catch {
+            logger.error("could not encode \(envelope.message.type) for the coordinator: \(error)")
+            return nil
         }
     }
 }

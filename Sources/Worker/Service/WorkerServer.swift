@@ -102,7 +102,7 @@ final class WorkerServer: Service, Sendable {
     /// Answers one request and publishes the events it caused.
     private func serve(_ request: Envelope, from identity: [UInt8]) async {
         let outcome = await service.handle(request)
-        if let coordinator = coordinator.withLock({ $0 }) { await coordinator.publish(outcome.events) }
+        if let coordinator = coordinator.withLock({ $0 }) { coordinator.publish(outcome.events) }
         if let reply = outcome.reply { await send(identity, reply) }
     }
 
