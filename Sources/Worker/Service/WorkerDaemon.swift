@@ -73,20 +73,22 @@ public struct WorkerDaemon {
             await tiers.flush()
         }
         // The group starts these together and shuts them down one at a time in reverse order:
-        // server, then persistence, then the coordinator link.
-        var services: [any Service] = []
-        if let coordinator { services.append(coordinator) }
-        services += [persistence, server]
+        // server, then persistence, then the coordinator link. Should one end on its own (or
+        // fail), the others shut down the same way.
+        var services: [(service: any Service, name: String)] = []
+        if let coordinator { services.append((coordinator, "coordinator link")) }
+        services += [(persistence, persistence.name), (server, "server")]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { service in
+            services: services.map { entry in
                 ServiceGroupConfiguration.ServiceConfiguration(
-                    service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup)
+                    service: entry.service, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: entry.name)
             },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
 
         logger.info("worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)")
+        // The end of a drain starts the same graceful shutdown as SIGTERM.
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { [logger, workerID = configuration.workerID] in
                 let drained = service.statusBoard.drained
