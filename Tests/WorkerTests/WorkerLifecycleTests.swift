@@ -10,7 +10,9 @@ import Testing
 struct WorkerLifecycleTests {
     /// A small model for the drain tests.
     static let smallModel = "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16,page=16"
-    /// A model whose prefill of `longPrefillTokens` tokens keeps the service busy for seconds.
+    /// A model whose prefill of `longPrefillTokens` tokens keeps the service busy for seconds, most
+    /// of it in kernels on every kernel thread (their work grows with the square of the tokens, the
+    /// rest of the request's with the tokens).
     static let bigModel = "name=big,layers=3,q-heads=4,kv-heads=1,head-dim=128,kv=f16,page=16"
     /// Tokens of the long prefill, in every layer.
     static let longPrefillTokens = 6144
