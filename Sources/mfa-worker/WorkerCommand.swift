@@ -38,12 +38,15 @@ struct WorkerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
     @Option(name: .customLong("worker-id"), help: "This worker's id in the cluster.")
     var workerID: UInt64 = 1
+    @Option(help: "Milliseconds between heartbeats to the coordinator.")
+    var heartbeat: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
 
     func run() async throws {
         let configuration = try WorkerConfiguration(
             coordinator: coordinator, listen: listen, model: model, memory: memory, compressedMemory: compressedMemory,
             dataDirectory: dataDirectory, disk: disk, role: role, remotes: remote, threads: threads,
-            curveSecret: curveSecret, coordinatorKey: coordinatorKey, logLevel: logLevel, workerID: workerID)
+            curveSecret: curveSecret, coordinatorKey: coordinatorKey, logLevel: logLevel, workerID: workerID,
+            heartbeatMilliseconds: heartbeat)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel

@@ -10,7 +10,19 @@ final class EndpointLoop: Sendable {
         var frames: [[UInt8]]
         var deadline: ContinuousClock.Instant?
         var timeout: Duration?
-        var continuation: SendContinuation
+        /// The caller awaiting the outcome; nil for a message posted without waiting.
+        var continuation: SendContinuation?
+        /// Told why a posted message could not be sent.
+        var onFailure: (@Sendable (TransportError) -> Void)?
+
+        /// Hands the outcome to whoever waits for it.
+        func finish(_ result: Result<Void, TransportError>) {
+            if let continuation {
+                continuation.resume(returning: result)
+            } else if case .failure(let error) = result {
+                onFailure?(error)
+            }
+        }
     }
 
     struct Waiter: Sendable {
@@ -25,6 +37,9 @@ final class EndpointLoop: Sendable {
         var inbox: [[ZMQFrame]] = []
         var closing = false
         var closed = false
+        /// `stopReceiving()` was called: receives fail with `.receivingStopped` and the thread no
+        /// longer reads the socket.
+        var receivingStopped = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         /// A byte is in the wake pipe that the thread has not yet acted on: further callers need
         /// not write another (one system call per wake, not per message).
@@ -33,6 +48,8 @@ final class EndpointLoop: Sendable {
         /// (`nil`: only on I/O or the pipe) and reads the socket unless `readPaused` (inbox full).
         var sleepDeadline: ContinuousClock.Instant?
         var readPaused = false
+        /// Messages the thread makes and sends on a schedule of its own.
+        var periodic: PeriodicSend?
 
         /// Marks a wake as pending; whether the caller must write the pipe.
         mutating func needsWake() -> Bool {
@@ -62,22 +79,43 @@ final class EndpointLoop: Sendable {
             s.sends.append(send)
             return (true, s.needsWake())
         }
-        if !accepted.0 { send.continuation.resume(returning: .failure(.closed)) } else if accepted.1 { wake.wake() }
+        if !accepted.0 { send.finish(.failure(.closed)) } else if accepted.1 { wake.wake() }
     }
 
     func wait(_ waiter: Waiter) {
-        enum Outcome { case message([ZMQFrame]), closed, queued(wake: Bool) }
+        enum Outcome { case message([ZMQFrame]), failed(TransportError), queued(wake: Bool) }
         let outcome: Outcome = state.withLock { s in
-            if s.closing { return .closed }
+            if s.closing { return .failed(.closed) }
+            if s.receivingStopped { return .failed(.receivingStopped) }
             if !s.inbox.isEmpty { return .message(s.inbox.removeFirst()) }
             s.waiters.append(waiter)
             return .queued(wake: s.sleepMisses(waiter.deadline) && s.needsWake())
         }
         switch outcome {
         case .message(let frames): waiter.continuation.resume(returning: .success(frames))
-        case .closed: waiter.continuation.resume(returning: .failure(.closed))
+        case .failed(let error): waiter.continuation.resume(returning: .failure(error))
         case .queued(let needed): if needed { wake.wake() }
         }
+    }
+
+    /// Fails every waiting receive with `.receivingStopped`, drops the messages read but not yet
+    /// taken, and makes every later receive fail the same way; the thread stops reading the socket
+    /// (so libzmq holds what arrives until the socket closes) but goes on sending.
+    func stopReceiving() {
+        let waiters: [Waiter] = state.withLock { s in
+            s.receivingStopped = true
+            s.inbox.removeAll()
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: .failure(.receivingStopped)) }
+        wake.wake()
+    }
+
+    /// Starts (or replaces) the thread's periodic sends; `nil` stops them.
+    func schedule(_ periodic: PeriodicSend?) {
+        state.withLock { $0.periodic = periodic }
+        wake.wake()
     }
 
     func close(_ continuation: CheckedContinuation<Void, Never>) {
@@ -100,20 +138,34 @@ final class EndpointLoop: Sendable {
         var outgoing: [Send] = []
         while true {
             wake.drain()
+            // A due tick's messages are made before the queued sends are taken and go out after
+            // them: they follow everything queued before they were made.
+            let tick: PeriodicSend? = state.withLock { s in
+                guard !s.closing, var periodic = s.periodic, periodic.takeTick(at: .now) else { return nil }
+                s.periodic = periodic
+                return periodic
+            }
+            let ticked = tick.map { $0.messages() } ?? []
             let (fresh, closing) = state.withLock { s in
                 defer { s.sends.removeAll(); s.wakePending = false }
                 return (s.sends, s.closing)
             }
             outgoing.append(contentsOf: fresh)
+            if let tick {
+                for frames in ticked where !frames.isEmpty {
+                    outgoing.append(Send(frames: frames, deadline: .now + tick.interval, timeout: tick.interval,
+                                         continuation: nil, onFailure: tick.onFailure))
+                }
+            }
             if closing { break }
 
             var sent = 0
             while sent < outgoing.count {
                 do {
                     guard try socket.send(outgoing[sent].frames) else { break }
-                    outgoing[sent].continuation.resume(returning: .success(()))
+                    outgoing[sent].finish(.success(()))
                 } catch {
-                    outgoing[sent].continuation.resume(returning: .failure(error))
+                    outgoing[sent].finish(.failure(error))
                 }
                 sent += 1
             }
@@ -124,7 +176,7 @@ final class EndpointLoop: Sendable {
             let now = ContinuousClock.now
             outgoing.removeAll { send in
                 guard let deadline = send.deadline, deadline <= now else { return false }
-                send.continuation.resume(returning: .failure(.timedOut(operation: "send", timeout: send.timeout ?? .zero)))
+                send.finish(.failure(.timedOut(operation: "send", timeout: send.timeout ?? .zero)))
                 return true
             }
             let sendDeadline = outgoing.compactMap(\.deadline).min()
@@ -135,8 +187,8 @@ final class EndpointLoop: Sendable {
                     expired.append(waiter)
                     return true
                 }
-                s.sleepDeadline = (s.waiters.compactMap(\.deadline) + [sendDeadline].compactMap { $0 }).min()
-                s.readPaused = !(hasRoom && s.inbox.count < Self.inboxLimit)
+                s.sleepDeadline = (s.waiters.compactMap(\.deadline) + [sendDeadline, s.periodic?.next].compactMap { $0 }).min()
+                s.readPaused = s.receivingStopped || !(hasRoom && s.inbox.count < Self.inboxLimit)
                 return (expired, s.sleepDeadline, !s.readPaused)
             }
             for waiter in expired {
@@ -153,10 +205,11 @@ final class EndpointLoop: Sendable {
         let (queued, waiters, closeWaiters) = state.withLock { s in
             s.closing = true
             s.closed = true
+            s.periodic = nil
             defer { s.sends.removeAll(); s.waiters.removeAll(); s.closeWaiters.removeAll(); s.inbox.removeAll() }
             return (s.sends, s.waiters, s.closeWaiters)
         }
-        for send in outgoing + queued { send.continuation.resume(returning: .failure(.closed)) }
+        for send in outgoing + queued { send.finish(.failure(.closed)) }
         for waiter in waiters { waiter.continuation.resume(returning: .failure(.closed)) }
         socket.close()
         for continuation in closeWaiters { continuation.resume() }
@@ -168,7 +221,7 @@ final class EndpointLoop: Sendable {
     /// socket should still be polled for input.
     private func readIncoming(_ socket: ZMQSocket) -> Bool {
         for _ in 0..<256 {
-            let room = state.withLock { $0.inbox.count < Self.inboxLimit }
+            let room = state.withLock { !$0.receivingStopped && $0.inbox.count < Self.inboxLimit }
             guard room else { return false }
             let frames: [ZMQFrame]
             do {

@@ -8,6 +8,9 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut(operation: String, timeout: Duration)
     /// The endpoint was closed before or while the operation ran.
     case closed
+    /// The endpoint's receiving was stopped (`ZMQEndpoint.stopReceiving()`) before or while the
+    /// receive waited; sends still work until the endpoint closes.
+    case receivingStopped
     /// A message must have at least one frame.
     case emptyMessage
     /// A request's frames carry no request id (the requester's extractor returned `nil`).
@@ -32,6 +35,7 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
         case .zmq(let operation, let code, let message): "\(operation) failed: \(message) (errno \(code))"
         case .timedOut(let operation, let timeout): "\(operation) timed out after \(timeout)"
         case .closed: "the transport endpoint is closed"
+        case .receivingStopped: "the transport endpoint no longer receives messages"
         case .emptyMessage: "a message needs at least one frame"
         case .missingRequestID: "the request carries no request id"
         case .duplicateRequestID(let id): "request id \(id) is already waiting for a reply"

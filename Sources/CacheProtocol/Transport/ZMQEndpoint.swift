@@ -8,8 +8,9 @@ import Synchronization
 /// socket and a wake pipe. Async callers only take a lock and signal the pipe, so no
 /// Swift-concurrency thread ever blocks on socket I/O.
 ///
-/// `close()` (or the last reference going away) fails every pending operation with
-/// `TransportError.closed`, closes the socket and joins the thread.
+/// `stopReceiving()` ends receiving while answers can still be sent; `close()` (or the last
+/// reference going away) fails every pending operation with `TransportError.closed`, closes the
+/// socket and joins the thread.
 public final class ZMQEndpoint: Sendable {
     /// Messages held for `receive` before the thread stops reading and lets libzmq's high-water
     /// mark push back.
@@ -59,6 +60,42 @@ public final class ZMQEndpoint: Sendable {
         try result.get()
     }
 
+    /// Queues `frames` as one multipart message and returns at once, without waiting for libzmq to
+    /// take it: messages posted or sent go out in the order they were queued, so a caller can post
+    /// while it holds a lock that orders them. When the message cannot be sent within `timeout`, is
+    /// refused, or the endpoint closes first, `onFailure` is called with the reason, on the endpoint's
+    /// thread (it must be quick and must not wait on this endpoint).
+    public func post(_ frames: [[UInt8]], timeout: Duration? = nil, onFailure: (@Sendable (TransportError) -> Void)? = nil) {
+        guard !frames.isEmpty else {
+            onFailure?(.emptyMessage)
+            return
+        }
+        loop.enqueue(EndpointLoop.Send(frames: frames, deadline: timeout.map { .now + $0 }, timeout: timeout,
+                                       continuation: nil, onFailure: onFailure))
+    }
+
+    /// Every `interval` from now, the endpoint's own thread calls `messages` and sends the messages
+    /// it returns, after everything queued before the call: a schedule that no busy
+    /// Swift-concurrency thread can hold up (the thread sleeps in `zmq_poll` until the next tick).
+    /// A tick that could not be kept is skipped, not caught up; a message not sent within one
+    /// interval is dropped and reported to `onFailure`. `messages` and `onFailure` run on the
+    /// endpoint's thread: they must be quick and must not wait on this endpoint. An interval under
+    /// a millisecond counts as one millisecond. Replaces an earlier schedule; `stopPeriodicSends()`
+    /// or `close()` ends it.
+    public func sendPeriodically(
+        every interval: Duration, onFailure: (@Sendable (TransportError) -> Void)? = nil,
+        messages: @escaping @Sendable () -> [[[UInt8]]]
+    ) {
+        let interval = max(interval, .milliseconds(1))
+        loop.schedule(PeriodicSend(interval: interval, next: .now + interval, messages: messages, onFailure: onFailure))
+    }
+
+    /// Ends the schedule of `sendPeriodically`: after this returns, `messages` is called at most
+    /// once more (by a tick the thread had already begun).
+    public func stopPeriodicSends() {
+        loop.schedule(nil)
+    }
+
     /// The next incoming multipart message (for a ROUTER, the sender's identity frame first), its
     /// frames still in libzmq's buffers (no copy); throws `TransportError.timedOut` when none
     /// arrives within `timeout`, `.closed` after close.
@@ -67,6 +104,15 @@ public final class ZMQEndpoint: Sendable {
             loop.wait(EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation))
         }
         return try result.get()
+    }
+
+    /// Ends receiving for good while sends go on: every `receive` waiting now and every later one
+    /// throws `TransportError.receivingStopped` at once, messages read but not yet received are
+    /// dropped, and the socket is no longer read (what arrives stays in libzmq until `close`).
+    /// A server calls it to stop taking requests and still answer those it has taken. Calling it
+    /// again does nothing more.
+    public func stopReceiving() {
+        loop.stopReceiving()
     }
 
     /// Fails pending operations with `.closed`, closes the socket, and waits for the thread to end.

@@ -32,15 +32,24 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// The worker's id in the cluster.
     var workerID: UInt64
+    /// Time between two heartbeats to the coordinator.
+    var heartbeatInterval: Duration
+
+    /// The default time between heartbeats, in milliseconds.
+    public static let defaultHeartbeatMilliseconds = 1000
+    /// The longest accepted time between heartbeats, in milliseconds (one hour).
+    static let maximumHeartbeatMilliseconds = 3_600_000
 
     /// The default hot pool: 1 GiB.
     static let defaultMemory = ByteSize(bytes: 1 << 30)
 
-    /// Checks and converts the command line's values.
+    /// Checks and converts the command line's values; `heartbeatMilliseconds` must lie in
+    /// 1…3,600,000.
     public init(
         coordinator: String?, listen: String, model: String?, memory: String?, compressedMemory: String?,
         dataDirectory: String?, disk: String?, role: String, remotes: [String], threads: Int?,
-        curveSecret: String?, coordinatorKey: String?, logLevel: String, workerID: UInt64
+        curveSecret: String?, coordinatorKey: String?, logLevel: String, workerID: UInt64,
+        heartbeatMilliseconds: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
     ) throws(ConfigurationError) {
         guard !listen.isEmpty else { throw .invalidOption("--listen needs an endpoint") }
         guard let model else { throw .invalidOption("--model is required: the worker's pages and keys depend on it") }
@@ -63,6 +72,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
         guard (curveSecret == nil) == (coordinatorKey == nil) || coordinator == nil else {
             throw .invalidOption("--curve-secret and --coordinator-key go together")
         }
+        guard (1...Self.maximumHeartbeatMilliseconds).contains(heartbeatMilliseconds) else {
+            throw .invalidOption("--heartbeat must be 1 to \(Self.maximumHeartbeatMilliseconds) milliseconds, not \(heartbeatMilliseconds)")
+        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw .invalidOption("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -76,5 +88,6 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.coordinatorKey = coordinatorKey
         self.logLevel = level
         self.workerID = workerID
+        self.heartbeatInterval = .milliseconds(heartbeatMilliseconds)
     }
 }

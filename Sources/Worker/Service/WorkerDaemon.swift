@@ -1,12 +1,15 @@
 import CacheProtocol
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The `mfa-worker` process: builds the tiers, the service, the server and the coordinator link
-/// from a configuration, prints `listening <endpoint>` once bound, and serves until SIGTERM or
-/// SIGINT; then it stops taking requests, answers those in flight, flushes the tiers, deregisters
-/// from the coordinator (waiting a bounded time for its answer) and returns.
+/// from a configuration (all sockets in one libzmq context) and runs them as a `ServiceGroup`. It
+/// prints `listening <endpoint>` once bound and serving, and serves until SIGTERM or SIGINT, or
+/// until a `Drain` has ended (the worker draining with no open sequence left). Then it shuts down
+/// gracefully, in this order: the server stops taking requests and answers those in flight, the
+/// tiers are persisted, the coordinator link deregisters (waiting at most 2 s for the answer) and
+/// closes; `run` then returns.
 public struct WorkerDaemon {
     /// The checked command line.
     let configuration: WorkerConfiguration
@@ -19,15 +22,16 @@ public struct WorkerDaemon {
         self.logger = logger
     }
 
-    /// Runs the worker until a termination signal.
+    /// Runs the worker until a termination signal or the end of a drain, then shuts it down;
+    /// throws what prevented it from starting, or the error that ended serving.
     public func run() async throws {
         let spec = configuration.model
         let geometry = try PageGeometry(
             layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, pageSize: spec.pageSize,
             storage: spec.kvStorage)
         let pageCount = try geometry.pageCount(memoryBudget: configuration.memory.bytes)
-        let tiers = try await makeLowerTiers(configuration: configuration, logger: logger)
         let context = try ZMQContext()
+        let tiers = try await makeLowerTiers(configuration: configuration, context: context, logger: logger)
         let peers = ClusterPagePeers(context: context)
         let service = try WorkerService(
             spec: spec, role: configuration.role, workerID: configuration.workerID, pageCount: pageCount,
@@ -45,7 +49,11 @@ public struct WorkerDaemon {
         }
         let server = try WorkerServer(
             service: service, context: context, listen: configuration.listen, options: listenOptions,
-            logger: logger)
+            logger: logger
+        ) { endpoint in
+            print("listening \(endpoint)")
+            fflush(nil)
+        }
         let coordinator = try configuration.coordinator.map { address in
             try CoordinatorConnection(
                 context: context, coordinator: address,
@@ -54,40 +62,46 @@ public struct WorkerDaemon {
                     hotPageCapacity: UInt64(pageCount),
                     storeBytes: UInt64((configuration.compressedMemory?.bytes ?? 0) + (configuration.disk?.bytes ?? 0)),
                     modelFingerprint: spec.fingerprint),
-                options: coordinatorOptions, logger: logger)
+                options: coordinatorOptions, status: service.statusBoard,
+                heartbeatInterval: configuration.heartbeatInterval, logger: logger)
         }
         server.attach(coordinator)
 
-        let signals = Self.onTermination { server.stop() }
-        print("listening \(server.listeningEndpoint)")
-        fflush(nil)
-        logger.info("worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)")
-
-        await withDiscardingTaskGroup { group in
-            if let coordinator {
-                group.addTask { await coordinator.run(service: service) }
-            }
-            await server.run()
+        // What the worker persists at shutdown, once the server has answered its last request and
+        // before the coordinator link deregisters: the one place the tiers are flushed.
+        let persistence = ShutdownAction(name: "persist tiers") {
             await tiers.flush()
             await service.persistHotPages()
-            await coordinator?.deregister()
-            group.cancelAll()
-            await coordinator?.close()
+        }
+        // The group starts these together and shuts them down one at a time in reverse order:
+        // server, then persistence, then the coordinator link. Should one end on its own (or
+        // fail), the others shut down the same way.
+        var services: [(service: any Service, name: String)] = []
+        if let coordinator { services.append((coordinator, "coordinator link")) }
+        services += [(persistence, persistence.name), (server, "server")]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { entry in
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: entry.service, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: entry.name)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+
+        logger.info("worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)")
+        // The end of a drain starts the same graceful shutdown as SIGTERM.
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask { [logger, workerID = configuration.workerID] in
+                let drained = service.statusBoard.drained
+                await drained.wait()
+                guard drained.isOpen else { return }
+                logger.info("worker \(workerID) drained: shutting down")
+                await group.triggerGracefulShutdown()
+            }
+            try await group.run()
+            tasks.cancelAll()
         }
         await peers.close()
-        signals.forEach { $0.cancel() }
         logger.info("worker \(configuration.workerID) stopped")
-    }
-
-    /// Calls `action` on SIGTERM or SIGINT (their default handling is turned off).
-    private static func onTermination(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        let queue = DispatchQueue(label: "mfa-worker.signals")
-        return [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler(handler: action)
-            source.resume()
-            return source
-        }
     }
 }

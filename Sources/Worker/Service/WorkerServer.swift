@@ -1,32 +1,37 @@
 import CacheProtocol
 import Logging
+import ServiceLifecycle
 import Synchronization
 
-/// The worker's socket shell: a ROUTER bound to the listen endpoint whose receive loop decodes
-/// each request (identity frame first), hands it to the `WorkerService` (an actor, so kernel calls
-/// never run on the socket threads) and sends the answer back behind the same identity frame.
-/// Requests are served in the order they arrive, so a requester may pipeline dependent requests
-/// (the chunks of a prefill); only `PullPages`, which waits on another worker, is served beside
-/// the others and may be answered later. Malformed messages are answered with `ErrorReply`
+/// The worker's socket shell, run as a service: a ROUTER bound to the listen endpoint whose receive
+/// loop decodes each request (identity frame first), hands it to the `WorkerService` (an actor, so
+/// kernel calls never run on the socket threads) and sends the answer back behind the same identity
+/// frame. Requests are served in the order they arrive, so a requester may pipeline dependent
+/// requests (the chunks of a prefill); only `PullPages`, which waits on another worker, is served
+/// beside the others and may be answered later. Malformed messages are answered with `ErrorReply`
 /// (`version` or `badRequest`) when their request id is readable, else dropped.
-final class WorkerServer: Sendable {
-    /// How often the receive loop checks whether it should stop.
-    static let pollInterval = Duration.milliseconds(100)
-
+///
+/// The loop blocks in `receive` until a request arrives or the service shuts down: on graceful
+/// shutdown (or cancellation) the endpoint stops receiving, the loop ends after answering the
+/// request it holds and waits for the pulls in flight, then the socket closes.
+final class WorkerServer: Service, Sendable {
     /// The service that answers requests.
     let service: WorkerService
     private let endpoint: ZMQEndpoint
     private let coordinator = Mutex<CoordinatorConnection?>(nil)
-    private let stopping = Atomic<Bool>(false)
+    private let announce: @Sendable (_ endpoint: String) -> Void
     private let logger: Logger
 
     /// A server bound to `listen` (with `options.maxMessageSize`, larger frames make ZeroMQ drop
-    /// the sender). Events are kept by the service for snapshots until a coordinator is attached.
+    /// the sender); `announce` is called with the bound endpoint when `run` starts serving. Events
+    /// are kept by the service for snapshots until a coordinator is attached.
     init(
-        service: WorkerService, context: ZMQContext, listen: String, options: ZMQSocketOptions, logger: Logger
+        service: WorkerService, context: ZMQContext, listen: String, options: ZMQSocketOptions, logger: Logger,
+        announce: @escaping @Sendable (_ endpoint: String) -> Void = { _ in }
     ) throws(TransportError) {
         endpoint = try ZMQEndpoint(.router, context: context, options: options, bind: [listen])
         self.service = service
+        self.announce = announce
         self.logger = logger
     }
 
@@ -38,18 +43,33 @@ final class WorkerServer: Sendable {
     /// The resolved address the ROUTER is bound to (the real port of `tcp://host:*`).
     var listeningEndpoint: String { endpoint.boundEndpoints.first ?? "" }
 
-    /// Serves until `stop()`; then answers the requests already taken and closes the socket.
-    func run() async {
+    /// Announces the endpoint and serves until graceful shutdown or cancellation; then answers the
+    /// requests already taken and closes the socket. Throws the transport's error when receiving
+    /// fails for another reason (after the same clean-up).
+    func run() async throws(TransportError) {
+        announce(listeningEndpoint)
+        let failure = await withTaskCancellationOrGracefulShutdownHandler {
+            await serveUntilStopped()
+        } onCancelOrGracefulShutdown: { [endpoint] in
+            endpoint.stopReceiving()
+        }
+        await endpoint.close()
+        if let failure { throw failure }
+    }
+
+    /// The receive loop: serves requests until receiving stops; the error that ended it unless
+    /// that was the stop.
+    private func serveUntilStopped() async -> TransportError? {
         await withDiscardingTaskGroup { pulls in
-            while !stopping.load(ordering: .acquiring) {
+            while true {
                 let frames: [ZMQFrame]
                 do throws(TransportError) {
-                    frames = try await endpoint.receive(timeout: Self.pollInterval)
-                } catch .timedOut {
-                    continue
+                    frames = try await endpoint.receive()
+                } catch .receivingStopped {
+                    return nil
                 } catch {
                     logger.error("receive failed: \(error)")
-                    break
+                    return error
                 }
                 guard let (identity, request) = await decode(frames) else { continue }
                 if case .pullPages = request.message {
@@ -59,12 +79,6 @@ final class WorkerServer: Sendable {
                 }
             }
         }
-        await endpoint.close()
-    }
-
-    /// Makes `run` stop taking requests.
-    func stop() {
-        stopping.store(true, ordering: .releasing)
     }
 
     /// The sender's identity and its request; nil (after answering the refusal when its request id
@@ -88,7 +102,7 @@ final class WorkerServer: Sendable {
     /// Answers one request and publishes the events it caused.
     private func serve(_ request: Envelope, from identity: [UInt8]) async {
         let outcome = await service.handle(request)
-        if let coordinator = coordinator.withLock({ $0 }) { await coordinator.publish(outcome.events) }
+        if let coordinator = coordinator.withLock({ $0 }) { coordinator.publish(outcome.events) }
         if let reply = outcome.reply { await send(identity, reply) }
     }
 

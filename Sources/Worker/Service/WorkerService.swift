@@ -18,6 +18,8 @@ actor WorkerService {
     let role: WorkerRole
     /// The id this worker registers and reports under.
     let workerID: UInt64
+    /// The status heartbeats report, published after every request, and whether a drain has ended.
+    nonisolated let statusBoard: WorkerStatusBoard
     private let layout: PageLayout
     private let fingerprint: ModelFingerprint
     private let tiers: any LowerTiers
@@ -73,6 +75,7 @@ actor WorkerService {
         self.spec = spec
         self.role = role
         self.workerID = workerID
+        self.statusBoard = WorkerStatusBoard(load: CoordinatorLink.Status(liveSequences: 0, freePages: pageCount, cachedPages: 0))
         self.fingerprint = spec.fingerprint
         self.tiers = tiers
         self.peers = peers
@@ -91,6 +94,7 @@ actor WorkerService {
         let keys = await tiers.keys()
         manager.lowerTiersHold(keys: keys)
         held.formUnion(keys)
+        publishStatus()
     }
 
     /// Keys held in any tier, as the events have announced them.
@@ -100,6 +104,7 @@ actor WorkerService {
     /// handle (a coordinator's request, or any reply type such as `Ack` or `ErrorReply`) is answered
     /// `ErrorReply` `badRequest`; only `CacheEvent` is never answered.
     func handle(_ request: Envelope) async -> ServiceReply {
+        defer { publishStatus() }
         counters.requests += 1
         let message: Message
         do throws(ServiceError) {
@@ -113,6 +118,13 @@ actor WorkerService {
             message = .errorReply(error.reply)
         }
         return ServiceReply(reply: Envelope(requestID: request.requestID, message: message), events: await takeEvents())
+    }
+
+    /// Shows the heartbeat's figures and the drain state on `statusBoard`.
+    private func publishStatus() {
+        statusBoard.publish(
+            CoordinatorLink.Status(liveSequences: shards.count, freePages: manager.allocator.freeCount, cachedPages: held.count),
+            draining: draining)
     }
 
     /// The answer to `message`, or nil for a message that is never answered.
