@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// Paged attention against the float64 reference: shuffled block tables, page sizes 16 and 7,
 /// decode (Nq = 1), speculative verify (a few queries) and chunked prefill (many queries).
@@ -20,7 +21,7 @@ import Kernels
                 + (causal ? " causal" : "") + (extra.isEmpty ? "" : " \(extra)")
         }
 
-        func options(using generator: inout SeededGenerator) -> AttentionOptions {
+        func options(using generator: inout SplitMix64) -> AttentionOptions {
             var options = AttentionOptions(causal: causal, threads: threads)
             switch extra {
             case "window": options.window = AttentionWindow(left: 11, right: 0)
@@ -65,7 +66,7 @@ import Kernels
 
     @Test("paged", arguments: cases)
     func matchesReference(_ testCase: PagedCase) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         // Lengths: exactly Nq, ragged, a multiple of the page size, and the largest the mask covers.
         let kvLengths = [testCase.queryLength, 33, 4 * testCase.pageSize, 97]
         let problem = try PagedProblem(
@@ -85,7 +86,7 @@ import Kernels
 
     /// A window that ends before the keys a query could see leaves it empty in paged attention too.
     @Test func emptyWindowRowsAreZero() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let problem = try PagedProblem(
             kvLengths: [20], pageSize: 7, kvHeads: 1, headDim: 32, storage: .f32, using: &generator)
         // Left side 0 and right side 0 on non-causal attention keeps only the diagonal; all
