@@ -84,6 +84,16 @@ struct LaunchedProcessTests {
         #expect(!ProcessTable.isRunning(entry))
     }
 
+    @Test("a worker that cannot start is an error that shows why, from the worker's stderr")
+    func workerStartFailureShowsStderr() throws {
+        let binary = try BuiltExecutable.worker.url()
+        let error = #expect(throws: LaunchedProcessError.self) {
+            try LaunchedWorker(binary: binary, arguments: ["--model", "nonsense"])
+        }
+        let description = try #require(error).description
+        #expect(description.contains("exit status 1") && description.contains("\"nonsense\" is not key=value"), "\(description)")
+    }
+
     @Test("a missing executable is an error naming the path")
     func missingExecutable() {
         #expect(throws: LaunchedProcessError.self) {

@@ -10,6 +10,8 @@ final class WorkerProcess {
     /// The endpoint the worker reported.
     let endpoint: String
     private let worker: LaunchedWorker
+    /// Where the test started the worker: an issue about its end points there.
+    private let startedAt: SourceLocation
 
     /// The built worker next to the test bundle (`.build/debug/`).
     static func binary() throws -> URL {
@@ -19,11 +21,14 @@ final class WorkerProcess {
     /// Starts a worker for `model` with `arguments` added, and waits (at most `startTimeout`) for
     /// its `listening` line.
     /// `logLevel` is the worker's `--log-level`; what it logs is kept in `standardError`.
+    /// A worker that does not start fails the test at `sourceLocation`, showing its stderr.
     init(model: String, memory: String = "16MiB", arguments: [String] = [], logLevel: String = "error",
-         startTimeout: Duration = .seconds(20)) throws {
+         startTimeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation) throws {
         worker = try launchWorker(
-            model: model, memory: memory, arguments: arguments, logLevel: logLevel, startTimeout: startTimeout)
+            model: model, memory: memory, arguments: arguments, logLevel: logLevel, startTimeout: startTimeout,
+            sourceLocation: sourceLocation)
         endpoint = worker.endpoint
+        startedAt = sourceLocation
     }
 
     /// What the worker has written to stderr so far (its log).
@@ -53,6 +58,6 @@ final class WorkerProcess {
     }
 
     deinit {
-        worker.process.recordIssueIfItFailedOnItsOwn()
+        worker.process.recordIssueIfItFailedOnItsOwn(sourceLocation: startedAt)
     }
 }

@@ -59,6 +59,8 @@ final class ProcessOutput: Sendable {
 
     /// The last `count` lines (all of them when there are fewer).
     func tail(lines count: Int) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).suffix(count).joined(separator: "\n")
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.suffix(count).joined(separator: "\n")
     }
 }

@@ -26,21 +26,22 @@ public struct BuiltExecutable: Sendable {
     }
 
     /// The built executable; a test that calls this fails (`#require`) when it is not built.
-    public func url() throws -> URL {
+    public func url(sourceLocation: SourceLocation = #_sourceLocation) throws -> URL {
         let candidates = Self.searchDirectories.map { $0.appendingPathComponent(name) }
         return try #require(
             candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-            "\(name) is not built; looked at \(candidates.map(\.path))")
+            "\(name) is not built; looked at \(candidates.map(\.path))", sourceLocation: sourceLocation)
     }
 
     /// Starts the executable with `arguments` and, with a `readyLinePrefix`, waits at most
     /// `startTimeout` for its readiness line. A start that fails fails the test (`#require`), and
     /// the recorded issue holds the process's stderr and the tail of its stdout.
     public func launch(
-        arguments: [String] = [], readyLinePrefix: String? = nil, startTimeout: Duration = .seconds(30)
+        arguments: [String] = [], readyLinePrefix: String? = nil, startTimeout: Duration = .seconds(30),
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> LaunchedProcess {
-        let executable = try url()
-        return try requireStarted(name) {
+        let executable = try url(sourceLocation: sourceLocation)
+        return try requireStarted(name, sourceLocation: sourceLocation) {
             try LaunchedProcess(
                 executable: executable, arguments: arguments, readyLinePrefix: readyLinePrefix, startTimeout: startTimeout)
         }
