@@ -1,1 +1,4 @@
+import CacheProtocol
+
+ParentWatch.startIfRequested()
 await CoordinatorCommand.runCommandLine()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheProtocol
 import Worker
 import Logging
 
@@ -42,6 +43,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var heartbeat: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
 
     func run() async throws {
+        ParentWatch.startIfRequested()
         let configuration = try WorkerConfiguration(
             coordinator: coordinator, listen: listen, model: model, memory: memory, compressedMemory: compressedMemory,
             dataDirectory: dataDirectory, disk: disk, role: role, remotes: remote, threads: threads,

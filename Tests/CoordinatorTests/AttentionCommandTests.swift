@@ -1,35 +1,17 @@
 import Foundation
 import Kernels
+import TestSupport
 import Testing
 @testable import Coordinator
 
 /// `mfa-coordinator attention` as a real process, and the job behind it in-process.
 @Suite struct AttentionCommandTests {
-    /// The built `mfa-coordinator`, next to the test bundle in the build directory.
-    static func coordinatorBinary() -> URL? {
-        let candidates = [
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        ]
-        return candidates.map { $0.appendingPathComponent("mfa-coordinator") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
-
-    /// Runs the binary with `arguments`; returns its exit status and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let binary = try #require(coordinatorBinary(), "mfa-coordinator is not built next to the tests")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let stderr = errorPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stderr, as: UTF8.self))
+    /// Runs the built `mfa-coordinator` with `arguments` to its end; returns its exit status and
+    /// standard error.
+    static func run(_ arguments: [String]) throws -> (status: Int32?, stderr: String) {
+        let process = try BuiltExecutable.coordinator.launch(arguments: arguments)
+        let exit = process.waitForExit(within: .seconds(120))
+        return (exit?.exitStatus, process.standardError)
     }
 
     /// A fresh temporary directory, removed by the caller.
@@ -39,41 +21,12 @@ import Testing
         return url
     }
 
-    /// Causal attention in float64 over f32 inputs, q `[B, Hq, Nq, D]`, k/v `[B, Hkv, Nk, D]`.
-    static func naiveCausal(q: NPYArray, k: NPYArray, v: NPYArray) -> (output: [Double], lse: [Double]) {
-        let (batch, hq, nq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-        let (hkv, nk) = (k.shape[1], k.shape[2])
-        var output = [Double](repeating: 0, count: q.values.count)
-        var lse = [Double](repeating: 0, count: batch * hq * nq)
-        for b in 0..<batch {
-            for h in 0..<hq {
-                let kvBase = (b * hkv + h / (hq / hkv)) * nk * d
-                for i in 0..<nq {
-                    let row = (b * hq + h) * nq + i
-                    let visible = 0...(i + nk - nq)
-                    let scores = visible.map { j in
-                        (0..<d).reduce(0.0) { $0 + Double(q.values[row * d + $1]) * Double(k.values[kvBase + j * d + $1]) }
-                            / Double(d).squareRoot()
-                    }
-                    let maximum = scores.max() ?? 0
-                    let weights = scores.map { exp($0 - maximum) }
-                    let sum = weights.reduce(0, +)
-                    lse[row] = maximum + log(sum)
-                    for (j, weight) in zip(visible, weights) {
-                        for e in 0..<d { output[row * d + e] += weight / sum * Double(v.values[kvBase + j * d + e]) }
-                    }
-                }
-            }
-        }
-        return (output, lse)
-    }
-
     @Test func computesCausalAttentionFromFiles() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64.fresh()
         func random(_ shape: [Int]) throws -> NPYArray {
-            try NPYArray(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
+            try NPYArray(shape: shape, values: generator.floats(shape.reduce(1, *)))
         }
         let q = try random([2, 4, 9, 32])
         let k = try random([2, 2, 13, 32])
@@ -90,15 +43,13 @@ import Testing
         let output = try NPYArray(contentsOf: path("out.npy"))
         let lse = try NPYArray(contentsOf: path("lse.npy"))
         #expect(output.shape == [2, 4, 9, 32] && lse.shape == [2, 4, 9])
-        let reference = Self.naiveCausal(q: q, k: k, v: v)
-        var error = 0.0
-        var norm = 0.0
-        for (a, b) in zip(output.values, reference.output) {
-            error += (Double(a) - b) * (Double(a) - b)
-            norm += b * b
-        }
-        #expect((error / norm).squareRoot() < 2e-5)
-        #expect(zip(lse.values, reference.lse).allSatisfy { abs(Double($0) - $1) < 2e-5 })
+        let reference = ReferenceAttention.dense(
+            q: q.values, k: try KVTensor(k.values, rowLength: 32, storage: .f32),
+            v: try KVTensor(v.values, rowLength: 32, storage: .f32),
+            shape: DenseAttentionShape(batch: 2, queryHeads: 4, kvHeads: 2, queryLength: 9, keyLength: 13, headDim: 32),
+            options: AttentionOptions(causal: true))
+        let deviation = AttentionDeviation(AttentionResult(output: output.values, logSumExp: lse.values), reference: reference)
+        #expect(deviation.isWithin(2e-5), "seed \(generator.seed): \(deviation)")
     }
 
     @Test func badInputExitsWithStatus2AndOneLine() throws {

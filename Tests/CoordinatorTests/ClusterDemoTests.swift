@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Coordinator
 
@@ -7,7 +8,7 @@ import Testing
 struct ClusterDemoTests {
     @Test("the demo passes its checks, hits the shared prefix, moves pages through every tier and shuts down cleanly")
     func demoPasses() async throws {
-        var demo = ClusterDemo(workerBinary: try WorkerBenchmarkTests.workerBinary())
+        var demo = ClusterDemo(workerBinary: try BuiltExecutable.worker.url())
         demo.decodeSteps = 4
         let report = await demo.run()
         #expect(report.passed, "\(report.failures)")
@@ -23,7 +24,7 @@ struct ClusterDemoTests {
 
     @Test("a tolerance no arithmetic meets fails the checks, and the cluster still shuts down cleanly")
     func failedCheckIsReported() async throws {
-        var demo = ClusterDemo(workerBinary: try WorkerBenchmarkTests.workerBinary())
+        var demo = ClusterDemo(workerBinary: try BuiltExecutable.worker.url())
         demo.decodeSteps = 2
         demo.tolerance = -1
         let report = await demo.run()

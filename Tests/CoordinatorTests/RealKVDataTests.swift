@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Testing
 import TestSupport
 @testable import Coordinator
@@ -34,14 +35,14 @@ struct RealKVDataTests {
         let v = try layer0(1, tokens: tokens)
         let q = try layer0(0, tokens: 64)
         let (output, lse) = try AttentionJob.compute(q: q, k: k, v: v, storage: nil, options: .init(causal: true))
-        let reference = AttentionCommandTests.naiveCausal(q: q, k: k, v: v)
-        var error = 0.0
-        var norm = 0.0
-        for (a, b) in zip(output.values, reference.output) {
-            error += (Double(a) - b) * (Double(a) - b)
-            norm += b * b
-        }
-        #expect((error / norm).squareRoot() < 1e-5)
-        #expect(zip(lse.values, reference.lse).allSatisfy { abs(Double($0) - $1) < 1e-4 })
+        let reference = ReferenceAttention.dense(
+            q: q.values, k: try KVTensor(k.values, rowLength: d, storage: .f32),
+            v: try KVTensor(v.values, rowLength: d, storage: .f32),
+            shape: DenseAttentionShape(batch: 1, queryHeads: heads, kvHeads: heads, queryLength: 64, keyLength: tokens, headDim: d),
+            options: AttentionOptions(causal: true))
+        let deviation = AttentionDeviation(AttentionResult(output: output.values, logSumExp: lse.values), reference: reference)
+        #expect(deviation.countsMatch && deviation.logSumExpMismatches == 0, "\(deviation)")
+        #expect(deviation.outputRelativeL2 < 1e-5, "\(deviation)")
+        #expect(deviation.logSumExpError < 1e-4, "\(deviation)")
     }
 }

@@ -1,22 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Coordinator
 
 /// The worker benchmark on a tiny shape, end to end against real `mfa-worker` processes.
 @Suite("WorkerBenchmark")
 struct WorkerBenchmarkTests {
-    static func workerBinary() throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug"),
-        ].map { $0.appendingPathComponent("mfa-worker") }
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
-    }
-
     @Test("a tiny run reports the overhead ratio, the copy ceiling and the four store cases with their fractions, with the worker's output checked")
     func tinyRun() async throws {
-        var benchmark = WorkerBenchmark(workerBinary: try Self.workerBinary())
+        var benchmark = WorkerBenchmark(workerBinary: try BuiltExecutable.worker.url())
         benchmark.batch = 2
         benchmark.queryHeads = 4
         benchmark.kvHeads = 2

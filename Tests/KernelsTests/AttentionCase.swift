@@ -1,4 +1,5 @@
 import Kernels
+import TestSupport
 
 /// One attention configuration the tests run on fresh random data: sizes, options and storage.
 struct AttentionCase: Sendable, CustomStringConvertible {
@@ -28,7 +29,7 @@ struct AttentionCase: Sendable, CustomStringConvertible {
     /// Random options for this case: ALiBi slopes in 0.01...0.3, and a block-sparse mask over the
     /// grid of key positions `0..<keyLength` (queries sit at the same positions or before) with
     /// about a third of the tiles removed, the diagonal kept.
-    func options(using generator: inout SeededGenerator) -> AttentionOptions {
+    func options(using generator: inout SplitMix64) -> AttentionOptions {
         var options = AttentionOptions(causal: causal, window: window, softcap: softcap)
         if softcap != nil { options.scale = 0.7 }
         if alibi {
@@ -41,7 +42,7 @@ struct AttentionCase: Sendable, CustomStringConvertible {
     }
 
     /// A square tile mask over `positions` positions with about a third of the off-diagonal tiles removed.
-    static func randomMask(positions: Int, using generator: inout SeededGenerator) -> BlockSparseMask {
+    static func randomMask(positions: Int, using generator: inout SplitMix64) -> BlockSparseMask {
         let tiles = max(1, (positions + BlockSparseMask.keyTileSize - 1) / BlockSparseMask.keyTileSize)
         var allowed = [Bool](repeating: true, count: tiles * tiles)
         for r in 0..<tiles {
@@ -61,7 +62,7 @@ struct AttentionCase: Sendable, CustomStringConvertible {
 
     /// Runs the dense kernel and the reference on fresh random data.
     func runDense(
-        using generator: inout SeededGenerator, options override: AttentionOptions? = nil
+        using generator: inout SplitMix64, options override: AttentionOptions? = nil
     ) throws -> (result: AttentionResult, reference: ReferenceAttention.Result) {
         let options = override ?? options(using: &generator)
         let q = generator.floats(batch * queryHeads * queryLength * headDim)
@@ -69,9 +70,7 @@ struct AttentionCase: Sendable, CustomStringConvertible {
         let k = try KVTensor(generator.floats(kvCount), rowLength: headDim, storage: storage)
         let v = try KVTensor(generator.floats(kvCount), rowLength: headDim, storage: storage)
         let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
-        let reference = ReferenceAttention.dense(
-            q: q, k: k, v: v, batch: batch, queryHeads: queryHeads, kvHeads: kvHeads,
-            queryLength: queryLength, keyLength: keyLength, headDim: headDim, options: options)
+        let reference = ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
         return (result, reference)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import TestSupport
 
 /// Merging partial results over disjoint key shards equals attention over all keys.
 @Suite struct AttentionMergeTests {
@@ -16,7 +17,7 @@ import Kernels
 
     @Test("dense shards", arguments: [[0, 40, 97], [0, 13, 64, 97], [0, 1, 96, 97]])
     func denseShards(_ bounds: [Int]) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let (batch, hq, hkv, nq, nk, d) = (2, 4, 2, 9, 97, 64)
         let shape = DenseAttentionShape(batch: batch, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: nk, headDim: d)
         let options = AttentionOptions(scale: 0.9, softcap: 3)
@@ -37,9 +38,7 @@ import Kernels
         let merged = try AttentionMerge.merge(parts, headDim: d)
         let k = try KVTensor(kValues, rowLength: d, storage: .bf16)
         let v = try KVTensor(vValues, rowLength: d, storage: .bf16)
-        let reference = ReferenceAttention.dense(
-            q: q, k: k, v: v, batch: batch, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: nk,
-            headDim: d, options: options)
+        let reference = ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
         let deviation = AttentionDeviation(merged, reference: reference)
         #expect(deviation.isWithin(KVStorageType.bf16.outputTolerance), "seed \(generator.seed): \(deviation)")
         let unsharded = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
@@ -49,7 +48,7 @@ import Kernels
 
     @Test("paged shards", arguments: [2, 3])
     func pagedShards(_ shardCount: Int) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let (hq, hkv, d, nq, pageSize) = (8, 2, 80, 3, 16)
         let kvLengths = [100, 61]
         let problem = try PagedProblem(
@@ -82,7 +81,7 @@ import Kernels
 
     /// A shard whose every row saw nothing (lse = -inf) leaves the other's result unchanged.
     @Test func emptyShardChangesNothing() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let d = 32
         let shape = DenseAttentionShape(batch: 1, queryHeads: 2, kvHeads: 1, queryLength: 5, keyLength: 70, headDim: d)
         let q = generator.floats(2 * 5 * d)

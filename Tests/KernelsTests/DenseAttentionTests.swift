@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// The dense kernel against the float64 reference, over options, storage types and ragged sizes.
 @Suite struct DenseAttentionTests {
@@ -30,7 +31,7 @@ import Kernels
 
     @Test("option matrix", arguments: optionCases)
     func optionMatrix(_ testCase: AttentionCase) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let (result, reference) = try testCase.runDense(using: &generator)
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(testCase.storage.outputTolerance), "seed \(generator.seed): \(deviation)")
@@ -57,7 +58,7 @@ import Kernels
 
     @Test("ragged sizes", arguments: raggedCases)
     func raggedSizes(_ testCase: AttentionCase) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let (result, reference) = try testCase.runDense(using: &generator)
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(testCase.storage.outputTolerance), "seed \(generator.seed): \(deviation)")
@@ -65,7 +66,7 @@ import Kernels
 
     /// Causal with Nq > Nk: the first Nq - Nk queries sit before every key and see nothing.
     @Test func causalQueriesBeforeEveryKeySeeNothing() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let testCase = AttentionCase(queryHeads: 2, queryLength: 40, keyLength: 9, headDim: 32, causal: true)
         let (result, reference) = try testCase.runDense(using: &generator)
         #expect(AttentionDeviation(result, reference: reference).isWithin(2e-5), "seed \(generator.seed)")
@@ -80,7 +81,7 @@ import Kernels
     /// Window (0, 0) with causal keeps only the diagonal; a block-sparse mask that removes every
     /// tile of query tile 1 leaves rows 64..<128 with nothing: zeros and lse = -inf.
     @Test func rowsMaskedByWindowAndBlockSparseAreZero() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let n = 150
         var allowed = [Bool](repeating: true, count: 9)
         for c in 0..<3 { allowed[3 + c] = false }
@@ -105,7 +106,7 @@ import Kernels
 
     /// Nq > Nk with a window (1, 1): queries whose window ends before key 0 see nothing.
     @Test func windowBeyondTheKeysSeesNothing() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let options = AttentionOptions(window: AttentionWindow(left: 1, right: 1))
         let testCase = AttentionCase(queryLength: 10, keyLength: 4, headDim: 32)
         let (result, reference) = try testCase.runDense(using: &generator, options: options)
@@ -119,7 +120,7 @@ import Kernels
 
     /// An explicit scale is used as given.
     @Test func explicitScale() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let testCase = AttentionCase(queryHeads: 2, queryLength: 17, keyLength: 29, headDim: 80)
         let (result, reference) = try testCase.runDense(using: &generator, options: AttentionOptions(scale: 2.5))
         let deviation = AttentionDeviation(result, reference: reference)

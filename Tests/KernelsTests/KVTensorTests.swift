@@ -1,11 +1,12 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// Storing K/V rounds or quantises each element as its storage type documents.
 @Suite struct KVTensorTests {
     /// int8: scale = max|x| / 127 per row, every element within half a step of its value.
     @Test func int8QuantisationRoundTrip() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let d = 80
         var values = generator.floats(7 * d).map { $0 * 3 }
         values.replaceSubrange(2 * d..<3 * d, with: [Float](repeating: 0, count: d))
@@ -32,7 +33,7 @@ import Kernels
 
     /// f32 is exact, f16 rounds like `Float16`, bf16 like `BFloat16`.
     @Test func floatingStorageRounding() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let values = generator.floats(3 * 32).map { $0 * 100 }
         #expect(try KVTensor(values, rowLength: 32, storage: .f32).dequantized() == values)
         #expect(try KVTensor(values, rowLength: 32, storage: .f16).dequantized() == values.map { Float(Float16($0)) })

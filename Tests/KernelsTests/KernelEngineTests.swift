@@ -1,83 +1,11 @@
 import Foundation
 import Testing
 @testable import Kernels
+import TestSupport
 
 /// Internals of the attention engine: the vector exp, the work splitter, tile classification, and
-/// small cases of every entry point against a naive float64 loop.
+/// small cases of every entry point against the float64 reference.
 @Suite struct KernelEngineTests {
-    /// Values in `[-1, 1)` from a seeded `SplitMix64`, so that cases are reproducible.
-    struct Generator {
-        private var random: SplitMix64
-        init(state: UInt64) { random = SplitMix64(seed: state) }
-        mutating func next() -> Float { Float(random.next() >> 40) / Float(1 << 24) * 2 - 1 }
-        mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
-    }
-
-    /// Naive float64 attention of one row: `keys`/`values` are the row's whole sequence (dequantised),
-    /// `visible(j)` its mask. Returns (output, lse).
-    static func referenceRow(
-        q: ArraySlice<Float>, keys: [[Float]], values: [[Float]], scale: Double, softcap: Double?,
-        slope: Double, position: Int, visible: (Int) -> Bool
-    ) -> ([Double], Double) {
-        let dim = q.count
-        var scores: [(Int, Double)] = []
-        for j in keys.indices where visible(j) {
-            var s = 0.0
-            for d in 0..<dim { s += Double(q[q.startIndex + d]) * Double(keys[j][d]) }
-            s *= scale
-            if let c = softcap { s = c * Foundation.tanh(s / c) }
-            s += slope * Double(j - position)
-            scores.append((j, s))
-        }
-        guard let maximum = scores.map(\.1).max() else { return ([Double](repeating: 0, count: dim), -.infinity) }
-        var out = [Double](repeating: 0, count: dim)
-        var total = 0.0
-        for (j, s) in scores {
-            let w = Foundation.exp(s - maximum)
-            total += w
-            for d in 0..<dim { out[d] += w * Double(values[j][d]) }
-        }
-        return (out.map { $0 / total }, maximum + Foundation.log(total))
-    }
-
-    /// The float64 result of a dense call, computed row by row.
-    static func referenceDense(
-        q: [Float], k: KVTensor, v: KVTensor, shape: DenseAttentionShape, options: AttentionOptions
-    ) -> AttentionResult {
-        let kf = k.dequantized(), vf = v.dequantized()
-        let d = shape.headDim, nq = shape.queryLength, nk = shape.keyLength
-        let group = shape.queryHeads / shape.kvHeads
-        var output = [Float](), lse = [Float]()
-        for b in 0..<shape.batch {
-            for h in 0..<shape.queryHeads {
-                let kvBase = (b * shape.kvHeads + h / group) * nk
-                let keys = (0..<nk).map { Array(kf[(kvBase + $0) * d..<(kvBase + $0 + 1) * d]) }
-                let values = (0..<nk).map { Array(vf[(kvBase + $0) * d..<(kvBase + $0 + 1) * d]) }
-                for i in 0..<nq {
-                    let p = i + nk - nq
-                    let start = ((b * shape.queryHeads + h) * nq + i) * d
-                    let (o, l) = referenceRow(
-                        q: q[start..<start + d], keys: keys, values: values,
-                        scale: Double(options.scale ?? 1 / Float(d).squareRoot()),
-                        softcap: options.softcap.map(Double.init),
-                        slope: Double(options.alibiSlopes?[h] ?? 0), position: p
-                    ) { j in
-                        if options.causal, j > p { return false }
-                        if options.window.left >= 0, j < p - options.window.left { return false }
-                        if options.window.right >= 0, j > p + options.window.right { return false }
-                        if let mask = options.blockSparse {
-                            return p >= 0 && mask.isAllowed(queryTile: p / 64, keyTile: j / 64)
-                        }
-                        return true
-                    }
-                    output += o.map(Float.init)
-                    lse.append(Float(l))
-                }
-            }
-        }
-        return AttentionResult(output: output, logSumExp: lse)
-    }
-
     /// Output tolerance of the integer int8 path against a float reference on the same stored K/V,
     /// for values of magnitude at most 1, on random data: its value weights are quantised per row
     /// and block to `DecodeAttentionKernel.weightLimit` levels (255 with AVX-512 VNNI, 32767
@@ -168,12 +96,12 @@ import Testing
 
     /// Both transposed lane-sum trees give each vector's sum, in argument order (integers wrapping).
     @Test func laneSumsAddEachVector() {
-        var generator = Generator(state: 29)
+        var generator = SplitMix64(seed: 29)
         for _ in 0..<20 {
-            let floats = (0..<4).map { _ in SIMD8<Float>(generator.values(8).map { ($0 * 64).rounded() }) }
+            let floats = (0..<4).map { _ in SIMD8<Float>(generator.floats(8, in: -1..<1).map { ($0 * 64).rounded() }) }
             let sums = VectorMath.laneSums(floats[0], floats[1], floats[2], floats[3])
             for i in 0..<4 { #expect(sums[i] == floats[i].sum()) }
-            let ints = (0..<4).map { _ in SIMD8<Int32>((0..<8).map { _ in Int32(generator.next() * 2e9) }) }
+            let ints = (0..<4).map { _ in SIMD8<Int32>((0..<8).map { _ in Int32(generator.float(in: -1..<1) * 2e9) }) }
             let intSums = VectorMath.laneSums(ints[0], ints[1], ints[2], ints[3])
             for i in 0..<4 { #expect(intSums[i] == ints[i].wrappedSum()) }
         }
@@ -219,12 +147,12 @@ import Testing
     /// 37 query tokens run on the tiled kernel, 3 (12 rows per KV head) on the streaming one.
     @Test(arguments: KVStorageType.allCases, [37, 3])
     func denseMatchesReference(storage: KVStorageType, queryLength: Int) throws {
-        var generator = Generator(state: 7)
+        var generator = SplitMix64(seed: 7)
         let shape = DenseAttentionShape(
             batch: 2, queryHeads: 8, kvHeads: 2, queryLength: queryLength, keyLength: 150, headDim: 40)
-        let q = generator.values(2 * 8 * queryLength * 40)
-        let k = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
-        let v = try KVTensor(generator.values(2 * 2 * 150 * 40), rowLength: 40, storage: storage)
+        let q = generator.floats(2 * 8 * queryLength * 40, in: -1..<1)
+        let k = try KVTensor(generator.floats(2 * 2 * 150 * 40, in: -1..<1), rowLength: 40, storage: storage)
+        let v = try KVTensor(generator.floats(2 * 2 * 150 * 40, in: -1..<1), rowLength: 40, storage: storage)
         let slopes: [Float] = [0.5, 0.25, 0.125, 0.0625, 0.03, 0.02, 0.01, 0.005]
         let optionSets = [
             AttentionOptions(),
@@ -237,22 +165,22 @@ import Testing
         ]
         for options in optionSets {
             let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
-            Self.expectClose(result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options))
+            Self.expectClose(result, ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded)
         }
     }
 
     /// A window narrower than the sequence: each worker keeps only the few key tiles a block of
     /// queries can see, reusing their slots as the blocks move along the sequence.
     @Test func slidingWindowMatchesReferenceOnAnyThreadCount() throws {
-        var generator = Generator(state: 13)
+        var generator = SplitMix64(seed: 13)
         let shape = DenseAttentionShape(batch: 1, queryHeads: 2, kvHeads: 1, queryLength: 300, keyLength: 300, headDim: 32)
-        let q = generator.values(2 * 300 * 32)
-        let k = try KVTensor(generator.values(300 * 32), rowLength: 32, storage: .f16)
-        let v = try KVTensor(generator.values(300 * 32), rowLength: 32, storage: .f16)
+        let q = generator.floats(2 * 300 * 32, in: -1..<1)
+        let k = try KVTensor(generator.floats(300 * 32, in: -1..<1), rowLength: 32, storage: .f16)
+        let v = try KVTensor(generator.floats(300 * 32, in: -1..<1), rowLength: 32, storage: .f16)
         let one = AttentionOptions(causal: true, window: .init(left: 30, right: 0), threads: 1)
         let many = AttentionOptions(causal: true, window: .init(left: 30, right: 0), threads: 3)
         let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: one)
-        Self.expectClose(result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: one))
+        Self.expectClose(result, ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: one).rounded)
         #expect(try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: many) == result)
     }
 
@@ -260,11 +188,11 @@ import Testing
     /// (queries quantised to Int16, value weights to `weightLimit` levels); under every option it
     /// must stay within `integerPathTolerance` of the float result on the same stored K/V.
     @Test func int8DecodeMatchesReference() throws {
-        var generator = Generator(state: 17)
+        var generator = SplitMix64(seed: 17)
         let shape = DenseAttentionShape(batch: 2, queryHeads: 8, kvHeads: 2, queryLength: 2, keyLength: 90, headDim: 64)
-        let q = generator.values(2 * 8 * 2 * 64)
-        let k = try KVTensor(generator.values(2 * 2 * 90 * 64), rowLength: 64, storage: .int8)
-        let v = try KVTensor(generator.values(2 * 2 * 90 * 64), rowLength: 64, storage: .int8)
+        let q = generator.floats(2 * 8 * 2 * 64, in: -1..<1)
+        let k = try KVTensor(generator.floats(2 * 2 * 90 * 64, in: -1..<1), rowLength: 64, storage: .int8)
+        let v = try KVTensor(generator.floats(2 * 2 * 90 * 64, in: -1..<1), rowLength: 64, storage: .int8)
         let slopes: [Float] = [0.5, 0.25, 0.125, 0.0625, 0.03, 0.02, 0.01, 0.005]
         let optionSets = [
             AttentionOptions(),
@@ -274,7 +202,7 @@ import Testing
         for options in optionSets {
             let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
             Self.expectClose(
-                result, Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options),
+                result, ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded,
                 tolerance: Self.integerPathTolerance)
         }
     }
@@ -300,7 +228,7 @@ import Testing
         let k = try KVTensor(kf, rowLength: d, storage: .int8), v = try KVTensor(vf, rowLength: d, storage: .int8)
         let options = AttentionOptions(scale: 1)
         let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
-        let expected = Self.referenceDense(q: q, k: k, v: v, shape: shape, options: options)
+        let expected = ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded
         let tail = Double(keys - 1) / tailRatio
         #expect(abs(Double(expected.output[0]) - (tail - 1) / (1 + tail)) < 1e-5)
         let bound = Float(keys - 1) / (2 * DecodeAttentionKernel.weightLimit)
@@ -308,23 +236,23 @@ import Testing
     }
 
     @Test func oneAndManyThreadsAgreeBitForBit() throws {
-        var generator = Generator(state: 11)
+        var generator = SplitMix64(seed: 11)
         let shape = DenseAttentionShape(batch: 1, queryHeads: 8, kvHeads: 2, queryLength: 200, keyLength: 300, headDim: 64)
-        let q = generator.values(8 * 200 * 64)
-        let k = try KVTensor(generator.values(2 * 300 * 64), rowLength: 64, storage: .f16)
-        let v = try KVTensor(generator.values(2 * 300 * 64), rowLength: 64, storage: .f16)
+        let q = generator.floats(8 * 200 * 64, in: -1..<1)
+        let k = try KVTensor(generator.floats(2 * 300 * 64, in: -1..<1), rowLength: 64, storage: .f16)
+        let v = try KVTensor(generator.floats(2 * 300 * 64, in: -1..<1), rowLength: 64, storage: .f16)
         let one = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: .init(causal: true, threads: 1))
         let many = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: .init(causal: true, threads: 5))
         #expect(one == many)
     }
 
     @Test func varlenSequencesAreIndependentDenseProblems() throws {
-        var generator = Generator(state: 3)
+        var generator = SplitMix64(seed: 3)
         let queryOffsets = [0, 5, 5, 70]
         let keyOffsets = [0, 9, 20, 150]
         let (hq, hkv, d) = (4, 1, 24)
-        let q = generator.values(70 * hq * d)
-        let kf = generator.values(150 * hkv * d), vf = generator.values(150 * hkv * d)
+        let q = generator.floats(70 * hq * d, in: -1..<1)
+        let kf = generator.floats(150 * hkv * d, in: -1..<1), vf = generator.floats(150 * hkv * d, in: -1..<1)
         let options = AttentionOptions(causal: true, window: .init(left: 30, right: -1))
         let result = try FlashAttention.varlen(
             q: q, k: try KVTensor(kf, rowLength: d, storage: .bf16), v: try KVTensor(vf, rowLength: d, storage: .bf16),
@@ -347,7 +275,7 @@ import Testing
             let vd = try KVTensor(Array(vf[k0 * d..<k1 * d]), rowLength: d, storage: .bf16)
             Self.expectClose(
                 AttentionResult(output: dout, logSumExp: dlse),
-                Self.referenceDense(q: dq, k: kd, v: vd, shape: shape, options: options))
+                ReferenceAttention.dense(q: dq, k: kd, v: vd, shape: shape, options: options).rounded)
         }
         // The empty middle sequence has no rows; a sequence with queries and no keys gives zeros and -inf.
         let empty = try FlashAttention.varlen(
@@ -360,7 +288,7 @@ import Testing
 
     @Test(arguments: [KVStorageType.f16, .int8])
     func pagedMatchesGatheredDense(storage: KVStorageType) throws {
-        var generator = Generator(state: 5)
+        var generator = SplitMix64(seed: 5)
         let (hq, hkv, d, pageSize, nq) = (8, 2, 32, 16, 3)
         var pool = try KVPagePool(pageCount: 40, pageSize: pageSize, kvHeads: hkv, headDim: d, storage: storage)
         let kvLengths = [100, 37]
@@ -368,13 +296,13 @@ import Testing
         var kf = [[Float]](repeating: [], count: 2), vf = [[Float]](repeating: [], count: 2)
         for b in 0..<2 {
             for t in 0..<kvLengths[b] {
-                let k = generator.values(hkv * d), v = generator.values(hkv * d)
+                let k = generator.floats(hkv * d, in: -1..<1), v = generator.floats(hkv * d, in: -1..<1)
                 try pool.write(page: tables[b][t / pageSize], slot: t % pageSize, keys: k, values: v)
                 kf[b] += k
                 vf[b] += v
             }
         }
-        let q = generator.values(2 * nq * hq * d)
+        let q = generator.floats(2 * nq * hq * d, in: -1..<1)
         let options = AttentionOptions(causal: true, softcap: 3, threads: 2)
         let result = try PagedAttention.run(
             q: q, queryLength: nq, queryHeads: hq, pool: pool, blockTables: tables, kvLengths: kvLengths, options: options)
@@ -396,9 +324,9 @@ import Testing
                 }
             }
             let shape = DenseAttentionShape(batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: n, headDim: d)
-            let expected = Self.referenceDense(
+            let expected = ReferenceAttention.dense(
                 q: dq, k: try KVTensor(headMajor(kf[b]), rowLength: d, storage: storage),
-                v: try KVTensor(headMajor(vf[b]), rowLength: d, storage: storage), shape: shape, options: options)
+                v: try KVTensor(headMajor(vf[b]), rowLength: d, storage: storage), shape: shape, options: options).rounded
             Self.expectClose(
                 AttentionResult(output: dout, logSumExp: dlse), expected,
                 tolerance: storage == .int8 ? Self.integerPathTolerance : 2e-4)
@@ -406,10 +334,10 @@ import Testing
     }
 
     @Test func mergeOfShardsEqualsWhole() throws {
-        var generator = Generator(state: 9)
+        var generator = SplitMix64(seed: 9)
         let d = 16
-        let q = generator.values(3 * d)
-        let kf = generator.values(90 * d), vf = generator.values(90 * d)
+        let q = generator.floats(3 * d, in: -1..<1)
+        let kf = generator.floats(90 * d, in: -1..<1), vf = generator.floats(90 * d, in: -1..<1)
         func run(_ range: Range<Int>) throws -> AttentionResult {
             try FlashAttention.dense(
                 q: q, k: try KVTensor(Array(kf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),

@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// Paged attention against the float64 reference: shuffled block tables, page sizes 16 and 7,
 /// decode (Nq = 1), speculative verify (a few queries) and chunked prefill (many queries).
@@ -20,7 +21,7 @@ import Kernels
                 + (causal ? " causal" : "") + (extra.isEmpty ? "" : " \(extra)")
         }
 
-        func options(using generator: inout SeededGenerator) -> AttentionOptions {
+        func options(using generator: inout SplitMix64) -> AttentionOptions {
             var options = AttentionOptions(causal: causal, threads: threads)
             switch extra {
             case "window": options.window = AttentionWindow(left: 11, right: 0)
@@ -65,7 +66,7 @@ import Kernels
 
     @Test("paged", arguments: cases)
     func matchesReference(_ testCase: PagedCase) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         // Lengths: exactly Nq, ragged, a multiple of the page size, and the largest the mask covers.
         let kvLengths = [testCase.queryLength, 33, 4 * testCase.pageSize, 97]
         let problem = try PagedProblem(
@@ -88,7 +89,7 @@ import Kernels
     /// answers zeros and lse -inf. Nq 3 takes the decode kernel, Nq 40 the tiled one.
     @Test("non-causal paged attention over fewer keys than queries", arguments: [3, 40])
     func fewerKeysThanQueries(queryLength: Int) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let kvLengths = [2, 0, 1, 19]
         let problem = try PagedProblem(
             kvLengths: kvLengths, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f32, using: &generator)
@@ -108,7 +109,7 @@ import Kernels
 
     /// A window that ends before the keys a query could see leaves it empty in paged attention too.
     @Test func emptyWindowRowsAreZero() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let problem = try PagedProblem(
             kvLengths: [20], pageSize: 7, kvHeads: 1, headDim: 32, storage: .f32, using: &generator)
         // Left side 0 and right side 0 on non-causal attention keeps only the diagonal; all

@@ -11,7 +11,7 @@ struct PagedProblem {
 
     init(
         kvLengths: [Int], pageSize: Int, kvHeads: Int, headDim: Int, storage: KVStorageType,
-        using generator: inout SeededGenerator
+        using generator: inout SplitMix64
     ) throws {
         let pagesPerSequence = kvLengths.map { ($0 + pageSize - 1) / pageSize + 1 }
         let pageCount = pagesPerSequence.reduce(0, +) + 3
@@ -19,7 +19,7 @@ struct PagedProblem {
             pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: storage)
         // Each head's row gets its own magnitude, 1/8 to 8 times, so that per-row int8 scales differ
         // and a scale applied to the wrong key or head shows in the output.
-        func rows(using generator: inout SeededGenerator) -> [Float] {
+        func rows(using generator: inout SplitMix64) -> [Float] {
             var elements = generator.floats(kvHeads * headDim)
             for head in 0..<kvHeads {
                 let factor = Float(pow(2, Double.random(in: -3...3, using: &generator)))

@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// One thread and the default (every core) give bit-identical results.
 @Suite struct ThreadDeterminismTests {
@@ -8,7 +9,7 @@ import Kernels
     }
 
     @Test func dense() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let shape = DenseAttentionShape(batch: 2, queryHeads: 8, kvHeads: 2, queryLength: 150, keyLength: 190, headDim: 64)
         let q = generator.floats(2 * 8 * 150 * 64)
         let k = try KVTensor(generator.floats(2 * 2 * 190 * 64), rowLength: 64, storage: .f16)
@@ -25,7 +26,7 @@ import Kernels
     }
 
     @Test func varlen() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let queryOffsets = [0, 70, 70, 171]
         let keyOffsets = [0, 90, 100, 230]
         let q = generator.floats(171 * 4 * 80)
@@ -45,7 +46,7 @@ import Kernels
 
     @Test("paged", arguments: [KVStorageType.f16, .int8])
     func paged(_ storage: KVStorageType) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let problem = try PagedProblem(
             kvLengths: [300, 45, 129, 16], pageSize: 16, kvHeads: 2, headDim: 128, storage: storage, using: &generator)
         let q = generator.floats(4 * 2 * 8 * 128)

@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 /// Packed varlen attention against the float64 reference: several sequences of different lengths,
 /// one with no query tokens, each its own problem.
@@ -47,7 +48,7 @@ import Kernels
 
     @Test("varlen", arguments: cases)
     func matchesReference(_ testCase: VarlenCase) throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         var queryOffsets = [0]
         var keyOffsets = [0]
         for sequence in Self.sequences {
@@ -71,7 +72,7 @@ import Kernels
 
     /// Each sequence of a varlen batch gives exactly what the dense kernel gives for it alone.
     @Test func equalsDensePerSequence() throws {
-        var generator = SeededGenerator.fresh()
+        var generator = SplitMix64.fresh()
         let (hq, hkv, d) = (4, 2, 64)
         let lengths = [(12, 30), (0, 5), (40, 40)]
         var queryOffsets = [0]

@@ -1,5 +1,6 @@
 import CacheProtocol
 import Coordinator
+import Testing
 
 /// The real K/V activations of `Tests/Fixtures/minilm-kv-a.npy`: float16 `[6 layers, K/V, 420
 /// tokens, 12 heads, 32 dims]` of all-MiniLM-L6-v2 on one English text. Every test that wants real
@@ -11,12 +12,12 @@ public enum RealKVFile {
     /// Where the file is.
     public static var path: String { Fixtures.path("minilm-kv-a.npy") }
 
-    /// The file parsed, its shape checked.
+    /// The file parsed, its shape checked (`#require`).
     public static func array() throws -> NPYArray {
         let array = try NPYArray(contentsOf: path)
-        guard array.shape == [layers, 2, tokens, heads, headDim], array.elementType == .float16 else {
-            throw NPYError.invalidShape(array.shape)
-        }
+        try #require(
+            array.shape == [layers, 2, tokens, heads, headDim] && array.elementType == .float16,
+            "\(path) holds \(array.elementType) \(array.shape)")
         return array
     }
 

@@ -22,7 +22,7 @@ struct SequenceManagerRandomTests {
 
     private struct Harness {
         var manager: SequenceManager
-        var random: TestRandom
+        var random: SplitMix64
         var sequences: [SequenceID: ModelSequence] = [:]
         var pageContent: [PrefixKey: (keys: [[Float]], values: [[Float]])] = [:]
         var pageBytes: [PrefixKey: [UInt8]] = [:]
@@ -102,8 +102,8 @@ struct SequenceManagerRandomTests {
             let target = model.longest(width: width) + 1 + Int(random.next() % 6)
             for layer in 0..<manager.geometry.layers {
                 let tokens = target - model.keys[layer].count / width
-                let keys = random.floats(tokens * width)
-                let values = random.floats(tokens * width)
+                let keys = random.floats(tokens * width, in: -4..<4)
+                let values = random.floats(tokens * width, in: -4..<4)
                 do {
                     let directives = try manager.append(id, layer: layer, keys: keys, values: values)
                     for directive in directives {
@@ -202,7 +202,7 @@ struct SequenceManagerRandomTests {
         let geometry = try smallGeometry(.f32, layers: 2, pageSize: 4)
         var harness = Harness(
             manager: try SequenceManager(geometry: geometry, pageCount: 10, evictionPolicy: .demote),
-            random: TestRandom(seed: seed))
+            random: SplitMix64(seed: seed))
         for _ in 0..<500 {
             try harness.step()
             try harness.check()

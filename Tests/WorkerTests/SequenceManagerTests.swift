@@ -9,10 +9,10 @@ struct SequenceManagerTests {
         var manager = try SequenceManager(geometry: try smallGeometry(), pageCount: 8, evictionPolicy: .drop)
         let (id, cached) = try manager.open(prefixKeys: [])
         #expect(cached == 0)
-        var random = TestRandom(seed: 1)
+        var random = SplitMix64(seed: 1)
         let width = manager.geometry.tokenWidth
-        let k1 = random.floats(3 * width), v1 = random.floats(3 * width)
-        let k2 = random.floats(6 * width), v2 = random.floats(6 * width)
+        let k1 = random.floats(3 * width, in: -4..<4), v1 = random.floats(3 * width, in: -4..<4)
+        let k2 = random.floats(6 * width, in: -4..<4), v2 = random.floats(6 * width, in: -4..<4)
         #expect(try manager.append(id, layer: 0, keys: k1, values: v1).isEmpty)
         #expect(try manager.append(id, layer: 0, keys: k2, values: v2).isEmpty)
         var state = try manager.sequence(id)
@@ -21,7 +21,7 @@ struct SequenceManagerTests {
         #expect(state.length == 0)
         #expect(manager.allocator.freeCount == 5)
 
-        let k3 = random.floats(9 * width), v3 = random.floats(9 * width)
+        let k3 = random.floats(9 * width, in: -4..<4), v3 = random.floats(9 * width, in: -4..<4)
         _ = try manager.append(id, layer: 1, keys: k3, values: v3)
         state = try manager.sequence(id)
         #expect(state.pages.count == 3)
@@ -71,7 +71,7 @@ struct SequenceManagerTests {
     func truncate() throws {
         var manager = try SequenceManager(geometry: try smallGeometry(), pageCount: 4, evictionPolicy: .drop)
         let (id, _) = try manager.open(prefixKeys: [])
-        var random = TestRandom(seed: 2)
+        var random = SplitMix64(seed: 2)
         let first = try appendRandom(&manager, id, tokens: 9, random: &random)
         #expect(manager.allocator.freeCount == 1)
         #expect(throws: StorageError.truncateBeyondLength(id, requested: 10, length: 9)) {
@@ -96,7 +96,7 @@ struct SequenceManagerTests {
     func seededPrefix() throws {
         var manager = try SequenceManager(geometry: try smallGeometry(.f16), pageCount: 8, evictionPolicy: .drop)
         let (first, _) = try manager.open(prefixKeys: [])
-        var random = TestRandom(seed: 4)
+        var random = SplitMix64(seed: 4)
         let written = try appendRandom(&manager, first, tokens: 10, random: &random)
         let keys = try (0..<3).map(testKey)
         #expect(throws: StorageError.tooManyPageKeys(first, keys: 3, fullPages: 2)) {
@@ -133,7 +133,7 @@ struct SequenceManagerTests {
     func copyOnWriteFork() throws {
         var manager = try SequenceManager(geometry: try smallGeometry(.bf16), pageCount: 8, evictionPolicy: .drop)
         let (parent, _) = try manager.open(prefixKeys: [])
-        var random = TestRandom(seed: 5)
+        var random = SplitMix64(seed: 5)
         try appendRandom(&manager, parent, tokens: 6, random: &random)
         let child = try manager.fork(parent)
         let parentPages = try manager.sequence(parent).pages
@@ -143,9 +143,9 @@ struct SequenceManagerTests {
 
         let width = manager.geometry.tokenWidth
         let free = manager.allocator.freeCount
-        _ = try manager.append(child, layer: 0, keys: random.floats(width), values: random.floats(width))
+        _ = try manager.append(child, layer: 0, keys: random.floats(width, in: -4..<4), values: random.floats(width, in: -4..<4))
         #expect(manager.allocator.freeCount == free - 1)
-        _ = try manager.append(child, layer: 1, keys: random.floats(width), values: random.floats(width))
+        _ = try manager.append(child, layer: 1, keys: random.floats(width, in: -4..<4), values: random.floats(width, in: -4..<4))
         #expect(manager.allocator.freeCount == free - 1)
 
         let childPages = try manager.sequence(child).pages
@@ -168,7 +168,7 @@ struct SequenceManagerTests {
     func copyOnWriteCachedTail() throws {
         var manager = try SequenceManager(geometry: try smallGeometry(.int8), pageCount: 4, evictionPolicy: .drop)
         let (first, _) = try manager.open(prefixKeys: [])
-        var random = TestRandom(seed: 6)
+        var random = SplitMix64(seed: 6)
         try appendRandom(&manager, first, tokens: 8, random: &random)
         let keys = try [testKey(0), testKey(1)]
         try manager.commit(first, pageKeys: keys)
@@ -190,7 +190,7 @@ struct SequenceManagerTests {
     func eviction() throws {
         let geometry = try smallGeometry(.f32, layers: 1, pageSize: 2)
         var manager = try SequenceManager(geometry: geometry, pageCount: 4, evictionPolicy: .demote)
-        var random = TestRandom(seed: 8)
+        var random = SplitMix64(seed: 8)
         var pageOf: [Int] = []
         for n in 0..<3 {
             let (id, _) = try manager.open(prefixKeys: [])
@@ -238,7 +238,7 @@ struct SequenceManagerTests {
     func admit() throws {
         let geometry = try smallGeometry(.int8, layers: 2, pageSize: 2)
         var manager = try SequenceManager(geometry: geometry, pageCount: 2, evictionPolicy: .demote)
-        var random = TestRandom(seed: 9)
+        var random = SplitMix64(seed: 9)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 2, random: &random)
         try manager.commit(first, pageKeys: [try testKey(0)])
@@ -273,7 +273,7 @@ struct SequenceManagerTests {
     func removeBelow() throws {
         var manager = try SequenceManager(
             geometry: try smallGeometry(.bf16, layers: 1, pageSize: 2), pageCount: 1, evictionPolicy: .demote)
-        var random = TestRandom(seed: 11)
+        var random = SplitMix64(seed: 11)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 2, random: &random)
         try manager.commit(first, pageKeys: [try testKey(5)])
@@ -290,7 +290,7 @@ struct SequenceManagerTests {
     func dropPolicy() throws {
         var manager = try SequenceManager(
             geometry: try smallGeometry(.f16, layers: 1, pageSize: 2), pageCount: 1, evictionPolicy: .drop)
-        var random = TestRandom(seed: 10)
+        var random = SplitMix64(seed: 10)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 2, random: &random)
         try manager.commit(first, pageKeys: [try testKey(4)])
@@ -304,7 +304,7 @@ struct SequenceManagerTests {
     @Test("removing a cached key frees an idle page at once and a used page when its sequence ends")
     func removeCached() throws {
         var manager = try SequenceManager(geometry: try smallGeometry(), pageCount: 4, evictionPolicy: .drop)
-        var random = TestRandom(seed: 12)
+        var random = SplitMix64(seed: 12)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 8, random: &random)
         let keys = try [testKey(0), testKey(1)]

@@ -3,24 +3,6 @@ import Testing
 import Kernels
 @testable import Worker
 
-/// A deterministic generator of test values.
-struct TestRandom {
-    private var generator: SplitMix64
-
-    init(seed: UInt64) {
-        generator = SplitMix64(seed: seed)
-    }
-
-    mutating func next() -> UInt64 {
-        generator.next()
-    }
-
-    /// `count` floats uniform in [-4, 4).
-    mutating func floats(_ count: Int) -> [Float] {
-        (0..<count).map { _ in Float(next() >> 40) / Float(1 << 24) * 8 - 4 }
-    }
-}
-
 /// The test key numbered `n`.
 func testKey(_ n: Int) throws -> PrefixKey {
     var bytes = [UInt8](repeating: 0, count: Digest32.byteCount)
@@ -59,12 +41,12 @@ func readTokens(
 /// Appends `tokens` random tokens to every layer of a sequence; returns what was written per layer.
 @discardableResult
 func appendRandom(
-    _ manager: inout SequenceManager, _ id: SequenceID, tokens: Int, random: inout TestRandom
+    _ manager: inout SequenceManager, _ id: SequenceID, tokens: Int, random: inout SplitMix64
 ) throws -> [(keys: [Float], values: [Float], directives: [EvictionDirective])] {
     var written: [(keys: [Float], values: [Float], directives: [EvictionDirective])] = []
     for layer in 0..<manager.geometry.layers {
-        let keys = random.floats(tokens * manager.geometry.tokenWidth)
-        let values = random.floats(tokens * manager.geometry.tokenWidth)
+        let keys = random.floats(tokens * manager.geometry.tokenWidth, in: -4..<4)
+        let values = random.floats(tokens * manager.geometry.tokenWidth, in: -4..<4)
         let directives = try manager.append(id, layer: layer, keys: keys, values: values)
         written.append((keys, values, directives))
     }

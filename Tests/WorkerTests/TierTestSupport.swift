@@ -46,8 +46,8 @@ func tierKey(_ n: Int) -> PrefixKey {
 /// A page of random values: 2 layers, 16 tokens, 2 KV heads, head dim 32, stored as `storage`.
 func randomPage(_ storage: KVStorageType, seed: UInt64) throws -> RawPage {
     let layout = try PageLayout(layers: 2, pageSize: 16, kvHeads: 2, headDim: 32, storage: storage)
-    var random = TestRandom(seed: seed)
-    return try RawPage(layout: layout, values: random.floats(layout.elementCount))
+    var random = SplitMix64(seed: seed)
+    return try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
 }
 
 /// A fresh empty directory under the system's temporary directory.

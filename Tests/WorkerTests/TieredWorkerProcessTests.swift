@@ -16,10 +16,10 @@ struct TieredWorkerProcessTests {
         let spec = try ModelSpec(parsing: model)
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads,
                                     headDim: spec.headDim, storage: spec.kvStorage)
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         return try (0..<count).map { n in
             EncodedPage(key: tierKey(Int(seed) * 1000 + n),
-                        bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+                        bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
         }
     }
 
@@ -96,16 +96,16 @@ struct TieredWorkerProcessTests {
     /// Opens `prompt`, prefills every layer with random rows and closes it with commit.
     static func prefillAndCommit(_ prompt: [UInt32], client: ClusterClient, seed: UInt64) async throws {
         let spec = try ModelSpec(parsing: model)
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let rows = prompt.count
         let opened = try await client.open(namespace: "tiers", tokens: prompt)
         #expect(opened.cachedTokens == 0)
         for layer in 0..<spec.layers {
             _ = try await client.prefill(
                 sequenceID: opened.sequenceID, layer: layer, startPosition: 0,
-                q: try WireTensor(f32: random.floats(rows * spec.queryHeads * spec.headDim), shape: [rows, spec.queryHeads, spec.headDim]),
-                k: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim), shape: [rows, spec.kvHeads, spec.headDim]),
-                v: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim), shape: [rows, spec.kvHeads, spec.headDim]))
+                q: try WireTensor(f32: random.floats(rows * spec.queryHeads * spec.headDim, in: -4..<4), shape: [rows, spec.queryHeads, spec.headDim]),
+                k: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4), shape: [rows, spec.kvHeads, spec.headDim]),
+                v: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4), shape: [rows, spec.kvHeads, spec.headDim]))
         }
         try await client.close(sequenceID: opened.sequenceID, commit: true)
     }

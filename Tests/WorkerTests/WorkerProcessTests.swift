@@ -1,6 +1,7 @@
 import CacheProtocol
 import Foundation
 import Kernels
+import TestSupport
 import Testing
 @testable import Worker
 
@@ -22,8 +23,12 @@ struct WorkerProcessTests {
         try WireTensor(f32: values, shape: shape)
     }
 
-    static func tolerance(_ storage: KVStorageType) -> Float {
-        storage == .int8 ? 2e-3 : 1e-4
+    /// Largest accepted difference from the float64 reference on values in `[-4, 4)`: the f32
+    /// arithmetic's for f16 storage; for int8, that of the kernel's integer path for few query
+    /// rows, whose 8-bit value weights move an output by about 2/255 of the largest value
+    /// magnitude (`KernelEngineTests.integerPathTolerance` at magnitude 1).
+    static func tolerance(_ storage: KVStorageType) -> Double {
+        storage == .int8 ? 4 * 2 / 255 : 1e-4
     }
 
     @Test("prefill and 32 batched decode steps of 4 sequences match the dense kernel", arguments: ["f16", "int8"])
@@ -33,7 +38,7 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
-        var random = TestRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         var sequences: [DrivenSequence] = []
         for (index, length) in [5, 16, 23, 40].enumerated() {
@@ -42,26 +47,26 @@ struct WorkerProcessTests {
             #expect(opened.cachedTokens == 0)
             var sequence = DrivenSequence(id: opened.sequenceID, keys: [], values: [])
             for layer in 0..<spec.layers {
-                let q = random.floats(length * hq * d)
-                let k = random.floats(length * hkv * d)
-                let v = random.floats(length * hkv * d)
+                let q = random.floats(length * hq * d, in: -4..<4)
+                let k = random.floats(length * hkv * d, in: -4..<4)
+                let v = random.floats(length * hkv * d, in: -4..<4)
                 let answer = try await client.prefill(
                     sequenceID: sequence.id, layer: layer, startPosition: 0, q: Self.tensor(q, [length, hq, d]),
                     k: Self.tensor(k, [length, hkv, d]), v: Self.tensor(v, [length, hkv, d]))
-                let expected = try referenceAttention(queries: q, keys: k, values: v, spec: spec)
-                #expect(maxDifference(try answer.output.f32Values(), expected.output) < Self.tolerance(spec.kvStorage))
-                #expect(maxDifference(try answer.lse.f32Values(), expected.lse) < Self.tolerance(spec.kvStorage))
+                let expected = try ReferenceAttention.sequence(queries: q, keys: k, values: v, spec: spec)
+                #expect(expected.largestOutputError(try answer.output.f32Values()) < Self.tolerance(spec.kvStorage))
+                #expect(expected.largestLogSumExpError(try answer.lse.f32Values()) < Self.tolerance(spec.kvStorage))
                 sequence.keys.append(k)
                 sequence.values.append(v)
             }
             sequences.append(sequence)
         }
-        var worst: Float = 0
+        var worst = 0.0
         for _ in 0..<32 {
             for layer in 0..<spec.layers {
-                let q = random.floats(sequences.count * hq * d)
-                let k = random.floats(sequences.count * hkv * d)
-                let v = random.floats(sequences.count * hkv * d)
+                let q = random.floats(sequences.count * hq * d, in: -4..<4)
+                let k = random.floats(sequences.count * hkv * d, in: -4..<4)
+                let v = random.floats(sequences.count * hkv * d, in: -4..<4)
                 let answer = try await client.decode(
                     layer: layer, entries: sequences.map { Decode.Entry(sequenceID: $0.id, queryTokens: 1) },
                     input: AttentionInput(
@@ -71,10 +76,10 @@ struct WorkerProcessTests {
                 for index in sequences.indices {
                     sequences[index].keys[layer] += k[index * hkv * d..<(index + 1) * hkv * d]
                     sequences[index].values[layer] += v[index * hkv * d..<(index + 1) * hkv * d]
-                    let expected = try referenceAttention(
+                    let expected = try ReferenceAttention.sequence(
                         queries: Array(q[index * hq * d..<(index + 1) * hq * d]), keys: sequences[index].keys[layer],
                         values: sequences[index].values[layer], spec: spec)
-                    worst = max(worst, maxDifference(Array(output[index * hq * d..<(index + 1) * hq * d]), expected.output))
+                    worst = max(worst, expected.largestOutputError(Array(output[index * hq * d..<(index + 1) * hq * d])))
                 }
             }
         }
@@ -89,15 +94,15 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
-        var random = TestRandom(seed: 11)
+        var random = SplitMix64(seed: 11)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         let prompt = (0..<40).map { UInt32($0 * 3 + 1) }
-        let q = (0..<spec.layers).map { _ in random.floats(40 * hq * d) }
-        let k = (0..<spec.layers).map { _ in random.floats(40 * hkv * d) }
-        let v = (0..<spec.layers).map { _ in random.floats(40 * hkv * d) }
-        let decodeQ = random.floats(hq * d)
-        let decodeK = random.floats(hkv * d)
-        let decodeV = random.floats(hkv * d)
+        let q = (0..<spec.layers).map { _ in random.floats(40 * hq * d, in: -4..<4) }
+        let k = (0..<spec.layers).map { _ in random.floats(40 * hkv * d, in: -4..<4) }
+        let v = (0..<spec.layers).map { _ in random.floats(40 * hkv * d, in: -4..<4) }
+        let decodeQ = random.floats(hq * d, in: -4..<4)
+        let decodeK = random.floats(hkv * d, in: -4..<4)
+        let decodeV = random.floats(hkv * d, in: -4..<4)
 
         /// Prefills `prompt` from `start` in one chunk per layer, then one decode step; the outputs.
         func run(_ id: UInt64, from start: Int) async throws -> [[Float]] {
@@ -177,7 +182,7 @@ struct WorkerProcessTests {
         let stats = try Envelope(requestID: 77, message: .statsRequest(StatsRequest())).encode()
 
         // Random bytes and a wrong magic carry no readable request id: dropped.
-        var random = TestRandom(seed: 3)
+        var random = SplitMix64(seed: 3)
         #expect(try await answer([(0..<64).map { _ in UInt8(truncatingIfNeeded: random.next()) }]) == nil)
         var badMagic = stats
         badMagic[0][0] = UInt8(ascii: "X")
@@ -260,11 +265,11 @@ struct WorkerProcessTests {
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
-        var random = TestRandom(seed: 5)
+        var random = SplitMix64(seed: 5)
         let pages = try (0..<3).map { n in
             EncodedPage(
                 key: try #require(PrefixKey(bytes: [UInt8](repeating: UInt8(n + 1), count: 32))),
-                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
         }
         try await client.putPages(pages)
         let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0xEE, count: 32)))
@@ -290,12 +295,12 @@ struct WorkerProcessTests {
         let id = try await client.open(namespace: "p", tokens: Array(0..<64)).sequenceID
         let raw = try ZMQEndpoint(.dealer, context: context, connect: [worker.endpoint])
         defer { Task { await raw.close() } }
-        var random = TestRandom(seed: 12)
+        var random = SplitMix64(seed: 12)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         for chunk in 0..<8 {
             let input = try AttentionInput(
-                q: Self.tensor(random.floats(8 * hq * d), [8, hq, d]), k: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]),
-                v: Self.tensor(random.floats(8 * hkv * d), [8, hkv, d]))
+                q: Self.tensor(random.floats(8 * hq * d, in: -4..<4), [8, hq, d]), k: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d]),
+                v: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d]))
             let prefill = try Prefill(sequenceID: id, layer: 0, startPosition: UInt32(chunk * 8), input: input)
             try await raw.send(try Envelope(requestID: UInt64(chunk + 1), message: .prefill(prefill)).encode(), timeout: .seconds(5))
         }
@@ -321,7 +326,8 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(
             model: Self.model("f16"), arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"])
         func next() async throws -> ([UInt8], Envelope) {
-            let frames = try await coordinator.receive(timeout: .seconds(10))
+            // Generous: under a full parallel test run the shared threads can be busy for seconds.
+            let frames = try await coordinator.receive(timeout: .seconds(60))
             return (Array(frames[0]), try Envelope(frames: Array(frames.dropFirst())))
         }
         let (identity, register) = try await next()
@@ -342,12 +348,12 @@ struct WorkerProcessTests {
         defer { Task { await client.disconnect() } }
         let tokens = Array(UInt32(0)..<20)
         let id = try await client.open(namespace: "r", tokens: tokens).sequenceID
-        var random = TestRandom(seed: 13)
+        var random = SplitMix64(seed: 13)
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         for layer in 0..<spec.layers {
             _ = try await client.prefill(
-                sequenceID: id, layer: layer, startPosition: 0, q: Self.tensor(random.floats(20 * hq * d), [20, hq, d]),
-                k: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d), [20, hkv, d]))
+                sequenceID: id, layer: layer, startPosition: 0, q: Self.tensor(random.floats(20 * hq * d, in: -4..<4), [20, hq, d]),
+                k: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d]))
         }
         try await client.close(sequenceID: id, commit: true)
         var event: CacheEvent?
@@ -424,9 +430,9 @@ struct WorkerProcessTests {
         let pullerClient = try ClusterClient(context: context, endpoint: puller.endpoint, timeout: .seconds(30))
         defer { Task { await holderClient.disconnect(); await pullerClient.disconnect() } }
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
-        var random = TestRandom(seed: 14)
+        var random = SplitMix64(seed: 14)
         let keys = PrefixKey.chain(namespace: "pull", fingerprint: spec.fingerprint, tokens: Array(0..<33), pageSize: spec.pageSize)
-        let pages = try keys.map { EncodedPage(key: $0, bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount)))) }
+        let pages = try keys.map { EncodedPage(key: $0, bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4)))) }
         try await holderClient.putPages(pages)
         let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0x5A, count: 32)))
         let reply = try await pullerClient.request(.pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing])))

@@ -1,5 +1,6 @@
 import CacheProtocol
 import Foundation
+import Kernels
 import Testing
 @testable import Worker
 
@@ -85,11 +86,11 @@ struct WorkerPromiseTests {
         let layout = try PageLayout(
             layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim,
             storage: spec.kvStorage)
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         return try (0..<count).map { n in
             EncodedPage(
                 key: tierKey(Int(seed) * 1000 + n),
-                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
         }
     }
 
@@ -121,20 +122,20 @@ struct WorkerPromiseTests {
         let worker = try WorkerProcess(model: Self.exactModel)
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
-        var random = TestRandom(seed: 21)
+        var random = SplitMix64(seed: 21)
         let first = try await client.open(namespace: "finite", tokens: Array(0..<8)).sequenceID
         let second = try await client.open(namespace: "finite", tokens: Array(100..<108)).sequenceID
         for id in [first, second] {
             _ = try await client.prefill(
-                sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(4 * hq * d), [4, hq, d]),
-                k: Self.tensor(random.floats(4 * hkv * d), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d), [4, hkv, d]))
+                sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
+                k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]))
         }
 
         /// q, k and v of `rows` rows with `bad` at element 5 of row `row` of `tensor`.
         func input(rows: Int, poisoning tensor: String, row: Int, with bad: Float) -> (q: [Float], k: [Float], v: [Float]) {
-            var q = random.floats(rows * hq * d)
-            var k = random.floats(rows * hkv * d)
-            var v = random.floats(rows * hkv * d)
+            var q = random.floats(rows * hq * d, in: -4..<4)
+            var k = random.floats(rows * hkv * d, in: -4..<4)
+            var v = random.floats(rows * hkv * d, in: -4..<4)
             switch tensor {
             case "q": q[row * hq * d + 5] = bad
             case "k": k[row * hkv * d + 5] = bad
@@ -169,7 +170,7 @@ struct WorkerPromiseTests {
             }
         }
         for bad in [Float.nan, .infinity] {
-            var q = random.floats(3 * hq * d)
+            var q = random.floats(3 * hq * d, in: -4..<4)
             q[2 * hq * d + 7] = bad
             let decode = await Self.refusal {
                 _ = try await client.decode(
@@ -184,8 +185,8 @@ struct WorkerPromiseTests {
         // Nothing was appended: both sequences still hold 4 tokens in layer 0.
         for id in [first, second] {
             let answer = try await client.prefill(
-                sequenceID: id, layer: 0, startPosition: 4, q: Self.tensor(random.floats(2 * hq * d), [2, hq, d]),
-                k: Self.tensor(random.floats(2 * hkv * d), [2, hkv, d]), v: Self.tensor(random.floats(2 * hkv * d), [2, hkv, d]))
+                sequenceID: id, layer: 0, startPosition: 4, q: Self.tensor(random.floats(2 * hq * d, in: -4..<4), [2, hq, d]),
+                k: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d]), v: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d]))
             #expect(try answer.output.f32Values().allSatisfy(\.isFinite))
         }
         await client.disconnect()
@@ -312,16 +313,16 @@ struct WorkerPromiseTests {
         let worker = try WorkerProcess(model: Self.exactModel)
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
-        var random = TestRandom(seed: 51)
+        var random = SplitMix64(seed: 51)
 
         /// Opens a shard and prefills `length` tokens in layer 0; its k and v.
         func shard(_ length: Int, base: UInt32) async throws -> (id: UInt64, k: [Float], v: [Float]) {
             let id = try await client.open(namespace: "shards", tokens: (0..<UInt32(max(1, length))).map { $0 + base }).sequenceID
-            let k = random.floats(length * hkv * d)
-            let v = random.floats(length * hkv * d)
+            let k = random.floats(length * hkv * d, in: -4..<4)
+            let v = random.floats(length * hkv * d, in: -4..<4)
             if length > 0 {
                 _ = try await client.prefill(
-                    sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(length * hq * d), [length, hq, d]),
+                    sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(length * hq * d, in: -4..<4), [length, hq, d]),
                     k: Self.tensor(k, [length, hkv, d]), v: Self.tensor(v, [length, hkv, d]))
             }
             return (id, k, v)
@@ -332,7 +333,7 @@ struct WorkerPromiseTests {
 
         // Three query tokens over two held tokens, one over twenty, two over none.
         let counts = [3, 1, 2]
-        let q = random.floats(6 * hq * d)
+        let q = random.floats(6 * hq * d, in: -4..<4)
         let answer = try await client.decode(
             layer: 0,
             entries: zip([short.id, long.id, empty.id], counts).map { Decode.Entry(sequenceID: $0, queryTokens: UInt32($1)) },
@@ -349,8 +350,8 @@ struct WorkerPromiseTests {
         }
         // The shard holds what it held: the query tokens were not appended.
         _ = try await client.prefill(
-            sequenceID: short.id, layer: 0, startPosition: 2, q: Self.tensor(random.floats(hq * d), [1, hq, d]),
-            k: Self.tensor(random.floats(hkv * d), [1, hkv, d]), v: Self.tensor(random.floats(hkv * d), [1, hkv, d]))
+            sequenceID: short.id, layer: 0, startPosition: 2, q: Self.tensor(random.floats(hq * d, in: -4..<4), [1, hq, d]),
+            k: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d]), v: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d]))
         await client.disconnect()
         #expect(worker.terminate() == 0)
     }
@@ -361,7 +362,7 @@ struct WorkerPromiseTests {
         let worker = try WorkerProcess(model: Self.exactModel)
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
-        var random = TestRandom(seed: 61)
+        var random = SplitMix64(seed: 61)
         let prompt = (0..<UInt32(48)).map { $0 * 7 + 3 }
         let open = OpenSequence(sequenceID: 77, namespace: "shard", shardStart: 32, tokens: prompt)
         guard case .openSequenceReply(let opened) = try await client.request(.openSequence(open)) else {
@@ -372,16 +373,16 @@ struct WorkerPromiseTests {
         #expect(opened.cachedTokens == 32)
 
         // The shard's 16 prompt tokens, at positions 32…47, in every layer.
-        var keys = (0..<spec.layers).map { _ in random.floats(16 * hkv * d) }
-        var values = (0..<spec.layers).map { _ in random.floats(16 * hkv * d) }
+        var keys = (0..<spec.layers).map { _ in random.floats(16 * hkv * d, in: -4..<4) }
+        var values = (0..<spec.layers).map { _ in random.floats(16 * hkv * d, in: -4..<4) }
         let startAtZero = await Self.refusal {
             _ = try await client.prefill(
-                sequenceID: 77, layer: 0, startPosition: 0, q: Self.tensor(random.floats(16 * hq * d), [16, hq, d]),
+                sequenceID: 77, layer: 0, startPosition: 0, q: Self.tensor(random.floats(16 * hq * d, in: -4..<4), [16, hq, d]),
                 k: Self.tensor(keys[0], [16, hkv, d]), v: Self.tensor(values[0], [16, hkv, d]))
         }
         #expect(startAtZero?.code == .badRequest)
         for layer in 0..<spec.layers {
-            let q = random.floats(16 * hq * d)
+            let q = random.floats(16 * hq * d, in: -4..<4)
             let answer = try await client.prefill(
                 sequenceID: 77, layer: layer, startPosition: 32, q: Self.tensor(q, [16, hq, d]),
                 k: Self.tensor(keys[layer], [16, hkv, d]), v: Self.tensor(values[layer], [16, hkv, d]))
@@ -394,7 +395,7 @@ struct WorkerPromiseTests {
         /// One decode step with k and v of the tail shard in every layer, checked against the reference.
         func decodeStep() async throws {
             for layer in 0..<spec.layers {
-                let (q, k, v) = (random.floats(hq * d), random.floats(hkv * d), random.floats(hkv * d))
+                let (q, k, v) = (random.floats(hq * d, in: -4..<4), random.floats(hkv * d, in: -4..<4), random.floats(hkv * d, in: -4..<4))
                 let answer = try await client.decode(
                     layer: layer, entries: [Decode.Entry(sequenceID: 77, queryTokens: 1)],
                     input: AttentionInput(q: Self.tensor(q, [1, hq, d]), k: Self.tensor(k, [1, hkv, d]), v: Self.tensor(v, [1, hkv, d])))
@@ -430,7 +431,7 @@ struct WorkerPromiseTests {
             return
         }
         #expect(reopened.cachedTokens == 48)
-        let q = random.floats(hq * d)
+        let q = random.floats(hq * d, in: -4..<4)
         let cached = try await client.decode(
             layer: 1, entries: [Decode.Entry(sequenceID: 78, queryTokens: 1)], input: AttentionInput(q: Self.tensor(q, [1, hq, d]), k: nil, v: nil))
         let reference = float64Attention(
@@ -447,8 +448,8 @@ struct WorkerPromiseTests {
         #expect(assigned.sequenceID != 0)
         #expect(assigned.cachedTokens == 16)
         _ = try await client.prefill(
-            sequenceID: assigned.sequenceID, layer: 0, startPosition: 16, q: Self.tensor(random.floats(4 * hq * d), [4, hq, d]),
-            k: Self.tensor(random.floats(4 * hkv * d), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d), [4, hkv, d]))
+            sequenceID: assigned.sequenceID, layer: 0, startPosition: 16, q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
+            k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]))
         await client.disconnect()
         #expect(worker.terminate() == 0)
     }

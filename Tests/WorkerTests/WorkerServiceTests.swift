@@ -56,13 +56,13 @@ struct WorkerServiceTests {
     }
 
     /// Prefills `tokens` rows of random q/k/v into every layer.
-    static func prefill(_ service: WorkerService, id: UInt64, start: Int, rows: Int, random: inout TestRandom) async throws -> [ServiceReply] {
+    static func prefill(_ service: WorkerService, id: UInt64, start: Int, rows: Int, random: inout SplitMix64) async throws -> [ServiceReply] {
         var replies: [ServiceReply] = []
         for layer in 0..<(try spec().layers) {
             let input = try AttentionInput(
-                q: WireTensor(f32: random.floats(rows * 4 * 8), shape: [rows, 4, 8]),
-                k: WireTensor(f32: random.floats(rows * 2 * 8), shape: [rows, 2, 8]),
-                v: WireTensor(f32: random.floats(rows * 2 * 8), shape: [rows, 2, 8]))
+                q: WireTensor(f32: random.floats(rows * 4 * 8, in: -4..<4), shape: [rows, 4, 8]),
+                k: WireTensor(f32: random.floats(rows * 2 * 8, in: -4..<4), shape: [rows, 2, 8]),
+                v: WireTensor(f32: random.floats(rows * 2 * 8, in: -4..<4), shape: [rows, 2, 8]))
             replies.append(await send(service, .prefill(try Prefill(sequenceID: id, layer: UInt32(layer), startPosition: UInt32(start), input: input))))
         }
         return replies
@@ -77,7 +77,7 @@ struct WorkerServiceTests {
     @Test("answers carry the request id; a commit publishes stored events numbered from 1")
     func commitEvents() async throws {
         let service = try Self.service()
-        var random = TestRandom(seed: 1)
+        var random = SplitMix64(seed: 1)
         let tokens = (0..<10).map { UInt32($0) }
         let opened = try await Self.open(service, tokens)
         #expect(opened.cachedTokens == 0)
@@ -98,7 +98,7 @@ struct WorkerServiceTests {
     @Test("invalid requests get the matching code and change nothing")
     func refusals() async throws {
         let service = try Self.service(pages: 2)
-        var random = TestRandom(seed: 2)
+        var random = SplitMix64(seed: 2)
         let opened = try await Self.open(service, [1, 2, 3])
         #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: 77, length: 0)))) == .unknownSequence)
         #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: opened.sequenceID, length: 5)))) == .badRequest)
@@ -118,7 +118,7 @@ struct WorkerServiceTests {
     @Test("a decode step that does not fit appends nothing to any of its sequences")
     func decodeCapacity() async throws {
         let service = try Self.service(pages: 3)
-        var random = TestRandom(seed: 9)
+        var random = SplitMix64(seed: 9)
         var ids: [UInt64] = []
         for length in [4, 8] {
             let opened = try await Self.open(service, (0..<UInt32(length)).map { $0 + 100 })
@@ -129,8 +129,8 @@ struct WorkerServiceTests {
         let step = try Decode(
             layer: 0, entries: ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) },
             input: AttentionInput(
-                q: WireTensor(f32: random.floats(2 * 32), shape: [2, 4, 8]), k: WireTensor(f32: random.floats(2 * 16), shape: [2, 2, 8]),
-                v: WireTensor(f32: random.floats(2 * 16), shape: [2, 2, 8])))
+                q: WireTensor(f32: random.floats(2 * 32, in: -4..<4), shape: [2, 4, 8]), k: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8]),
+                v: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8])))
         #expect(Self.errorCode(await Self.send(service, .decode(step))) == .capacity)
         #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 5)))) == .badRequest)
         #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 4)))) == nil)
@@ -138,8 +138,8 @@ struct WorkerServiceTests {
         #expect(Self.errorCode(await Self.send(service, .decode(try Decode(
             layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
             input: AttentionInput(
-                q: WireTensor(f32: random.floats(32), shape: [1, 4, 8]), k: WireTensor(f32: random.floats(16), shape: [1, 2, 8]),
-                v: WireTensor(f32: random.floats(16), shape: [1, 2, 8])))))) == nil)
+                q: WireTensor(f32: random.floats(32, in: -4..<4), shape: [1, 4, 8]), k: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8]),
+                v: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8])))))) == nil)
     }
 
     @Test("a store worker refuses compute requests and keeps pages")
@@ -147,8 +147,8 @@ struct WorkerServiceTests {
         let service = try Self.service(role: .store)
         #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .badRequest)
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
-        var random = TestRandom(seed: 3)
-        let raw = try RawPage(layout: layout, values: random.floats(layout.elementCount))
+        var random = SplitMix64(seed: 3)
+        let raw = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
         let key = try testKey(1)
         var encoded = PageCodec().encode(raw)
         let put = await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: encoded)])))
@@ -165,7 +165,7 @@ struct WorkerServiceTests {
     func tiers() async throws {
         let tiers = DictionaryTiers()
         let service = try Self.service(pages: 3, tiers: tiers)
-        var random = TestRandom(seed: 4)
+        var random = SplitMix64(seed: 4)
         let prompt = (0..<8).map { UInt32($0 + 50) }
         let first = try await Self.open(service, prompt)
         _ = try await Self.prefill(service, id: first.sequenceID, start: 0, rows: 8, random: &random)
@@ -199,7 +199,7 @@ struct WorkerServiceTests {
     func prefetch() async throws {
         let tiers = DictionaryTiers()
         let service = try Self.service(pages: 3, tiers: tiers)
-        var random = TestRandom(seed: 5)
+        var random = SplitMix64(seed: 5)
         let prompt = (0..<8).map { UInt32($0 + 70) }
         let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: prompt, pageSize: 4)
         let first = try await Self.open(service, prompt)
@@ -225,8 +225,8 @@ struct WorkerServiceTests {
     @Test("PullPages fetches from the named peer; an unreachable peer is unavailable")
     func pull() async throws {
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
-        var random = TestRandom(seed: 6)
-        let page = EncodedPage(key: try testKey(5), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+        var random = SplitMix64(seed: 6)
+        let page = EncodedPage(key: try testKey(5), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
         let service = try Self.service(peers: StaticPeers(pages: [page.key: page]))
         let pulled = await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://peer:1", keys: [page.key, try testKey(6)])))
         #expect(pulled.reply?.message == .pullPagesReply(PullPagesReply(pulled: [true, false])))
@@ -236,7 +236,7 @@ struct WorkerServiceTests {
     @Test("a batched decode with entries of different query counts matches one call per sequence")
     func mixedDecode() async throws {
         let service = try Self.service()
-        var random = TestRandom(seed: 8)
+        var random = SplitMix64(seed: 8)
         var ids: [UInt64] = []
         for length in [3, 6, 5] {
             let opened = try await Self.open(service, (0..<UInt32(length)).map { $0 })
@@ -244,7 +244,7 @@ struct WorkerServiceTests {
             ids.append(opened.sequenceID)
         }
         let counts: [UInt32] = [1, 3, 1]
-        let q = random.floats(5 * 4 * 8)
+        let q = random.floats(5 * 4 * 8, in: -4..<4)
         let batched = await Self.send(service, .decode(try Decode(
             layer: 1, entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
             input: AttentionInput(q: WireTensor(f32: q, shape: [5, 4, 8]), k: nil, v: nil))))
@@ -270,14 +270,14 @@ struct WorkerServiceTests {
     @Test("a truncate with layers of different lengths is bounded by the shortest and cuts every layer to it")
     func truncateUnevenLayers() async throws {
         let service = try Self.service()
-        var random = TestRandom(seed: 31)
+        var random = SplitMix64(seed: 31)
         let id = try await Self.open(service, Array(0..<12)).sequenceID
         /// Prefills `rows` rows of `layer` from `start`; the error code, nil on success.
         func prefill(layer: UInt32, start: Int, rows: Int) async throws -> ErrorCode? {
             let input = try AttentionInput(
-                q: WireTensor(f32: random.floats(rows * 32), shape: [rows, 4, 8]),
-                k: WireTensor(f32: random.floats(rows * 16), shape: [rows, 2, 8]),
-                v: WireTensor(f32: random.floats(rows * 16), shape: [rows, 2, 8]))
+                q: WireTensor(f32: random.floats(rows * 32, in: -4..<4), shape: [rows, 4, 8]),
+                k: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]),
+                v: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]))
             return Self.errorCode(await Self.send(
                 service, .prefill(try Prefill(sequenceID: id, layer: layer, startPosition: UInt32(start), input: input))))
         }
@@ -293,7 +293,7 @@ struct WorkerServiceTests {
     @Test("a commit stores the prompt's full pages that every layer holds, never the decoded tokens")
     func commitStoresPromptPages() async throws {
         let service = try Self.service()
-        var random = TestRandom(seed: 32)
+        var random = SplitMix64(seed: 32)
         let tokens = (0..<6).map { UInt32($0 + 50) }
         let id = try await Self.open(service, tokens).sequenceID
         _ = try await Self.prefill(service, id: id, start: 0, rows: 6, random: &random)
@@ -310,9 +310,9 @@ struct WorkerServiceTests {
         let service = try Self.service()
         let spec = try Self.spec()
         let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
-        var random = TestRandom(seed: 33)
-        let first = try RawPage(layout: layout, values: random.floats(layout.elementCount))
-        let second = try RawPage(layout: layout, values: random.floats(layout.elementCount))
+        var random = SplitMix64(seed: 33)
+        let first = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+        let second = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
         let key = tierKey(90)
         let codec = PageCodec()
         let put = await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: codec.encode(first)), EncodedPage(key: key, bytes: codec.encode(second))])))
@@ -325,7 +325,7 @@ struct WorkerServiceTests {
             spec: ModelSpec(parsing: "name=svc,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=int8,page=4"), role: .compute, workerID: 3,
             pageCount: 8, tiers: NoLowerTiers(), peers: StaticPeers(), threads: 1, logger: Logger(label: "test"))
         let int8Layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .int8)
-        let good = try RawPage(layout: int8Layout, values: random.floats(int8Layout.elementCount))
+        let good = try RawPage(layout: int8Layout, values: random.floats(int8Layout.elementCount, in: -4..<4))
         var badBytes = good.bytes
         let scaleOffset = badBytes.count - 4
         withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { badBytes.replaceSubrange(scaleOffset..<scaleOffset + 4, with: $0) }

@@ -1,10 +1,13 @@
 /// A small, fast, seedable random generator (SplitMix64) for synthetic K/V, benchmark and demo
 /// workloads and tests: the same seed gives the same sequence on every machine.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The seed this generator started from: printed with a failure, it reproduces the run.
+    public let seed: UInt64
     private var state: UInt64
 
     /// A generator starting at `seed`; the same seed gives the same sequence.
     public init(seed: UInt64) {
+        self.seed = seed
         state = seed
     }
 
@@ -24,6 +27,16 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
             values[i] = Float(Int32(truncatingIfNeeded: next() >> 32) >> 8) * (1 / 8_388_608)
         }
         return values
+    }
+
+    /// A float uniform in `range`, from the top 24 bits of one draw.
+    public mutating func float(in range: Range<Float>) -> Float {
+        range.lowerBound + Float(next() >> 40) / Float(1 << 24) * (range.upperBound - range.lowerBound)
+    }
+
+    /// `count` floats uniform in `range`, one draw each (`float(in:)`).
+    public mutating func floats(_ count: Int, in range: Range<Float>) -> [Float] {
+        (0..<count).map { _ in float(in: range) }
     }
 
     /// `count` bytes, eight from each draw: incompressible data.

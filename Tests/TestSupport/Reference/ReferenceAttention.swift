@@ -1,18 +1,22 @@
 import Foundation
 import Kernels
 
-/// Float64 attention that follows `AttentionOptions`' documented semantics literally, one row at a
-/// time, reading K and V as stored (`KVTensor.dequantized()`), so that comparing a kernel against
-/// it measures the kernel's arithmetic, not the storage rounding.
-enum ReferenceAttention {
+/// The float64 attention every test compares against: it follows `AttentionOptions`' documented
+/// semantics literally (scale, softcap, ALiBi, causal, window and block-sparse masks, GQA), one
+/// row at a time, reading K and V as stored (`KVTensor.dequantized()`), so that comparing a kernel
+/// or a worker against it measures their arithmetic, not the storage rounding. Dense, varlen and
+/// paged layouts all go through the same `row`.
+public enum ReferenceAttention {
     /// Output rows and their log-sum-exp in float64, in the layout of the entry point they mirror.
-    struct Result {
-        var output: [Double]
-        var logSumExp: [Double]
+    public struct Result: Sendable {
+        /// The output rows.
+        public var output: [Double]
+        /// One log-sum-exp a row (-inf for a row that sees no key).
+        public var logSumExp: [Double]
     }
 
     /// Whether a query at aligned position `p` sees key `j` under `options`' masks.
-    static func isVisible(position p: Int, key j: Int, options: AttentionOptions) -> Bool {
+    public static func isVisible(position p: Int, key j: Int, options: AttentionOptions) -> Bool {
         if options.causal, j > p { return false }
         let window = options.window
         if window.left >= 0, j < p - window.left { return false }
@@ -29,7 +33,7 @@ enum ReferenceAttention {
     /// One query row of head `head` at aligned position `position` against `keyCount` keys; `q`,
     /// `keys` and `values` hold float elements at the offsets the closures give (`headDim` each).
     /// Returns the output row and the log-sum-exp (-inf and zeros when no key is visible).
-    static func row(
+    public static func row(
         q: [Float], queryOffset: Int, keys: [Float], values: [Float], keyOffset: (Int) -> Int,
         keyCount: Int, headDim d: Int, head: Int, position: Int, options: AttentionOptions
     ) -> (output: [Double], logSumExp: Double) {
@@ -59,12 +63,13 @@ enum ReferenceAttention {
         return (output, maximum + log(sum))
     }
 
-    /// Dense attention: q `[B, Hq, Nq, D]`, k and v `[B, Hkv, Nk, D]`; output `[B, Hq, Nq, D]`,
-    /// lse `[B, Hq, Nq]`.
-    static func dense(
-        q: [Float], k: KVTensor, v: KVTensor, batch: Int, queryHeads: Int, kvHeads: Int,
-        queryLength nq: Int, keyLength nk: Int, headDim d: Int, options: AttentionOptions
+    /// Dense attention of `shape`: q `[B, Hq, Nq, D]`, k and v `[B, Hkv, Nk, D]`; output
+    /// `[B, Hq, Nq, D]`, lse `[B, Hq, Nq]`.
+    public static func dense(
+        q: [Float], k: KVTensor, v: KVTensor, shape: DenseAttentionShape, options: AttentionOptions = AttentionOptions()
     ) -> Result {
+        let (batch, queryHeads, kvHeads) = (shape.batch, shape.queryHeads, shape.kvHeads)
+        let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
         let keys = k.dequantized()
         let values = v.dequantized()
         let group = queryHeads / kvHeads
@@ -90,9 +95,9 @@ enum ReferenceAttention {
 
     /// Packed varlen attention: q `[Tq, Hq, D]`, k and v `[Tk, Hkv, D]`, each sequence its own
     /// problem; output `[Tq, Hq, D]`, lse `[Tq, Hq]`.
-    static func varlen(
+    public static func varlen(
         q: [Float], k: KVTensor, v: KVTensor, queryOffsets: [Int], keyOffsets: [Int],
-        queryHeads: Int, kvHeads: Int, headDim d: Int, options: AttentionOptions
+        queryHeads: Int, kvHeads: Int, headDim d: Int, options: AttentionOptions = AttentionOptions()
     ) -> Result {
         let keys = k.dequantized()
         let values = v.dequantized()
@@ -123,9 +128,9 @@ enum ReferenceAttention {
 
     /// Paged attention: q `[B, Nq, Hq, D]` against the first `kvLengths[b]` tokens named by each
     /// block table; output `[B, Nq, Hq, D]`, lse `[B, Nq, Hq]`.
-    static func paged(
+    public static func paged(
         q: [Float], queryLength nq: Int, queryHeads: Int, pool: KVPagePool, blockTables: [[Int]],
-        kvLengths: [Int], options: AttentionOptions
+        kvLengths: [Int], options: AttentionOptions = AttentionOptions()
     ) -> Result {
         let keys = pool.keys.dequantized()
         let values = pool.values.dequantized()

@@ -1,17 +1,18 @@
 import Kernels
 
-/// How far a kernel's result is from the float64 reference.
-struct AttentionDeviation: CustomStringConvertible {
+/// How far a result (a kernel's, a worker's, a command's) is from the float64 reference.
+public struct AttentionDeviation: Sendable, CustomStringConvertible {
     /// `‖out - ref‖₂ / ‖ref‖₂` over the whole output (absolute L2 when the reference is all zeros).
-    var outputRelativeL2: Double
+    public var outputRelativeL2: Double
     /// Largest `|lse - ref|` over rows where both are finite.
-    var logSumExpError: Double
+    public var logSumExpError: Double
     /// Rows where exactly one of kernel and reference has lse = -inf, or a NaN appears.
-    var logSumExpMismatches: Int
+    public var logSumExpMismatches: Int
     /// Whether output and lse have the reference's element counts.
-    var countsMatch: Bool
+    public var countsMatch: Bool
 
-    init(_ result: AttentionResult, reference: ReferenceAttention.Result) {
+    /// The deviation of `result` from `reference`.
+    public init(_ result: AttentionResult, reference: ReferenceAttention.Result) {
         countsMatch = result.output.count == reference.output.count
             && result.logSumExp.count == reference.logSumExp.count
         var difference = 0.0
@@ -36,25 +37,13 @@ struct AttentionDeviation: CustomStringConvertible {
     }
 
     /// Whether the result is within `tolerance` (relative L2 of the output, absolute on lse).
-    func isWithin(_ tolerance: Double) -> Bool {
+    public func isWithin(_ tolerance: Double) -> Bool {
         countsMatch && outputRelativeL2 <= tolerance && logSumExpError <= tolerance
             && logSumExpMismatches == 0
     }
 
-    var description: String {
+    public var description: String {
         "output relative L2 \(outputRelativeL2), lse error \(logSumExpError), "
             + "lse -inf mismatches \(logSumExpMismatches), counts match \(countsMatch)"
-    }
-}
-
-extension KVStorageType {
-    /// Accepted relative L2 error of a kernel's output against the reference for this storage.
-    var outputTolerance: Double {
-        switch self {
-        case .f32: 2e-5
-        case .f16: 1e-2
-        case .bf16: 2e-2
-        case .int8: 4e-2
-        }
     }
 }
