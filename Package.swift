@@ -50,6 +50,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        // Linux system calls glibc does not wrap for Swift (pidfd_open).
+        .systemLibrary(name: "CLinux"),
 
         // How K/V elements are stored; shared by the kernels and the protocol, portable.
         .target(name: "KVStorage"),
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "CacheProtocol",
             dependencies: [
-                "CZeroMQ", "CLZ4", "CXXHash", "KVStorage",
+                "CZeroMQ", "CLZ4", "CXXHash", "CLinux", "KVStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
