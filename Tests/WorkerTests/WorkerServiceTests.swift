@@ -26,6 +26,7 @@ private actor DictionaryTiers: LowerTiers {
     }
     func contains(key: PrefixKey) async -> Bool { pages[key] != nil }
     func remove(key: PrefixKey) async { pages[key] = nil }
+    func movedHot(keys: [PrefixKey]) async { for key in keys { pages[key] = nil } }
     func keys() async -> [PrefixKey] { Array(pages.keys) }
     func flush() async {}
     func needsDurableCopy(key: PrefixKey) async -> Bool { false }
