@@ -213,8 +213,10 @@ struct WorkerInstance: Sendable {
             admit(fetched: pages, asked: asked, effects: &effects)
             return try open(body, requestID: id, fetched: true, effects: &effects)
         case let (.get(keys, asked), .lowerTierPages(pages)):
+            // The answer is taken before the admissions, which may evict requested hot pages.
+            let answer = try encodedPages(keys, fetched: pages)
             admit(fetched: pages, asked: asked, effects: &effects)
-            return reply(id, .pageGetReply(PageGetReply(pages: try encodedPages(keys, fetched: pages))))
+            return reply(id, .pageGetReply(PageGetReply(pages: answer)))
         case let (.prefetch(keys, asked), .lowerTierPages(pages)):
             admit(fetched: pages, asked: asked, effects: &effects)
             return reply(id, .prefetchPagesReply(PrefetchPagesReply(hot: keys.map(isHot))))
