@@ -1,5 +1,6 @@
 import Dispatch
 import Kernels
+import Synchronization
 
 /// Where the worker's attention kernels run: a thread of their own (a serial dispatch queue), from
 /// which each kernel call spreads its work items over the kernels' worker threads. The awaiting
@@ -12,11 +13,15 @@ final class AttentionRunner: Sendable {
     /// A runner with its own queue.
     init() {}
 
-    /// Runs the calls one after the other and returns their results, or the first refusal.
+    /// Runs the calls one after the other and returns their results, or the first refusal. The
+    /// queue lets go of the calls (and so of their pools) before the caller resumes, so the next
+    /// write to the instance's pool does not find its storage shared with a finished job.
     func run(_ calls: [AttentionCall]) async -> AttentionOutcome {
-        await withCheckedContinuation { continuation in
+        let handoff = Handoff(calls)
+        return await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: Self.compute(calls))
+                let outcome = Self.compute(handoff.take())
+                continuation.resume(returning: outcome)
             }
         }
     }
@@ -35,5 +40,22 @@ final class AttentionRunner: Sendable {
             }
         }
         return .computed(results)
+    }
+
+    /// Calls handed to the queue, taken out once.
+    private final class Handoff: Sendable {
+        private let calls: Mutex<[AttentionCall]>
+
+        init(_ calls: [AttentionCall]) {
+            self.calls = Mutex(calls)
+        }
+
+        /// The calls; the handoff keeps none.
+        func take() -> [AttentionCall] {
+            calls.withLock { calls in
+                defer { calls = [] }
+                return calls
+            }
+        }
     }
 }
