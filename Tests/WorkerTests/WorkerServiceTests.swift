@@ -1,4 +1,5 @@
 import CacheProtocol
+import Foundation
 import Kernels
 import Logging
 import Testing
@@ -10,6 +11,41 @@ private struct StaticPeers: PagePeers {
     func fetchPages(from endpoint: String, keys: [PrefixKey]) async throws(ServiceError) -> [EncodedPage] {
         guard endpoint == "tcp://peer:1" else { throw .unavailable("no peer at \(endpoint)") }
         return keys.compactMap { pages[$0] }
+    }
+}
+
+/// A `PagePeers` that holds every fetch until the test opens it, and tells the test when one has
+/// arrived.
+private actor GatedPeers: PagePeers {
+    private let pages: [PrefixKey: EncodedPage]
+    private var arrived = false
+    private var arrivalWaiter: CheckedContinuation<Void, Never>?
+    private var opened = false
+    private var fetchers: [CheckedContinuation<Void, Never>] = []
+
+    init(pages: [PrefixKey: EncodedPage]) {
+        self.pages = pages
+    }
+
+    func fetchPages(from endpoint: String, keys: [PrefixKey]) async throws(ServiceError) -> [EncodedPage] {
+        arrived = true
+        arrivalWaiter?.resume()
+        arrivalWaiter = nil
+        if !opened { await withCheckedContinuation { fetchers.append($0) } }
+        return keys.compactMap { pages[$0] }
+    }
+
+    /// Returns once a fetch has arrived.
+    func waitForFetch() async {
+        guard !arrived else { return }
+        await withCheckedContinuation { arrivalWaiter = $0 }
+    }
+
+    /// Lets every fetch, held or later, go on.
+    func open() {
+        opened = true
+        fetchers.forEach { $0.resume() }
+        fetchers = []
     }
 }
 
@@ -26,6 +62,7 @@ private actor DictionaryTiers: LowerTiers {
     }
     func contains(key: PrefixKey) async -> Bool { pages[key] != nil }
     func remove(key: PrefixKey) async { pages[key] = nil }
+    func movedHot(keys: [PrefixKey]) async { for key in keys { pages[key] = nil } }
     func keys() async -> [PrefixKey] { Array(pages.keys) }
     func flush() async {}
     func needsDurableCopy(key: PrefixKey) async -> Bool { false }
@@ -336,5 +373,65 @@ struct WorkerServiceTests {
         #expect(Self.errorCode(refused) == .badRequest)
         let present = await Self.send(int8Service, .pageContains(PageContains(keys: [tierKey(91), tierKey(92)])))
         #expect(present.reply?.message == .pageContainsReply(PageContainsReply(present: [false, false])))
+    }
+
+    @Test("a PagePut of a key that lives on disk takes the page hot and keeps the file as its durable copy")
+    func putKeepsDiskCopy() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = CapturedLog()
+        let tiers = PageTiers(
+            compressed: nil, disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger), remote: nil,
+            logger: log.logger)
+        let service = try Self.service(pages: 1, tiers: tiers)
+        let spec = try Self.spec()
+        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        var random = SplitMix64(seed: 34)
+        let raws = try (0..<2).map { _ in try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4)) }
+        let pages = zip([tierKey(40), tierKey(41)], raws).map { EncodedPage(key: $0, bytes: PageCodec().encode($1)) }
+        let file = directory + "/" + tierKey(40).hex + DiskTier.pageSuffix
+
+        #expect(Self.errorCode(await Self.send(service, .pagePut(PagePut(pages: [pages[0]])))) == nil)
+        #expect(Self.errorCode(await Self.send(service, .pagePut(PagePut(pages: [pages[1]])))) == nil)
+        // One hot page: the first key now lives on disk.
+        #expect(await tiers.contains(key: tierKey(40)))
+        #expect(FileManager.default.fileExists(atPath: file))
+
+        let again = await Self.send(service, .pagePut(PagePut(pages: [pages[0]])))
+        #expect(Self.errorCode(again) == nil)
+        #expect(again.events.isEmpty)
+        // Hot again, and its file stays as the durable copy: nothing to write at exit.
+        #expect(await !tiers.contains(key: tierKey(40)))
+        #expect(await !tiers.needsDurableCopy(key: tierKey(40)))
+        #expect(FileManager.default.fileExists(atPath: file))
+        let got = await Self.send(service, .pageGet(PageGet(keys: [tierKey(40)])))
+        guard case .pageGetReply(let body)? = got.reply?.message else { throw ServiceError.internal("no page reply") }
+        #expect(try body.pages.map { try PageCodec().decode($0.bytes) } == [raws[0]])
+    }
+
+    @Test("a PullPages waiting on its peer holds up no other request, and events are numbered in the order of their changes")
+    func pullBesideOthers() async throws {
+        let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
+        var random = SplitMix64(seed: 35)
+        let page = EncodedPage(key: try testKey(50), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+        let peers = GatedPeers(pages: [page.key: page])
+        let service = try Self.service(peers: peers)
+        async let pull = Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:9", keys: [page.key])), id: 70)
+        await peers.waitForFetch()
+
+        // While the pull waits, a sequence is opened, prefilled and committed.
+        let tokens = (0..<4).map { UInt32($0 + 900) }
+        let opened = try await Self.open(service, tokens)
+        let filled = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 4, random: &random)
+        #expect(filled.allSatisfy { Self.errorCode($0) == nil })
+        let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)))
+        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: tokens, pageSize: 4)
+        #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
+        #expect(closed.closedLastSequence)
+
+        await peers.open()
+        let pulled = await pull
+        #expect(pulled.reply == Envelope(requestID: 70, message: .pullPagesReply(PullPagesReply(pulled: [true]))))
+        #expect(pulled.events == [CacheEvent(workerID: 3, eventSequence: 2, kind: .stored, keys: [page.key])])
     }
 }

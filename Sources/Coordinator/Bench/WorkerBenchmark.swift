@@ -14,8 +14,8 @@ import Kernels
 ///   it: on a pool of as many pages as the worker's memory budget gives it, with the pages of each
 ///   sequence at the ids the worker allocates them (lowest first, in `PagePut` order: one run of
 ///   consecutive pages per sequence, the same block tables; the pool's size alone moved the ratio
-///   by ~15%, see docs/BENCHMARKS.md); from an actor's executor on Swift's
-///   cooperative pool, as the worker's service actor calls it, with every core; and with both
+///   by ~15%, see docs/BENCHMARKS.md); from a serial dispatch queue of its own, as the worker's
+///   attention runner calls it, with every core; and with both
 ///   processes idle: steps alternate (so that load from elsewhere hits both alike), and before each
 ///   timed step the benchmark waits `settle`, so that neither the worker (freeing its request and
 ///   reply, libzmq's I/O thread finishing the send) nor this process (its socket threads, freeing
@@ -234,14 +234,15 @@ public struct WorkerBenchmark {
 
     // MARK: support
 
-    /// Makes the in-process decode call from an actor's executor, as the worker's service actor
-    /// makes it, and times it there.
-    private actor InProcessKernel {
+    /// Makes the in-process decode call from a serial dispatch queue of its own, as the worker's
+    /// attention runner makes it, and times it there.
+    private final class InProcessKernel: Sendable {
         let q: [Float]
         let queryHeads: Int
         let pool: KVPagePool
         let blockTables: [[Int]]
         let kvLengths: [Int]
+        private let queue = DispatchQueue(label: "bench.attention", qos: .userInitiated)
 
         init(q: [Float], queryHeads: Int, pool: KVPagePool, blockTables: [[Int]], kvLengths: [Int]) {
             self.q = q
@@ -252,12 +253,22 @@ public struct WorkerBenchmark {
         }
 
         /// One decode step: its output and its seconds.
-        func step() throws -> ([Float], Double) {
-            let start = ContinuousClock.now
-            let output = try PagedAttention.run(
-                q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: blockTables, kvLengths: kvLengths
-            ).output
-            return (output, WorkerBenchmark.seconds(start.duration(to: .now)))
+        func step() async throws -> ([Float], Double) {
+            let outcome: Result<([Float], Double), KernelError> = await withCheckedContinuation { continuation in
+                queue.async { [self] in
+                    let start = ContinuousClock.now
+                    do throws(KernelError) {
+                        let output = try PagedAttention.run(
+                            q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: blockTables,
+                            kvLengths: kvLengths
+                        ).output
+                        continuation.resume(returning: .success((output, WorkerBenchmark.seconds(start.duration(to: .now)))))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+            return try outcome.get()
         }
     }
 

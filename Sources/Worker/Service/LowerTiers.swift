@@ -22,6 +22,10 @@ protocol LowerTiers: Sendable {
     func contains(key: PrefixKey) async -> Bool
     /// Removes the key from every lower tier, durable copies included.
     func remove(key: PrefixKey) async
+    /// The pages of `keys` were admitted hot from elsewhere (a put, a peer). A key is the address of
+    /// its content, so a page a tier holds under it is the same page: each tier lets go of its page,
+    /// except that a file on disk stays as the hot page's durable copy (as after a promotion).
+    func movedHot(keys: [PrefixKey]) async
     /// Every key whose page lives in a lower tier (for snapshots).
     func keys() async -> [PrefixKey]
     /// Before exit: moves the pages that live in compressed RAM to a durable tier where there is one,

@@ -12,6 +12,8 @@ struct NoLowerTiers: LowerTiers {
     func contains(key: PrefixKey) async -> Bool { false }
     /// Nothing to remove.
     func remove(key: PrefixKey) async {}
+    /// Nothing held below.
+    func movedHot(keys: [PrefixKey]) async {}
     /// No keys.
     func keys() async -> [PrefixKey] { [] }
     /// Nothing to flush.

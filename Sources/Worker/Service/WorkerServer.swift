@@ -4,9 +4,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// The worker's socket shell, run as a service: a ROUTER bound to the listen endpoint whose receive
-/// loop decodes each request (identity frame first), hands it to the `WorkerService` (an actor, so
-/// kernel calls never run on the socket threads) and sends the answer back behind the same identity
-/// frame. Requests are served in the order they arrive, so a requester may pipeline dependent
+/// loop decodes each request (identity frame first), hands it to the `WorkerService` (whose kernels
+/// run on a queue of their own, never on the socket threads) and sends the answer back behind the
+/// same identity frame. Requests are served in the order they arrive, so a requester may pipeline dependent
 /// requests (the chunks of a prefill); only `PullPages`, which waits on another worker, is served
 /// beside the others and may be answered later. Malformed messages are answered with `ErrorReply`
 /// (`version` or `badRequest`) when their request id is readable, else dropped.

@@ -14,7 +14,8 @@ import Logging
 ///
 /// A file is either a page that lives here, or the **durable copy** of a page that lives in a tier
 /// above (hot, or compressed RAM): a page read back for promotion keeps its file as such a copy,
-/// and a hot page can be given one (`keepCopy`). A copy is kept until its key is removed; when its
+/// so does a page whose key is admitted hot from elsewhere (`keepAsCopy`), and a hot page can be
+/// given one (`keepCopy`). A copy is kept until its key is removed; when its
 /// page comes back down, the copy becomes the page again without a write (`adoptCopy`). Copies
 /// count in the byte budget but are never evicted to make room. Pages that live here leave in
 /// least-recently-taken order (by the time the tier took them, kept strictly increasing in the
@@ -149,6 +150,17 @@ struct DiskTier: Sendable {
         }
         lastWritten = modified
         order.touch(key)
+        return true
+    }
+
+    /// The page of `key`, which lives here, now lives above (admitted hot from elsewhere with the same
+    /// content): its file stays as the page's durable copy, unread and unwritten. Returns false,
+    /// changing nothing, when the key has no file or its file is a copy already.
+    mutating func keepAsCopy(_ key: PrefixKey) -> Bool {
+        guard let size = sizes[key], !copies.contains(key) else { return false }
+        order.remove(key)
+        copies.insert(key)
+        copyBytes += size
         return true
     }
 

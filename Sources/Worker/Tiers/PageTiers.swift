@@ -9,7 +9,8 @@ import Logging
 /// corrupt data is a miss and a log line.
 ///
 /// Durability: a page promoted from disk keeps its file as a durable copy for as long as the key is
-/// held, so an acknowledged page on disk survives `kill -9` whichever tier serves it; when the page
+/// held, and so does a page on disk whose key is put again (`movedHot`), so an acknowledged page on
+/// disk survives `kill -9` whichever tier serves it; when the page
 /// comes back down its copy becomes the page again without a write. `keepDurableCopy` gives a hot
 /// page such a copy (what the worker does for every hot page before it exits).
 ///
@@ -125,6 +126,17 @@ actor PageTiers: LowerTiers {
     func remove(key: PrefixKey) async {
         removeLocally(key)
         if let remote, takeRemoteEntry(key) { await remote.remove(key) }
+    }
+
+    /// The pages of `keys` now live hot, admitted from elsewhere with the content the tiers hold under
+    /// those keys: compressed RAM drops its page, a page file on disk becomes the hot page's durable
+    /// copy (nothing is written or read), and the remote is asked to remove its copy.
+    func movedHot(keys: [PrefixKey]) async {
+        for key in keys {
+            _ = compressed?.remove(key)
+            _ = disk?.keepAsCopy(key)
+            if let remote, takeRemoteEntry(key) { await remote.remove(key) }
+        }
     }
 
     /// Every key whose page lives in a tier, compressed RAM first, then disk, then remote (durable

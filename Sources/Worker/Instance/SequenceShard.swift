@@ -1,0 +1,9 @@
+import CacheProtocol
+
+/// The part of a prompt that a sequence open on this worker holds.
+struct SequenceShard: Sendable, Equatable {
+    /// Token position where the shard starts (a multiple of the page size).
+    var start: Int
+    /// Keys of the shard's full prompt pages, in order.
+    var keys: [PrefixKey]
+}
