@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Logging
+import Synchronization
 import Testing
 @testable import Worker
 
@@ -416,6 +417,8 @@ struct WorkerServiceTests {
         let page = EncodedPage(key: try testKey(50), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
         let peers = GatedPeers(pages: [page.key: page])
         let service = try Self.service(peers: peers)
+        let published = Mutex<[CacheEvent]>([])
+        service.publishEvents(to: { events in published.withLock { $0 += events } })
         async let pull = Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:9", keys: [page.key])), id: 70)
         await peers.waitForFetch()
 
@@ -433,5 +436,7 @@ struct WorkerServiceTests {
         let pulled = await pull
         #expect(pulled.reply == Envelope(requestID: 70, message: .pullPagesReply(PullPagesReply(pulled: [true]))))
         #expect(pulled.events == [CacheEvent(workerID: 3, eventSequence: 2, kind: .stored, keys: [page.key])])
+        // The sink got every event once, in number order.
+        #expect(published.withLock { $0 } == closed.events + pulled.events)
     }
 }

@@ -1,8 +1,8 @@
 import CacheProtocol
 
 /// What the service makes of one request: the answer to send back (none for messages that are
-/// never answered), the cache events to publish, numbered and in order, and whether the request
-/// closed the last open sequence.
+/// never answered), the cache events it caused (numbered, in order, and already handed to the
+/// service's event sink), and whether the request closed the last open sequence.
 struct ServiceReply: Sendable {
     /// The answer, carrying the request's id.
     var reply: Envelope?

@@ -65,7 +65,7 @@ public struct WorkerDaemon {
                 options: coordinatorOptions, status: service.statusBoard,
                 heartbeatInterval: configuration.heartbeatInterval, logger: logger)
         }
-        server.attach(coordinator)
+        if let coordinator { service.publishEvents(to: { coordinator.publish($0) }) }
 
         // What the worker persists at shutdown, once the server has answered its last request and
         // before the coordinator link deregisters: the one place the tiers are flushed.

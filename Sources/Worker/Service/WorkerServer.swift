@@ -18,13 +18,11 @@ final class WorkerServer: Service, Sendable {
     /// The service that answers requests.
     let service: WorkerService
     private let endpoint: ZMQEndpoint
-    private let coordinator = Mutex<CoordinatorConnection?>(nil)
     private let announce: @Sendable (_ endpoint: String) -> Void
     private let logger: Logger
 
     /// A server bound to `listen` (with `options.maxMessageSize`, larger frames make ZeroMQ drop
-    /// the sender); `announce` is called with the bound endpoint when `run` starts serving. Events
-    /// are kept by the service for snapshots until a coordinator is attached.
+    /// the sender); `announce` is called with the bound endpoint when `run` starts serving.
     init(
         service: WorkerService, context: ZMQContext, listen: String, options: ZMQSocketOptions, logger: Logger,
         announce: @escaping @Sendable (_ endpoint: String) -> Void = { _ in }
@@ -33,11 +31,6 @@ final class WorkerServer: Service, Sendable {
         self.service = service
         self.announce = announce
         self.logger = logger
-    }
-
-    /// Sends the cache events of later requests through `coordinator`.
-    func attach(_ coordinator: CoordinatorConnection?) {
-        self.coordinator.withLock { $0 = coordinator }
     }
 
     /// The resolved address the ROUTER is bound to (the real port of `tcp://host:*`).
@@ -99,10 +92,9 @@ final class WorkerServer: Service, Sendable {
         }
     }
 
-    /// Answers one request and publishes the events it caused.
+    /// Answers one request (the service has already handed its events to the coordinator link).
     private func serve(_ request: Envelope, from identity: [UInt8]) async {
         let outcome = await service.handle(request)
-        if let coordinator = coordinator.withLock({ $0 }) { coordinator.publish(outcome.events) }
         if let reply = outcome.reply { await send(identity, reply) }
     }
 

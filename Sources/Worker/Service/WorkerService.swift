@@ -22,6 +22,8 @@ final class WorkerService: Sendable {
     /// The status heartbeats report, published after every request, and whether a drain has ended.
     let statusBoard: WorkerStatusBoard
     private let instance: Mutex<WorkerInstance>
+    /// Where the events go as they are numbered (the coordinator link), if anywhere.
+    private let eventSink = Mutex<(@Sendable ([CacheEvent]) -> Void)?>(nil)
     private let tiers: any LowerTiers
     private let peers: any PagePeers
     private let attention = AttentionRunner()
@@ -59,7 +61,7 @@ final class WorkerService: Sendable {
     /// handle (a coordinator's request, or any reply type) is answered `ErrorReply` `badRequest`.
     func handle(_ request: Envelope) async -> ServiceReply {
         var outcome = ServiceReply(reply: nil, events: [])
-        await perform(instance.withLock { $0.handle(request) }, into: &outcome)
+        await perform(step { $0.handle(request) }, into: &outcome)
         publishStatus()
         return outcome
     }
@@ -86,11 +88,32 @@ final class WorkerService: Sendable {
         var unpublished = ServiceReply(reply: nil, events: [])
         for key in order {
             guard await tiers.needsDurableCopy(key: key) else { continue }
-            await perform(instance.withLock { $0.durableCopy(of: key) }, into: &unpublished)
+            await perform(step { $0.durableCopy(of: key) }, into: &unpublished)
         }
     }
 
     // MARK: Directives
+
+    /// Hands every cache event from now on to `sink`, in the order of their numbers (the
+    /// coordinator link queues them without waiting). Without a sink the events are only counted:
+    /// a coordinator learns the held keys from a snapshot.
+    func publishEvents(to sink: @escaping @Sendable ([CacheEvent]) -> Void) {
+        eventSink.withLock { $0 = sink }
+    }
+
+    /// One synchronous call of the instance. The events it numbered go to the sink before the lock
+    /// is let go, so requests served side by side (a `PullPages` beside the others) still send
+    /// their events in number order, whichever of them finishes first.
+    private func step(_ call: (inout WorkerInstance) -> [WorkerDirective]) -> [WorkerDirective] {
+        instance.withLock { instance in
+            let directives = call(&instance)
+            let events = directives.flatMap { directive -> [CacheEvent] in
+                if case .publish(let events) = directive { events } else { [] }
+            }
+            if !events.isEmpty, let sink = eventSink.withLock({ $0 }) { sink(events) }
+            return directives
+        }
+    }
 
     /// Performs `directives` in order, and the ones the instance returns on the way after them.
     private func perform(_ directives: [WorkerDirective], into outcome: inout ServiceReply) async {
@@ -112,6 +135,7 @@ final class WorkerService: Sendable {
             outcome.reply = Envelope(requestID: requestID, message: .statsReply(StatsReply(counters: all)))
             return []
         case .publish(let events):
+            // Already handed to the sink in `step`; kept here as what the request caused.
             outcome.events += events
             return []
         case let .demote(key, page):
@@ -128,13 +152,13 @@ final class WorkerService: Sendable {
             var pages: [PrefixKey: RawPage] = [:]
             for (key, page) in await tiers.prefetch(keys: keys) where pages[key] == nil { pages[key] = page }
             let answer = pages
-            return instance.withLock { $0.resume(pending, with: .lowerTierPages(answer)) }
+            return step { $0.resume(pending, with: .lowerTierPages(answer)) }
         case let .askLowerTiersContain(keys, pending):
             var present: [Bool] = []
             present.reserveCapacity(keys.count)
             for key in keys { present.append(await tiers.contains(key: key)) }
             let answer = present
-            return instance.withLock { $0.resume(pending, with: .lowerTierPresence(answer)) }
+            return step { $0.resume(pending, with: .lowerTierPresence(answer)) }
         case let .fetchFromPeer(endpoint, keys, pending):
             let answer: Result<[EncodedPage], ServiceError>
             do throws(ServiceError) {
@@ -142,10 +166,10 @@ final class WorkerService: Sendable {
             } catch {
                 answer = .failure(error)
             }
-            return instance.withLock { $0.resume(pending, with: .peerPages(answer)) }
+            return step { $0.resume(pending, with: .peerPages(answer)) }
         case .runAttention(let job):
             let result = await attention.run(job.calls)
-            return instance.withLock { $0.attentionFinished(job, result) }
+            return step { $0.attentionFinished(job, result) }
         case .lastSequenceClosed:
             outcome.closedLastSequence = true
             return []
@@ -158,6 +182,6 @@ final class WorkerService: Sendable {
     /// Reports keys the lower tiers dropped to the instance; its `removed` events come back.
     private func lost(_ keys: [PrefixKey]) -> [WorkerDirective] {
         guard !keys.isEmpty else { return [] }
-        return instance.withLock { $0.lowerTiersLost(keys) }
+        return step { $0.lowerTiersLost(keys) }
     }
 }
