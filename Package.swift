@@ -17,9 +17,10 @@ let buildMachineHasVNNI: Bool = {
 /// Kernels are always compiled with optimisation and for the build machine's CPU: without a target
 /// CPU, `SIMD16<Float>` arithmetic is scalarised and FMA becomes a libm call per lane. Only the
 /// kernels get these flags: the protocol a model process links stays portable.
-let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-target-cpu", "native"])
-] + (buildMachineHasVNNI ? [.define("AVX512_VNNI")] : [])
+let kernelSettings: [SwiftSetting] =
+    [
+        .unsafeFlags(["-O", "-target-cpu", "native"])
+    ] + (buildMachineHasVNNI ? [.define("AVX512_VNNI")] : [])
 
 /// `make fuzz` sets MFA_FUZZ=1: the libFuzzer targets under `Fuzz/<name>/` (each an `@main` that
 /// calls `FuzzDriver.run` from `Fuzz/FuzzSupport`) are added, and the code they exercise is compiled
@@ -121,6 +122,7 @@ if fuzzing {
                 path: "Fuzz/\(name)",
                 swiftSettings: fuzzFlags,
                 linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
-            ))
+            )
+        )
     }
 }

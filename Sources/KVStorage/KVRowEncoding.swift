@@ -10,7 +10,9 @@ public enum KVRowEncoding {
     /// The caller guarantees that `bytes` holds those elements.
     @inlinable
     public static func store(
-        _ values: UnsafeBufferPointer<Float>, as storage: KVStorageType, into bytes: UnsafeMutableRawBufferPointer,
+        _ values: UnsafeBufferPointer<Float>,
+        as storage: KVStorageType,
+        into bytes: UnsafeMutableRawBufferPointer,
         firstElement first: Int
     ) -> Float {
         let n = values.count

@@ -22,13 +22,19 @@ struct AttentionCommand: AsyncParsableCommand {
     var logSumExpPath: String?
     @Flag(help: "Query i sees key j only if j <= i + Nk - Nq.")
     var causal = false
-    @Option(parsing: .unconditional, help: "Sliding window L,R around each query's aligned position (-1 for unbounded).")
+    @Option(
+        parsing: .unconditional,
+        help: "Sliding window L,R around each query's aligned position (-1 for unbounded)."
+    )
     var window: String?
     @Option(help: "Softcap c > 0: scores become c * tanh(s / c).")
     var softcap: Float?
     @Option(help: "Softmax scale (default 1/sqrt(D)).")
     var scale: Float?
-    @Option(name: .customLong("kv-dtype"), help: "K/V storage: f32, f16, bf16 or int8 (default f16 for float16 keys, else f32).")
+    @Option(
+        name: .customLong("kv-dtype"),
+        help: "K/V storage: f32, f16, bf16 or int8 (default f16 for float16 keys, else f32)."
+    )
     var kvDtype: String?
     @Option(help: "Worker threads (default: every core).")
     var threads: Int?
@@ -38,9 +44,14 @@ struct AttentionCommand: AsyncParsableCommand {
             var options = AttentionOptions(scale: scale, causal: causal, softcap: softcap, threads: threads)
             if let window { options.window = try AttentionJob.parseWindow(window) }
             let job = AttentionJob(
-                queryPath: queryPath, keyPath: keyPath, valuePath: valuePath, outputPath: outputPath,
-                logSumExpPath: logSumExpPath, options: options,
-                storage: try kvDtype.map(AttentionJob.parseStorage))
+                queryPath: queryPath,
+                keyPath: keyPath,
+                valuePath: valuePath,
+                outputPath: outputPath,
+                logSumExpPath: logSumExpPath,
+                options: options,
+                storage: try kvDtype.map(AttentionJob.parseStorage)
+            )
             try job.run()
         } catch {
             StandardError.report(error.description)

@@ -16,7 +16,9 @@ struct KernelsBenchCommand: AsyncParsableCommand {
     var threads: Int?
     @Option(
         name: .customLong("repeat"),
-        help: "Fewest timed runs per case, after one warm-up (cases run in interleaved rounds until each has 1 s timed or 400 runs).")
+        help:
+            "Fewest timed runs per case, after one warm-up (cases run in interleaved rounds until each has 1 s timed or 400 runs)."
+    )
     var repetitions = 5
     @Option(name: .customLong("case"), help: "Run only this case (repeatable).")
     var caseNames: [String] = []
@@ -24,8 +26,10 @@ struct KernelsBenchCommand: AsyncParsableCommand {
     func run() async throws {
         do throws(KernelBenchmarkError) {
             let benchmark = KernelBenchmark(
-                threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, repetitions: repetitions,
-                cases: try KernelBenchmark.cases(named: caseNames))
+                threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                repetitions: repetitions,
+                cases: try KernelBenchmark.cases(named: caseNames)
+            )
             let records = try benchmark.run { name in
                 if !json { StandardError.write("running \(name)…") }
             }

@@ -6,7 +6,8 @@ import Coordinator
 struct WorkerBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Measure a real mfa-worker: decode through the socket against the same kernel call in process, and store put/get."
+        abstract:
+            "Measure a real mfa-worker: decode through the socket against the same kernel call in process, and store put/get."
     )
 
     @Flag(help: "Print one JSON object a line.")

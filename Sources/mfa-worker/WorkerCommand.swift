@@ -1,7 +1,7 @@
 import ArgumentParser
 import CacheProtocol
-import Worker
 import Logging
+import Worker
 
 /// `mfa-worker`: holds KV pages and runs attention on its shards.
 @main
@@ -45,10 +45,22 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         ParentWatch.startIfRequested()
         let configuration = try WorkerConfiguration(
-            coordinator: coordinator, listen: listen, model: model, memory: memory, compressedMemory: compressedMemory,
-            dataDirectory: dataDirectory, disk: disk, role: role, remotes: remote, threads: threads,
-            curveSecret: curveSecret, coordinatorKey: coordinatorKey, logLevel: logLevel, workerID: workerID,
-            heartbeatMilliseconds: heartbeat)
+            coordinator: coordinator,
+            listen: listen,
+            model: model,
+            memory: memory,
+            compressedMemory: compressedMemory,
+            dataDirectory: dataDirectory,
+            disk: disk,
+            role: role,
+            remotes: remote,
+            threads: threads,
+            curveSecret: curveSecret,
+            coordinatorKey: coordinatorKey,
+            logLevel: logLevel,
+            workerID: workerID,
+            heartbeatMilliseconds: heartbeat
+        )
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel

@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+
 @testable import CacheProtocol
 
 /// Every class of bad input gets its own typed error, before anything is misread.
@@ -7,8 +8,14 @@ import Testing
 struct MalformedInputTests {
     /// A frame 0 with a header built field by field.
     static func frame0(
-        magic: UInt32 = MessageHeader.magic, major: UInt8 = 1, minor: UInt8 = 0, type: UInt16,
-        bulk: UInt16 = 0, requestID: UInt64 = 1, bodyLength: UInt32? = nil, body: [UInt8]
+        magic: UInt32 = MessageHeader.magic,
+        major: UInt8 = 1,
+        minor: UInt8 = 0,
+        type: UInt16,
+        bulk: UInt16 = 0,
+        requestID: UInt64 = 1,
+        bodyLength: UInt32? = nil,
+        body: [UInt8]
     ) -> [UInt8] {
         var writer = WireWriter()
         writer.write(magic)
@@ -29,7 +36,10 @@ struct MalformedInputTests {
         return writer.bytes
     }
 
-    static let truncateBody = body { $0.write(UInt64(5)); $0.write(UInt32(3)) }
+    static let truncateBody = body {
+        $0.write(UInt64(5))
+        $0.write(UInt32(3))
+    }
     static let truncateType = MessageType.truncate.rawValue
 
     @Test func noFrames() {
@@ -73,7 +83,13 @@ struct MalformedInputTests {
 
     @Test func bodyLengthOverTheLimit() {
         let frame = Self.frame0(type: Self.truncateType, bodyLength: .max, body: Self.truncateBody)
-        #expect(throws: WireError.limitExceeded(field: "body length", value: UInt64(UInt32.max), limit: UInt64(WireLimits.maxBodyBytes))) {
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "body length",
+                value: UInt64(UInt32.max),
+                limit: UInt64(WireLimits.maxBodyBytes)
+            )
+        ) {
             try Envelope(frames: [frame])
         }
     }
@@ -106,7 +122,9 @@ struct MalformedInputTests {
         #expect(throws: WireError.frameCountMismatch(expected: 3, actual: 2)) { try Envelope(frames: [short, [1]]) }
         let oneKey = Self.body { $0.write([PrefixKey(digest: .zero)]) }
         let long = Self.frame0(type: MessageType.pagePut.rawValue, bulk: 2, body: oneKey)
-        #expect(throws: WireError.frameCountMismatch(expected: 2, actual: 3)) { try Envelope(frames: [long, [1], [2]]) }
+        #expect(throws: WireError.frameCountMismatch(expected: 2, actual: 3)) {
+            try Envelope(frames: [long, [1], [2]])
+        }
     }
 
     @Test func oversizeTokenCount() {
@@ -117,7 +135,13 @@ struct MalformedInputTests {
             $0.write(UInt32(100_000_000))
         }
         let frame = Self.frame0(type: MessageType.openSequence.rawValue, body: body)
-        #expect(throws: WireError.limitExceeded(field: "tokens", value: 100_000_000, limit: UInt64(WireLimits.maxTokensPerRequest))) {
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "tokens",
+                value: 100_000_000,
+                limit: UInt64(WireLimits.maxTokensPerRequest)
+            )
+        ) {
             try Envelope(frames: [frame])
         }
     }
@@ -131,7 +155,9 @@ struct MalformedInputTests {
             $0.write(UInt32(1))
         }
         let frame = Self.frame0(type: MessageType.openSequence.rawValue, body: body)
-        #expect(throws: WireError.truncated(field: "tokens", needed: 4000, available: 4)) { try Envelope(frames: [frame]) }
+        #expect(throws: WireError.truncated(field: "tokens", needed: 4000, available: 4)) {
+            try Envelope(frames: [frame])
+        }
     }
 
     @Test func tensorSizeThatOverflows() {
@@ -171,7 +197,9 @@ struct MalformedInputTests {
             $0.write(UInt8(9))
         }
         let frame = Self.frame0(type: MessageType.prefillReply.rawValue, bulk: 2, body: body)
-        #expect(throws: WireError.limitExceeded(field: "tensor rank", value: 9, limit: UInt64(WireLimits.maxTensorRank))) {
+        #expect(
+            throws: WireError.limitExceeded(field: "tensor rank", value: 9, limit: UInt64(WireLimits.maxTensorRank))
+        ) {
             try Envelope(frames: [frame, [], []])
         }
     }
@@ -180,23 +208,39 @@ struct MalformedInputTests {
         let q = try WireTensor(f32: [Float](repeating: 0, count: 8), shape: [2, 2, 2])
         let k = try WireTensor(f32: [Float](repeating: 0, count: 6), shape: [3, 1, 2])
         #expect(throws: WireError.self) { try AttentionInput(q: q, k: k, v: k) }
-        #expect(throws: WireError.inconsistent("k and v must be both present or both absent")) { try AttentionInput(q: q, k: k, v: nil) }
+        #expect(throws: WireError.inconsistent("k and v must be both present or both absent")) {
+            try AttentionInput(q: q, k: k, v: nil)
+        }
         let input = try AttentionInput(q: q, k: nil, v: nil)
-        #expect(throws: WireError.inconsistent("prefill needs k and v")) { try Prefill(sequenceID: 1, layer: 0, startPosition: 0, input: input) }
+        #expect(throws: WireError.inconsistent("prefill needs k and v")) {
+            try Prefill(sequenceID: 1, layer: 0, startPosition: 0, input: input)
+        }
         #expect(throws: WireError.inconsistent("entries have 3 query tokens, q has 2 rows")) {
             try Decode(layer: 0, entries: [.init(sequenceID: 1, queryTokens: 3)], input: input)
         }
         #expect(throws: WireError.inconsistent("attention output and lse must be f32")) {
-            try AttentionOutput(output: q, lse: try WireTensor(elementType: .bf16, shape: [2, 2], bytes: [UInt8](repeating: 0, count: 8)))
+            try AttentionOutput(
+                output: q,
+                lse: try WireTensor(elementType: .bf16, shape: [2, 2], bytes: [UInt8](repeating: 0, count: 8))
+            )
         }
     }
 
     @Test func invalidEnumeratedValuesAndText() {
-        let badBool = Self.body { $0.write(UInt64(1)); $0.write(UInt8(2)) }
+        let badBool = Self.body {
+            $0.write(UInt64(1))
+            $0.write(UInt8(2))
+        }
         #expect(throws: WireError.invalidValue(field: "commit", value: 2)) {
             try Envelope(frames: [Self.frame0(type: MessageType.closeSequence.rawValue, body: badBool)])
         }
-        let badUTF8 = Self.body { $0.write(UInt64(0)); $0.writeCount(2); $0.writeRaw([0xC3, 0x28]); $0.write(UInt32(0)); $0.write([UInt32]()) }
+        let badUTF8 = Self.body {
+            $0.write(UInt64(0))
+            $0.writeCount(2)
+            $0.writeRaw([0xC3, 0x28])
+            $0.write(UInt32(0))
+            $0.write([UInt32]())
+        }
         #expect(throws: WireError.invalidText(field: "namespace")) {
             try Envelope(frames: [Self.frame0(type: MessageType.openSequence.rawValue, body: badUTF8)])
         }
@@ -204,7 +248,12 @@ struct MalformedInputTests {
         #expect(throws: WireError.invalidValue(field: "outcome", value: 7)) {
             try Envelope(frames: [Self.frame0(type: MessageType.registerWorkerReply.rawValue, body: badOutcome)])
         }
-        let shardPastTokens = Self.body { $0.write(UInt64(0)); $0.write("t"); $0.write(UInt32(5)); $0.write([UInt32(1)]) }
+        let shardPastTokens = Self.body {
+            $0.write(UInt64(0))
+            $0.write("t")
+            $0.write(UInt32(5))
+            $0.write([UInt32(1)])
+        }
         #expect(throws: WireError.inconsistent("shard start 5 is past the 1 tokens")) {
             try Envelope(frames: [Self.frame0(type: MessageType.openSequence.rawValue, body: shardPastTokens)])
         }
@@ -212,8 +261,16 @@ struct MalformedInputTests {
 
     @Test func encodingRefusesMessagesOverTheLimits() throws {
         let key = PrefixKey(digest: .zero)
-        let tooMany = PagePut(pages: [EncodedPage](repeating: EncodedPage(key: key, bytes: []), count: WireLimits.maxBulkFrames + 1))
-        #expect(throws: WireError.limitExceeded(field: "bulk frame count", value: UInt64(WireLimits.maxBulkFrames + 1), limit: UInt64(WireLimits.maxBulkFrames))) {
+        let tooMany = PagePut(
+            pages: [EncodedPage](repeating: EncodedPage(key: key, bytes: []), count: WireLimits.maxBulkFrames + 1)
+        )
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "bulk frame count",
+                value: UInt64(WireLimits.maxBulkFrames + 1),
+                limit: UInt64(WireLimits.maxBulkFrames)
+            )
+        ) {
             try Envelope(requestID: 1, message: .pagePut(tooMany)).encode()
         }
     }
@@ -232,7 +289,9 @@ struct MalformedInputTests {
         for message in try MessageSamples.all(size: 2, rng: &rng) {
             let frames = try Envelope(requestID: 3, message: message).encode()
             for cut in 0..<frames[0].count {
-                #expect(throws: WireError.self) { try Envelope(frames: [Array(frames[0].prefix(cut))] + frames.dropFirst()) }
+                #expect(throws: WireError.self) {
+                    try Envelope(frames: [Array(frames[0].prefix(cut))] + frames.dropFirst())
+                }
             }
             #expect(throws: WireError.self) { try Envelope(frames: [frames[0] + [0]] + frames.dropFirst()) }
             #expect(throws: WireError.self) { try Envelope(frames: frames + [[]]) }
@@ -245,9 +304,11 @@ struct MalformedInputTests {
     @Test func everyErrorHasADescription() {
         let errors: [WireError] = [
             .noFrames, .truncatedHeader(length: 3), .badMagic(1), .unsupportedVersion(major: 2, minor: 0),
-            .unknownMessageType(9), .frameCountMismatch(expected: 1, actual: 2), .truncated(field: "f", needed: 1, available: 0),
+            .unknownMessageType(9), .frameCountMismatch(expected: 1, actual: 2),
+            .truncated(field: "f", needed: 1, available: 0),
             .trailingBytes(1), .limitExceeded(field: "f", value: 2, limit: 1), .countOverflow(field: "f"),
-            .invalidText(field: "f"), .invalidValue(field: "f", value: 1), .inconsistent("x"), .invalidModelSpec(.missingKey("kv")),
+            .invalidText(field: "f"), .invalidValue(field: "f", value: 1), .inconsistent("x"),
+            .invalidModelSpec(.missingKey("kv")),
         ]
         #expect(Set(errors.map(\.description)).count == errors.count)
     }

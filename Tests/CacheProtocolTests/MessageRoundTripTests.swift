@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+
 @testable import CacheProtocol
 
 @Suite("Message round trips")
@@ -27,7 +28,12 @@ struct MessageRoundTripTests {
     @Test func bulkDataTravelsOutsideFrameZero() throws {
         let q = try WireTensor(f32: (0..<24).map(Float.init), shape: [2, 3, 4])
         let kv = try WireTensor(f32: (0..<8).map { Float($0) / 2 }, shape: [2, 1, 4])
-        let prefill = try Prefill(sequenceID: 9, layer: 1, startPosition: 32, input: try AttentionInput(q: q, k: kv, v: kv))
+        let prefill = try Prefill(
+            sequenceID: 9,
+            layer: 1,
+            startPosition: 32,
+            input: try AttentionInput(q: q, k: kv, v: kv)
+        )
         let frames = try Envelope(requestID: 5, message: .prefill(prefill)).encode()
         #expect(frames.count == 4)
         #expect(frames[1] == q.bytes)

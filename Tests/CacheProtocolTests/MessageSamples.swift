@@ -1,4 +1,5 @@
 import Kernels
+
 @testable import CacheProtocol
 
 /// One message of every type with random field values; `size` scales every count.
@@ -7,7 +8,9 @@ enum MessageSamples {
         func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
         func key() -> PrefixKey { PrefixKey(bytes: bytes(32)) ?? PrefixKey(digest: .zero) }
         func keys(_ count: Int) -> [PrefixKey] { (0..<count).map { _ in key() } }
-        func text(_ count: Int) -> String { String((0..<count).map { _ in "aé-z9☃".randomElement(using: &rng) ?? "a" }) }
+        func text(_ count: Int) -> String {
+            String((0..<count).map { _ in "aé-z9☃".randomElement(using: &rng) ?? "a" })
+        }
         func tensor(_ type: TensorElementType, _ shape: [Int]) throws -> WireTensor {
             try WireTensor(elementType: type, shape: shape, bytes: bytes(shape.reduce(type.byteCount, *)))
         }
@@ -21,32 +24,77 @@ enum MessageSamples {
             try AttentionInput(
                 q: try tensor(elementType, [rows, heads * group, dim]),
                 k: withKV ? try tensor(elementType, [rows, heads, dim]) : nil,
-                v: withKV ? try tensor(elementType, [rows, heads, dim]) : nil)
+                v: withKV ? try tensor(elementType, [rows, heads, dim]) : nil
+            )
         }
         func output(rows: Int) throws -> AttentionOutput {
-            try AttentionOutput(output: try tensor(.f32, [rows, heads * group, dim]), lse: try tensor(.f32, [rows, heads * group]))
+            try AttentionOutput(
+                output: try tensor(.f32, [rows, heads * group, dim]),
+                lse: try tensor(.f32, [rows, heads * group])
+            )
         }
         let spec = try ModelSpec(
-            name: "m\(size)", layers: Int.random(in: 1...80, using: &rng), queryHeads: heads * group, kvHeads: heads,
-            headDim: dim, kvStorage: KVStorageType.allCases.randomElement(using: &rng) ?? .f16,
-            pageSize: Int.random(in: 1...64, using: &rng))
+            name: "m\(size)",
+            layers: Int.random(in: 1...80, using: &rng),
+            queryHeads: heads * group,
+            kvHeads: heads,
+            headDim: dim,
+            kvStorage: KVStorageType.allCases.randomElement(using: &rng) ?? .f16,
+            pageSize: Int.random(in: 1...64, using: &rng)
+        )
         let tokens = (0..<(size * 7)).map { _ in u32() }
-        let entries = (0..<max(1, size)).map { _ in Decode.Entry(sequenceID: u64(), queryTokens: .random(in: 1...4, using: &rng)) }
+        let entries = (0..<max(1, size)).map { _ in
+            Decode.Entry(sequenceID: u64(), queryTokens: .random(in: 1...4, using: &rng))
+        }
         let rows = entries.reduce(0) { $0 + Int($1.queryTokens) }
         let pages = (0..<size).map { _ in EncodedPage(key: key(), bytes: bytes(Int.random(in: 0...300, using: &rng))) }
         return [
-            .registerWorker(RegisterWorker(
-                workerID: u64(), endpoint: "tcp://127.0.0.1:\(size + 7000)", role: .allCases.randomElement(using: &rng) ?? .compute,
-                hotPageCapacity: u64(), storeBytes: u64(), modelFingerprint: spec.fingerprint)),
+            .registerWorker(
+                RegisterWorker(
+                    workerID: u64(),
+                    endpoint: "tcp://127.0.0.1:\(size + 7000)",
+                    role: .allCases.randomElement(using: &rng) ?? .compute,
+                    hotPageCapacity: u64(),
+                    storeBytes: u64(),
+                    modelFingerprint: spec.fingerprint
+                )
+            ),
             .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))),
             .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: text(size)))),
-            .heartbeat(Heartbeat(workerID: u64(), liveSequences: u32(), freePages: u64(), cachedPages: u64(), lastEventSequence: u64())),
+            .heartbeat(
+                Heartbeat(
+                    workerID: u64(),
+                    liveSequences: u32(),
+                    freePages: u64(),
+                    cachedPages: u64(),
+                    lastEventSequence: u64()
+                )
+            ),
             .ack(Ack()),
             .deregisterWorker(DeregisterWorker(workerID: u64())),
-            .errorReply(ErrorReply(code: (ErrorCode.known + [.unrecognised(999)]).randomElement(using: &rng) ?? .internal, message: text(size))),
-            .openSequence(OpenSequence(sequenceID: u64(), namespace: text(size % 40), shardStart: UInt32(tokens.count / 2), tokens: tokens)),
+            .errorReply(
+                ErrorReply(
+                    code: (ErrorCode.known + [.unrecognised(999)]).randomElement(using: &rng) ?? .internal,
+                    message: text(size)
+                )
+            ),
+            .openSequence(
+                OpenSequence(
+                    sequenceID: u64(),
+                    namespace: text(size % 40),
+                    shardStart: UInt32(tokens.count / 2),
+                    tokens: tokens
+                )
+            ),
             .openSequenceReply(OpenSequenceReply(sequenceID: u64(), cachedTokens: u32())),
-            .prefill(try Prefill(sequenceID: u64(), layer: u32(), startPosition: u32(), input: try input(rows: size, withKV: true))),
+            .prefill(
+                try Prefill(
+                    sequenceID: u64(),
+                    layer: u32(),
+                    startPosition: u32(),
+                    input: try input(rows: size, withKV: true)
+                )
+            ),
             .prefillReply(PrefillReply(sequenceID: u64(), layer: u32(), result: try output(rows: size))),
             .decode(try Decode(layer: u32(), entries: entries, input: try input(rows: rows, withKV: true))),
             .decode(try Decode(layer: u32(), entries: entries, input: try input(rows: rows, withKV: false))),
@@ -63,11 +111,22 @@ enum MessageSamples {
             .pullPagesReply(PullPagesReply(pulled: (0..<size).map { _ in Bool.random(using: &rng) })),
             .prefetchPages(PrefetchPages(keys: keys(size))),
             .prefetchPagesReply(PrefetchPagesReply(hot: (0..<size).map { _ in Bool.random(using: &rng) })),
-            .cacheEvent(CacheEvent(workerID: u64(), eventSequence: u64(), kind: .allCases.randomElement(using: &rng) ?? .stored, keys: keys(size))),
+            .cacheEvent(
+                CacheEvent(
+                    workerID: u64(),
+                    eventSequence: u64(),
+                    kind: .allCases.randomElement(using: &rng) ?? .stored,
+                    keys: keys(size)
+                )
+            ),
             .snapshotRequest(SnapshotRequest()),
             .snapshotReply(SnapshotReply(workerID: u64(), eventSequence: u64(), keys: keys(size * 3))),
             .statsRequest(StatsRequest()),
-            .statsReply(StatsReply(counters: (0..<size).map { StatsReply.Counter(name: "counter.\($0).\(text(3))", value: u64()) })),
+            .statsReply(
+                StatsReply(
+                    counters: (0..<size).map { StatsReply.Counter(name: "counter.\($0).\(text(3))", value: u64()) }
+                )
+            ),
             .drain(Drain(workerID: u64())),
         ]
     }

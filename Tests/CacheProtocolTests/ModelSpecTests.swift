@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+
 @testable import CacheProtocol
 
 @Suite("ModelSpec")
@@ -21,7 +22,10 @@ struct ModelSpecTests {
 
     @Test func acceptsKeysInAnyOrderAndDefaultsThePageSize() throws {
         let spec = try ModelSpec(parsing: "kv=bf16,head-dim=64,kv-heads=2,q-heads=6,layers=4,name=tiny_1.0")
-        #expect(spec == (try ModelSpec(name: "tiny_1.0", layers: 4, queryHeads: 6, kvHeads: 2, headDim: 64, kvStorage: .bf16)))
+        #expect(
+            spec
+                == (try ModelSpec(name: "tiny_1.0", layers: 4, queryHeads: 6, kvHeads: 2, headDim: 64, kvStorage: .bf16))
+        )
         #expect(spec.pageSize == ModelSpec.defaultPageSize)
     }
 
@@ -32,15 +36,26 @@ struct ModelSpecTests {
         ("name=a,layers=1,layers=2,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .duplicateKey("layers")),
         ("name=a,layers=x,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .invalidNumber(key: "layers", value: "x")),
         ("name=a,layers=-3,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .invalidNumber(key: "layers", value: "-3")),
-        ("name=a,layers=99999999999999999999999,q-heads=1,kv-heads=1,head-dim=8,kv=f32",
-         .invalidNumber(key: "layers", value: "99999999999999999999999")),
+        (
+            "name=a,layers=99999999999999999999999,q-heads=1,kv-heads=1,head-dim=8,kv=f32",
+            .invalidNumber(key: "layers", value: "99999999999999999999999")
+        ),
         ("name=a,layers=1,q-heads=1,kv-heads=1,head-dim=8,kv=f8", .unknownStorage("f8")),
         ("name=a,layers,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .malformedItem("layers")),
         ("name=a b,layers=1,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .invalidName("a b")),
         ("name=,layers=1,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .invalidName("")),
-        ("name=a,layers=0,q-heads=1,kv-heads=1,head-dim=8,kv=f32", .outOfRange(field: "layers", value: 0, range: ModelSpec.layerRange)),
-        ("name=a,layers=1,q-heads=1,kv-heads=1,head-dim=4096,kv=f32", .outOfRange(field: "head-dim", value: 4096, range: ModelSpec.headDimRange)),
-        ("name=a,layers=1,q-heads=1,kv-heads=1,head-dim=8,kv=f32,page=0", .outOfRange(field: "page", value: 0, range: ModelSpec.pageSizeRange)),
+        (
+            "name=a,layers=0,q-heads=1,kv-heads=1,head-dim=8,kv=f32",
+            .outOfRange(field: "layers", value: 0, range: ModelSpec.layerRange)
+        ),
+        (
+            "name=a,layers=1,q-heads=1,kv-heads=1,head-dim=4096,kv=f32",
+            .outOfRange(field: "head-dim", value: 4096, range: ModelSpec.headDimRange)
+        ),
+        (
+            "name=a,layers=1,q-heads=1,kv-heads=1,head-dim=8,kv=f32,page=0",
+            .outOfRange(field: "page", value: 0, range: ModelSpec.pageSizeRange)
+        ),
         ("name=a,layers=1,q-heads=6,kv-heads=4,head-dim=8,kv=f32", .headsNotDivisible(queryHeads: 6, kvHeads: 4)),
     ])
     func refusesBadText(text: String, expected: ModelSpecError) {
@@ -62,7 +77,15 @@ struct ModelSpecTests {
 
     @Test func binaryEncodingRoundTripsForEveryStorage() throws {
         for storage in KVStorageType.allCases {
-            let spec = try ModelSpec(name: "m-\(storage)", layers: 3, queryHeads: 12, kvHeads: 4, headDim: 96, kvStorage: storage, pageSize: 32)
+            let spec = try ModelSpec(
+                name: "m-\(storage)",
+                layers: 3,
+                queryHeads: 12,
+                kvHeads: 4,
+                headDim: 96,
+                kvStorage: storage,
+                pageSize: 32
+            )
             var writer = WireWriter()
             spec.encode(into: &writer)
             var reader = WireReader(writer.bytes)
@@ -82,7 +105,8 @@ struct ModelSpecTests {
         var zeroLayers = writer.bytes
         zeroLayers[5] = 0  // layers (u32 LE) right after the 1-byte name
         reader = WireReader(zeroLayers)
-        #expect(throws: WireError.invalidModelSpec(.outOfRange(field: "layers", value: 0, range: ModelSpec.layerRange))) {
+        #expect(throws: WireError.invalidModelSpec(.outOfRange(field: "layers", value: 0, range: ModelSpec.layerRange)))
+        {
             try ModelSpec(reading: &reader)
         }
     }

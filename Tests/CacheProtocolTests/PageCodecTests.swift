@@ -1,7 +1,8 @@
 import Foundation
 import Kernels
-import Testing
 import TestSupport
+import Testing
+
 @testable import CacheProtocol
 
 @Suite("Page codec")
@@ -17,8 +18,10 @@ struct PageCodecTests {
         return (0..<count).map { _ in Float.random(in: -4...4, using: &rng) }
     }
 
-    @Test("round trip of random pages of every storage type, filter and compression, odd shapes included",
-          arguments: KVStorageType.allCases)
+    @Test(
+        "round trip of random pages of every storage type, filter and compression, odd shapes included",
+        arguments: KVStorageType.allCases
+    )
     func roundTripRandom(storage: KVStorageType) throws {
         let shapes = [(1, 1, 1, 1), (2, 3, 3, 5), (1, 16, 4, 64), (3, 7, 2, 33)]
         for (i, (l, p, h, d)) in shapes.enumerated() {
@@ -32,8 +35,10 @@ struct PageCodecTests {
         }
     }
 
-    @Test("round trip of real pages, full and half-filled, of every storage type and filter",
-          arguments: KVStorageType.allCases)
+    @Test(
+        "round trip of real pages, full and half-filled, of every storage type and filter",
+        arguments: KVStorageType.allCases
+    )
     func roundTripReal(storage: KVStorageType) throws {
         let all = try RealKVFile.values()
         let layout = try RealKVFile.layout(storage)
@@ -51,7 +56,10 @@ struct PageCodecTests {
     @Test("real bf16 pages reach ratio >= 1.12 with the default (best) filter, and f16 is stored raw")
     func realRatios() throws {
         let all = try RealKVFile.values()
-        var raw = 0, bf16Encoded = 0, bitEncoded = 0, byteEncoded = 0
+        var raw = 0
+        var bf16Encoded = 0
+        var bitEncoded = 0
+        var byteEncoded = 0
         for first in stride(from: 0, to: RealKVFile.tokens - 15, by: 16) {
             let values = RealKVFile.page(all, first: first, filled: 16)
             let bf16 = try RawPage(layout: RealKVFile.layout(.bf16), values: values)
@@ -73,7 +81,10 @@ struct PageCodecTests {
     func sizeBoundOnRandomBytes(storage: KVStorageType) throws {
         var rng = SplitMix64(seed: 7)
         let layout = try PageLayout(layers: 2, pageSize: 16, kvHeads: 4, headDim: 32, storage: storage)
-        let page = try RawPage(layout: layout, bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let page = try RawPage(
+            layout: layout,
+            bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        )
         for encoding in Self.encodings {
             let encoded = codec.encode(page, encoding: encoding)
             #expect(encoded.count <= layout.rawByteCount + PageHeader.byteCount)
@@ -122,7 +133,8 @@ struct PageCodecTests {
         for length in 0..<encoded.count {
             #expect(throws: PageCodecError.self) { try codec.decode(Array(encoded[0..<length])) }
         }
-        #expect(throws: PageCodecError.encodedLengthMismatch(declared: encoded.count - 40, actual: encoded.count - 39)) {
+        #expect(throws: PageCodecError.encodedLengthMismatch(declared: encoded.count - 40, actual: encoded.count - 39))
+        {
             try codec.decode(encoded + [0])
         }
         func patched(_ offset: Int, _ bytes: [UInt8]) -> [UInt8] {
@@ -150,8 +162,12 @@ struct PageCodecTests {
 
     @Test("layouts with empty or oversized dimensions are refused")
     func layoutValidation() {
-        #expect(throws: PageCodecError.self) { try PageLayout(layers: 0, pageSize: 16, kvHeads: 1, headDim: 1, storage: .f16) }
-        #expect(throws: PageCodecError.self) { try PageLayout(layers: 1, pageSize: -1, kvHeads: 1, headDim: 1, storage: .f16) }
+        #expect(throws: PageCodecError.self) {
+            try PageLayout(layers: 0, pageSize: 16, kvHeads: 1, headDim: 1, storage: .f16)
+        }
+        #expect(throws: PageCodecError.self) {
+            try PageLayout(layers: 1, pageSize: -1, kvHeads: 1, headDim: 1, storage: .f16)
+        }
         #expect(throws: PageCodecError.self) {
             try PageLayout(layers: 1 << 20, pageSize: 1 << 20, kvHeads: 1 << 20, headDim: 1 << 20, storage: .int8)
         }
@@ -187,12 +203,16 @@ struct PageCodecTests {
     func filtersMatchDefinition(storage: KVStorageType) throws {
         let layout = try PageLayout(layers: 1, pageSize: 5, kvHeads: 3, headDim: 29, storage: storage)
         var rng = SplitMix64(seed: 11)
-        let page = try RawPage(layout: layout, bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let page = try RawPage(
+            layout: layout,
+            bytes: (0..<layout.rawByteCount).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        )
         for filter in PageFilter.allCases {
             let encoded = codec.encode(page, encoding: PageEncoding(filter: filter, compression: .raw))
             let elements = Array(page.bytes[0..<layout.elementByteCount])
             let scales = Array(page.bytes[layout.elementByteCount...])
-            let expected = referenceFilter(filter, section: elements, elementSize: storage.bytesPerElement)
+            let expected =
+                referenceFilter(filter, section: elements, elementSize: storage.bytesPerElement)
                 + referenceFilter(filter, section: scales, elementSize: 4)
             #expect(Array(encoded[PageHeader.byteCount...]) == expected, "\(filter)")
         }
@@ -218,9 +238,11 @@ struct PageCodecTests {
         #expect(try codec.decode(lz4Encoded) == lz4Page)
     }
 
-    static let vector1 = "4d46415001020100010000000200000001000000040000002000000020000000c6c2e05653f1cd78"
+    static let vector1 =
+        "4d46415001020100010000000200000001000000040000002000000020000000c6c2e05653f1cd78"
         + "8000004000808000c0000080800000803fc03f40003ebf413f40bf4041c13e3f"
-    static let vector2 = "4d46415001020201010000000800000002000000080000000002000090000000aa8214af6ffeca781f000100ccff512f"
+    static let vector2 =
+        "4d46415001020201010000000800000002000000080000000002000090000000aa8214af6ffeca781f000100ccff512f"
         + "28cada15e5b8d2f36f8a8e1a091e79968900795cd7785b3cb819e5de99843440540425e21a012c080000106496608001"
         + "14c606a20001a04241441201201a836f7ccefff7ffb9fefb6f8a9e7e9f7ef9979dc67ffed779fb7ef95df7dfb99eb720"
         + "006d0fbf010df01147548eefe39a11acd82e8298769778c99195c60ebec239a36ac155f319301e83"

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import CacheProtocol
 
 /// Replays the committed seed corpus of the page fuzzer through the page decoder, as the fuzzer does.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import CacheProtocol
 
 /// Vectors computed independently with Python's hashlib from the byte layouts in PROTOCOL.md.
@@ -13,29 +14,42 @@ struct PrefixKeyTests {
         spec.encode(into: &writer)
         #expect(writer.bytes == (try hexBytes("090000006c6c616d61332d3862200000002000000008000000800000000110000000")))
         #expect(spec.fingerprint.hex == "2304deb20f25fe2e55975650f19d40b9cf052c354f1e7c52b5a593a7ce6073de")
-        #expect(try ModelSpec(parsing: Self.tiny).fingerprint.hex == "731593916dc2075d13f32c465ec5ee4f04269c15c727ced50c4b024a3efacd20")
+        #expect(
+            try ModelSpec(parsing: Self.tiny).fingerprint.hex
+                == "731593916dc2075d13f32c465ec5ee4f04269c15c727ced50c4b024a3efacd20"
+        )
     }
 
     @Test func chainMatchesTheVectors() throws {
         let fingerprint = try ModelSpec(parsing: Self.llama).fingerprint
         let tokens = (1...40).map(UInt32.init)
         let keysA = PrefixKey.chain(namespace: "tenant-a", fingerprint: fingerprint, tokens: tokens, pageSize: 16)
-        #expect(keysA.map(\.hex) == [
-            "d5aaed6861567d0fdb9cd2aed5744d70a2a03bbd4e0008f7fbfd7a80e084dcab",
-            "98081a301ca652899dedbf4eb7917f1e72348cf0c2d62c862a30c7fd3b54deec",
-        ])
+        #expect(
+            keysA.map(\.hex) == [
+                "d5aaed6861567d0fdb9cd2aed5744d70a2a03bbd4e0008f7fbfd7a80e084dcab",
+                "98081a301ca652899dedbf4eb7917f1e72348cf0c2d62c862a30c7fd3b54deec",
+            ]
+        )
         let keysB = PrefixKey.chain(namespace: "tenant-b", fingerprint: fingerprint, tokens: tokens, pageSize: 16)
-        #expect(keysB.map(\.hex) == [
-            "ae5e748780913920b39a9e6088b74d91ae4dad27fb45a9448156ed599f1fad64",
-            "1d7e30fe6541092b47bfa05e1ec9a18b95826f535dd1e4465ff638c582692f67",
-        ])
+        #expect(
+            keysB.map(\.hex) == [
+                "ae5e748780913920b39a9e6088b74d91ae4dad27fb45a9448156ed599f1fad64",
+                "1d7e30fe6541092b47bfa05e1ec9a18b95826f535dd1e4465ff638c582692f67",
+            ]
+        )
         let tiny = try ModelSpec(parsing: Self.tiny)
         let keysTiny = PrefixKey.chain(
-            namespace: "", fingerprint: tiny.fingerprint, tokens: [7, 7, 7, 7, 100_000, .max, 0, 1, 5], pageSize: tiny.pageSize)
-        #expect(keysTiny.map(\.hex) == [
-            "1d0a2545ca7f9315001c1ab403507a7da14c633d030715b56805ff13c4c43e11",
-            "d6ff3d0bc990650cedfccdad48302c4078b81eaf357f765a30ea85425e858c00",
-        ])
+            namespace: "",
+            fingerprint: tiny.fingerprint,
+            tokens: [7, 7, 7, 7, 100_000, .max, 0, 1, 5],
+            pageSize: tiny.pageSize
+        )
+        #expect(
+            keysTiny.map(\.hex) == [
+                "1d0a2545ca7f9315001c1ab403507a7da14c633d030715b56805ff13c4c43e11",
+                "d6ff3d0bc990650cedfccdad48302c4078b81eaf357f765a30ea85425e858c00",
+            ]
+        )
     }
 
     @Test func onlyFullPagesGetKeysAndPrefixesShareKeys() throws {
@@ -43,7 +57,12 @@ struct PrefixKeyTests {
         let tokens: [UInt32] = Array(0..<23)
         let keys = PrefixKey.chain(namespace: "t", fingerprint: fingerprint, tokens: tokens, pageSize: 4)
         #expect(keys.count == 5)
-        let shorter = PrefixKey.chain(namespace: "t", fingerprint: fingerprint, tokens: Array(tokens.prefix(13)), pageSize: 4)
+        let shorter = PrefixKey.chain(
+            namespace: "t",
+            fingerprint: fingerprint,
+            tokens: Array(tokens.prefix(13)),
+            pageSize: 4
+        )
         #expect(shorter == Array(keys.prefix(3)))
         var changed = tokens
         changed[9] = 1000

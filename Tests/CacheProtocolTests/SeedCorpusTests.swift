@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CacheProtocol
 
 /// Replays the committed seed corpus of the message fuzzer through the decoder, as the fuzzer does.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CacheProtocol
 
 @Suite("CURVE security", .timeLimit(.minutes(1)))
@@ -9,8 +10,12 @@ struct ZMQCurveTests {
         #expect(ZMQContext.hasCurve)
         let context = try ZMQContext()
         let serverKeys = try ZMQCurveKeyPair.generate()
-        let server = try ZMQEndpoint(.router, context: context, options: ZMQSocketOptions(curve: .server(serverKeys)),
-                                     bind: ["tcp://127.0.0.1:*"])
+        let server = try ZMQEndpoint(
+            .router,
+            context: context,
+            options: ZMQSocketOptions(curve: .server(serverKeys)),
+            bind: ["tcp://127.0.0.1:*"]
+        )
         let serving = Task {
             let request = try await server.receive(timeout: .seconds(10))
             let frames = ZMQTransportTests.bytes(request)
@@ -18,15 +23,21 @@ struct ZMQCurveTests {
             return frames
         }
         let wrongServerKey = try ZMQCurveKeyPair.generate().publicKey
-        let impostor = try ZMQRequester(context: context, connect: server.boundEndpoints,
-                                        options: ZMQSocketOptions(curve: .client(try .generate(), serverKey: wrongServerKey)),
-                                        requestID: ZMQTransportTests.requestID)
+        let impostor = try ZMQRequester(
+            context: context,
+            connect: server.boundEndpoints,
+            options: ZMQSocketOptions(curve: .client(try .generate(), serverKey: wrongServerKey)),
+            requestID: ZMQTransportTests.requestID
+        )
         await #expect(throws: TransportError.timedOut(operation: "request", timeout: .milliseconds(500))) {
             try await impostor.request([ZMQTransportTests.idFrame(1), [0xBA, 0xD0]], timeout: .milliseconds(500))
         }
-        let client = try ZMQRequester(context: context, connect: server.boundEndpoints,
-                                      options: ZMQSocketOptions(curve: .client(try .generate(), serverKey: serverKeys.publicKey)),
-                                      requestID: ZMQTransportTests.requestID)
+        let client = try ZMQRequester(
+            context: context,
+            connect: server.boundEndpoints,
+            options: ZMQSocketOptions(curve: .client(try .generate(), serverKey: serverKeys.publicKey)),
+            requestID: ZMQTransportTests.requestID
+        )
         let request = [ZMQTransportTests.idFrame(2), [0x60, 0x0D]]
         #expect(ZMQTransportTests.bytes(try await client.request(request, timeout: .seconds(10))) == request)
         let served = try await serving.value
@@ -62,6 +73,8 @@ struct ZMQCurveTests {
         #expect(throws: TransportError.invalidCurveKey("expected 40 Z85 characters, got 8")) {
             try ZMQCurveKeyPair.readPublicKey(from: badPath)
         }
-        #expect(throws: TransportError.self) { try ZMQCurveKeyPair.readPublicKey(from: directory.appendingPathComponent("missing").path) }
+        #expect(throws: TransportError.self) {
+            try ZMQCurveKeyPair.readPublicKey(from: directory.appendingPathComponent("missing").path)
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import CacheProtocol
 
 /// `ZMQEndpoint.post` (queue without waiting) and `sendPeriodically` (messages made and sent by the

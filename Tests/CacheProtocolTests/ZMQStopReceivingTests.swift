@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CacheProtocol
 
 /// `ZMQEndpoint.stopReceiving()`: a server stops taking requests and still answers those it took.
@@ -40,7 +41,9 @@ struct ZMQStopReceivingTests {
         try await server.send([Array(taken[0]), Array("answer".utf8)], timeout: .seconds(5))
         let answer = try await client.receive(timeout: .seconds(10))
         #expect(answer.map { Array($0) } == [Array("answer".utf8)])
-        await #expect(throws: TransportError.receivingStopped) { _ = try await server.receive(timeout: .milliseconds(100)) }
+        await #expect(throws: TransportError.receivingStopped) {
+            _ = try await server.receive(timeout: .milliseconds(100))
+        }
 
         server.stopReceiving()
         await server.close()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CacheProtocol
 
 @Suite("ZeroMQ transport", .timeLimit(.minutes(1)))
@@ -25,7 +26,10 @@ struct ZMQTransportTests {
     }
 
     /// A ROUTER on a fresh loopback port.
-    func router(_ options: ZMQSocketOptions = ZMQSocketOptions(), at address: String = "tcp://127.0.0.1:*") throws -> ZMQEndpoint {
+    func router(
+        _ options: ZMQSocketOptions = ZMQSocketOptions(),
+        at address: String = "tcp://127.0.0.1:*"
+    ) throws -> ZMQEndpoint {
         try ZMQEndpoint(.router, context: context, options: options, bind: [address])
     }
 
@@ -39,12 +43,25 @@ struct ZMQTransportTests {
             for _ in ids { requests.append(try await server.receive(timeout: .seconds(10))) }
             for request in requests.reversed() {
                 let id = try #require(Self.requestID(request[1]))
-                try await server.send([Array(request[0]), Self.idFrame(id), Array("reply \(id)".utf8)], timeout: .seconds(5))
+                try await server.send(
+                    [Array(request[0]), Self.idFrame(id), Array("reply \(id)".utf8)],
+                    timeout: .seconds(5)
+                )
             }
         }
         let replies = try await withThrowingTaskGroup(of: (UInt64, [[UInt8]]).self) { group in
             for id in ids {
-                group.addTask { (id, Self.bytes(try await client.request([Self.idFrame(id), Array("ask \(id)".utf8)], timeout: .seconds(10)))) }
+                group.addTask {
+                    (
+                        id,
+                        Self.bytes(
+                            try await client.request(
+                                [Self.idFrame(id), Array("ask \(id)".utf8)],
+                                timeout: .seconds(10)
+                            )
+                        )
+                    )
+                }
             }
             var all: [UInt64: [[UInt8]]] = [:]
             for try await (id, reply) in group { all[id] = reply }
@@ -75,7 +92,12 @@ struct ZMQTransportTests {
 
     @Test("received frames are read in place, compare by their bytes, and outlive their endpoint")
     func receivedFrames() async throws {
-        let pull = try ZMQEndpoint(.pull, context: context, options: ZMQSocketOptions(maxMessageSize: nil), bind: ["tcp://127.0.0.1:*"])
+        let pull = try ZMQEndpoint(
+            .pull,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            bind: ["tcp://127.0.0.1:*"]
+        )
         let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
         let big = (0..<(1 << 20) + 3).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 7) }
         let sent: [[UInt8]] = [[], [5], Array("short".utf8), big, big]
@@ -95,11 +117,18 @@ struct ZMQTransportTests {
 
     @Test("an envelope decodes from received frames as from the frames that were sent")
     func envelopeFromReceivedFrames() async throws {
-        let pull = try ZMQEndpoint(.pull, context: context, options: ZMQSocketOptions(maxMessageSize: nil), bind: ["tcp://127.0.0.1:*"])
+        let pull = try ZMQEndpoint(
+            .pull,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            bind: ["tcp://127.0.0.1:*"]
+        )
         let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
         let pages = (0..<3).map { index in
-            EncodedPage(key: PrefixKey(digest: Digest32(sha256: [UInt8(index)])),
-                        bytes: (0..<(40_000 * (index + 1))).map { UInt8(truncatingIfNeeded: $0 ^ index) })
+            EncodedPage(
+                key: PrefixKey(digest: Digest32(sha256: [UInt8(index)])),
+                bytes: (0..<(40_000 * (index + 1))).map { UInt8(truncatingIfNeeded: $0 ^ index) }
+            )
         }
         let envelope = Envelope(requestID: 99, message: .pagePut(PagePut(pages: pages)))
         let sent = try envelope.encode()
@@ -127,7 +156,9 @@ struct ZMQTransportTests {
         await #expect(throws: TransportError.timedOut(operation: "request", timeout: .milliseconds(200))) {
             try await client.request([Self.idFrame(1)], timeout: .milliseconds(200))
         }
-        await #expect(throws: TransportError.missingRequestID) { try await client.request([[1, 2]], timeout: .seconds(1)) }
+        await #expect(throws: TransportError.missingRequestID) {
+            try await client.request([[1, 2]], timeout: .seconds(1))
+        }
         await #expect(throws: TransportError.emptyMessage) { try await server.send([], timeout: .seconds(1)) }
         await #expect(throws: TransportError.self) { try await server.send([[9, 9, 9], [1]], timeout: .seconds(1)) }
         await client.close()
@@ -157,13 +188,17 @@ struct ZMQTransportTests {
 
     @Test("IPv6 loopback and ipc endpoints carry messages")
     func ipv6AndIPC() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-zmq-\(UUID().uuidString).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-zmq-\(UUID().uuidString).sock")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         for address in ["tcp://[::1]:*", "ipc://\(path)"] {
             let pull = try ZMQEndpoint(.pull, context: context, bind: [address])
             let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
             try await push.send([Array(address.utf8), [0, 1, 2]], timeout: .seconds(5))
-            #expect(Self.bytes(try await pull.receive(timeout: .seconds(5))) == [Array(address.utf8), [0, 1, 2]], "\(address)")
+            #expect(
+                Self.bytes(try await pull.receive(timeout: .seconds(5))) == [Array(address.utf8), [0, 1, 2]],
+                "\(address)"
+            )
             await push.close()
             await pull.close()
         }
@@ -171,7 +206,12 @@ struct ZMQTransportTests {
 
     @Test("a frame above the receiver's max message size is refused")
     func maxMessageSize() async throws {
-        let pull = try ZMQEndpoint(.pull, context: context, options: ZMQSocketOptions(maxMessageSize: 1024), bind: ["tcp://127.0.0.1:*"])
+        let pull = try ZMQEndpoint(
+            .pull,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: 1024),
+            bind: ["tcp://127.0.0.1:*"]
+        )
         let push = try ZMQEndpoint(.push, context: context, connect: pull.boundEndpoints)
         try await push.send([[UInt8](repeating: 1, count: 1000)], timeout: .seconds(5))
         #expect(try await pull.receive(timeout: .seconds(5)).first?.count == 1000)

@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import TestSupport
 import Testing
+
 @testable import Coordinator
 
 /// `mfa-coordinator attention` as a real process, and the job behind it in-process.
@@ -44,11 +45,16 @@ import Testing
         let lse = try NPYArray(contentsOf: path("lse.npy"))
         #expect(output.shape == [2, 4, 9, 32] && lse.shape == [2, 4, 9])
         let reference = ReferenceAttention.dense(
-            q: q.values, k: try KVTensor(k.values, rowLength: 32, storage: .f32),
+            q: q.values,
+            k: try KVTensor(k.values, rowLength: 32, storage: .f32),
             v: try KVTensor(v.values, rowLength: 32, storage: .f32),
             shape: DenseAttentionShape(batch: 2, queryHeads: 4, kvHeads: 2, queryLength: 9, keyLength: 13, headDim: 32),
-            options: AttentionOptions(causal: true))
-        let deviation = AttentionDeviation(AttentionResult(output: output.values, logSumExp: lse.values), reference: reference)
+            options: AttentionOptions(causal: true)
+        )
+        let deviation = AttentionDeviation(
+            AttentionResult(output: output.values, logSumExp: lse.values),
+            reference: reference
+        )
         #expect(deviation.isWithin(2e-5), "seed \(generator.seed): \(deviation)")
     }
 
@@ -59,10 +65,15 @@ import Testing
         try Data("not an npy file".utf8).write(to: URL(fileURLWithPath: path("bad.npy")))
         try NPYArray(shape: [1, 1, 2, 4], values: [Float](repeating: 0.5, count: 8)).write(to: path("q.npy"))
         try NPYArray(shape: [1, 1, 3, 4], values: [Float](repeating: 0.5, count: 12)).write(to: path("k.npy"))
-        let base = ["attention", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("k.npy"), "--out", path("o.npy")]
+        let base = [
+            "attention", "--q", path("q.npy"), "--k", path("k.npy"), "--v", path("k.npy"), "--out", path("o.npy"),
+        ]
         let invocations: [[String]] = [
             ["attention", "--q", path("bad.npy"), "--k", path("k.npy"), "--v", path("k.npy"), "--out", path("o.npy")],
-            ["attention", "--q", path("missing.npy"), "--k", path("k.npy"), "--v", path("k.npy"), "--out", path("o.npy")],
+            [
+                "attention", "--q", path("missing.npy"), "--k", path("k.npy"), "--v", path("k.npy"), "--out",
+                path("o.npy"),
+            ],
             ["attention", "--q", path("q.npy"), "--k", path("q.npy"), "--v", path("k.npy"), "--out", path("o.npy")],
             base + ["--kv-dtype", "f64"],
             base + ["--window", "3"],

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Coordinator
 
 /// The demo `mfa-coordinator run` performs, end to end against real `mfa-worker` processes.
@@ -18,7 +19,11 @@ struct ClusterDemoTests {
         for tier in ["compressed", "disk", "remote"] {
             #expect(report.lines.contains { $0.hasPrefix("  tier \(tier):") && !$0.contains("moved_in 0") }, "\(tier)")
         }
-        #expect(report.lines.contains { $0.hasPrefix("shutdown") && $0.contains("exited 0, store") && $0.contains("removed") })
+        #expect(
+            report.lines.contains {
+                $0.hasPrefix("shutdown") && $0.contains("exited 0, store") && $0.contains("removed")
+            }
+        )
         #expect(report.lines.last == "result: all checks passed")
     }
 

@@ -1,17 +1,20 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Coordinator
 
 /// The benchmark's case list, work counts and output format (no timing).
 @Suite struct KernelBenchmarkTests {
     @Test func caseListAndSelection() throws {
         let names = KernelBenchmarkCase.all.map(\.name)
-        #expect(names == [
-            "prefill-causal-d64-n4096-f16", "prefill-causal-d128-n4096-f16", "prefill-causal-d128-n4096-bf16",
-            "prefill-dense-d128-n1024-f32", "prefill-gqa-causal-d128-n2048-f16", "prefill-window256-d128-n8192-f16",
-            "decode-paged-f16", "decode-paged-int8",
-        ])
+        #expect(
+            names == [
+                "prefill-causal-d64-n4096-f16", "prefill-causal-d128-n4096-f16", "prefill-causal-d128-n4096-bf16",
+                "prefill-dense-d128-n1024-f32", "prefill-gqa-causal-d128-n2048-f16", "prefill-window256-d128-n8192-f16",
+                "decode-paged-f16", "decode-paged-int8",
+            ]
+        )
         #expect(try KernelBenchmark.cases(named: []).count == names.count)
         #expect(try KernelBenchmark.cases(named: ["decode-paged-int8"]).map(\.name) == ["decode-paged-int8"])
         #expect(throws: KernelBenchmarkError.self) { try KernelBenchmark.cases(named: ["prefill-nothing"]) }
@@ -27,8 +30,14 @@ import Testing
         let visible = 256 * 257 / 2 + (8192 - 256) * 256
         #expect(window.flops == 4 * 8 * 128 * Double(visible))
         #expect(KernelBenchmarkCase.visiblePairs(queries: 4, keys: 4, causal: true, window: .unbounded) == 10)
-        #expect(KernelBenchmarkCase.visiblePairs(
-            queries: 2, keys: 5, causal: false, window: AttentionWindow(left: 1, right: 1)) == 5)
+        #expect(
+            KernelBenchmarkCase.visiblePairs(
+                queries: 2,
+                keys: 5,
+                causal: false,
+                window: AttentionWindow(left: 1, right: 1)
+            ) == 5
+        )
         let f16 = try #require(byName["decode-paged-f16"])
         let int8 = try #require(byName["decode-paged-int8"])
         #expect(f16.bytesRead == 2 * 8 * 4096 * 8 * 128 * 2)
@@ -39,9 +48,21 @@ import Testing
     @Test func jsonLinesParseWithTheirKeys() throws {
         let records: [KernelBenchmarkRecord] = [
             .machine(fmaPeakGFLOPS: 512.5, readGBPS: 40.25, threads: 2),
-            .compute(name: "prefill-causal-d128-n4096-f16", bestSeconds: 0.1, medianSeconds: 0.11, gflops: 343.6, peakFraction: 0.67),
-            .decode(name: "decode-paged-f16", bestSeconds: 0.004, medianSeconds: 0.005, gbps: 33.5, bandwidthFraction: 0.82,
-                    tokensPerSecond: 2000),
+            .compute(
+                name: "prefill-causal-d128-n4096-f16",
+                bestSeconds: 0.1,
+                medianSeconds: 0.11,
+                gflops: 343.6,
+                peakFraction: 0.67
+            ),
+            .decode(
+                name: "decode-paged-f16",
+                bestSeconds: 0.004,
+                medianSeconds: 0.005,
+                gbps: 33.5,
+                bandwidthFraction: 0.82,
+                tokensPerSecond: 2000
+            ),
         ]
         let expectedKeys: [Set<String>] = [
             ["case", "fma_peak_gflops", "read_gbps", "threads"],
@@ -55,7 +76,9 @@ import Testing
             #expect(Set(object.keys) == keys, "\(line)")
             #expect(!record.tableRow.isEmpty)
         }
-        let machine = try #require(try JSONSerialization.jsonObject(with: Data(records[0].jsonLine.utf8)) as? [String: Any])
+        let machine = try #require(
+            try JSONSerialization.jsonObject(with: Data(records[0].jsonLine.utf8)) as? [String: Any]
+        )
         #expect(machine["case"] as? String == "machine")
         #expect((machine["fma_peak_gflops"] as? Double) == 512.5)
         #expect((machine["threads"] as? Int) == 2)

@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Coordinator
 
 /// The launcher on small shell scripts: readiness, output, failures that show stderr, the
@@ -10,17 +11,23 @@ import Testing
 struct LaunchedProcessTests {
     /// `/bin/sh -c script`, waiting for a line starting with `readyLinePrefix` when one is given.
     static func shell(
-        _ script: String, readyLinePrefix: String? = "listening ", startTimeout: Duration = .seconds(10)
+        _ script: String,
+        readyLinePrefix: String? = "listening ",
+        startTimeout: Duration = .seconds(10)
     ) throws(LaunchedProcessError) -> LaunchedProcess {
         try LaunchedProcess(
-            executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script], readyLinePrefix: readyLinePrefix,
-            startTimeout: startTimeout)
+            executable: URL(fileURLWithPath: "/bin/sh"),
+            arguments: ["-c", script],
+            readyLinePrefix: readyLinePrefix,
+            startTimeout: startTimeout
+        )
     }
 
     @Test("the readiness line's rest is kept, stdout and stderr are read, and the child learns its parent's id")
     func readinessAndOutput() throws {
         let process = try Self.shell(
-            "echo starting; echo warming >&2; echo \"listening $\(ParentWatch.environmentVariable)\"; exec sleep 30")
+            "echo starting; echo warming >&2; echo \"listening $\(ParentWatch.environmentVariable)\"; exec sleep 30"
+        )
         #expect(process.readyLine == String(getpid()))
         #expect(process.standardOutput.hasPrefix("starting\n"))
         #expect(process.exit == nil)
@@ -91,7 +98,10 @@ struct LaunchedProcessTests {
             try LaunchedWorker(binary: binary, arguments: ["--model", "nonsense"])
         }
         let description = try #require(error).description
-        #expect(description.contains("exit status 1") && description.contains("\"nonsense\" is not key=value"), "\(description)")
+        #expect(
+            description.contains("exit status 1") && description.contains("\"nonsense\" is not key=value"),
+            "\(description)"
+        )
     }
 
     @Test("a missing executable is an error naming the path")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Coordinator
 
 /// `.npy` files round-trip, and malformed ones are refused with the matching typed error.
@@ -48,23 +49,37 @@ import Testing
     @Test func readsVersions2And3AndFloat16() throws {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
         for version: (UInt8, UInt8) in [(2, 0), (3, 0)] {
-            let array = try NPYArray(decoding: Self.file(version: version, header: header, data: Self.floatBytes([1.5, -2])))
+            let array = try NPYArray(
+                decoding: Self.file(version: version, header: header, data: Self.floatBytes([1.5, -2]))
+            )
             #expect(array.shape == [2] && array.values == [1.5, -2])
         }
         let halves: [Float16] = [1, -0.5, 65504, 0.099_98]
         let data = halves.flatMap { [UInt8(truncatingIfNeeded: $0.bitPattern), UInt8($0.bitPattern >> 8)] }
-        let f16 = try NPYArray(decoding: Self.file(
-            header: "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", data: data))
+        let f16 = try NPYArray(
+            decoding: Self.file(
+                header: "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }",
+                data: data
+            )
+        )
         #expect(f16.elementType == .float16 && f16.shape == [2, 2])
         #expect(f16.values == halves.map { Float($0) })
         // Key order and spacing are free, as in a Python literal; Python 2 long integers too.
-        let reordered = try NPYArray(decoding: Self.file(
-            header: "{\"shape\": (1L,1), \"fortran_order\":False,\"descr\":'<f4'}   \n", data: Self.floatBytes([4])))
+        let reordered = try NPYArray(
+            decoding: Self.file(
+                header: "{\"shape\": (1L,1), \"fortran_order\":False,\"descr\":'<f4'}   \n",
+                data: Self.floatBytes([4])
+            )
+        )
         #expect(reordered.values == [4] && reordered.shape == [1, 1])
     }
 
     /// Builds `header` with `data` and expects `NPYArray(decoding:)` to throw `expected`.
-    func expectRefused(_ bytes: [UInt8], _ matches: (NPYError) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRefused(
+        _ bytes: [UInt8],
+        _ matches: (NPYError) -> Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let error = #expect(throws: NPYError.self, sourceLocation: sourceLocation) { try NPYArray(decoding: bytes) }
         #expect(error.map(matches) == true, "got \(String(describing: error))", sourceLocation: sourceLocation)
         #expect(error.map { !$0.description.isEmpty } == true, sourceLocation: sourceLocation)
@@ -105,14 +120,20 @@ import Testing
         let tooLong = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }"
         expectRefused(Self.file(header: tooLong, data: data)) { if case .malformedHeader = $0 { true } else { false } }
         for header in [
-            "", "{", "'descr': '<f4'", "{'descr': '<f4', 'shape': (2,)}", "{'descr': <f4, 'fortran_order': False, 'shape': (2,)}",
-            "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1)}",
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", "{'descr': '<f4', 'fortran_order': False, 'shape': [2]}",
+            "", "{", "'descr': '<f4'", "{'descr': '<f4', 'shape': (2,)}",
+            "{'descr': <f4, 'fortran_order': False, 'shape': (2,)}",
+            "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': [2]}",
             "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} trailing", "{'descr: '<f4'}",
         ] {
-            expectRefused(Self.file(header: header, data: data)) { if case .malformedHeader = $0 { true } else { false } }
+            expectRefused(Self.file(header: header, data: data)) {
+                if case .malformedHeader = $0 { true } else { false }
+            }
         }
-        expectRefused(Self.file(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\u{e9}", data: data)) {
+        expectRefused(Self.file(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\u{e9}", data: data))
+        {
             if case .malformedHeader = $0 { true } else { false }
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import Coordinator
 
 /// Launched processes die with their parent, and only then: a killed test run or coordinator
@@ -35,7 +36,10 @@ struct ParentDeathTests {
         try #require(workers.count == 2, "the coordinator's workers: \(workers)\n\(coordinator.diagnostics)")
         #expect(coordinator.kill() == .signalled(SIGKILL))
         let survivors = Self.survivors(of: workers, within: Self.orphanLifetime)
-        #expect(survivors.isEmpty, "still running \(Self.orphanLifetime) after their coordinator was killed: \(survivors)")
+        #expect(
+            survivors.isEmpty,
+            "still running \(Self.orphanLifetime) after their coordinator was killed: \(survivors)"
+        )
     }
 
     /// What a launching thread hands back.
@@ -51,13 +55,19 @@ struct ParentDeathTests {
             let result = Result { () throws(LaunchedProcessError) in
                 try LaunchedWorker(
                     binary: binary,
-                    arguments: ["--model", "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16,page=16", "--threads", "1"])
+                    arguments: [
+                        "--model", "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16,page=16", "--threads",
+                        "1",
+                    ]
+                )
             }
             launch.result.withLock { $0 = result }
         }
         thread.start()
         let deadline = ContinuousClock.now + .seconds(30)
-        while launch.result.withLock({ $0 == nil }), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        while launch.result.withLock({ $0 == nil }), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         let worker = try #require(try launch.result.withLock { try $0?.get() })
         // The launching thread has returned; give an early watch many intervals to fire.
         while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) }

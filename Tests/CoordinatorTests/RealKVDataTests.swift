@@ -1,7 +1,8 @@
 import Foundation
 import Kernels
-import Testing
 import TestSupport
+import Testing
+
 @testable import Coordinator
 
 /// The repository's real KV fixture (`Tests/Fixtures/minilm-kv-a.npy`) read through
@@ -26,7 +27,9 @@ struct RealKVDataTests {
             var values = [Float](repeating: 0, count: heads * count * d)
             for t in 0..<count {
                 for h in 0..<heads {
-                    for e in 0..<d { values[(h * count + t) * d + e] = array.values[((kv * tokens + t) * heads + h) * d + e] }
+                    for e in 0..<d {
+                        values[(h * count + t) * d + e] = array.values[((kv * tokens + t) * heads + h) * d + e]
+                    }
                 }
             }
             return try NPYArray(shape: [1, heads, count, d], values: values, elementType: .float16)
@@ -36,11 +39,23 @@ struct RealKVDataTests {
         let q = try layer0(0, tokens: 64)
         let (output, lse) = try AttentionJob.compute(q: q, k: k, v: v, storage: nil, options: .init(causal: true))
         let reference = ReferenceAttention.dense(
-            q: q.values, k: try KVTensor(k.values, rowLength: d, storage: .f32),
+            q: q.values,
+            k: try KVTensor(k.values, rowLength: d, storage: .f32),
             v: try KVTensor(v.values, rowLength: d, storage: .f32),
-            shape: DenseAttentionShape(batch: 1, queryHeads: heads, kvHeads: heads, queryLength: 64, keyLength: tokens, headDim: d),
-            options: AttentionOptions(causal: true))
-        let deviation = AttentionDeviation(AttentionResult(output: output.values, logSumExp: lse.values), reference: reference)
+            shape: DenseAttentionShape(
+                batch: 1,
+                queryHeads: heads,
+                kvHeads: heads,
+                queryLength: 64,
+                keyLength: tokens,
+                headDim: d
+            ),
+            options: AttentionOptions(causal: true)
+        )
+        let deviation = AttentionDeviation(
+            AttentionResult(output: output.values, logSumExp: lse.values),
+            reference: reference
+        )
         #expect(deviation.countsMatch && deviation.logSumExpMismatches == 0, "\(deviation)")
         #expect(deviation.outputRelativeL2 < 1e-5, "\(deviation)")
         #expect(deviation.logSumExpError < 1e-4, "\(deviation)")

@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import Coordinator
 
@@ -13,16 +13,21 @@ struct WorkloadTests {
             {"timestamp": 12.5, "input_length": 512, "output_length": 1, "hash_ids": [7], "extra": true}
             """
         let records = try TraceReader.parse(text)
-        #expect(records == [
-            TraceRecord(timestampMilliseconds: 0, inputLength: 600, outputLength: 10, hashIDs: [7, 8]),
-            TraceRecord(timestampMilliseconds: 12.5, inputLength: 512, outputLength: 1, hashIDs: [7]),
-        ])
+        #expect(
+            records == [
+                TraceRecord(timestampMilliseconds: 0, inputLength: 600, outputLength: 10, hashIDs: [7, 8]),
+                TraceRecord(timestampMilliseconds: 12.5, inputLength: 512, outputLength: 1, hashIDs: [7]),
+            ]
+        )
     }
 
     @Test("malformed and inconsistent lines are refused with their line number")
     func refusesBadLines() {
         let cases: [(String, TraceError)] = [
-            ("{\"timestamp\": 0, \"input_length\": 10}", .malformedLine(line: 1, reason: "missing field output_length")),
+            (
+                "{\"timestamp\": 0, \"input_length\": 10}",
+                .malformedLine(line: 1, reason: "missing field output_length")
+            ),
             (
                 "{\"timestamp\": 0, \"input_length\": 600, \"output_length\": 1, \"hash_ids\": [1]}",
                 .invalidRecord(line: 1, reason: "600 prompt tokens are 2 blocks of 512, but there are 1 hash ids")
@@ -42,7 +47,8 @@ struct WorkloadTests {
                 """
                 {"timestamp": 5, "input_length": 1, "output_length": 1, "hash_ids": [1]}
                 {"timestamp": 4, "input_length": 1, "output_length": 1, "hash_ids": [1]}
-                """)
+                """
+            )
         }
     }
 
@@ -50,9 +56,11 @@ struct WorkloadTests {
     func scaling() {
         let scaling = TraceScaling(blockTokens: 16, speedup: 10)
         let first = scaling.scale(
-            TraceRecord(timestampMilliseconds: 1000, inputLength: 512 + 256, outputLength: 64, hashIDs: [3, 4]))
+            TraceRecord(timestampMilliseconds: 1000, inputLength: 512 + 256, outputLength: 64, hashIDs: [3, 4])
+        )
         let second = scaling.scale(
-            TraceRecord(timestampMilliseconds: 2000, inputLength: 1024, outputLength: 1, hashIDs: [3, 9]))
+            TraceRecord(timestampMilliseconds: 2000, inputLength: 1024, outputLength: 1, hashIDs: [3, 9])
+        )
         #expect(first.tokens.count == 16 + 8)
         #expect(second.tokens.count == 32)
         #expect(first.tokens.prefix(16) == second.tokens.prefix(16))
@@ -62,8 +70,10 @@ struct WorkloadTests {
         #expect(first.arrival == .milliseconds(100))
         let unpaced = TraceScaling(blockTokens: 16, speedup: 0)
         #expect(
-            unpaced.scale(TraceRecord(timestampMilliseconds: 2000, inputLength: 1, outputLength: 1, hashIDs: [3])).arrival
-                == .zero)
+            unpaced.scale(TraceRecord(timestampMilliseconds: 2000, inputLength: 1, outputLength: 1, hashIDs: [3]))
+                .arrival
+                == .zero
+        )
     }
 
     @Test("the ideal hit rate counts leading pages seen before, by their whole prefix")

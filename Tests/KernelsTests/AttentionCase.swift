@@ -56,13 +56,19 @@ struct AttentionCase: Sendable, CustomStringConvertible {
     /// The dense shape of this case.
     var shape: DenseAttentionShape {
         DenseAttentionShape(
-            batch: batch, queryHeads: queryHeads, kvHeads: kvHeads, queryLength: queryLength,
-            keyLength: keyLength, headDim: headDim)
+            batch: batch,
+            queryHeads: queryHeads,
+            kvHeads: kvHeads,
+            queryLength: queryLength,
+            keyLength: keyLength,
+            headDim: headDim
+        )
     }
 
     /// Runs the dense kernel and the reference on fresh random data.
     func runDense(
-        using generator: inout SplitMix64, options override: AttentionOptions? = nil
+        using generator: inout SplitMix64,
+        options override: AttentionOptions? = nil
     ) throws -> (result: AttentionResult, reference: ReferenceAttention.Result) {
         let options = override ?? options(using: &generator)
         let q = generator.floats(batch * queryHeads * queryLength * headDim)

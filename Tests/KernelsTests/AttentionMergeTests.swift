@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Kernels
 import TestSupport
+import Testing
 
 /// Merging partial results over disjoint key shards equals attention over all keys.
 @Suite struct AttentionMergeTests {
@@ -10,7 +10,9 @@ import TestSupport
         var out: [Float] = []
         out.reserveCapacity(rows * range.count * d)
         for row in 0..<rows {
-            out.append(contentsOf: values[(row * keyLength + range.lowerBound) * d..<(row * keyLength + range.upperBound) * d])
+            out.append(
+                contentsOf: values[(row * keyLength + range.lowerBound) * d..<(row * keyLength + range.upperBound) * d]
+            )
         }
         return out
     }
@@ -19,7 +21,14 @@ import TestSupport
     func denseShards(_ bounds: [Int]) throws {
         var generator = SplitMix64.fresh()
         let (batch, hq, hkv, nq, nk, d) = (2, 4, 2, 9, 97, 64)
-        let shape = DenseAttentionShape(batch: batch, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: nk, headDim: d)
+        let shape = DenseAttentionShape(
+            batch: batch,
+            queryHeads: hq,
+            kvHeads: hkv,
+            queryLength: nq,
+            keyLength: nk,
+            headDim: d
+        )
         let options = AttentionOptions(scale: 0.9, softcap: 3)
         let q = generator.floats(batch * hq * nq * d)
         let kValues = generator.floats(batch * hkv * nk * d)
@@ -29,11 +38,23 @@ import TestSupport
             let range = bounds[s]..<bounds[s + 1]
             var shardShape = shape
             shardShape.keyLength = range.count
-            parts.append(try FlashAttention.dense(
-                q: q,
-                k: try KVTensor(Self.slice(kValues, rows: batch * hkv, keyLength: nk, headDim: d, range: range), rowLength: d, storage: .bf16),
-                v: try KVTensor(Self.slice(vValues, rows: batch * hkv, keyLength: nk, headDim: d, range: range), rowLength: d, storage: .bf16),
-                shape: shardShape, options: options))
+            parts.append(
+                try FlashAttention.dense(
+                    q: q,
+                    k: try KVTensor(
+                        Self.slice(kValues, rows: batch * hkv, keyLength: nk, headDim: d, range: range),
+                        rowLength: d,
+                        storage: .bf16
+                    ),
+                    v: try KVTensor(
+                        Self.slice(vValues, rows: batch * hkv, keyLength: nk, headDim: d, range: range),
+                        rowLength: d,
+                        storage: .bf16
+                    ),
+                    shape: shardShape,
+                    options: options
+                )
+            )
         }
         let merged = try AttentionMerge.merge(parts, headDim: d)
         let k = try KVTensor(kValues, rowLength: d, storage: .bf16)
@@ -52,7 +73,13 @@ import TestSupport
         let (hq, hkv, d, nq, pageSize) = (8, 2, 80, 3, 16)
         let kvLengths = [100, 61]
         let problem = try PagedProblem(
-            kvLengths: kvLengths, pageSize: pageSize, kvHeads: hkv, headDim: d, storage: .int8, using: &generator)
+            kvLengths: kvLengths,
+            pageSize: pageSize,
+            kvHeads: hkv,
+            headDim: d,
+            storage: .int8,
+            using: &generator
+        )
         let options = AttentionOptions()
         let q = generator.floats(kvLengths.count * nq * hq * d)
         var parts: [AttentionResult] = []
@@ -67,14 +94,28 @@ import TestSupport
                 tables.append(Array(problem.blockTables[b][first..<last]))
                 lengths.append(min(length, last * pageSize) - first * pageSize)
             }
-            parts.append(try PagedAttention.run(
-                q: q, queryLength: nq, queryHeads: hq, pool: problem.pool, blockTables: tables,
-                kvLengths: lengths, options: options))
+            parts.append(
+                try PagedAttention.run(
+                    q: q,
+                    queryLength: nq,
+                    queryHeads: hq,
+                    pool: problem.pool,
+                    blockTables: tables,
+                    kvLengths: lengths,
+                    options: options
+                )
+            )
         }
         let merged = try AttentionMerge.merge(parts, headDim: d)
         let reference = ReferenceAttention.paged(
-            q: q, queryLength: nq, queryHeads: hq, pool: problem.pool, blockTables: problem.blockTables,
-            kvLengths: kvLengths, options: options)
+            q: q,
+            queryLength: nq,
+            queryHeads: hq,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: kvLengths,
+            options: options
+        )
         let deviation = AttentionDeviation(merged, reference: reference)
         #expect(deviation.isWithin(KVStorageType.int8.outputTolerance), "seed \(generator.seed): \(deviation)")
     }

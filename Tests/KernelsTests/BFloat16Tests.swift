@@ -1,6 +1,7 @@
-import Testing
-@testable import Kernels
 import TestSupport
+import Testing
+
+@testable import Kernels
 
 @Suite struct BFloat16Tests {
     @Test func roundsToNearestEven() {

@@ -1,6 +1,6 @@
-import Testing
 import Kernels
 import TestSupport
+import Testing
 
 /// The dense kernel against the float64 reference, over options, storage types and ragged sizes.
 @Suite struct DenseAttentionTests {
@@ -15,11 +15,21 @@ import TestSupport
                     for alibi in [false, true] {
                         for blockSparse in [false, true] {
                             for ratio in [1, 2, 4, 8] {
-                                cases.append(AttentionCase(
-                                    queryHeads: ratio, kvHeads: 1, queryLength: 33, keyLength: 97,
-                                    headDim: 32, causal: causal, window: window, softcap: softcap,
-                                    alibi: alibi, blockSparse: blockSparse,
-                                    storage: storages[cases.count % storages.count]))
+                                cases.append(
+                                    AttentionCase(
+                                        queryHeads: ratio,
+                                        kvHeads: 1,
+                                        queryLength: 33,
+                                        keyLength: 97,
+                                        headDim: 32,
+                                        causal: causal,
+                                        window: window,
+                                        softcap: softcap,
+                                        alibi: alibi,
+                                        blockSparse: blockSparse,
+                                        storage: storages[cases.count % storages.count]
+                                    )
+                                )
                             }
                         }
                     }
@@ -47,10 +57,18 @@ import TestSupport
         var cases: [AttentionCase] = []
         for storage in KVStorageType.allCases {
             for (index, shape) in shapes.enumerated() {
-                cases.append(AttentionCase(
-                    batch: index % 2 + 1, queryHeads: 4, kvHeads: index % 3 == 0 ? 4 : 2,
-                    queryLength: shape.nq, keyLength: shape.nk, headDim: shape.d,
-                    causal: index % 2 == 0, storage: storage))
+                cases.append(
+                    AttentionCase(
+                        batch: index % 2 + 1,
+                        queryHeads: 4,
+                        kvHeads: index % 3 == 0 ? 4 : 2,
+                        queryLength: shape.nq,
+                        keyLength: shape.nk,
+                        headDim: shape.d,
+                        causal: index % 2 == 0,
+                        storage: storage
+                    )
+                )
             }
         }
         return cases
@@ -86,9 +104,18 @@ import TestSupport
         var allowed = [Bool](repeating: true, count: 9)
         for c in 0..<3 { allowed[3 + c] = false }
         let options = AttentionOptions(
-            causal: true, window: AttentionWindow(left: 0, right: 0),
-            blockSparse: BlockSparseMask(queryTiles: 3, keyTiles: 3, allowed: allowed))
-        let testCase = AttentionCase(queryHeads: 2, kvHeads: 1, queryLength: n, keyLength: n, headDim: 64, storage: .f16)
+            causal: true,
+            window: AttentionWindow(left: 0, right: 0),
+            blockSparse: BlockSparseMask(queryTiles: 3, keyTiles: 3, allowed: allowed)
+        )
+        let testCase = AttentionCase(
+            queryHeads: 2,
+            kvHeads: 1,
+            queryLength: n,
+            keyLength: n,
+            headDim: 64,
+            storage: .f16
+        )
         let (result, reference) = try testCase.runDense(using: &generator, options: options)
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(KVStorageType.f16.outputTolerance), "seed \(generator.seed): \(deviation)")

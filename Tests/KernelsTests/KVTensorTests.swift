@@ -1,6 +1,6 @@
-import Testing
 import Kernels
 import TestSupport
+import Testing
 
 /// Storing K/V rounds or quantises each element as its storage type documents.
 @Suite struct KVTensorTests {
@@ -37,7 +37,9 @@ import TestSupport
         let values = generator.floats(3 * 32).map { $0 * 100 }
         #expect(try KVTensor(values, rowLength: 32, storage: .f32).dequantized() == values)
         #expect(try KVTensor(values, rowLength: 32, storage: .f16).dequantized() == values.map { Float(Float16($0)) })
-        #expect(try KVTensor(values, rowLength: 32, storage: .bf16).dequantized() == values.map { BFloat16($0).floatValue })
+        #expect(
+            try KVTensor(values, rowLength: 32, storage: .bf16).dequantized() == values.map { BFloat16($0).floatValue }
+        )
         #expect(try KVTensor(values, rowLength: 32, storage: .f16).bytes.count == values.count * 2)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Kernels
 import TestSupport
+import Testing
+
+@testable import Kernels
 
 /// Internals of the attention engine: the vector exp, the work splitter, tile classification, and
 /// small cases of every entry point against the float64 reference.
@@ -16,21 +17,30 @@ import TestSupport
     /// Largest output deviation at most `tolerance`; log-sum-exp entries within `lseTolerance`
     /// (relative above 1), and `-infinity` exactly where expected.
     static func expectClose(
-        _ actual: AttentionResult, _ expected: AttentionResult, tolerance: Float = 2e-4, lseTolerance: Float = 2e-4
+        _ actual: AttentionResult,
+        _ expected: AttentionResult,
+        tolerance: Float = 2e-4,
+        lseTolerance: Float = 2e-4
     ) {
         #expect(actual.output.count == expected.output.count)
         #expect(actual.logSumExp.count == expected.logSumExp.count)
         let outputError = zip(actual.output, expected.output).map { abs($0 - $1) }.max() ?? 0
         #expect(outputError <= tolerance)
         for (a, e) in zip(actual.logSumExp, expected.logSumExp) {
-            if e == -.infinity { #expect(a == -.infinity) } else { #expect(abs(a - e) <= lseTolerance * max(1, abs(e))) }
+            if e == -.infinity {
+                #expect(a == -.infinity)
+            } else {
+                #expect(abs(a - e) <= lseTolerance * max(1, abs(e)))
+            }
         }
     }
 
     /// The largest relative error of `function` against `exact` over `range`, sampled at 8 lanes
     /// 0.0137 apart from every 0.219.
     private func worstRelativeError(
-        of function: (SIMD8<Float>) -> SIMD8<Float>, exact: (Double) -> Double, over range: ClosedRange<Float>
+        of function: (SIMD8<Float>) -> SIMD8<Float>,
+        exact: (Double) -> Double,
+        over range: ClosedRange<Float>
     ) -> Double {
         var worst: Double = 0
         var x = range.lowerBound
@@ -88,8 +98,23 @@ import TestSupport
     /// Rounding ties to even, saturation, and 0 for every lane `vcvtps2dq` cannot convert.
     @Test func int16ConversionRoundsSaturatesAndZeroesInvalidLanes() {
         let lanes = SIMD16<Float>(
-            0.5, 1.5, -2.5, 2.4999, 40000, -40000, .nan, .infinity,
-            -.infinity, 3e9, -3e9, 32767, -32768, 7, -0.0, 100.5)
+            0.5,
+            1.5,
+            -2.5,
+            2.4999,
+            40000,
+            -40000,
+            .nan,
+            .infinity,
+            -.infinity,
+            3e9,
+            -3e9,
+            32767,
+            -32768,
+            7,
+            -0.0,
+            100.5
+        )
         let expected = SIMD16<Int16>(0, 2, -2, 2, 32767, -32768, 0, 0, 0, 0, 0, 32767, -32768, 7, 0, 100)
         #expect(VectorMath.int16(lanes) == expected)
     }
@@ -131,16 +156,27 @@ import TestSupport
         let causal = KeyVisibility(causal: true, left: -1, right: -1, blockSparse: nil)
         #expect(causal.classify(keyStart: 128, count: 64, firstPosition: 0, lastPosition: 63, keyCount: 512) == .hidden)
         #expect(causal.classify(keyStart: 0, count: 64, firstPosition: 64, lastPosition: 127, keyCount: 512) == .full)
-        #expect(causal.classify(keyStart: 64, count: 64, firstPosition: 64, lastPosition: 127, keyCount: 512) == .partial)
+        #expect(
+            causal.classify(keyStart: 64, count: 64, firstPosition: 64, lastPosition: 127, keyCount: 512) == .partial
+        )
         let window = KeyVisibility(causal: true, left: 10, right: -1, blockSparse: nil)
-        #expect(window.classify(keyStart: 0, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 512) == .hidden)
+        #expect(
+            window.classify(keyStart: 0, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 512) == .hidden
+        )
         // The last tile of a sequence that ends inside it is masked.
-        #expect(causal.classify(keyStart: 64, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 100) == .partial)
+        #expect(
+            causal.classify(keyStart: 64, count: 64, firstPosition: 200, lastPosition: 215, keyCount: 100) == .partial
+        )
         let sparse = KeyVisibility(
-            causal: false, left: -1, right: -1,
-            blockSparse: BlockSparseMask(queryTiles: 2, keyTiles: 2, allowed: [true, false, true, true]))
+            causal: false,
+            left: -1,
+            right: -1,
+            blockSparse: BlockSparseMask(queryTiles: 2, keyTiles: 2, allowed: [true, false, true, true])
+        )
         #expect(sparse.classify(keyStart: 64, count: 64, firstPosition: 0, lastPosition: 63, keyCount: 128) == .hidden)
-        #expect(sparse.classify(keyStart: 64, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .partial)
+        #expect(
+            sparse.classify(keyStart: 64, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .partial
+        )
         #expect(sparse.classify(keyStart: 0, count: 64, firstPosition: 60, lastPosition: 70, keyCount: 128) == .full)
     }
 
@@ -149,7 +185,13 @@ import TestSupport
     func denseMatchesReference(storage: KVStorageType, queryLength: Int) throws {
         var generator = SplitMix64(seed: 7)
         let shape = DenseAttentionShape(
-            batch: 2, queryHeads: 8, kvHeads: 2, queryLength: queryLength, keyLength: 150, headDim: 40)
+            batch: 2,
+            queryHeads: 8,
+            kvHeads: 2,
+            queryLength: queryLength,
+            keyLength: 150,
+            headDim: 40
+        )
         let q = generator.floats(2 * 8 * queryLength * 40, in: -1..<1)
         let k = try KVTensor(generator.floats(2 * 2 * 150 * 40, in: -1..<1), rowLength: 40, storage: storage)
         let v = try KVTensor(generator.floats(2 * 2 * 150 * 40, in: -1..<1), rowLength: 40, storage: storage)
@@ -161,7 +203,12 @@ import TestSupport
             AttentionOptions(window: .init(left: 5, right: 70), alibiSlopes: slopes),
             AttentionOptions(
                 causal: true,
-                blockSparse: BlockSparseMask(queryTiles: 3, keyTiles: 3, allowed: [true, false, false, false, true, false, true, false, true])),
+                blockSparse: BlockSparseMask(
+                    queryTiles: 3,
+                    keyTiles: 3,
+                    allowed: [true, false, false, false, true, false, true, false, true]
+                )
+            ),
         ]
         for options in optionSets {
             let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
@@ -173,7 +220,14 @@ import TestSupport
     /// queries can see, reusing their slots as the blocks move along the sequence.
     @Test func slidingWindowMatchesReferenceOnAnyThreadCount() throws {
         var generator = SplitMix64(seed: 13)
-        let shape = DenseAttentionShape(batch: 1, queryHeads: 2, kvHeads: 1, queryLength: 300, keyLength: 300, headDim: 32)
+        let shape = DenseAttentionShape(
+            batch: 1,
+            queryHeads: 2,
+            kvHeads: 1,
+            queryLength: 300,
+            keyLength: 300,
+            headDim: 32
+        )
         let q = generator.floats(2 * 300 * 32, in: -1..<1)
         let k = try KVTensor(generator.floats(300 * 32, in: -1..<1), rowLength: 32, storage: .f16)
         let v = try KVTensor(generator.floats(300 * 32, in: -1..<1), rowLength: 32, storage: .f16)
@@ -202,8 +256,10 @@ import TestSupport
         for options in optionSets {
             let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
             Self.expectClose(
-                result, ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded,
-                tolerance: Self.integerPathTolerance)
+                result,
+                ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded,
+                tolerance: Self.integerPathTolerance
+            )
         }
     }
 
@@ -217,15 +273,24 @@ import TestSupport
     @Test(arguments: [545.0, 283.0])
     func integerWeightsBoundTheTailError(tailRatio: Double) throws {
         let (keys, d) = (DecodeAttentionKernel.keyBlock, 32)
-        let shape = DenseAttentionShape(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 1, keyLength: keys, headDim: d)
+        let shape = DenseAttentionShape(
+            batch: 1,
+            queryHeads: 1,
+            kvHeads: 1,
+            queryLength: 1,
+            keyLength: keys,
+            headDim: d
+        )
         // Scores 10 and 10 - ln(tailRatio), exact in int8 (one non-zero element per key row).
-        var kf = [Float](repeating: 0, count: keys * d), vf = [Float](repeating: 1, count: keys * d)
+        var kf = [Float](repeating: 0, count: keys * d)
+        var vf = [Float](repeating: 1, count: keys * d)
         kf[0] = 10
         for key in 1..<keys { kf[key * d] = Float(10 - log(tailRatio)) }
         for e in 0..<d { vf[e] = -1 }
         var q = [Float](repeating: 0, count: d)
         q[0] = 1
-        let k = try KVTensor(kf, rowLength: d, storage: .int8), v = try KVTensor(vf, rowLength: d, storage: .int8)
+        let k = try KVTensor(kf, rowLength: d, storage: .int8)
+        let v = try KVTensor(vf, rowLength: d, storage: .int8)
         let options = AttentionOptions(scale: 1)
         let result = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
         let expected = ReferenceAttention.dense(q: q, k: k, v: v, shape: shape, options: options).rounded
@@ -237,7 +302,14 @@ import TestSupport
 
     @Test func oneAndManyThreadsAgreeBitForBit() throws {
         var generator = SplitMix64(seed: 11)
-        let shape = DenseAttentionShape(batch: 1, queryHeads: 8, kvHeads: 2, queryLength: 200, keyLength: 300, headDim: 64)
+        let shape = DenseAttentionShape(
+            batch: 1,
+            queryHeads: 8,
+            kvHeads: 2,
+            queryLength: 200,
+            keyLength: 300,
+            headDim: 64
+        )
         let q = generator.floats(8 * 200 * 64, in: -1..<1)
         let k = try KVTensor(generator.floats(2 * 300 * 64, in: -1..<1), rowLength: 64, storage: .f16)
         let v = try KVTensor(generator.floats(2 * 300 * 64, in: -1..<1), rowLength: 64, storage: .f16)
@@ -252,16 +324,26 @@ import TestSupport
         let keyOffsets = [0, 9, 20, 150]
         let (hq, hkv, d) = (4, 1, 24)
         let q = generator.floats(70 * hq * d, in: -1..<1)
-        let kf = generator.floats(150 * hkv * d, in: -1..<1), vf = generator.floats(150 * hkv * d, in: -1..<1)
+        let kf = generator.floats(150 * hkv * d, in: -1..<1)
+        let vf = generator.floats(150 * hkv * d, in: -1..<1)
         let options = AttentionOptions(causal: true, window: .init(left: 30, right: -1))
         let result = try FlashAttention.varlen(
-            q: q, k: try KVTensor(kf, rowLength: d, storage: .bf16), v: try KVTensor(vf, rowLength: d, storage: .bf16),
-            queryOffsets: queryOffsets, keyOffsets: keyOffsets, queryHeads: hq, kvHeads: hkv, headDim: d,
-            options: options)
+            q: q,
+            k: try KVTensor(kf, rowLength: d, storage: .bf16),
+            v: try KVTensor(vf, rowLength: d, storage: .bf16),
+            queryOffsets: queryOffsets,
+            keyOffsets: keyOffsets,
+            queryHeads: hq,
+            kvHeads: hkv,
+            headDim: d,
+            options: options
+        )
         for s in [0, 2] {
             let (q0, q1, k0, k1) = (queryOffsets[s], queryOffsets[s + 1], keyOffsets[s], keyOffsets[s + 1])
             // Re-lay this sequence out as a dense [1, H, N, D] problem.
-            var dq = [Float](), dout = [Float](), dlse = [Float]()
+            var dq = [Float]()
+            var dout = [Float]()
+            var dlse = [Float]()
             for h in 0..<hq {
                 for t in q0..<q1 {
                     dq += q[(t * hq + h) * d..<(t * hq + h + 1) * d]
@@ -270,18 +352,31 @@ import TestSupport
                 }
             }
             let shape = DenseAttentionShape(
-                batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: q1 - q0, keyLength: k1 - k0, headDim: d)
+                batch: 1,
+                queryHeads: hq,
+                kvHeads: hkv,
+                queryLength: q1 - q0,
+                keyLength: k1 - k0,
+                headDim: d
+            )
             let kd = try KVTensor(Array(kf[k0 * d..<k1 * d]), rowLength: d, storage: .bf16)
             let vd = try KVTensor(Array(vf[k0 * d..<k1 * d]), rowLength: d, storage: .bf16)
             Self.expectClose(
                 AttentionResult(output: dout, logSumExp: dlse),
-                ReferenceAttention.dense(q: dq, k: kd, v: vd, shape: shape, options: options).rounded)
+                ReferenceAttention.dense(q: dq, k: kd, v: vd, shape: shape, options: options).rounded
+            )
         }
         // The empty middle sequence has no rows; a sequence with queries and no keys gives zeros and -inf.
         let empty = try FlashAttention.varlen(
-            q: [Float](repeating: 1, count: 2 * d), k: try KVTensor([], rowLength: d, storage: .f32),
-            v: try KVTensor([], rowLength: d, storage: .f32), queryOffsets: [0, 2], keyOffsets: [0, 0],
-            queryHeads: 1, kvHeads: 1, headDim: d)
+            q: [Float](repeating: 1, count: 2 * d),
+            k: try KVTensor([], rowLength: d, storage: .f32),
+            v: try KVTensor([], rowLength: d, storage: .f32),
+            queryOffsets: [0, 2],
+            keyOffsets: [0, 0],
+            queryHeads: 1,
+            kvHeads: 1,
+            headDim: d
+        )
         #expect(empty.output.allSatisfy { $0 == 0 })
         #expect(empty.logSumExp.allSatisfy { $0 == -.infinity })
     }
@@ -293,10 +388,12 @@ import TestSupport
         var pool = try KVPagePool(pageCount: 40, pageSize: pageSize, kvHeads: hkv, headDim: d, storage: storage)
         let kvLengths = [100, 37]
         let tables = [Array((0..<7).map { 39 - 3 * $0 }), [2, 4, 6]]
-        var kf = [[Float]](repeating: [], count: 2), vf = [[Float]](repeating: [], count: 2)
+        var kf = [[Float]](repeating: [], count: 2)
+        var vf = [[Float]](repeating: [], count: 2)
         for b in 0..<2 {
             for t in 0..<kvLengths[b] {
-                let k = generator.floats(hkv * d, in: -1..<1), v = generator.floats(hkv * d, in: -1..<1)
+                let k = generator.floats(hkv * d, in: -1..<1)
+                let v = generator.floats(hkv * d, in: -1..<1)
                 try pool.write(page: tables[b][t / pageSize], slot: t % pageSize, keys: k, values: v)
                 kf[b] += k
                 vf[b] += v
@@ -305,7 +402,14 @@ import TestSupport
         let q = generator.floats(2 * nq * hq * d, in: -1..<1)
         let options = AttentionOptions(causal: true, softcap: 3, threads: 2)
         let result = try PagedAttention.run(
-            q: q, queryLength: nq, queryHeads: hq, pool: pool, blockTables: tables, kvLengths: kvLengths, options: options)
+            q: q,
+            queryLength: nq,
+            queryHeads: hq,
+            pool: pool,
+            blockTables: tables,
+            kvLengths: kvLengths,
+            options: options
+        )
         for b in 0..<2 {
             let n = kvLengths[b]
             // [N, Hkv, D] -> [Hkv, N, D]
@@ -314,7 +418,9 @@ import TestSupport
                 for h in 0..<hkv { for t in 0..<n { out += x[(t * hkv + h) * d..<(t * hkv + h + 1) * d] } }
                 return out
             }
-            var dq = [Float](), dout = [Float](), dlse = [Float]()
+            var dq = [Float]()
+            var dout = [Float]()
+            var dlse = [Float]()
             for h in 0..<hq {
                 for i in 0..<nq {
                     let row = (b * nq + i) * hq + h
@@ -323,13 +429,26 @@ import TestSupport
                     dlse.append(result.logSumExp[row])
                 }
             }
-            let shape = DenseAttentionShape(batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: n, headDim: d)
+            let shape = DenseAttentionShape(
+                batch: 1,
+                queryHeads: hq,
+                kvHeads: hkv,
+                queryLength: nq,
+                keyLength: n,
+                headDim: d
+            )
             let expected = ReferenceAttention.dense(
-                q: dq, k: try KVTensor(headMajor(kf[b]), rowLength: d, storage: storage),
-                v: try KVTensor(headMajor(vf[b]), rowLength: d, storage: storage), shape: shape, options: options).rounded
+                q: dq,
+                k: try KVTensor(headMajor(kf[b]), rowLength: d, storage: storage),
+                v: try KVTensor(headMajor(vf[b]), rowLength: d, storage: storage),
+                shape: shape,
+                options: options
+            ).rounded
             Self.expectClose(
-                AttentionResult(output: dout, logSumExp: dlse), expected,
-                tolerance: storage == .int8 ? Self.integerPathTolerance : 2e-4)
+                AttentionResult(output: dout, logSumExp: dlse),
+                expected,
+                tolerance: storage == .int8 ? Self.integerPathTolerance : 2e-4
+            )
         }
     }
 
@@ -337,15 +456,21 @@ import TestSupport
         var generator = SplitMix64(seed: 9)
         let d = 16
         let q = generator.floats(3 * d, in: -1..<1)
-        let kf = generator.floats(90 * d, in: -1..<1), vf = generator.floats(90 * d, in: -1..<1)
+        let kf = generator.floats(90 * d, in: -1..<1)
+        let vf = generator.floats(90 * d, in: -1..<1)
         func run(_ range: Range<Int>) throws -> AttentionResult {
             try FlashAttention.dense(
-                q: q, k: try KVTensor(Array(kf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),
+                q: q,
+                k: try KVTensor(Array(kf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),
                 v: try KVTensor(Array(vf[range.lowerBound * d..<range.upperBound * d]), rowLength: d, storage: .f32),
-                shape: .init(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 3, keyLength: range.count, headDim: d))
+                shape: .init(batch: 1, queryHeads: 1, kvHeads: 1, queryLength: 3, keyLength: range.count, headDim: d)
+            )
         }
         let whole = try run(0..<90)
-        let noKeys = AttentionResult(output: [Float](repeating: 0, count: 3 * d), logSumExp: [Float](repeating: -.infinity, count: 3))
+        let noKeys = AttentionResult(
+            output: [Float](repeating: 0, count: 3 * d),
+            logSumExp: [Float](repeating: -.infinity, count: 3)
+        )
         let merged = try AttentionMerge.merge([try run(0..<20), noKeys, try run(20..<90)], headDim: d)
         Self.expectClose(merged, whole, tolerance: 1e-5)
         let nothing = try AttentionMerge.merge([noKeys, noKeys], headDim: d)
@@ -368,17 +493,35 @@ import TestSupport
         }
         #expect(throws: KernelError.self) {
             try FlashAttention.dense(
-                q: q, k: k, v: k, shape: shape,
-                options: .init(blockSparse: BlockSparseMask(queryTiles: 1, keyTiles: 1, allowed: [])))
+                q: q,
+                k: k,
+                v: k,
+                shape: shape,
+                options: .init(blockSparse: BlockSparseMask(queryTiles: 1, keyTiles: 1, allowed: []))
+            )
         }
         #expect(throws: KernelError.self) {
             try FlashAttention.varlen(
-                q: q, k: k, v: k, queryOffsets: [0, 9, 8], keyOffsets: [0, 4, 8], queryHeads: 1, kvHeads: 1, headDim: 4)
+                q: q,
+                k: k,
+                v: k,
+                queryOffsets: [0, 9, 8],
+                keyOffsets: [0, 4, 8],
+                queryHeads: 1,
+                kvHeads: 1,
+                headDim: 4
+            )
         }
         let pool = try KVPagePool(pageCount: 2, pageSize: 4, kvHeads: 1, headDim: 4, storage: .f16)
         #expect(throws: KernelError.pageOutOfRange(sequence: 0, page: 2, poolPages: 2)) {
             try PagedAttention.run(
-                q: [Float](repeating: 0, count: 4), queryLength: 1, queryHeads: 1, pool: pool, blockTables: [[0, 2]], kvLengths: [6])
+                q: [Float](repeating: 0, count: 4),
+                queryLength: 1,
+                queryHeads: 1,
+                pool: pool,
+                blockTables: [[0, 2]],
+                kvLengths: [6]
+            )
         }
     }
 }

@@ -1,5 +1,5 @@
-import Testing
 import Kernels
+import Testing
 
 extension KernelError {
     /// The case of this error without its payload, so that tests can name the expected case.
@@ -33,13 +33,21 @@ extension KernelError {
 /// Every bad argument throws the matching `KernelError` with a readable description, never traps.
 @Suite struct KernelValidationTests {
     static let d = 16
-    static let shape = DenseAttentionShape(batch: 1, queryHeads: 2, kvHeads: 1, queryLength: 3, keyLength: 5, headDim: d)
+    static let shape = DenseAttentionShape(
+        batch: 1,
+        queryHeads: 2,
+        kvHeads: 1,
+        queryLength: 3,
+        keyLength: 5,
+        headDim: d
+    )
     static let q = [Float](repeating: 0.5, count: 2 * 3 * d)
     static let kv = KVTensor(zeros: 5, rowLength: d, storage: .f16)
 
     /// Runs `body`, expecting a `KernelError` of kind `expected` with a non-empty description.
     func expectError(
-        _ expected: KernelError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
+        _ expected: KernelError.Kind,
+        sourceLocation: SourceLocation = #_sourceLocation,
         _ body: () throws -> Void
     ) {
         let error = #expect(throws: KernelError.self, sourceLocation: sourceLocation) { try body() }
@@ -48,7 +56,10 @@ extension KernelError {
     }
 
     func dense(
-        q: [Float] = q, k: KVTensor = kv, v: KVTensor = kv, shape: DenseAttentionShape = shape,
+        q: [Float] = q,
+        k: KVTensor = kv,
+        v: KVTensor = kv,
+        shape: DenseAttentionShape = shape,
         _ options: AttentionOptions = AttentionOptions()
     ) throws {
         _ = try FlashAttention.dense(q: q, k: k, v: v, shape: shape, options: options)
@@ -81,13 +92,25 @@ extension KernelError {
 
     @Test func overflowingDimensionsThrow() {
         let shape = DenseAttentionShape(
-            batch: Int.max / 2, queryHeads: 4, kvHeads: 1, queryLength: Int.max / 4, keyLength: 5, headDim: Self.d)
+            batch: Int.max / 2,
+            queryHeads: 4,
+            kvHeads: 1,
+            queryLength: Int.max / 4,
+            keyLength: 5,
+            headDim: Self.d
+        )
         let error = #expect(throws: KernelError.self) { try dense(shape: shape) }
         #expect(error?.kind == .shapeMismatch || error?.kind == .invalidDimension)
         let pagedError = #expect(throws: KernelError.self) {
             let pool = try KVPagePool(pageCount: 1, pageSize: 16, kvHeads: 1, headDim: Self.d, storage: .f32)
             _ = try PagedAttention.run(
-                q: [0], queryLength: Int.max / 2, queryHeads: 4, pool: pool, blockTables: [[0]], kvLengths: [3])
+                q: [0],
+                queryLength: Int.max / 2,
+                queryHeads: 4,
+                pool: pool,
+                blockTables: [[0]],
+                kvLengths: [3]
+            )
         }
         #expect(pagedError != nil)
     }
@@ -145,8 +168,15 @@ extension KernelError {
         let q = [Float](repeating: 0, count: 4 * d)
         func run(_ queryOffsets: [Int], _ keyOffsets: [Int]) throws {
             _ = try FlashAttention.varlen(
-                q: q, k: k, v: k, queryOffsets: queryOffsets, keyOffsets: keyOffsets, queryHeads: 1, kvHeads: 1,
-                headDim: d)
+                q: q,
+                k: k,
+                v: k,
+                queryOffsets: queryOffsets,
+                keyOffsets: keyOffsets,
+                queryHeads: 1,
+                kvHeads: 1,
+                headDim: d
+            )
         }
         try run([0, 1, 4], [0, 2, 6])
         expectError(.invalidOffsets) { try run([1, 4], [0, 6]) }
@@ -163,10 +193,22 @@ extension KernelError {
     @Test func paged() throws {
         let d = Self.d
         let pool = try KVPagePool(pageCount: 4, pageSize: 7, kvHeads: 1, headDim: d, storage: .int8)
-        func run(_ tables: [[Int]], _ lengths: [Int], queryLength: Int = 2, q: [Float]? = nil, causal: Bool = false) throws {
+        func run(
+            _ tables: [[Int]],
+            _ lengths: [Int],
+            queryLength: Int = 2,
+            q: [Float]? = nil,
+            causal: Bool = false
+        ) throws {
             _ = try PagedAttention.run(
-                q: q ?? [Float](repeating: 0, count: lengths.count * queryLength * 2 * d), queryLength: queryLength,
-                queryHeads: 2, pool: pool, blockTables: tables, kvLengths: lengths, options: AttentionOptions(causal: causal))
+                q: q ?? [Float](repeating: 0, count: lengths.count * queryLength * 2 * d),
+                queryLength: queryLength,
+                queryHeads: 2,
+                pool: pool,
+                blockTables: tables,
+                kvLengths: lengths,
+                options: AttentionOptions(causal: causal)
+            )
         }
         try run([[3, 1], [0]], [10, 7])
         expectError(.pageOutOfRange) { try run([[3, 4], [0]], [10, 7]) }
@@ -182,14 +224,30 @@ extension KernelError {
         #expect(countError != nil)
         expectError(.invalidThreadCount) {
             _ = try PagedAttention.run(
-                q: [Float](repeating: 0, count: 2 * d), queryLength: 1, queryHeads: 2, pool: pool,
-                blockTables: [[0]], kvLengths: [3], options: AttentionOptions(threads: 0))
+                q: [Float](repeating: 0, count: 2 * d),
+                queryLength: 1,
+                queryHeads: 2,
+                pool: pool,
+                blockTables: [[0]],
+                kvLengths: [3],
+                options: AttentionOptions(threads: 0)
+            )
         }
         expectError(.headRatio) {
             _ = try PagedAttention.run(
-                q: [Float](repeating: 0, count: 3 * d), queryLength: 1, queryHeads: 3, pool: try KVPagePool(
-                    pageCount: 1, pageSize: 7, kvHeads: 2, headDim: d, storage: .f16),
-                blockTables: [[0]], kvLengths: [3])
+                q: [Float](repeating: 0, count: 3 * d),
+                queryLength: 1,
+                queryHeads: 3,
+                pool: try KVPagePool(
+                    pageCount: 1,
+                    pageSize: 7,
+                    kvHeads: 2,
+                    headDim: d,
+                    storage: .f16
+                ),
+                blockTables: [[0]],
+                kvLengths: [3]
+            )
         }
     }
 

@@ -1,6 +1,6 @@
-import Testing
 import Kernels
 import TestSupport
+import Testing
 
 /// Paged attention against the float64 reference: shuffled block tables, page sizes 16 and 7,
 /// decode (Nq = 1), speculative verify (a few queries) and chunked prefill (many queries).
@@ -45,22 +45,50 @@ import TestSupport
         for storage in KVStorageType.allCases {
             for (index, shape) in shapes.enumerated() {
                 let ratio = [1, 2, 4, 8][(index + storage.bytesPerElement) % 4]
-                cases.append(PagedCase(
-                    queryLength: shape.nq, pageSize: index % 2 == 0 ? 16 : 7, queryHeads: ratio * 2, kvHeads: 2,
-                    headDim: [32, 64, 80, 128][index % 4], causal: shape.causal, extra: shape.extra,
-                    storage: storage))
+                cases.append(
+                    PagedCase(
+                        queryLength: shape.nq,
+                        pageSize: index % 2 == 0 ? 16 : 7,
+                        queryHeads: ratio * 2,
+                        kvHeads: 2,
+                        headDim: [32, 64, 80, 128][index % 4],
+                        causal: shape.causal,
+                        extra: shape.extra,
+                        storage: storage
+                    )
+                )
             }
         }
         // Eight KV heads on one thread: one decode item then holds every head of a sequence, and
         // whole blocks take the decode kernel's vectorised gathers.
         for storage in KVStorageType.allCases {
-            cases.append(PagedCase(
-                queryLength: 1, pageSize: 16, queryHeads: 32, kvHeads: 8, headDim: 128, causal: false, extra: "",
-                storage: storage, threads: 1))
+            cases.append(
+                PagedCase(
+                    queryLength: 1,
+                    pageSize: 16,
+                    queryHeads: 32,
+                    kvHeads: 8,
+                    headDim: 128,
+                    causal: false,
+                    extra: "",
+                    storage: storage,
+                    threads: 1
+                )
+            )
         }
-        cases.append(PagedCase(
-            queryLength: 2, pageSize: 16, queryHeads: 16, kvHeads: 8, headDim: 64, causal: true, extra: "window",
-            storage: .int8, threads: 1))
+        cases.append(
+            PagedCase(
+                queryLength: 2,
+                pageSize: 16,
+                queryHeads: 16,
+                kvHeads: 8,
+                headDim: 64,
+                causal: true,
+                extra: "window",
+                storage: .int8,
+                threads: 1
+            )
+        )
         return cases
     }()
 
@@ -70,16 +98,33 @@ import TestSupport
         // Lengths: exactly Nq, ragged, a multiple of the page size, and the largest the mask covers.
         let kvLengths = [testCase.queryLength, 33, 4 * testCase.pageSize, 97]
         let problem = try PagedProblem(
-            kvLengths: kvLengths, pageSize: testCase.pageSize, kvHeads: testCase.kvHeads,
-            headDim: testCase.headDim, storage: testCase.storage, using: &generator)
+            kvLengths: kvLengths,
+            pageSize: testCase.pageSize,
+            kvHeads: testCase.kvHeads,
+            headDim: testCase.headDim,
+            storage: testCase.storage,
+            using: &generator
+        )
         let options = testCase.options(using: &generator)
         let q = generator.floats(kvLengths.count * testCase.queryLength * testCase.queryHeads * testCase.headDim)
         let result = try PagedAttention.run(
-            q: q, queryLength: testCase.queryLength, queryHeads: testCase.queryHeads, pool: problem.pool,
-            blockTables: problem.blockTables, kvLengths: kvLengths, options: options)
+            q: q,
+            queryLength: testCase.queryLength,
+            queryHeads: testCase.queryHeads,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: kvLengths,
+            options: options
+        )
         let reference = ReferenceAttention.paged(
-            q: q, queryLength: testCase.queryLength, queryHeads: testCase.queryHeads, pool: problem.pool,
-            blockTables: problem.blockTables, kvLengths: kvLengths, options: options)
+            q: q,
+            queryLength: testCase.queryLength,
+            queryHeads: testCase.queryHeads,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: kvLengths,
+            options: options
+        )
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(testCase.storage.outputTolerance), "seed \(generator.seed): \(deviation)")
     }
@@ -92,14 +137,32 @@ import TestSupport
         var generator = SplitMix64.fresh()
         let kvLengths = [2, 0, 1, 19]
         let problem = try PagedProblem(
-            kvLengths: kvLengths, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f32, using: &generator)
+            kvLengths: kvLengths,
+            pageSize: 16,
+            kvHeads: 2,
+            headDim: 32,
+            storage: .f32,
+            using: &generator
+        )
         let q = generator.floats(kvLengths.count * queryLength * 4 * 32)
         let result = try PagedAttention.run(
-            q: q, queryLength: queryLength, queryHeads: 4, pool: problem.pool, blockTables: problem.blockTables,
-            kvLengths: kvLengths, options: AttentionOptions(threads: 2))
+            q: q,
+            queryLength: queryLength,
+            queryHeads: 4,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: kvLengths,
+            options: AttentionOptions(threads: 2)
+        )
         let reference = ReferenceAttention.paged(
-            q: q, queryLength: queryLength, queryHeads: 4, pool: problem.pool, blockTables: problem.blockTables,
-            kvLengths: kvLengths, options: AttentionOptions())
+            q: q,
+            queryLength: queryLength,
+            queryHeads: 4,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: kvLengths,
+            options: AttentionOptions()
+        )
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(KVStorageType.f32.outputTolerance), "seed \(generator.seed): \(deviation)")
         let empty = queryLength * 4
@@ -111,14 +174,26 @@ import TestSupport
     @Test func emptyWindowRowsAreZero() throws {
         var generator = SplitMix64.fresh()
         let problem = try PagedProblem(
-            kvLengths: [20], pageSize: 7, kvHeads: 1, headDim: 32, storage: .f32, using: &generator)
+            kvLengths: [20],
+            pageSize: 7,
+            kvHeads: 1,
+            headDim: 32,
+            storage: .f32,
+            using: &generator
+        )
         // Left side 0 and right side 0 on non-causal attention keeps only the diagonal; all
         // positions exist, so nothing is empty; a block-sparse mask removing every tile empties all.
         var options = AttentionOptions(window: AttentionWindow(left: 0, right: 0))
         options.blockSparse = BlockSparseMask(queryTiles: 1, keyTiles: 1, allowed: [false])
         let result = try PagedAttention.run(
-            q: generator.floats(3 * 32), queryLength: 3, queryHeads: 1, pool: problem.pool,
-            blockTables: problem.blockTables, kvLengths: problem.kvLengths, options: options)
+            q: generator.floats(3 * 32),
+            queryLength: 3,
+            queryHeads: 1,
+            pool: problem.pool,
+            blockTables: problem.blockTables,
+            kvLengths: problem.kvLengths,
+            options: options
+        )
         #expect(result.logSumExp == [-.infinity, -.infinity, -.infinity], "seed \(generator.seed)")
         #expect(result.output.allSatisfy { $0 == 0 }, "seed \(generator.seed)")
     }

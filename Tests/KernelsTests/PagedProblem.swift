@@ -10,13 +10,22 @@ struct PagedProblem {
     var kvLengths: [Int]
 
     init(
-        kvLengths: [Int], pageSize: Int, kvHeads: Int, headDim: Int, storage: KVStorageType,
+        kvLengths: [Int],
+        pageSize: Int,
+        kvHeads: Int,
+        headDim: Int,
+        storage: KVStorageType,
         using generator: inout SplitMix64
     ) throws {
         let pagesPerSequence = kvLengths.map { ($0 + pageSize - 1) / pageSize + 1 }
         let pageCount = pagesPerSequence.reduce(0, +) + 3
         var pool = try KVPagePool(
-            pageCount: pageCount, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: storage)
+            pageCount: pageCount,
+            pageSize: pageSize,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            storage: storage
+        )
         // Each head's row gets its own magnitude, 1/8 to 8 times, so that per-row int8 scales differ
         // and a scale applied to the wrong key or head shows in the output.
         func rows(using generator: inout SplitMix64) -> [Float] {
@@ -30,7 +39,11 @@ struct PagedProblem {
         for page in 0..<pageCount {
             for slot in 0..<pageSize {
                 try pool.write(
-                    page: page, slot: slot, keys: rows(using: &generator), values: rows(using: &generator))
+                    page: page,
+                    slot: slot,
+                    keys: rows(using: &generator),
+                    values: rows(using: &generator)
+                )
             }
         }
         var pages = Array(0..<pageCount).shuffled(using: &generator)

@@ -1,6 +1,6 @@
-import Testing
 import Kernels
 import TestSupport
+import Testing
 
 /// Packed varlen attention against the float64 reference: several sequences of different lengths,
 /// one with no query tokens, each its own problem.
@@ -23,17 +23,31 @@ import TestSupport
         let optionSets: [(String, AttentionOptions)] = [
             ("plain", AttentionOptions()),
             ("causal", AttentionOptions(causal: true)),
-            ("causal window softcap", AttentionOptions(
-                scale: 0.6, causal: true, window: AttentionWindow(left: 9, right: 0), softcap: 2)),
+            (
+                "causal window softcap",
+                AttentionOptions(
+                    scale: 0.6,
+                    causal: true,
+                    window: AttentionWindow(left: 9, right: 0),
+                    softcap: 2
+                )
+            ),
             ("window both sides", AttentionOptions(window: AttentionWindow(left: 3, right: 4))),
         ]
         var cases: [VarlenCase] = []
         for storage in KVStorageType.allCases {
             for (index, (label, options)) in optionSets.enumerated() {
                 let ratio = [1, 2, 4, 8][index]
-                cases.append(VarlenCase(
-                    label: label, queryHeads: ratio * 2, kvHeads: 2, headDim: [32, 64, 80, 128][index],
-                    options: options, storage: storage))
+                cases.append(
+                    VarlenCase(
+                        label: label,
+                        queryHeads: ratio * 2,
+                        kvHeads: 2,
+                        headDim: [32, 64, 80, 128][index],
+                        options: options,
+                        storage: storage
+                    )
+                )
             }
         }
         // ALiBi and block-sparse (tiles counted from each sequence's position 0).
@@ -42,7 +56,9 @@ import TestSupport
         cases.append(VarlenCase(label: "alibi", queryHeads: 4, kvHeads: 1, headDim: 32, options: alibi, storage: .f16))
         var sparse = AttentionOptions(causal: true)
         sparse.blockSparse = BlockSparseMask(queryTiles: 2, keyTiles: 2, allowed: [true, false, false, true])
-        cases.append(VarlenCase(label: "block-sparse", queryHeads: 2, kvHeads: 1, headDim: 64, options: sparse, storage: .bf16))
+        cases.append(
+            VarlenCase(label: "block-sparse", queryHeads: 2, kvHeads: 1, headDim: 64, options: sparse, storage: .bf16)
+        )
         return cases
     }()
 
@@ -61,11 +77,27 @@ import TestSupport
         let k = try KVTensor(generator.floats(kvCount), rowLength: d, storage: testCase.storage)
         let v = try KVTensor(generator.floats(kvCount), rowLength: d, storage: testCase.storage)
         let result = try FlashAttention.varlen(
-            q: q, k: k, v: v, queryOffsets: queryOffsets, keyOffsets: keyOffsets,
-            queryHeads: testCase.queryHeads, kvHeads: testCase.kvHeads, headDim: d, options: testCase.options)
+            q: q,
+            k: k,
+            v: v,
+            queryOffsets: queryOffsets,
+            keyOffsets: keyOffsets,
+            queryHeads: testCase.queryHeads,
+            kvHeads: testCase.kvHeads,
+            headDim: d,
+            options: testCase.options
+        )
         let reference = ReferenceAttention.varlen(
-            q: q, k: k, v: v, queryOffsets: queryOffsets, keyOffsets: keyOffsets,
-            queryHeads: testCase.queryHeads, kvHeads: testCase.kvHeads, headDim: d, options: testCase.options)
+            q: q,
+            k: k,
+            v: v,
+            queryOffsets: queryOffsets,
+            keyOffsets: keyOffsets,
+            queryHeads: testCase.queryHeads,
+            kvHeads: testCase.kvHeads,
+            headDim: d,
+            options: testCase.options
+        )
         let deviation = AttentionDeviation(result, reference: reference)
         #expect(deviation.isWithin(testCase.storage.outputTolerance), "seed \(generator.seed): \(deviation)")
     }
@@ -86,9 +118,16 @@ import TestSupport
         let vValues = generator.floats(keyOffsets[3] * hkv * d)
         let options = AttentionOptions(causal: true)
         let packed = try FlashAttention.varlen(
-            q: q, k: try KVTensor(kValues, rowLength: d, storage: .f16),
-            v: try KVTensor(vValues, rowLength: d, storage: .f16), queryOffsets: queryOffsets,
-            keyOffsets: keyOffsets, queryHeads: hq, kvHeads: hkv, headDim: d, options: options)
+            q: q,
+            k: try KVTensor(kValues, rowLength: d, storage: .f16),
+            v: try KVTensor(vValues, rowLength: d, storage: .f16),
+            queryOffsets: queryOffsets,
+            keyOffsets: keyOffsets,
+            queryHeads: hq,
+            kvHeads: hkv,
+            headDim: d,
+            options: options
+        )
         for (s, (nq, nk)) in lengths.enumerated() where nq > 0 {
             // Repack [N, H, D] rows of this sequence as [1, H, N, D].
             func transpose(_ values: [Float], first: Int, count: Int, heads: Int) -> [Float] {
@@ -102,10 +141,26 @@ import TestSupport
             }
             let dense = try FlashAttention.dense(
                 q: transpose(q, first: queryOffsets[s], count: nq, heads: hq),
-                k: try KVTensor(transpose(kValues, first: keyOffsets[s], count: nk, heads: hkv), rowLength: d, storage: .f16),
-                v: try KVTensor(transpose(vValues, first: keyOffsets[s], count: nk, heads: hkv), rowLength: d, storage: .f16),
-                shape: DenseAttentionShape(batch: 1, queryHeads: hq, kvHeads: hkv, queryLength: nq, keyLength: nk, headDim: d),
-                options: options)
+                k: try KVTensor(
+                    transpose(kValues, first: keyOffsets[s], count: nk, heads: hkv),
+                    rowLength: d,
+                    storage: .f16
+                ),
+                v: try KVTensor(
+                    transpose(vValues, first: keyOffsets[s], count: nk, heads: hkv),
+                    rowLength: d,
+                    storage: .f16
+                ),
+                shape: DenseAttentionShape(
+                    batch: 1,
+                    queryHeads: hq,
+                    kvHeads: hkv,
+                    queryLength: nq,
+                    keyLength: nk,
+                    headDim: d
+                ),
+                options: options
+            )
             var worst: Float = 0
             for t in 0..<nq {
                 for h in 0..<hq {

@@ -17,7 +17,8 @@ public enum RealKVFile {
         let array = try NPYArray(contentsOf: path)
         try #require(
             array.shape == [layers, 2, tokens, heads, headDim] && array.elementType == .float16,
-            "\(path) holds \(array.elementType) \(array.shape)")
+            "\(path) holds \(array.elementType) \(array.shape)"
+        )
         return array
     }
 

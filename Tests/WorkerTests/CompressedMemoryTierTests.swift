@@ -1,6 +1,7 @@
 import CacheProtocol
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Compressed memory tier")
@@ -39,7 +40,9 @@ struct CompressedMemoryTierTests {
         #expect(tier.statistics.pages == 3)
         #expect(tier.statistics.bytes == 300)
         #expect(tier.statistics.movedDown == 2)
-        #expect(throws: TierError.invalidCapacity(tier: "compressed", bytes: 0)) { try CompressedMemoryTier(capacity: 0) }
+        #expect(throws: TierError.invalidCapacity(tier: "compressed", bytes: 0)) {
+            try CompressedMemoryTier(capacity: 0)
+        }
     }
 }
 

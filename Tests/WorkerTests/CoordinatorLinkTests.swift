@@ -1,5 +1,6 @@
 import CacheProtocol
 import Testing
+
 @testable import Worker
 
 /// The registration state machine, without sockets.
@@ -8,8 +9,13 @@ struct CoordinatorLinkTests {
     static func link() throws -> (CoordinatorLink, ModelSpec) {
         let spec = try ModelSpec(parsing: "name=m,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
         let registration = RegisterWorker(
-            workerID: 5, endpoint: "tcp://127.0.0.1:7100", role: .compute, hotPageCapacity: 10, storeBytes: 0,
-            modelFingerprint: spec.fingerprint)
+            workerID: 5,
+            endpoint: "tcp://127.0.0.1:7100",
+            role: .compute,
+            hotPageCapacity: 10,
+            storeBytes: 0,
+            modelFingerprint: spec.fingerprint
+        )
         return (CoordinatorLink(registration: registration), spec)
     }
 
@@ -29,14 +35,28 @@ struct CoordinatorLinkTests {
         #expect(link.publish([event]).isEmpty)
         #expect(link.tick(status: Self.status).isEmpty)
         // A reply to another request id is ignored.
-        #expect(link.received(Envelope(requestID: 999, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))).isEmpty)
+        #expect(
+            link.received(
+                Envelope(requestID: 999, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))
+            ).isEmpty
+        )
         #expect(link.state != .registered)
-        _ = link.received(Envelope(requestID: register[0].requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        _ = link.received(
+            Envelope(
+                requestID: register[0].requestID,
+                message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+            )
+        )
         #expect(link.state == .registered)
         let second = CacheEvent(workerID: 5, eventSequence: 2, kind: .removed, keys: [])
         #expect(Self.sent(link.publish([second])) == [Envelope(requestID: 0, message: .cacheEvent(second))])
         let heartbeat = Self.sent(link.tick(status: Self.status))
-        #expect(heartbeat.first?.message == .heartbeat(Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 2)))
+        #expect(
+            heartbeat.first?.message
+                == .heartbeat(
+                    Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 2)
+                )
+        )
     }
 
     @Test("notRegistered makes the link register again; an unanswered registration is repeated")
@@ -47,8 +67,17 @@ struct CoordinatorLinkTests {
         let repeated = Self.sent(link.tick(status: Self.status))
         #expect(repeated.count == 1)
         #expect(repeated[0].requestID != first.requestID)
-        _ = link.received(Envelope(requestID: repeated[0].requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
-        let again = Self.sent(link.received(Envelope(requestID: 4, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted")))))
+        _ = link.received(
+            Envelope(
+                requestID: repeated[0].requestID,
+                message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+            )
+        )
+        let again = Self.sent(
+            link.received(
+                Envelope(requestID: 4, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted")))
+            )
+        )
         guard case .registerWorker = again.first?.message else { throw ServiceError.internal("no re-registration") }
         #expect(link.state == .registering(requestID: again[0].requestID))
     }
@@ -58,12 +87,21 @@ struct CoordinatorLinkTests {
         var (link, _) = try Self.link()
         let id = Self.sent(link.start())[0].requestID
         let other = try ModelSpec(parsing: "name=other,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
-        let directives = link.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(other)))))
+        let directives = link.received(
+            Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(other))))
+        )
         guard case .refused? = directives.first else { throw ServiceError.internal("not refused") }
         #expect(link.tick(status: Self.status).isEmpty)
         var (second, _) = try Self.link()
         let secondID = Self.sent(second.start())[0].requestID
-        #expect(second.received(Envelope(requestID: secondID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full"))))) == [.refused(reason: "full")])
+        #expect(
+            second.received(
+                Envelope(
+                    requestID: secondID,
+                    message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full")))
+                )
+            ) == [.refused(reason: "full")]
+        )
         #expect(second.state == .refused(reason: "full"))
     }
 
@@ -71,7 +109,9 @@ struct CoordinatorLinkTests {
     func deregister() throws {
         var (link, spec) = try Self.link()
         let id = Self.sent(link.start())[0].requestID
-        _ = link.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        _ = link.received(
+            Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))
+        )
         let sent = Self.sent(link.deregister())
         #expect(sent.map(\.message) == [.deregisterWorker(DeregisterWorker(workerID: 5))])
         let request = try #require(sent.first).requestID
@@ -82,7 +122,14 @@ struct CoordinatorLinkTests {
         #expect(link.publish([event]).isEmpty)
         // The answer to an earlier heartbeat, or notRegistered for it, changes nothing.
         #expect(link.received(Envelope(requestID: request - 1, message: .ack(Ack()))).isEmpty)
-        #expect(link.received(Envelope(requestID: request - 1, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted")))).isEmpty)
+        #expect(
+            link.received(
+                Envelope(
+                    requestID: request - 1,
+                    message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted"))
+                )
+            ).isEmpty
+        )
         #expect(link.state == .deregistering(requestID: request))
         #expect(link.received(Envelope(requestID: request, message: .ack(Ack()))).isEmpty)
         #expect(link.state == .left)
@@ -92,9 +139,16 @@ struct CoordinatorLinkTests {
         // notRegistered as the answer also ends it.
         var (other, _) = try Self.link()
         let otherID = Self.sent(other.start())[0].requestID
-        _ = other.received(Envelope(requestID: otherID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))))
+        _ = other.received(
+            Envelope(requestID: otherID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))
+        )
         let otherRequest = try #require(Self.sent(other.deregister()).first).requestID
-        _ = other.received(Envelope(requestID: otherRequest, message: .errorReply(ErrorReply(code: .notRegistered, message: "unknown"))))
+        _ = other.received(
+            Envelope(
+                requestID: otherRequest,
+                message: .errorReply(ErrorReply(code: .notRegistered, message: "unknown"))
+            )
+        )
         #expect(other.state == .left)
     }
 
@@ -109,7 +163,12 @@ struct CoordinatorLinkTests {
         #expect(registering.isFinished)
         var (refused, _) = try Self.link()
         let id = Self.sent(refused.start())[0].requestID
-        _ = refused.received(Envelope(requestID: id, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full")))))
+        _ = refused.received(
+            Envelope(
+                requestID: id,
+                message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "full")))
+            )
+        )
         #expect(refused.deregister().isEmpty)
         #expect(refused.state == .refused(reason: "full"))
         #expect(refused.isFinished)

@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Disk tier")
@@ -13,7 +14,10 @@ struct DiskTierTests {
         let codec = PageCodec()
         let page = try randomPage(storage, seed: 2)
         var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
-        #expect(tier.insert(EncodedPage(key: tierKey(1), bytes: codec.encode(page)), passesEvictedPagesOn: true).pages.isEmpty)
+        #expect(
+            tier.insert(EncodedPage(key: tierKey(1), bytes: codec.encode(page)), passesEvictedPagesOn: true).pages
+                .isEmpty
+        )
         #expect(FileManager.default.fileExists(atPath: tier.path(of: tierKey(1))))
         let takenback = tier.take(tierKey(1))
         let back = try #require(takenback)
@@ -61,9 +65,13 @@ struct DiskTierTests {
         flipped[flipped.count / 2] ^= 0x40
         do {
             var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
-            for n in 0..<3 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false) }
+            for n in 0..<3 {
+                _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false)
+            }
             try Data(flipped).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(0))))
-            try Data(page.bytes.prefix(page.bytes.count - 7)).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(1))))
+            try Data(page.bytes.prefix(page.bytes.count - 7)).write(
+                to: URL(fileURLWithPath: Self.path(directory, tierKey(1)))
+            )
             let flippedBytes = tier.take(tierKey(0))
             #expect(throws: PageCodecError.self) { try codec.decode(try #require(flippedBytes)) }
             let truncatedBytes = tier.take(tierKey(1))
@@ -73,7 +81,9 @@ struct DiskTierTests {
             var tier = try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger)
             #expect(tier.keys == [tierKey(2)])
             _ = tier.take(tierKey(2))
-            for n in 0..<2 { _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false) }
+            for n in 0..<2 {
+                _ = tier.insert(EncodedPage(key: tierKey(n), bytes: page.bytes), passesEvictedPagesOn: false)
+            }
         }
         try Data(flipped).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(0))))
         try Data(page.bytes.prefix(30)).write(to: URL(fileURLWithPath: Self.path(directory, tierKey(1))))
@@ -90,7 +100,9 @@ struct DiskTierTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
             let first = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
-            #expect(throws: TierError.self) { try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger) }
+            #expect(throws: TierError.self) {
+                try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
+            }
             #expect(first.keys.isEmpty)
         }
         let second = try DiskTier(directory: directory, capacity: 1 << 20, logger: CapturedLog().logger)
@@ -115,7 +127,10 @@ struct DiskTierTests {
         #expect(dropped.pages.isEmpty)
         #expect(dropped.lost == [tierKey(1)])
         #expect(tier.keys == [tierKey(2), tierKey(3)])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(DiskTier.pageSuffix) }.count == 2)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(DiskTier.pageSuffix) }
+                .count == 2
+        )
         #expect(tier.statistics.movedDown == 2)
     }
 }

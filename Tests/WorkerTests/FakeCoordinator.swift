@@ -44,7 +44,11 @@ final class FakeCoordinator: Sendable {
     func next(timeout: Duration = .seconds(10)) async throws -> WorkerArrival {
         let frames = try await endpoint.receive(timeout: timeout)
         let receivedAt = ContinuousClock.now
-        return WorkerArrival(identity: Array(frames[0]), envelope: try Envelope(frames: Array(frames.dropFirst())), receivedAt: receivedAt)
+        return WorkerArrival(
+            identity: Array(frames[0]),
+            envelope: try Envelope(frames: Array(frames.dropFirst())),
+            receivedAt: receivedAt
+        )
     }
 
     /// The next message that is not a heartbeat, waiting at most `timeout` for each message.
@@ -59,7 +63,9 @@ final class FakeCoordinator: Sendable {
     /// Sends `message` to the worker that sent `arrival`, as the answer to it.
     func answer(_ arrival: WorkerArrival, with message: Message) async throws {
         try await endpoint.send(
-            [arrival.identity] + Envelope(requestID: arrival.envelope.requestID, message: message).encode(), timeout: .seconds(5))
+            [arrival.identity] + Envelope(requestID: arrival.envelope.requestID, message: message).encode(),
+            timeout: .seconds(5)
+        )
     }
 
     /// Takes the worker's RegisterWorker and accepts it; the registration.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 /// `mfa-worker --heartbeat MS`: the time between heartbeats.
@@ -7,14 +8,39 @@ struct HeartbeatOptionTests {
     static func configuration(heartbeat: Int? = nil) throws(ConfigurationError) -> WorkerConfiguration {
         if let heartbeat {
             return try WorkerConfiguration(
-                coordinator: "tcp://127.0.0.1:7000", listen: "tcp://127.0.0.1:*", model: "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16",
-                memory: nil, compressedMemory: nil, dataDirectory: nil, disk: nil, role: "compute", remotes: [], threads: nil,
-                curveSecret: nil, coordinatorKey: nil, logLevel: "info", workerID: 1, heartbeatMilliseconds: heartbeat)
+                coordinator: "tcp://127.0.0.1:7000",
+                listen: "tcp://127.0.0.1:*",
+                model: "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16",
+                memory: nil,
+                compressedMemory: nil,
+                dataDirectory: nil,
+                disk: nil,
+                role: "compute",
+                remotes: [],
+                threads: nil,
+                curveSecret: nil,
+                coordinatorKey: nil,
+                logLevel: "info",
+                workerID: 1,
+                heartbeatMilliseconds: heartbeat
+            )
         }
         return try WorkerConfiguration(
-            coordinator: "tcp://127.0.0.1:7000", listen: "tcp://127.0.0.1:*", model: "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16",
-            memory: nil, compressedMemory: nil, dataDirectory: nil, disk: nil, role: "compute", remotes: [], threads: nil,
-            curveSecret: nil, coordinatorKey: nil, logLevel: "info", workerID: 1)
+            coordinator: "tcp://127.0.0.1:7000",
+            listen: "tcp://127.0.0.1:*",
+            model: "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16",
+            memory: nil,
+            compressedMemory: nil,
+            dataDirectory: nil,
+            disk: nil,
+            role: "compute",
+            remotes: [],
+            threads: nil,
+            curveSecret: nil,
+            coordinatorKey: nil,
+            logLevel: "info",
+            workerID: 1
+        )
     }
 
     @Test("the default is one second; a value in milliseconds sets the interval")

@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Per-layer page store: writes, copies, export and import")
@@ -10,8 +11,12 @@ struct KVPageStoreTests {
         for layer in 0..<geometry.layers {
             for slot in 0..<geometry.pageSize {
                 try store.write(
-                    layer: layer, page: page, slot: slot,
-                    keys: random.floats(geometry.tokenWidth, in: -4..<4)[...], values: random.floats(geometry.tokenWidth, in: -4..<4)[...])
+                    layer: layer,
+                    page: page,
+                    slot: slot,
+                    keys: random.floats(geometry.tokenWidth, in: -4..<4)[...],
+                    values: random.floats(geometry.tokenWidth, in: -4..<4)[...]
+                )
             }
         }
     }
@@ -53,7 +58,8 @@ struct KVPageStoreTests {
             let bytes = try store.exportPage(1)
             let elementsPerSide = geometry.pageSize * geometry.tokenWidth
             let element = storage.bytesPerElement
-            let valueOffset = ((1 * 2 + 1) * elementsPerSide + 2 * geometry.tokenWidth + 1 * geometry.headDim + 3) * element
+            let valueOffset =
+                ((1 * 2 + 1) * elementsPerSide + 2 * geometry.tokenWidth + 1 * geometry.headDim + 3) * element
             if storage == .f32 {
                 let bits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[valueOffset + $1]) << (8 * $1) }
                 #expect(Float(bitPattern: bits) == values[7])

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 /// `Latch`: waits end when it opens or when the waiting task is cancelled.

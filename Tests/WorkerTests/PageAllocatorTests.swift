@@ -1,6 +1,7 @@
 import CacheProtocol
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Page allocator and geometry")

@@ -2,11 +2,15 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Page tier chain", .timeLimit(.minutes(1)))
 struct PageTiersTests {
-    @Test("pages demoted through compressed RAM and disk come back bit-identical", arguments: [KVStorageType.f16, .bf16, .int8])
+    @Test(
+        "pages demoted through compressed RAM and disk come back bit-identical",
+        arguments: [KVStorageType.f16, .bf16, .int8]
+    )
     func chainRoundTrip(storage: KVStorageType) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -16,7 +20,9 @@ struct PageTiersTests {
         let tiers = PageTiers(
             compressed: try CompressedMemoryTier(capacity: 2 * encodedSize + encodedSize / 2),
             disk: try DiskTier(directory: directory, capacity: 3 * encodedSize + encodedSize / 2, logger: log.logger),
-            remote: nil, logger: log.logger)
+            remote: nil,
+            logger: log.logger
+        )
         var lost: [PrefixKey] = []
         for (n, page) in pages.enumerated() { lost += await tiers.demote(key: tierKey(n), page: page) }
         #expect(lost == [tierKey(0)])
@@ -48,8 +54,11 @@ struct PageTiersTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = CapturedLog()
         let tiers = PageTiers(
-            compressed: nil, disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
-            remote: nil, logger: log.logger)
+            compressed: nil,
+            disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
+            remote: nil,
+            logger: log.logger
+        )
         let pages = try (0..<2).map { try randomPage(.bf16, seed: UInt64(300 + $0)) }
         for n in 0..<2 { #expect(await tiers.demote(key: tierKey(n), page: pages[n]).isEmpty) }
         let path = directory + "/" + tierKey(0).hex + DiskTier.pageSuffix
@@ -76,7 +85,9 @@ struct PageTiersTests {
         #expect(counters["tier_disk_bytes"] == UInt64(PageCodec().encode(pages[1]).count))
     }
 
-    @Test("a hot page gets a durable copy once; copies are not evicted for room, and a corrupt compressed page falls back to its copy")
+    @Test(
+        "a hot page gets a durable copy once; copies are not evicted for room, and a corrupt compressed page falls back to its copy"
+    )
     func keepDurableCopies() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -86,7 +97,9 @@ struct PageTiersTests {
         let tiers = PageTiers(
             compressed: try CompressedMemoryTier(capacity: 1 << 20),
             disk: try DiskTier(directory: directory, capacity: 2 * size + size / 2, logger: log.logger),
-            remote: nil, logger: log.logger)
+            remote: nil,
+            logger: log.logger
+        )
         #expect(await tiers.keepDurableCopy(key: tierKey(0), page: pages[0]).isEmpty)
         #expect(await tiers.keepDurableCopy(key: tierKey(0), page: pages[0]).isEmpty)
         #expect(await tiers.keepDurableCopy(key: tierKey(1), page: pages[1]).isEmpty)
@@ -113,15 +126,17 @@ struct PageTiersTests {
         #expect(FileManager.default.fileExists(atPath: directory + "/" + tierKey(1).hex + DiskTier.pageSuffix))
     }
 
-
     @Test("a page corrupted on disk is a miss and a log line, never data")
     func corruptOnDisk() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = CapturedLog()
         let tiers = PageTiers(
-            compressed: nil, disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
-            remote: nil, logger: log.logger)
+            compressed: nil,
+            disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
+            remote: nil,
+            logger: log.logger
+        )
         let page = try randomPage(.bf16, seed: 7)
         #expect(await tiers.demote(key: tierKey(1), page: page).isEmpty)
         let path = directory + "/" + tierKey(1).hex + DiskTier.pageSuffix
@@ -140,15 +155,20 @@ struct PageTiersTests {
         let log = CapturedLog()
         let tiers = PageTiers(
             compressed: try CompressedMemoryTier(capacity: 1 << 20),
-            disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger), remote: nil, logger: log.logger)
+            disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
+            remote: nil,
+            logger: log.logger
+        )
         let pages = try (0..<3).map { try randomPage(.int8, seed: UInt64(200 + $0)) }
         for n in [2, 0, 1] { _ = await tiers.demote(key: tierKey(n), page: pages[n]) }
         let found = await tiers.prefetch(keys: [tierKey(0), tierKey(5), tierKey(2)])
         #expect(found.map(\.key) == [tierKey(0), tierKey(2)])
         #expect(found.map(\.page) == [pages[0], pages[2]])
         await tiers.flush()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(DiskTier.pageSuffix) }
-            == [tierKey(1).hex + DiskTier.pageSuffix])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(DiskTier.pageSuffix) }
+                == [tierKey(1).hex + DiskTier.pageSuffix]
+        )
         #expect(await tiers.promote(key: tierKey(1)) == pages[1])
     }
 
@@ -174,12 +194,18 @@ struct PageTiersTests {
         let layout = try PageLayout(layers: 2, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f16)
         var manager = try SequenceManager(geometry: geometry, pageCount: 1, evictionPolicy: .demote)
         let bytes = try randomPage(.f16, seed: 9).bytes
-        let tiers = PageTiers(compressed: try CompressedMemoryTier(capacity: bytes.count + 100), disk: nil, remote: nil,
-                              logger: CapturedLog().logger)
+        let tiers = PageTiers(
+            compressed: try CompressedMemoryTier(capacity: bytes.count + 100),
+            disk: nil,
+            remote: nil,
+            logger: CapturedLog().logger
+        )
         for n in 0..<3 {
             for directive in try manager.admit(key: tierKey(n), pageBytes: bytes) {
                 guard case let .demote(key, page) = directive else { continue }
-                manager.lowerTiersLost(keys: await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: page)))
+                manager.lowerTiersLost(
+                    keys: await tiers.demote(key: key, page: try RawPage(layout: layout, bytes: page))
+                )
             }
         }
         #expect(manager.takeEvents().map(\.kind) == [.stored, .stored, .stored, .removed])

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 @Suite("Prefix cache: lookup, LRU order, events and snapshot")

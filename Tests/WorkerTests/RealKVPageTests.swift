@@ -1,7 +1,8 @@
 import Foundation
 import Kernels
-import Testing
 import TestSupport
+import Testing
+
 @testable import Worker
 
 /// Real K/V activations (Tests/Fixtures/minilm-kv-a.npy, read through `RealKVFile`: `[6 layers, K/V, 420
@@ -24,11 +25,22 @@ struct RealKVPageTests {
     @Test("f16 pages export exactly the file's bytes in the canonical layout")
     func f16Layout() throws {
         let data = try payload()
-        let geometry = try PageGeometry(layers: Self.layers, kvHeads: Self.heads, headDim: Self.headDim, pageSize: 16, storage: .f16)
+        let geometry = try PageGeometry(
+            layers: Self.layers,
+            kvHeads: Self.heads,
+            headDim: Self.headDim,
+            pageSize: 16,
+            storage: .f16
+        )
         var manager = try SequenceManager(geometry: geometry, pageCount: 27, evictionPolicy: .drop)
         let (id, _) = try manager.open(prefixKeys: [])
         for layer in 0..<Self.layers {
-            _ = try manager.append(id, layer: layer, keys: side(data, layer: layer, kv: 0), values: side(data, layer: layer, kv: 1))
+            _ = try manager.append(
+                id,
+                layer: layer,
+                keys: side(data, layer: layer, kv: 0),
+                values: side(data, layer: layer, kv: 1)
+            )
         }
         let pages = try manager.sequence(id).pages
         #expect(pages.count == 27)
@@ -54,10 +66,17 @@ struct RealKVPageTests {
     @Test("int8 pages round-trip bit-exactly and stay within 1% relative L2 of the data")
     func int8RoundTrip() throws {
         let data = try payload()
-        let geometry = try PageGeometry(layers: Self.layers, kvHeads: Self.heads, headDim: Self.headDim, pageSize: 16, storage: .int8)
+        let geometry = try PageGeometry(
+            layers: Self.layers,
+            kvHeads: Self.heads,
+            headDim: Self.headDim,
+            pageSize: 16,
+            storage: .int8
+        )
         var manager = try SequenceManager(geometry: geometry, pageCount: 27, evictionPolicy: .drop)
         let (id, _) = try manager.open(prefixKeys: [])
-        var squaredError: Double = 0, norm: Double = 0
+        var squaredError: Double = 0
+        var norm: Double = 0
         for layer in 0..<Self.layers {
             let keys = side(data, layer: layer, kv: 0)
             _ = try manager.append(id, layer: layer, keys: keys, values: side(data, layer: layer, kv: 1))

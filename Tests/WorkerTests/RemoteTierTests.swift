@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Synchronization
 import Testing
+
 @testable import Worker
 
 /// A page store on a loopback ROUTER answering PagePut, PageGet, PageContains and PageRemove from
@@ -27,10 +28,14 @@ final class LoopbackPageStore: Sendable {
                 pages.withLock { for page in put.pages { $0[page.key] = page.bytes } }
                 reply = .ack(Ack())
             case let .pageGet(get):
-                let found = pages.withLock { held in get.keys.compactMap { key in held[key].map { EncodedPage(key: key, bytes: $0) } } }
+                let found = pages.withLock { held in
+                    get.keys.compactMap { key in held[key].map { EncodedPage(key: key, bytes: $0) } }
+                }
                 reply = .pageGetReply(PageGetReply(pages: found))
             case let .pageContains(contains):
-                reply = .pageContainsReply(PageContainsReply(present: pages.withLock { held in contains.keys.map { held[$0] != nil } }))
+                reply = .pageContainsReply(
+                    PageContainsReply(present: pages.withLock { held in contains.keys.map { held[$0] != nil } })
+                )
             case let .pageRemove(remove):
                 pages.withLock { for key in remove.keys { $0[key] = nil } }
                 reply = .ack(Ack())
@@ -52,17 +57,28 @@ final class LoopbackPageStore: Sendable {
 
 @Suite("Remote tier", .timeLimit(.minutes(1)))
 struct RemoteTierTests {
-    @Test("pages pushed past the last local tier are served back from the remote store, bit-identical",
-          arguments: [KVStorageType.f16, .bf16, .int8])
+    @Test(
+        "pages pushed past the last local tier are served back from the remote store, bit-identical",
+        arguments: [KVStorageType.f16, .bf16, .int8]
+    )
     func remoteRoundTrip(storage: KVStorageType) async throws {
         let context = try ZMQContext()
         let store = try LoopbackPageStore(context: context)
         let log = CapturedLog()
-        let remote = try RemoteTier(endpoints: [store.address], context: context, timeout: .seconds(5), logger: log.logger)
+        let remote = try RemoteTier(
+            endpoints: [store.address],
+            context: context,
+            timeout: .seconds(5),
+            logger: log.logger
+        )
         let pages = try (0..<3).map { try randomPage(storage, seed: UInt64(300 + $0)) }
         let size = PageCodec().encode(pages[0]).count
-        let tiers = PageTiers(compressed: try CompressedMemoryTier(capacity: size + size / 2), disk: nil, remote: remote,
-                              logger: log.logger)
+        let tiers = PageTiers(
+            compressed: try CompressedMemoryTier(capacity: size + size / 2),
+            disk: nil,
+            remote: remote,
+            logger: log.logger
+        )
         for (n, page) in pages.enumerated() { #expect(await tiers.demote(key: tierKey(n), page: page).isEmpty) }
         #expect(store.pages.withLock { Set($0.keys) } == [tierKey(0), tierKey(1)])
         #expect(await remote.contains(tierKey(0)))
@@ -87,8 +103,12 @@ struct RemoteTierTests {
     func unreachable() async throws {
         let context = try ZMQContext()
         let log = CapturedLog()
-        let remote = try RemoteTier(endpoints: ["tcp://127.0.0.1:9"], context: context, timeout: .milliseconds(200),
-                                    logger: log.logger)
+        let remote = try RemoteTier(
+            endpoints: ["tcp://127.0.0.1:9"],
+            context: context,
+            timeout: .milliseconds(200),
+            logger: log.logger
+        )
         let tiers = PageTiers(compressed: nil, disk: nil, remote: remote, logger: log.logger)
         #expect(await tiers.demote(key: tierKey(1), page: try randomPage(.f16, seed: 1)) == [tierKey(1)])
         #expect(await remote.get(tierKey(1)) == nil)
@@ -101,8 +121,12 @@ struct RemoteTierTests {
     func sharding() async throws {
         let context = try ZMQContext()
         let stores = try (0..<2).map { _ in try LoopbackPageStore(context: context) }
-        let remote = try RemoteTier(endpoints: stores.map(\.address), context: context, timeout: .seconds(5),
-                                    logger: CapturedLog().logger)
+        let remote = try RemoteTier(
+            endpoints: stores.map(\.address),
+            context: context,
+            timeout: .seconds(5),
+            logger: CapturedLog().logger
+        )
         let page = EncodedPage(key: tierKey(0), bytes: PageCodec().encode(try randomPage(.f16, seed: 4)))
         for n in 0..<8 {
             #expect(await remote.put(EncodedPage(key: tierKey(n), bytes: page.bytes)))

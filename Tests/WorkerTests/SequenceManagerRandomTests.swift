@@ -1,6 +1,7 @@
 import CacheProtocol
 import Kernels
 import Testing
+
 @testable import Worker
 
 /// Drives a small manager through long random mixes of every operation and checks, after each,
@@ -84,7 +85,8 @@ struct SequenceManagerRandomTests {
             var model = ModelSequence(
                 keys: Array(repeating: [], count: manager.geometry.layers),
                 values: Array(repeating: [], count: manager.geometry.layers),
-                chain: Array(chain.prefix(pages)))
+                chain: Array(chain.prefix(pages))
+            )
             for key in model.chain {
                 let content = try #require(pageContent[key])
                 for layer in 0..<manager.geometry.layers {
@@ -202,7 +204,8 @@ struct SequenceManagerRandomTests {
         let geometry = try smallGeometry(.f32, layers: 2, pageSize: 4)
         var harness = Harness(
             manager: try SequenceManager(geometry: geometry, pageCount: 10, evictionPolicy: .demote),
-            random: SplitMix64(seed: seed))
+            random: SplitMix64(seed: seed)
+        )
         for _ in 0..<500 {
             try harness.step()
             try harness.check()

@@ -1,5 +1,6 @@
 import Kernels
 import Testing
+
 @testable import Worker
 
 @Suite("Sequence manager: block tables, prefix reuse, copy-on-write, eviction")
@@ -11,8 +12,10 @@ struct SequenceManagerTests {
         #expect(cached == 0)
         var random = SplitMix64(seed: 1)
         let width = manager.geometry.tokenWidth
-        let k1 = random.floats(3 * width, in: -4..<4), v1 = random.floats(3 * width, in: -4..<4)
-        let k2 = random.floats(6 * width, in: -4..<4), v2 = random.floats(6 * width, in: -4..<4)
+        let k1 = random.floats(3 * width, in: -4..<4)
+        let v1 = random.floats(3 * width, in: -4..<4)
+        let k2 = random.floats(6 * width, in: -4..<4)
+        let v2 = random.floats(6 * width, in: -4..<4)
         #expect(try manager.append(id, layer: 0, keys: k1, values: v1).isEmpty)
         #expect(try manager.append(id, layer: 0, keys: k2, values: v2).isEmpty)
         var state = try manager.sequence(id)
@@ -21,7 +24,8 @@ struct SequenceManagerTests {
         #expect(state.length == 0)
         #expect(manager.allocator.freeCount == 5)
 
-        let k3 = random.floats(9 * width, in: -4..<4), v3 = random.floats(9 * width, in: -4..<4)
+        let k3 = random.floats(9 * width, in: -4..<4)
+        let v3 = random.floats(9 * width, in: -4..<4)
         _ = try manager.append(id, layer: 1, keys: k3, values: v3)
         state = try manager.sequence(id)
         #expect(state.pages.count == 3)
@@ -60,7 +64,12 @@ struct SequenceManagerTests {
         }
         #expect(throws: StorageError.unknownSequence(unknown)) { try manager.free(unknown) }
         #expect(throws: StorageError.capacity(needed: 3, available: 2)) {
-            try manager.append(id, layer: 0, keys: [Float](repeating: 0, count: 9 * 8), values: [Float](repeating: 0, count: 9 * 8))
+            try manager.append(
+                id,
+                layer: 0,
+                keys: [Float](repeating: 0, count: 9 * 8),
+                values: [Float](repeating: 0, count: 9 * 8)
+            )
         }
         #expect(try manager.sequence(id).layerLengths == [0, 0])
         #expect(try manager.sequence(id).pages.isEmpty)
@@ -143,9 +152,19 @@ struct SequenceManagerTests {
 
         let width = manager.geometry.tokenWidth
         let free = manager.allocator.freeCount
-        _ = try manager.append(child, layer: 0, keys: random.floats(width, in: -4..<4), values: random.floats(width, in: -4..<4))
+        _ = try manager.append(
+            child,
+            layer: 0,
+            keys: random.floats(width, in: -4..<4),
+            values: random.floats(width, in: -4..<4)
+        )
         #expect(manager.allocator.freeCount == free - 1)
-        _ = try manager.append(child, layer: 1, keys: random.floats(width, in: -4..<4), values: random.floats(width, in: -4..<4))
+        _ = try manager.append(
+            child,
+            layer: 1,
+            keys: random.floats(width, in: -4..<4),
+            values: random.floats(width, in: -4..<4)
+        )
         #expect(manager.allocator.freeCount == free - 1)
 
         let childPages = try manager.sequence(child).pages
@@ -272,14 +291,19 @@ struct SequenceManagerTests {
     @Test("a key removed while held below leaves with one removed event")
     func removeBelow() throws {
         var manager = try SequenceManager(
-            geometry: try smallGeometry(.bf16, layers: 1, pageSize: 2), pageCount: 1, evictionPolicy: .demote)
+            geometry: try smallGeometry(.bf16, layers: 1, pageSize: 2),
+            pageCount: 1,
+            evictionPolicy: .demote
+        )
         var random = SplitMix64(seed: 11)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 2, random: &random)
         try manager.commit(first, pageKeys: [try testKey(5)])
         try manager.free(first)
         let (second, _) = try manager.open(prefixKeys: [])
-        #expect(try appendRandom(&manager, second, tokens: 1, random: &random)[0].directives.map(\.key) == [try testKey(5)])
+        #expect(
+            try appendRandom(&manager, second, tokens: 1, random: &random)[0].directives.map(\.key) == [try testKey(5)]
+        )
         #expect(try manager.removeCached(key: try testKey(5)))
         #expect(try !manager.removeCached(key: try testKey(5)))
         #expect(manager.takeEvents().map(\.kind) == [.stored, .removed])
@@ -289,7 +313,10 @@ struct SequenceManagerTests {
     @Test("the drop policy evicts without exporting bytes")
     func dropPolicy() throws {
         var manager = try SequenceManager(
-            geometry: try smallGeometry(.f16, layers: 1, pageSize: 2), pageCount: 1, evictionPolicy: .drop)
+            geometry: try smallGeometry(.f16, layers: 1, pageSize: 2),
+            pageCount: 1,
+            evictionPolicy: .drop
+        )
         var random = SplitMix64(seed: 10)
         let (first, _) = try manager.open(prefixKeys: [])
         try appendRandom(&manager, first, tokens: 2, random: &random)

@@ -1,6 +1,7 @@
 import CacheProtocol
-import Testing
 import Kernels
+import Testing
+
 @testable import Worker
 
 /// The test key numbered `n`.
@@ -20,7 +21,10 @@ func smallGeometry(_ storage: KVStorageType = .f32, layers: Int = 2, pageSize: I
 /// The keys and values of a sequence's first `count` tokens in `layer`, read back from the pools
 /// as floats, `[count, kvHeads, headDim]` each.
 func readTokens(
-    _ manager: SequenceManager, _ id: SequenceID, layer: Int, count: Int
+    _ manager: SequenceManager,
+    _ id: SequenceID,
+    layer: Int,
+    count: Int
 ) throws -> (keys: [Float], values: [Float]) {
     let geometry = manager.geometry
     let state = try manager.sequence(id)
@@ -41,7 +45,10 @@ func readTokens(
 /// Appends `tokens` random tokens to every layer of a sequence; returns what was written per layer.
 @discardableResult
 func appendRandom(
-    _ manager: inout SequenceManager, _ id: SequenceID, tokens: Int, random: inout SplitMix64
+    _ manager: inout SequenceManager,
+    _ id: SequenceID,
+    tokens: Int,
+    random: inout SplitMix64
 ) throws -> [(keys: [Float], values: [Float], directives: [EvictionDirective])] {
     var written: [(keys: [Float], values: [Float], directives: [EvictionDirective])] = []
     for layer in 0..<manager.geometry.layers {

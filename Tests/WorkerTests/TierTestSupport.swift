@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Logging
 import Synchronization
+
 @testable import Worker
 
 /// Log lines kept in memory, so that tests can check what a tier logged.

@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Worker
 
 /// Tests that start real `mfa-worker` processes with lower tiers (compressed RAM, a data directory,
@@ -14,12 +15,21 @@ struct TieredWorkerProcessTests {
     /// `count` random encoded pages of the model, with keys.
     static func pages(_ count: Int, seed: UInt64) throws -> [EncodedPage] {
         let spec = try ModelSpec(parsing: model)
-        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads,
-                                    headDim: spec.headDim, storage: spec.kvStorage)
+        let layout = try PageLayout(
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: seed)
         return try (0..<count).map { n in
-            EncodedPage(key: tierKey(Int(seed) * 1000 + n),
-                        bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+            EncodedPage(
+                key: tierKey(Int(seed) * 1000 + n),
+                bytes: PageCodec().encode(
+                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+                )
+            )
         }
     }
 
@@ -39,9 +49,12 @@ struct TieredWorkerProcessTests {
 
     /// Keys of the page files in `directory`.
     static func keysOnDisk(_ directory: String) throws -> Set<PrefixKey> {
-        Set(try FileManager.default.contentsOfDirectory(atPath: directory).compactMap { name in
-            name.hasSuffix(DiskTier.pageSuffix) ? try? PrefixKey(hex: String(name.dropLast(DiskTier.pageSuffix.count))) : nil
-        })
+        Set(
+            try FileManager.default.contentsOfDirectory(atPath: directory).compactMap { name in
+                name.hasSuffix(DiskTier.pageSuffix)
+                    ? try? PrefixKey(hex: String(name.dropLast(DiskTier.pageSuffix.count))) : nil
+            }
+        )
     }
 
     /// Whether the worker's log gets a line holding every one of `parts` within 10 seconds (its
@@ -61,8 +74,11 @@ struct TieredWorkerProcessTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let worker = try WorkerProcess(
-            model: Self.model, memory: "32KiB",
-            arguments: ["--compressed-memory", "24KiB", "--data-dir", directory, "--disk", "1MiB"], logLevel: "warning")
+            model: Self.model,
+            memory: "32KiB",
+            arguments: ["--compressed-memory", "24KiB", "--data-dir", directory, "--disk", "1MiB"],
+            logLevel: "warning"
+        )
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
         let pages = try Self.pages(12, seed: 1)
         try await Self.put(pages, to: client)
@@ -102,10 +118,22 @@ struct TieredWorkerProcessTests {
         #expect(opened.cachedTokens == 0)
         for layer in 0..<spec.layers {
             _ = try await client.prefill(
-                sequenceID: opened.sequenceID, layer: layer, startPosition: 0,
-                q: try WireTensor(f32: random.floats(rows * spec.queryHeads * spec.headDim, in: -4..<4), shape: [rows, spec.queryHeads, spec.headDim]),
-                k: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4), shape: [rows, spec.kvHeads, spec.headDim]),
-                v: try WireTensor(f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4), shape: [rows, spec.kvHeads, spec.headDim]))
+                sequenceID: opened.sequenceID,
+                layer: layer,
+                startPosition: 0,
+                q: try WireTensor(
+                    f32: random.floats(rows * spec.queryHeads * spec.headDim, in: -4..<4),
+                    shape: [rows, spec.queryHeads, spec.headDim]
+                ),
+                k: try WireTensor(
+                    f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4),
+                    shape: [rows, spec.kvHeads, spec.headDim]
+                ),
+                v: try WireTensor(
+                    f32: random.floats(rows * spec.kvHeads * spec.headDim, in: -4..<4),
+                    shape: [rows, spec.kvHeads, spec.headDim]
+                )
+            )
         }
         try await client.close(sequenceID: opened.sequenceID, commit: true)
     }
@@ -115,13 +143,20 @@ struct TieredWorkerProcessTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let worker = try WorkerProcess(
-            model: Self.model, memory: "32KiB",
-            arguments: ["--compressed-memory", "16KiB", "--data-dir", directory, "--disk", "1MiB"])
+            model: Self.model,
+            memory: "32KiB",
+            arguments: ["--compressed-memory", "16KiB", "--data-dir", directory, "--disk", "1MiB"]
+        )
         let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
         let spec = try ModelSpec(parsing: Self.model)
         let prompt = Array(UInt32(0)..<64)
         try await Self.prefillAndCommit(prompt, client: client, seed: 11)
-        let keys = PrefixKey.chain(namespace: "tiers", fingerprint: spec.fingerprint, tokens: prompt, pageSize: spec.pageSize)
+        let keys = PrefixKey.chain(
+            namespace: "tiers",
+            fingerprint: spec.fingerprint,
+            tokens: prompt,
+            pageSize: spec.pageSize
+        )
         let before = try await client.getPages(keys)
         #expect(before.map(\.key) == keys)
         try await Self.prefillAndCommit(Array(UInt32(1000)..<1064), client: client, seed: 12)
@@ -148,7 +183,10 @@ struct TieredWorkerProcessTests {
         let onDisk: Set<PrefixKey>
         do {
             let worker = try WorkerProcess(
-                model: Self.model, memory: "16KiB", arguments: ["--data-dir", directory, "--disk", "1MiB"])
+                model: Self.model,
+                memory: "16KiB",
+                arguments: ["--data-dir", directory, "--disk", "1MiB"]
+            )
             let client = try ClusterClient(context: try ZMQContext(), endpoint: worker.endpoint, timeout: .seconds(30))
             try await Self.put(pages, to: client)
             let stats = try await client.stats()
@@ -159,7 +197,11 @@ struct TieredWorkerProcessTests {
             await client.disconnect()
         }
         let restarted = try WorkerProcess(
-            model: Self.model, memory: "16KiB", arguments: ["--data-dir", directory, "--disk", "1MiB"], logLevel: "warning")
+            model: Self.model,
+            memory: "16KiB",
+            arguments: ["--data-dir", directory, "--disk", "1MiB"],
+            logLevel: "warning"
+        )
         let client = try ClusterClient(context: try ZMQContext(), endpoint: restarted.endpoint, timeout: .seconds(30))
         #expect((try await client.stats())["tier_disk_pages"] == UInt64(onDisk.count))
         guard case let .snapshotReply(snapshot) = try await client.request(.snapshotRequest(SnapshotRequest())) else {

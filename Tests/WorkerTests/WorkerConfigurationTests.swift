@@ -1,36 +1,67 @@
 import CacheProtocol
 import Testing
+
 @testable import Worker
 
 /// Sizes with units and the worker's command line.
 @Suite("WorkerConfiguration")
 struct WorkerConfigurationTests {
-    @Test("sizes parse with decimal and binary units", arguments: [
-        ("4096", 4096), ("4096B", 4096), ("1kB", 1000), ("1KB", 1000), ("100MB", 100_000_000), ("8GB", 8_000_000_000),
-        ("512KiB", 512 << 10), ("512MiB", 512 << 20), ("8GiB", 8 << 30), ("2TiB", 2 << 40), ("0", 0),
-    ])
+    @Test(
+        "sizes parse with decimal and binary units",
+        arguments: [
+            ("4096", 4096), ("4096B", 4096), ("1kB", 1000), ("1KB", 1000), ("100MB", 100_000_000),
+            ("8GB", 8_000_000_000),
+            ("512KiB", 512 << 10), ("512MiB", 512 << 20), ("8GiB", 8 << 30), ("2TiB", 2 << 40), ("0", 0),
+        ]
+    )
     func sizes(text: String, bytes: Int) throws {
         #expect(try ByteSize(parsing: text).bytes == bytes)
     }
 
-    @Test("malformed and overflowing sizes are refused", arguments: ["", "MiB", "-1", "1.5GiB", "12XB", "1 MiB", "9999999999TiB", "١٢"])
+    @Test(
+        "malformed and overflowing sizes are refused",
+        arguments: ["", "MiB", "-1", "1.5GiB", "12XB", "1 MiB", "9999999999TiB", "١٢"]
+    )
     func badSizes(text: String) {
         #expect(throws: ConfigurationError.invalidByteSize(text)) { try ByteSize(parsing: text) }
     }
 
     static func configuration(
-        model: String? = "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16", memory: String? = "64MiB",
-        dataDirectory: String? = nil, disk: String? = nil, role: String = "compute", threads: Int? = nil, logLevel: String = "info"
+        model: String? = "name=m,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16",
+        memory: String? = "64MiB",
+        dataDirectory: String? = nil,
+        disk: String? = nil,
+        role: String = "compute",
+        threads: Int? = nil,
+        logLevel: String = "info"
     ) throws(ConfigurationError) -> WorkerConfiguration {
         try WorkerConfiguration(
-            coordinator: "tcp://127.0.0.1:7000", listen: "tcp://127.0.0.1:*", model: model, memory: memory,
-            compressedMemory: "1GiB", dataDirectory: dataDirectory, disk: disk, role: role, remotes: ["tcp://r:1"],
-            threads: threads, curveSecret: nil, coordinatorKey: nil, logLevel: logLevel, workerID: 9)
+            coordinator: "tcp://127.0.0.1:7000",
+            listen: "tcp://127.0.0.1:*",
+            model: model,
+            memory: memory,
+            compressedMemory: "1GiB",
+            dataDirectory: dataDirectory,
+            disk: disk,
+            role: role,
+            remotes: ["tcp://r:1"],
+            threads: threads,
+            curveSecret: nil,
+            coordinatorKey: nil,
+            logLevel: logLevel,
+            workerID: 9
+        )
     }
 
     @Test("a full command line is read into typed values")
     func valid() throws {
-        let configuration = try Self.configuration(dataDirectory: "/tmp/x", disk: "10GB", role: "store", threads: 2, logLevel: "debug")
+        let configuration = try Self.configuration(
+            dataDirectory: "/tmp/x",
+            disk: "10GB",
+            role: "store",
+            threads: 2,
+            logLevel: "debug"
+        )
         #expect(configuration.memory.bytes == 64 << 20)
         #expect(configuration.compressedMemory?.bytes == 1 << 30)
         #expect(configuration.disk?.bytes == 10_000_000_000)

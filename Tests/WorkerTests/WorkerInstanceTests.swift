@@ -1,6 +1,7 @@
 import CacheProtocol
 import Kernels
 import Testing
+
 @testable import Worker
 
 /// The worker's request path as a state machine: requests and the answers a shell would bring back
@@ -48,8 +49,12 @@ struct WorkerInstanceTests {
 
     /// Opens `tokens` (no page below the hot pool, so the answer comes at once); the sequence id.
     static func open(_ instance: inout WorkerInstance, _ tokens: [UInt32], id: UInt64 = 1) throws -> OpenSequenceReply {
-        let directives = instance.handle(Envelope(
-            requestID: id, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: tokens))))
+        let directives = instance.handle(
+            Envelope(
+                requestID: id,
+                message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: tokens))
+            )
+        )
         guard case .openSequenceReply(let body)? = replies(directives).first?.message else {
             throw ServiceError.internal("no open reply in \(directives)")
         }
@@ -58,25 +63,40 @@ struct WorkerInstanceTests {
 
     /// A prefill of `rows` random tokens into `layer` from `start`.
     static func prefill(
-        _ sequence: UInt64, layer: UInt32, start: Int, rows: Int, random: inout SplitMix64, poison: Float? = nil
+        _ sequence: UInt64,
+        layer: UInt32,
+        start: Int,
+        rows: Int,
+        random: inout SplitMix64,
+        poison: Float? = nil
     ) throws -> Message {
         var q = random.floats(rows * 32, in: -4..<4)
         if let poison { q[q.count - 1] = poison }
         let input = try AttentionInput(
-            q: WireTensor(f32: q, shape: [rows, 4, 8]), k: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]),
-            v: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]))
+            q: WireTensor(f32: q, shape: [rows, 4, 8]),
+            k: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]),
+            v: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8])
+        )
         return .prefill(try Prefill(sequenceID: sequence, layer: layer, startPosition: UInt32(start), input: input))
     }
 
     /// Prefills `rows` tokens into every layer, running each job as the shell would; every
     /// directive returned on the way.
     static func fill(
-        _ instance: inout WorkerInstance, _ sequence: UInt64, start: Int = 0, rows: Int, random: inout SplitMix64
+        _ instance: inout WorkerInstance,
+        _ sequence: UInt64,
+        start: Int = 0,
+        rows: Int,
+        random: inout SplitMix64
     ) throws -> [WorkerDirective] {
         var all: [WorkerDirective] = []
         for layer in 0..<UInt32(2) {
-            let directives = instance.handle(Envelope(
-                requestID: 100 + UInt64(layer), message: try prefill(sequence, layer: layer, start: start, rows: rows, random: &random)))
+            let directives = instance.handle(
+                Envelope(
+                    requestID: 100 + UInt64(layer),
+                    message: try prefill(sequence, layer: layer, start: start, rows: rows, random: &random)
+                )
+            )
             all += directives
             for job in jobs(directives) {
                 all += instance.attentionFinished(job, AttentionRunner.compute(job.calls))
@@ -86,12 +106,16 @@ struct WorkerInstanceTests {
     }
 
     static func close(_ instance: inout WorkerInstance, _ sequence: UInt64, commit: Bool) -> [WorkerDirective] {
-        instance.handle(Envelope(requestID: 9, message: .closeSequence(CloseSequence(sequenceID: sequence, commit: commit))))
+        instance.handle(
+            Envelope(requestID: 9, message: .closeSequence(CloseSequence(sequenceID: sequence, commit: commit)))
+        )
     }
 
     // MARK: Tests
 
-    @Test("an open whose prompt pages lie below the hot pool asks the lower tiers for them, then maps what they give back")
+    @Test(
+        "an open whose prompt pages lie below the hot pool asks the lower tiers for them, then maps what they give back"
+    )
     func openWithColdPrefix() throws {
         var instance = try Self.instance(pages: 3)
         var random = SplitMix64(seed: 1)
@@ -108,8 +132,14 @@ struct WorkerInstanceTests {
         #expect(Self.events(filled).isEmpty)
         _ = Self.close(&instance, other.sequenceID, commit: false)
 
-        let asked = instance.handle(Envelope(
-            requestID: 5, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: prompt + [1]))))
+        let asked = instance.handle(
+            Envelope(
+                requestID: 5,
+                message: .openSequence(
+                    OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: prompt + [1])
+                )
+            )
+        )
         guard case let .fetchFromLowerTiers(wanted, pending)? = asked.last else {
             throw ServiceError.internal("no fetch in \(asked)")
         }
@@ -132,13 +162,29 @@ struct WorkerInstanceTests {
     @Test("an open whose prompt has no page anywhere answers at once, without asking the tiers")
     func openWithoutPrefix() throws {
         var instance = try Self.instance()
-        let directives = instance.handle(Envelope(
-            requestID: 3, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: Array(0..<9)))))
-        #expect(directives == [.reply(Envelope(
-            requestID: 3, message: .openSequenceReply(OpenSequenceReply(sequenceID: 1, cachedTokens: 0))))])
+        let directives = instance.handle(
+            Envelope(
+                requestID: 3,
+                message: .openSequence(
+                    OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: Array(0..<9))
+                )
+            )
+        )
+        #expect(
+            directives == [
+                .reply(
+                    Envelope(
+                        requestID: 3,
+                        message: .openSequenceReply(OpenSequenceReply(sequenceID: 1, cachedTokens: 0))
+                    )
+                )
+            ]
+        )
     }
 
-    @Test("a lower-tier page that is not given back leaves the worker: the open maps only what came, and a removed event says so")
+    @Test(
+        "a lower-tier page that is not given back leaves the worker: the open maps only what came, and a removed event says so"
+    )
     func openWithLostPage() throws {
         var instance = try Self.instance(pages: 3)
         var random = SplitMix64(seed: 2)
@@ -152,12 +198,18 @@ struct WorkerInstanceTests {
         let demoted = Self.demotions(try Self.fill(&instance, other.sequenceID, rows: 12, random: &random))
         _ = Self.close(&instance, other.sequenceID, commit: false)
 
-        let asked = instance.handle(Envelope(
-            requestID: 6, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: prompt))))
+        let asked = instance.handle(
+            Envelope(
+                requestID: 6,
+                message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: prompt))
+            )
+        )
         guard case let .fetchFromLowerTiers(_, pending)? = asked.last else { throw ServiceError.internal("no fetch") }
         // The tiers give back the first page only.
         let answered = instance.resume(pending, with: .lowerTierPages([keys[0]: try #require(demoted.first).page]))
-        guard case .openSequenceReply(let body)? = Self.replies(answered).first?.message else { throw ServiceError.internal("no reply") }
+        guard case .openSequenceReply(let body)? = Self.replies(answered).first?.message else {
+            throw ServiceError.internal("no reply")
+        }
         #expect(body.cachedTokens == 4)
         #expect(Self.events(answered) == [CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [keys[1]])])
     }
@@ -167,7 +219,12 @@ struct WorkerInstanceTests {
         var instance = try Self.instance()
         var random = SplitMix64(seed: 3)
         let opened = try Self.open(&instance, Array(0..<6))
-        let directives = instance.handle(Envelope(requestID: 42, message: try Self.prefill(opened.sequenceID, layer: 1, start: 0, rows: 6, random: &random)))
+        let directives = instance.handle(
+            Envelope(
+                requestID: 42,
+                message: try Self.prefill(opened.sequenceID, layer: 1, start: 0, rows: 6, random: &random)
+            )
+        )
         let job = try #require(Self.jobs(directives).first)
         #expect(Self.replies(directives).isEmpty)
         #expect(job.requestID == 42)
@@ -185,20 +242,33 @@ struct WorkerInstanceTests {
         let result = AttentionRunner.compute(job.calls)
         guard case .computed(let results) = result else { throw ServiceError.internal("kernel refused: \(result)") }
         let answered = instance.attentionFinished(job, result)
-        guard case .prefillReply(let reply)? = Self.replies(answered).first?.message else { throw ServiceError.internal("no reply") }
+        guard case .prefillReply(let reply)? = Self.replies(answered).first?.message else {
+            throw ServiceError.internal("no reply")
+        }
         #expect(Self.replies(answered).first?.requestID == 42)
         #expect(try reply.result.output.f32Values() == results[0].output)
         #expect(instance.statistics().first { $0.name == "prefill_tokens" }?.value == 6)
 
         // A kernel refusal answers badRequest naming the sequence, and counts an error.
-        let refused = instance.attentionFinished(job, .refused(call: 0, .kvLengthTooShort(sequence: 0, kvLength: 1, queryLength: 6)))
+        let refused = instance.attentionFinished(
+            job,
+            .refused(call: 0, .kvLengthTooShort(sequence: 0, kvLength: 1, queryLength: 6))
+        )
         #expect(Self.errorCode(refused) == .badRequest)
-        guard case .errorReply(let error)? = Self.replies(refused).first?.message else { throw ServiceError.internal("no refusal") }
-        #expect(error.message.hasPrefix("prefill of sequence \(opened.sequenceID): sequence \(opened.sequenceID): attention:"))
+        guard case .errorReply(let error)? = Self.replies(refused).first?.message else {
+            throw ServiceError.internal("no refusal")
+        }
+        #expect(
+            error.message.hasPrefix(
+                "prefill of sequence \(opened.sequenceID): sequence \(opened.sequenceID): attention:"
+            )
+        )
         #expect(instance.statistics().first { $0.name == "errors" }?.value == 1)
     }
 
-    @Test("a batched decode makes one kernel call per query-token count, each placing its rows where they lie in the request")
+    @Test(
+        "a batched decode makes one kernel call per query-token count, each placing its rows where they lie in the request"
+    )
     func decodeJob() throws {
         var instance = try Self.instance()
         var random = SplitMix64(seed: 4)
@@ -210,8 +280,14 @@ struct WorkerInstanceTests {
         }
         let counts: [UInt32] = [2, 1, 2]
         let step = try Decode(
-            layer: 0, entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
-            input: AttentionInput(q: WireTensor(f32: random.floats(5 * 32, in: -4..<4), shape: [5, 4, 8]), k: nil, v: nil))
+            layer: 0,
+            entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
+            input: AttentionInput(
+                q: WireTensor(f32: random.floats(5 * 32, in: -4..<4), shape: [5, 4, 8]),
+                k: nil,
+                v: nil
+            )
+        )
         let job = try #require(Self.jobs(instance.handle(Envelope(requestID: 8, message: .decode(step)))).first)
         #expect(job.calls.map(\.queryLength) == [1, 2])
         #expect(job.calls.map(\.sequenceIDs) == [[ids[1]], [ids[0], ids[2]]])
@@ -219,7 +295,9 @@ struct WorkerInstanceTests {
         #expect(job.calls.map(\.kvLengths) == [[7], [5, 9]])
         #expect(job.calls.allSatisfy { !$0.options.causal })
         let answered = instance.attentionFinished(job, AttentionRunner.compute(job.calls))
-        guard case .decodeReply(let reply)? = Self.replies(answered).first?.message else { throw ServiceError.internal("no reply") }
+        guard case .decodeReply(let reply)? = Self.replies(answered).first?.message else {
+            throw ServiceError.internal("no reply")
+        }
         #expect(reply.result.output.shape == [5, 4, 8])
     }
 
@@ -233,14 +311,21 @@ struct WorkerInstanceTests {
             let opened = try Self.open(&instance, prompt)
             #expect(Self.events(try Self.fill(&instance, opened.sequenceID, rows: 8, random: &random)).isEmpty)
             let closed = Self.close(&instance, opened.sequenceID, commit: true)
-            let event = CacheEvent(workerID: 7, eventSequence: UInt64(number + 1), kind: .stored, keys: try Self.keys(prompt))
+            let event = CacheEvent(
+                workerID: 7,
+                eventSequence: UInt64(number + 1),
+                kind: .stored,
+                keys: try Self.keys(prompt)
+            )
             #expect(Self.events(closed) == [event])
             #expect(Self.replies(closed) == [Envelope(requestID: 9, message: .ack(Ack()))])
             expected.append(event)
         }
         #expect(instance.lastEvent == 3)
         let snapshot = instance.handle(Envelope(requestID: 2, message: .snapshotRequest(SnapshotRequest())))
-        guard case .snapshotReply(let body)? = Self.replies(snapshot).first?.message else { throw ServiceError.internal("no snapshot") }
+        guard case .snapshotReply(let body)? = Self.replies(snapshot).first?.message else {
+            throw ServiceError.internal("no snapshot")
+        }
         #expect(body.eventSequence == 3)
         #expect(Set(body.keys) == Set(expected.flatMap(\.keys)))
     }
@@ -264,7 +349,11 @@ struct WorkerInstanceTests {
         #expect(instance.manager.cache.lowerTierKeys == [key])
         #expect(instance.statistics().first { $0.name == "pages_demoted" }?.value == 1)
         // The tiers drop it later: it left the worker.
-        #expect(Self.events(instance.lowerTiersLost([key])) == [CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [key])])
+        #expect(
+            Self.events(instance.lowerTiersLost([key])) == [
+                CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [key])
+            ]
+        )
     }
 
     @Test("PageRemove removes the keys from the lower tiers too, and a held key's removal is an event")
@@ -273,24 +362,40 @@ struct WorkerInstanceTests {
         let layout = instance.layout
         var random = SplitMix64(seed: 7)
         let page = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
-        let put = instance.handle(Envelope(requestID: 1, message: .pagePut(PagePut(pages: [EncodedPage(key: tierKey(1), bytes: PageCodec().encode(page))]))))
+        let put = instance.handle(
+            Envelope(
+                requestID: 1,
+                message: .pagePut(PagePut(pages: [EncodedPage(key: tierKey(1), bytes: PageCodec().encode(page))]))
+            )
+        )
         #expect(Self.events(put) == [CacheEvent(workerID: 7, eventSequence: 1, kind: .stored, keys: [tierKey(1)])])
-        let removed = instance.handle(Envelope(requestID: 2, message: .pageRemove(PageRemove(keys: [tierKey(1), tierKey(2)]))))
-        #expect(removed == [
-            .removeFromLowerTiers([tierKey(1), tierKey(2)]),
-            .publish([CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [tierKey(1)])]),
-            .reply(Envelope(requestID: 2, message: .ack(Ack()))),
-        ])
+        let removed = instance.handle(
+            Envelope(requestID: 2, message: .pageRemove(PageRemove(keys: [tierKey(1), tierKey(2)])))
+        )
+        #expect(
+            removed == [
+                .removeFromLowerTiers([tierKey(1), tierKey(2)]),
+                .publish([CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [tierKey(1)])]),
+                .reply(Envelope(requestID: 2, message: .ack(Ack()))),
+            ]
+        )
         #expect(!instance.isHot(tierKey(1)))
     }
 
-    @Test("a PagePut of a key held below the hot pool takes the page hot and keeps the lower tiers' file as its durable copy")
+    @Test(
+        "a PagePut of a key held below the hot pool takes the page hot and keeps the lower tiers' file as its durable copy"
+    )
     func putKeepsDurableCopy() throws {
         var instance = try Self.instance(pages: 1)
         let layout = instance.layout
         var random = SplitMix64(seed: 8)
         let pages = try (1...2).map { n in
-            EncodedPage(key: tierKey(n), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+            EncodedPage(
+                key: tierKey(n),
+                bytes: PageCodec().encode(
+                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+                )
+            )
         }
         _ = instance.handle(Envelope(requestID: 1, message: .pagePut(PagePut(pages: [pages[0]]))))
         let second = instance.handle(Envelope(requestID: 2, message: .pagePut(PagePut(pages: [pages[1]]))))
@@ -304,13 +409,16 @@ struct WorkerInstanceTests {
         #expect(Self.errorCode(again) == nil)
     }
 
-    @Test("reply-only messages and a coordinator's requests are refused badRequest with their id; a CacheEvent gets nothing")
+    @Test(
+        "reply-only messages and a coordinator's requests are refused badRequest with their id; a CacheEvent gets nothing"
+    )
     func refusesReplies() throws {
         var instance = try Self.instance()
         let messages: [Message] = [
             .ack(Ack()), .errorReply(ErrorReply(code: .internal, message: "x")),
             .openSequenceReply(OpenSequenceReply(sequenceID: 1, cachedTokens: 0)),
-            .pageContainsReply(PageContainsReply(present: [])), .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: [])),
+            .pageContainsReply(PageContainsReply(present: [])),
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: [])),
             .heartbeat(Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0)),
         ]
         for (index, message) in messages.enumerated() {
@@ -318,7 +426,14 @@ struct WorkerInstanceTests {
             #expect(Self.replies(directives).map(\.requestID) == [UInt64(50 + index)])
             #expect(Self.errorCode(directives) == .badRequest)
         }
-        #expect(instance.handle(Envelope(requestID: 0, message: .cacheEvent(CacheEvent(workerID: 1, eventSequence: 1, kind: .stored, keys: [])))).isEmpty)
+        #expect(
+            instance.handle(
+                Envelope(
+                    requestID: 0,
+                    message: .cacheEvent(CacheEvent(workerID: 1, eventSequence: 1, kind: .stored, keys: []))
+                )
+            ).isEmpty
+        )
         #expect(instance.statistics().first { $0.name == "errors" }?.value == UInt64(messages.count))
     }
 
@@ -327,7 +442,12 @@ struct WorkerInstanceTests {
         var instance = try Self.instance()
         var random = SplitMix64(seed: 9)
         let opened = try Self.open(&instance, Array(0..<4))
-        let refused = instance.handle(Envelope(requestID: 4, message: try Self.prefill(opened.sequenceID, layer: 0, start: 0, rows: 3, random: &random, poison: .nan)))
+        let refused = instance.handle(
+            Envelope(
+                requestID: 4,
+                message: try Self.prefill(opened.sequenceID, layer: 0, start: 0, rows: 3, random: &random, poison: .nan)
+            )
+        )
         #expect(Self.errorCode(refused) == .badRequest)
         #expect(Self.jobs(refused).isEmpty)
         let id = SequenceID(rawValue: opened.sequenceID)
@@ -338,10 +458,14 @@ struct WorkerInstanceTests {
         var k = random.floats(16, in: -4..<4)
         k[5] = .infinity
         let step = try Decode(
-            layer: 1, entries: [Decode.Entry(sequenceID: opened.sequenceID, queryTokens: 1)],
+            layer: 1,
+            entries: [Decode.Entry(sequenceID: opened.sequenceID, queryTokens: 1)],
             input: AttentionInput(
-                q: WireTensor(f32: random.floats(32, in: -4..<4), shape: [1, 4, 8]), k: WireTensor(f32: k, shape: [1, 2, 8]),
-                v: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8])))
+                q: WireTensor(f32: random.floats(32, in: -4..<4), shape: [1, 4, 8]),
+                k: WireTensor(f32: k, shape: [1, 2, 8]),
+                v: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8])
+            )
+        )
         let decode = instance.handle(Envelope(requestID: 5, message: .decode(step)))
         #expect(Self.errorCode(decode) == .badRequest)
         #expect(Self.jobs(decode).isEmpty)
@@ -353,17 +477,35 @@ struct WorkerInstanceTests {
         var instance = try Self.instance()
         let layout = instance.layout
         var random = SplitMix64(seed: 10)
-        let page = EncodedPage(key: tierKey(1), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+        let page = EncodedPage(
+            key: tierKey(1),
+            bytes: PageCodec().encode(
+                try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+            )
+        )
         _ = instance.handle(Envelope(requestID: 1, message: .pagePut(PagePut(pages: [page]))))
-        #expect(instance.handle(Envelope(requestID: 2, message: .pageContains(PageContains(keys: [tierKey(1)])))) == [
-            .reply(Envelope(requestID: 2, message: .pageContainsReply(PageContainsReply(present: [true])))),
-        ])
-        let asked = instance.handle(Envelope(requestID: 3, message: .pageContains(PageContains(keys: [tierKey(2), tierKey(1), tierKey(3)]))))
-        guard case let .askLowerTiersContain(keys, pending)? = asked.last else { throw ServiceError.internal("no question") }
+        #expect(
+            instance.handle(Envelope(requestID: 2, message: .pageContains(PageContains(keys: [tierKey(1)])))) == [
+                .reply(Envelope(requestID: 2, message: .pageContainsReply(PageContainsReply(present: [true]))))
+            ]
+        )
+        let asked = instance.handle(
+            Envelope(requestID: 3, message: .pageContains(PageContains(keys: [tierKey(2), tierKey(1), tierKey(3)])))
+        )
+        guard case let .askLowerTiersContain(keys, pending)? = asked.last else {
+            throw ServiceError.internal("no question")
+        }
         #expect(keys == [tierKey(2), tierKey(3)])
-        #expect(instance.resume(pending, with: .lowerTierPresence([false, true])) == [
-            .reply(Envelope(requestID: 3, message: .pageContainsReply(PageContainsReply(present: [false, true, true])))),
-        ])
+        #expect(
+            instance.resume(pending, with: .lowerTierPresence([false, true])) == [
+                .reply(
+                    Envelope(
+                        requestID: 3,
+                        message: .pageContainsReply(PageContainsReply(present: [false, true, true]))
+                    )
+                )
+            ]
+        )
         // An answer of another kind, or of the wrong length, is an internal error, not a crash.
         #expect(Self.errorCode(instance.resume(pending, with: .lowerTierPresence([true]))) == .internal)
         #expect(Self.errorCode(instance.resume(pending, with: .lowerTierPages([:]))) == .internal)
@@ -374,11 +516,25 @@ struct WorkerInstanceTests {
         var instance = try Self.instance()
         let layout = instance.layout
         var random = SplitMix64(seed: 11)
-        let page = EncodedPage(key: tierKey(5), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
-        let asked = instance.handle(Envelope(requestID: 20, message: .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:1", keys: [tierKey(5), tierKey(6)]))))
-        guard case let .askLowerTiersContain(_, presence)? = asked.last else { throw ServiceError.internal("no question") }
+        let page = EncodedPage(
+            key: tierKey(5),
+            bytes: PageCodec().encode(
+                try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+            )
+        )
+        let asked = instance.handle(
+            Envelope(
+                requestID: 20,
+                message: .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:1", keys: [tierKey(5), tierKey(6)]))
+            )
+        )
+        guard case let .askLowerTiersContain(_, presence)? = asked.last else {
+            throw ServiceError.internal("no question")
+        }
         let fetch = instance.resume(presence, with: .lowerTierPresence([false, false]))
-        guard case let .fetchFromPeer(endpoint, keys, pending)? = fetch.last else { throw ServiceError.internal("no fetch") }
+        guard case let .fetchFromPeer(endpoint, keys, pending)? = fetch.last else {
+            throw ServiceError.internal("no fetch")
+        }
         #expect(endpoint == "tcp://127.0.0.1:1")
         #expect(keys == [tierKey(5), tierKey(6)])
 
@@ -391,26 +547,51 @@ struct WorkerInstanceTests {
 
         let pulled = instance.resume(pending, with: .peerPages(.success([page])))
         #expect(Self.events(pulled) == [CacheEvent(workerID: 7, eventSequence: 2, kind: .stored, keys: [tierKey(5)])])
-        #expect(Self.replies(pulled) == [Envelope(requestID: 20, message: .pullPagesReply(PullPagesReply(pulled: [true, false])))])
+        #expect(
+            Self.replies(pulled) == [
+                Envelope(requestID: 20, message: .pullPagesReply(PullPagesReply(pulled: [true, false])))
+            ]
+        )
 
         // A peer that cannot be reached makes the answer unavailable.
-        let again = instance.handle(Envelope(requestID: 21, message: .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:1", keys: [tierKey(7)]))))
-        guard case let .askLowerTiersContain(_, second)? = again.last else { throw ServiceError.internal("no question") }
-        guard case let .fetchFromPeer(_, _, third)? = instance.resume(second, with: .lowerTierPresence([false])).last else {
+        let again = instance.handle(
+            Envelope(
+                requestID: 21,
+                message: .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:1", keys: [tierKey(7)]))
+            )
+        )
+        guard case let .askLowerTiersContain(_, second)? = again.last else {
+            throw ServiceError.internal("no question")
+        }
+        guard case let .fetchFromPeer(_, _, third)? = instance.resume(second, with: .lowerTierPresence([false])).last
+        else {
             throw ServiceError.internal("no fetch")
         }
-        #expect(Self.errorCode(instance.resume(third, with: .peerPages(.failure(.unavailable("peer gone"))))) == .unavailable)
+        #expect(
+            Self.errorCode(instance.resume(third, with: .peerPages(.failure(.unavailable("peer gone")))))
+                == .unavailable
+        )
     }
 
     @Test("a drained worker opens nothing, and closing its last sequence says so")
     func drainAndLastClose() throws {
         var instance = try Self.instance()
         let opened = try Self.open(&instance, [1, 2, 3])
-        #expect(Self.errorCode(instance.handle(Envelope(requestID: 1, message: .drain(Drain(workerID: 8))))) == .badRequest)
-        #expect(instance.handle(Envelope(requestID: 2, message: .drain(Drain(workerID: 7)))) == [.reply(Envelope(requestID: 2, message: .ack(Ack())))])
+        #expect(
+            Self.errorCode(instance.handle(Envelope(requestID: 1, message: .drain(Drain(workerID: 8))))) == .badRequest
+        )
+        #expect(
+            instance.handle(Envelope(requestID: 2, message: .drain(Drain(workerID: 7)))) == [
+                .reply(Envelope(requestID: 2, message: .ack(Ack())))
+            ]
+        )
         #expect(instance.isDraining)
-        let refused = instance.handle(Envelope(
-            requestID: 3, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: [1]))))
+        let refused = instance.handle(
+            Envelope(
+                requestID: 3,
+                message: .openSequence(OpenSequence(sequenceID: 0, namespace: "ns", shardStart: 0, tokens: [1]))
+            )
+        )
         #expect(Self.errorCode(refused) == .unavailable)
         let closed = Self.close(&instance, opened.sequenceID, commit: false)
         #expect(closed.contains(.lastSequenceClosed))
@@ -422,15 +603,23 @@ struct WorkerInstanceTests {
         var instance = try Self.instance(pages: 1)
         let layout = instance.layout
         var random = SplitMix64(seed: 12)
-        let raws = try (1...2).map { _ in try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4)) }
+        let raws = try (1...2).map { _ in
+            try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+        }
         let encoded = zip([tierKey(1), tierKey(2)], raws).map { EncodedPage(key: $0, bytes: PageCodec().encode($1)) }
         _ = instance.handle(Envelope(requestID: 1, message: .pagePut(PagePut(pages: [encoded[0]]))))
         _ = instance.handle(Envelope(requestID: 2, message: .pagePut(PagePut(pages: [encoded[1]]))))
-        let asked = instance.handle(Envelope(requestID: 3, message: .pageGet(PageGet(keys: [tierKey(1), tierKey(2), tierKey(3)]))))
-        guard case let .fetchFromLowerTiers(keys, pending)? = asked.last else { throw ServiceError.internal("no fetch") }
+        let asked = instance.handle(
+            Envelope(requestID: 3, message: .pageGet(PageGet(keys: [tierKey(1), tierKey(2), tierKey(3)])))
+        )
+        guard case let .fetchFromLowerTiers(keys, pending)? = asked.last else {
+            throw ServiceError.internal("no fetch")
+        }
         #expect(keys == [tierKey(1)])
         let answered = instance.resume(pending, with: .lowerTierPages([tierKey(1): raws[0]]))
-        guard case .pageGetReply(let reply)? = Self.replies(answered).first?.message else { throw ServiceError.internal("no reply") }
+        guard case .pageGetReply(let reply)? = Self.replies(answered).first?.message else {
+            throw ServiceError.internal("no reply")
+        }
         #expect(reply.pages.map(\.key) == [tierKey(1), tierKey(2)])
         #expect(try reply.pages.map { try PageCodec().decode($0.bytes) } == raws)
         // Admitting the page pushed the other one below: a demotion, no event.
@@ -442,7 +631,9 @@ struct WorkerInstanceTests {
     func statistics() throws {
         var instance = try Self.instance()
         let directives = instance.handle(Envelope(requestID: 12, message: .statsRequest(StatsRequest())))
-        guard case let .replyWithTierStatistics(id, counters)? = directives.last else { throw ServiceError.internal("no stats") }
+        guard case let .replyWithTierStatistics(id, counters)? = directives.last else {
+            throw ServiceError.internal("no stats")
+        }
         #expect(id == 12)
         #expect(counters.first { $0.name == "hot_pages" }?.value == 16)
         #expect(counters.first { $0.name == "requests" }?.value == 1)

@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Worker
 
 /// The worker's life through a real `mfa-worker` with the test as its coordinator: heartbeats that a
@@ -23,12 +24,19 @@ struct WorkerLifecycleTests {
     /// A worker registered with `coordinator` as worker `workerID`, heartbeating every
     /// `heartbeatMilliseconds`.
     static func registeredWorker(
-        model: String, memory: String = "16MiB", coordinator: FakeCoordinator, workerID: UInt64
+        model: String,
+        memory: String = "16MiB",
+        coordinator: FakeCoordinator,
+        workerID: UInt64
     ) async throws -> WorkerProcess {
         let worker = try WorkerProcess(
-            model: model, memory: memory,
-            arguments: ["--coordinator", coordinator.address, "--worker-id", "\(workerID)",
-                        "--heartbeat", "\(heartbeatMilliseconds)"])
+            model: model,
+            memory: memory,
+            arguments: [
+                "--coordinator", coordinator.address, "--worker-id", "\(workerID)",
+                "--heartbeat", "\(heartbeatMilliseconds)",
+            ]
+        )
         let registration = try await coordinator.acceptRegistration()
         #expect(registration.workerID == workerID)
         return worker
@@ -41,7 +49,8 @@ struct WorkerLifecycleTests {
         let input = try AttentionInput(
             q: WireTensor(f32: random.floats(tokens * hq * d, in: -4..<4), shape: [tokens, hq, d]),
             k: WireTensor(f32: random.floats(tokens * hkv * d, in: -4..<4), shape: [tokens, hkv, d]),
-            v: WireTensor(f32: random.floats(tokens * hkv * d, in: -4..<4), shape: [tokens, hkv, d]))
+            v: WireTensor(f32: random.floats(tokens * hkv * d, in: -4..<4), shape: [tokens, hkv, d])
+        )
         return try (0..<spec.layers).map { layer in
             try Envelope(
                 requestID: UInt64(layer + 1),
@@ -56,7 +65,12 @@ struct WorkerLifecycleTests {
         let context = try ZMQContext()
         let coordinator = try FakeCoordinator(spec: spec, context: context)
         defer { Task { await coordinator.close() } }
-        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "32MiB", coordinator: coordinator, workerID: 7)
+        let worker = try await Self.registeredWorker(
+            model: Self.bigModel,
+            memory: "32MiB",
+            coordinator: coordinator,
+            workerID: 7
+        )
 
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
@@ -69,7 +83,8 @@ struct WorkerLifecycleTests {
         // own, so that other tests keeping the shared threads busy cannot delay the arrival times.
         let arrivals = DedicatedThreadExecutor()
         defer { arrivals.stop() }
-        let collector = Task(executorPreference: arrivals) { () throws -> [(at: ContinuousClock.Instant, body: Heartbeat)] in
+        let collector = Task(executorPreference: arrivals) {
+            () throws -> [(at: ContinuousClock.Instant, body: Heartbeat)] in
             var beats: [(at: ContinuousClock.Instant, body: Heartbeat)] = []
             while true {
                 let arrival = try await coordinator.next(timeout: .seconds(300))
@@ -80,18 +95,30 @@ struct WorkerLifecycleTests {
                 }
             }
         }
-        let raw = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
+        let raw = try ZMQEndpoint(
+            .dealer,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            connect: [worker.endpoint]
+        )
         defer { Task { await raw.close() } }
         let started = ContinuousClock.now
         for request in requests { try await raw.send(request, timeout: .seconds(30)) }
         var answered = 0
         for _ in requests {
             let reply = try Envelope(frames: try await raw.receive(timeout: .seconds(300)))
-            if case .prefillReply = reply.message { answered += 1 } else { Issue.record("prefill refused: \(reply.message)") }
+            if case .prefillReply = reply.message {
+                answered += 1
+            } else {
+                Issue.record("prefill refused: \(reply.message)")
+            }
         }
         let finished = ContinuousClock.now
         let marker = try ZMQEndpoint(.dealer, context: context, connect: [coordinator.address])
-        try await marker.send(try Envelope(requestID: 1, message: .statsRequest(StatsRequest())).encode(), timeout: .seconds(5))
+        try await marker.send(
+            try Envelope(requestID: 1, message: .statsRequest(StatsRequest())).encode(),
+            timeout: .seconds(5)
+        )
         let heartbeats = try await collector.value
         let beats = heartbeats.map(\.at)
         await marker.close()
@@ -111,7 +138,10 @@ struct WorkerLifecycleTests {
         #expect(covering.count >= 3, "\(covering.count) heartbeats during \(busy)")
         let gaps = zip(beats, beats.dropFirst()).map { $0.duration(to: $1) }
         let longest = gaps.max() ?? .zero
-        #expect(longest < interval * 3, "a gap of \(longest) between heartbeats (interval \(interval)), prefill took \(busy)")
+        #expect(
+            longest < interval * 3,
+            "a gap of \(longest) between heartbeats (interval \(interval)), prefill took \(busy)"
+        )
         #expect(worker.terminate() == 0)
     }
 
@@ -130,7 +160,9 @@ struct WorkerLifecycleTests {
         #expect(worker.waitForExit(timeout: .seconds(10)) == 0)
     }
 
-    @Test("Drain with an open sequence: new sequences are refused, and the close of the last one ends in a deregistration and exit 0")
+    @Test(
+        "Drain with an open sequence: new sequences are refused, and the close of the last one ends in a deregistration and exit 0"
+    )
     func drainWithOpenSequence() async throws {
         let spec = try ModelSpec(parsing: Self.smallModel)
         let context = try ZMQContext()
@@ -170,14 +202,24 @@ struct WorkerLifecycleTests {
         let context = try ZMQContext()
         let coordinator = try FakeCoordinator(spec: spec, context: context)
         defer { Task { await coordinator.close() } }
-        let worker = try await Self.registeredWorker(model: Self.bigModel, memory: "32MiB", coordinator: coordinator, workerID: 33)
+        let worker = try await Self.registeredWorker(
+            model: Self.bigModel,
+            memory: "32MiB",
+            coordinator: coordinator,
+            workerID: 33
+        )
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
         let tokens = Self.longPrefillTokens
         let sequence = try await client.open(namespace: "t", tokens: (0..<UInt32(tokens)).map { $0 }).sequenceID
         let requests = try Self.prefillRequests(spec: spec, sequenceID: sequence, tokens: tokens).prefix(2)
 
-        let raw = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
+        let raw = try ZMQEndpoint(
+            .dealer,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            connect: [worker.endpoint]
+        )
         defer { Task { await raw.close() } }
         for request in requests { try await raw.send(request, timeout: .seconds(30)) }
         // Requests are served in order: once layer 0 is answered, the worker has taken layer 1 (it

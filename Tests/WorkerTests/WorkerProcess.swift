@@ -22,11 +22,22 @@ final class WorkerProcess {
     /// its `listening` line.
     /// `logLevel` is the worker's `--log-level`; what it logs is kept in `standardError`.
     /// A worker that does not start fails the test at `sourceLocation`, showing its stderr.
-    init(model: String, memory: String = "16MiB", arguments: [String] = [], logLevel: String = "error",
-         startTimeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation) throws {
+    init(
+        model: String,
+        memory: String = "16MiB",
+        arguments: [String] = [],
+        logLevel: String = "error",
+        startTimeout: Duration = .seconds(20),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         worker = try launchWorker(
-            model: model, memory: memory, arguments: arguments, logLevel: logLevel, startTimeout: startTimeout,
-            sourceLocation: sourceLocation)
+            model: model,
+            memory: memory,
+            arguments: arguments,
+            logLevel: logLevel,
+            startTimeout: startTimeout,
+            sourceLocation: sourceLocation
+        )
         endpoint = worker.endpoint
         startedAt = sourceLocation
     }

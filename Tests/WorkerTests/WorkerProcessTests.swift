@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import TestSupport
 import Testing
+
 @testable import Worker
 
 /// A sequence driven through a worker, with every K/V row it was sent, for the reference.
@@ -51,8 +52,13 @@ struct WorkerProcessTests {
                 let k = random.floats(length * hkv * d, in: -4..<4)
                 let v = random.floats(length * hkv * d, in: -4..<4)
                 let answer = try await client.prefill(
-                    sequenceID: sequence.id, layer: layer, startPosition: 0, q: Self.tensor(q, [length, hq, d]),
-                    k: Self.tensor(k, [length, hkv, d]), v: Self.tensor(v, [length, hkv, d]))
+                    sequenceID: sequence.id,
+                    layer: layer,
+                    startPosition: 0,
+                    q: Self.tensor(q, [length, hq, d]),
+                    k: Self.tensor(k, [length, hkv, d]),
+                    v: Self.tensor(v, [length, hkv, d])
+                )
                 let expected = try ReferenceAttention.sequence(queries: q, keys: k, values: v, spec: spec)
                 #expect(expected.largestOutputError(try answer.output.f32Values()) < Self.tolerance(spec.kvStorage))
                 #expect(expected.largestLogSumExpError(try answer.lse.f32Values()) < Self.tolerance(spec.kvStorage))
@@ -68,18 +74,28 @@ struct WorkerProcessTests {
                 let k = random.floats(sequences.count * hkv * d, in: -4..<4)
                 let v = random.floats(sequences.count * hkv * d, in: -4..<4)
                 let answer = try await client.decode(
-                    layer: layer, entries: sequences.map { Decode.Entry(sequenceID: $0.id, queryTokens: 1) },
+                    layer: layer,
+                    entries: sequences.map { Decode.Entry(sequenceID: $0.id, queryTokens: 1) },
                     input: AttentionInput(
-                        q: Self.tensor(q, [sequences.count, hq, d]), k: Self.tensor(k, [sequences.count, hkv, d]),
-                        v: Self.tensor(v, [sequences.count, hkv, d])))
+                        q: Self.tensor(q, [sequences.count, hq, d]),
+                        k: Self.tensor(k, [sequences.count, hkv, d]),
+                        v: Self.tensor(v, [sequences.count, hkv, d])
+                    )
+                )
                 let output = try answer.output.f32Values()
                 for index in sequences.indices {
                     sequences[index].keys[layer] += k[index * hkv * d..<(index + 1) * hkv * d]
                     sequences[index].values[layer] += v[index * hkv * d..<(index + 1) * hkv * d]
                     let expected = try ReferenceAttention.sequence(
-                        queries: Array(q[index * hq * d..<(index + 1) * hq * d]), keys: sequences[index].keys[layer],
-                        values: sequences[index].values[layer], spec: spec)
-                    worst = max(worst, expected.largestOutputError(Array(output[index * hq * d..<(index + 1) * hq * d])))
+                        queries: Array(q[index * hq * d..<(index + 1) * hq * d]),
+                        keys: sequences[index].keys[layer],
+                        values: sequences[index].values[layer],
+                        spec: spec
+                    )
+                    worst = max(
+                        worst,
+                        expected.largestOutputError(Array(output[index * hq * d..<(index + 1) * hq * d]))
+                    )
                 }
             }
         }
@@ -110,18 +126,25 @@ struct WorkerProcessTests {
             for layer in 0..<spec.layers {
                 let rows = 40 - start
                 let answer = try await client.prefill(
-                    sequenceID: id, layer: layer, startPosition: start,
+                    sequenceID: id,
+                    layer: layer,
+                    startPosition: start,
                     q: Self.tensor(Array(q[layer][(start * hq * d)...]), [rows, hq, d]),
                     k: Self.tensor(Array(k[layer][(start * hkv * d)...]), [rows, hkv, d]),
-                    v: Self.tensor(Array(v[layer][(start * hkv * d)...]), [rows, hkv, d]))
+                    v: Self.tensor(Array(v[layer][(start * hkv * d)...]), [rows, hkv, d])
+                )
                 outputs.append(try answer.output.f32Values())
             }
             for layer in 0..<spec.layers {
                 let answer = try await client.decode(
-                    layer: layer, entries: [Decode.Entry(sequenceID: id, queryTokens: 1)],
+                    layer: layer,
+                    entries: [Decode.Entry(sequenceID: id, queryTokens: 1)],
                     input: AttentionInput(
-                        q: Self.tensor(decodeQ, [1, hq, d]), k: Self.tensor(decodeK, [1, hkv, d]),
-                        v: Self.tensor(decodeV, [1, hkv, d])))
+                        q: Self.tensor(decodeQ, [1, hq, d]),
+                        k: Self.tensor(decodeK, [1, hkv, d]),
+                        v: Self.tensor(decodeV, [1, hkv, d])
+                    )
+                )
                 outputs.append(try answer.output.f32Values())
             }
             return outputs
@@ -132,10 +155,13 @@ struct WorkerProcessTests {
         // The first sequence prefills the two full pages, then the rest, as the second will.
         for layer in 0..<spec.layers {
             _ = try await client.prefill(
-                sequenceID: first.sequenceID, layer: layer, startPosition: 0,
+                sequenceID: first.sequenceID,
+                layer: layer,
+                startPosition: 0,
                 q: Self.tensor(Array(q[layer][..<(32 * hq * d)]), [32, hq, d]),
                 k: Self.tensor(Array(k[layer][..<(32 * hkv * d)]), [32, hkv, d]),
-                v: Self.tensor(Array(v[layer][..<(32 * hkv * d)]), [32, hkv, d]))
+                v: Self.tensor(Array(v[layer][..<(32 * hkv * d)]), [32, hkv, d])
+            )
         }
         let firstOutputs = try await run(first.sequenceID, from: 32)
         try await client.close(sequenceID: first.sequenceID, commit: true)
@@ -161,7 +187,12 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
-        let raw = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
+        let raw = try ZMQEndpoint(
+            .dealer,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            connect: [worker.endpoint]
+        )
         defer { Task { await raw.close() } }
 
         func answer(_ frames: [[UInt8]]) async throws -> Envelope? {
@@ -197,19 +228,35 @@ struct WorkerProcessTests {
         #expect(versionReply?.requestID == 77)
 
         // A claim of 100 MB of tokens in a small body: `badRequest`.
-        var open = try Envelope(requestID: 78, message: .openSequence(OpenSequence(sequenceID: 0, namespace: "t", shardStart: 0, tokens: [1, 2, 3]))).encode()
+        var open = try Envelope(
+            requestID: 78,
+            message: .openSequence(OpenSequence(sequenceID: 0, namespace: "t", shardStart: 0, tokens: [1, 2, 3]))
+        ).encode()
         let countOffset = open[0].count - 4 * 3 - 4
-        withUnsafeBytes(of: UInt32(25_000_000).littleEndian) { open[0].replaceSubrange(countOffset..<countOffset + 4, with: $0) }
+        withUnsafeBytes(of: UInt32(25_000_000).littleEndian) {
+            open[0].replaceSubrange(countOffset..<countOffset + 4, with: $0)
+        }
         #expect(code(try await answer(open)) == .badRequest)
 
         // Unknown sequence ids.
-        await #expect(throws: ClusterClientError.refused(code: .unknownSequence, message: "no open sequence with id 424242")) {
+        await #expect(
+            throws: ClusterClientError.refused(code: .unknownSequence, message: "no open sequence with id 424242")
+        ) {
             try await client.truncate(sequenceID: 424242, length: 0)
         }
         await #expect(throws: ClusterClientError.self) {
             _ = try await client.decode(
-                layer: 0, entries: [Decode.Entry(sequenceID: 99, queryTokens: 1)],
-                input: AttentionInput(q: Self.tensor([Float](repeating: 0, count: spec.queryHeads * spec.headDim), [1, spec.queryHeads, spec.headDim]), k: nil, v: nil))
+                layer: 0,
+                entries: [Decode.Entry(sequenceID: 99, queryTokens: 1)],
+                input: AttentionInput(
+                    q: Self.tensor(
+                        [Float](repeating: 0, count: spec.queryHeads * spec.headDim),
+                        [1, spec.queryHeads, spec.headDim]
+                    ),
+                    k: nil,
+                    v: nil
+                )
+            )
         }
 
         // Wrong shapes, wrong layer, wrong start position.
@@ -218,9 +265,13 @@ struct WorkerProcessTests {
         func prefill(layer: Int = 0, start: Int = 0, heads: Int = 4) async -> ErrorCode? {
             do {
                 _ = try await client.prefill(
-                    sequenceID: id, layer: layer, startPosition: start, q: Self.tensor([Float](repeating: 0.5, count: 2 * heads * d), [2, heads, d]),
+                    sequenceID: id,
+                    layer: layer,
+                    startPosition: start,
+                    q: Self.tensor([Float](repeating: 0.5, count: 2 * heads * d), [2, heads, d]),
                     k: Self.tensor([Float](repeating: 0.5, count: 2 * hkv * d), [2, hkv, d]),
-                    v: Self.tensor([Float](repeating: 0.5, count: 2 * hkv * d), [2, hkv, d]))
+                    v: Self.tensor([Float](repeating: 0.5, count: 2 * hkv * d), [2, hkv, d])
+                )
                 return nil
             } catch let error as ClusterClientError {
                 guard case .refused(let code, _) = error else { return .internal }
@@ -236,17 +287,31 @@ struct WorkerProcessTests {
         #expect(hq == 4)
 
         // A page of another layout: `modelMismatch`.
-        let foreign = try RawPage(layout: PageLayout(layers: 1, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f16), values: [Float](repeating: 1, count: 2 * 16 * 2 * 32))
+        let foreign = try RawPage(
+            layout: PageLayout(layers: 1, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f16),
+            values: [Float](repeating: 1, count: 2 * 16 * 2 * 32)
+        )
         let key = try #require(PrefixKey(bytes: [UInt8](repeating: 9, count: 32)))
         let foreignPut = [EncodedPage(key: key, bytes: PageCodec().encode(foreign))]
-        await #expect(throws: ClusterClientError.refused(
-            code: .modelMismatch, message: "page \(key) has layout \(foreign.layout), this worker's model needs \(try PageLayout(layers: 2, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f16))")) {
+        await #expect(
+            throws: ClusterClientError.refused(
+                code: .modelMismatch,
+                message:
+                    "page \(key) has layout \(foreign.layout), this worker's model needs \(try PageLayout(layers: 2, pageSize: 16, kvHeads: 2, headDim: 32, storage: .f16))"
+            )
+        ) {
             try await client.putPages(foreignPut)
         }
 
         // A frame over the max message size: ZeroMQ drops that connection; others are served.
-        let oversize = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
-        var huge = try Envelope(requestID: 79, message: .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: [1])]))).encode()
+        let oversize = try ZMQEndpoint(
+            .dealer,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            connect: [worker.endpoint]
+        )
+        var huge = try Envelope(requestID: 79, message: .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: [1])])))
+            .encode()
         huge[1] = [UInt8](repeating: 0, count: WireLimits.maxBulkFrameBytes + 1)
         try await oversize.send(huge, timeout: .seconds(10))
         await #expect(throws: TransportError.self) { _ = try await oversize.receive(timeout: .milliseconds(500)) }
@@ -264,22 +329,39 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
         defer { Task { await client.disconnect() } }
-        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        let layout = try PageLayout(
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: 5)
         let pages = try (0..<3).map { n in
             EncodedPage(
                 key: try #require(PrefixKey(bytes: [UInt8](repeating: UInt8(n + 1), count: 32))),
-                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+                bytes: PageCodec().encode(
+                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+                )
+            )
         }
         try await client.putPages(pages)
         let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0xEE, count: 32)))
         #expect(try await client.containsPages(pages.map(\.key) + [missing]) == [true, true, true, false])
         let fetched = try await client.getPages([pages[2].key, missing, pages[0].key])
         #expect(fetched.map(\.key) == [pages[2].key, pages[0].key])
-        #expect(try fetched.map { try PageCodec().decode($0.bytes) } == [pages[2], pages[0]].map { try PageCodec().decode($0.bytes) })
+        #expect(
+            try fetched.map { try PageCodec().decode($0.bytes) }
+                == [pages[2], pages[0]].map { try PageCodec().decode($0.bytes) }
+        )
         try await client.removePages([pages[1].key, missing])
         #expect(try await client.containsPages(pages.map(\.key)) == [true, false, true])
-        await #expect(throws: ClusterClientError.refused(code: .badRequest, message: "openSequence needs a compute worker; this one is a store")) {
+        await #expect(
+            throws: ClusterClientError.refused(
+                code: .badRequest,
+                message: "openSequence needs a compute worker; this one is a store"
+            )
+        ) {
             _ = try await client.open(namespace: "t", tokens: [1])
         }
         #expect(worker.terminate() == 0)
@@ -299,10 +381,15 @@ struct WorkerProcessTests {
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         for chunk in 0..<8 {
             let input = try AttentionInput(
-                q: Self.tensor(random.floats(8 * hq * d, in: -4..<4), [8, hq, d]), k: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d]),
-                v: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d]))
+                q: Self.tensor(random.floats(8 * hq * d, in: -4..<4), [8, hq, d]),
+                k: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d]),
+                v: Self.tensor(random.floats(8 * hkv * d, in: -4..<4), [8, hkv, d])
+            )
             let prefill = try Prefill(sequenceID: id, layer: 0, startPosition: UInt32(chunk * 8), input: input)
-            try await raw.send(try Envelope(requestID: UInt64(chunk + 1), message: .prefill(prefill)).encode(), timeout: .seconds(5))
+            try await raw.send(
+                try Envelope(requestID: UInt64(chunk + 1), message: .prefill(prefill)).encode(),
+                timeout: .seconds(5)
+            )
         }
         var answered: [UInt64] = []
         for _ in 0..<8 {
@@ -317,29 +404,42 @@ struct WorkerProcessTests {
         #expect(worker.terminate() == 0)
     }
 
-    @Test("with a coordinator, the worker registers, heartbeats, sends numbered cache events, and deregisters on SIGTERM")
+    @Test(
+        "with a coordinator, the worker registers, heartbeats, sends numbered cache events, and deregisters on SIGTERM"
+    )
     func registration() async throws {
         let spec = try ModelSpec(parsing: Self.model("f16"))
         let context = try ZMQContext()
         let coordinator = try ZMQEndpoint(.router, context: context, bind: ["tcp://127.0.0.1:*"])
         defer { Task { await coordinator.close() } }
         let worker = try WorkerProcess(
-            model: Self.model("f16"), arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"])
+            model: Self.model("f16"),
+            arguments: ["--coordinator", try #require(coordinator.boundEndpoints.first), "--worker-id", "42"]
+        )
         func next() async throws -> ([UInt8], Envelope) {
             // Generous: under a full parallel test run the shared threads can be busy for seconds.
             let frames = try await coordinator.receive(timeout: .seconds(60))
             return (Array(frames[0]), try Envelope(frames: Array(frames.dropFirst())))
         }
         let (identity, register) = try await next()
-        guard case .registerWorker(let body) = register.message else { throw ServiceError.internal("expected RegisterWorker, got \(register.message)") }
+        guard case .registerWorker(let body) = register.message else {
+            throw ServiceError.internal("expected RegisterWorker, got \(register.message)")
+        }
         #expect(body.workerID == 42)
         #expect(body.endpoint == worker.endpoint)
         #expect(body.modelFingerprint == spec.fingerprint)
         try await coordinator.send(
-            [identity] + Envelope(requestID: register.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))).encode(),
-            timeout: .seconds(5))
+            [identity]
+                + Envelope(
+                    requestID: register.requestID,
+                    message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+                ).encode(),
+            timeout: .seconds(5)
+        )
         let (_, heartbeat) = try await next()
-        guard case .heartbeat(let beat) = heartbeat.message else { throw ServiceError.internal("expected Heartbeat, got \(heartbeat.message)") }
+        guard case .heartbeat(let beat) = heartbeat.message else {
+            throw ServiceError.internal("expected Heartbeat, got \(heartbeat.message)")
+        }
         #expect(beat.workerID == 42)
         #expect(beat.lastEventSequence == 0)
 
@@ -352,17 +452,33 @@ struct WorkerProcessTests {
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         for layer in 0..<spec.layers {
             _ = try await client.prefill(
-                sequenceID: id, layer: layer, startPosition: 0, q: Self.tensor(random.floats(20 * hq * d, in: -4..<4), [20, hq, d]),
-                k: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d]), v: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d]))
+                sequenceID: id,
+                layer: layer,
+                startPosition: 0,
+                q: Self.tensor(random.floats(20 * hq * d, in: -4..<4), [20, hq, d]),
+                k: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d]),
+                v: Self.tensor(random.floats(20 * hkv * d, in: -4..<4), [20, hkv, d])
+            )
         }
         try await client.close(sequenceID: id, commit: true)
         var event: CacheEvent?
         for _ in 0..<5 where event == nil {
             if case .cacheEvent(let body) = try await next().1.message { event = body }
         }
-        #expect(event == CacheEvent(
-            workerID: 42, eventSequence: 1, kind: .stored,
-            keys: PrefixKey.chain(namespace: "r", fingerprint: spec.fingerprint, tokens: tokens, pageSize: spec.pageSize)))
+        #expect(
+            event
+                == CacheEvent(
+                    workerID: 42,
+                    eventSequence: 1,
+                    kind: .stored,
+                    keys: PrefixKey.chain(
+                        namespace: "r",
+                        fingerprint: spec.fingerprint,
+                        tokens: tokens,
+                        pageSize: spec.pageSize
+                    )
+                )
+        )
 
         // After `notRegistered` the worker registers again.
         var again: Envelope?
@@ -371,16 +487,26 @@ struct WorkerProcessTests {
             if case .heartbeat(let beat) = message.message {
                 #expect(beat.lastEventSequence == 1)
                 try await coordinator.send(
-                    [sender] + Envelope(requestID: message.requestID, message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted"))).encode(),
-                    timeout: .seconds(5))
+                    [sender]
+                        + Envelope(
+                            requestID: message.requestID,
+                            message: .errorReply(ErrorReply(code: .notRegistered, message: "restarted"))
+                        ).encode(),
+                    timeout: .seconds(5)
+                )
             } else if case .registerWorker = message.message {
                 again = message
             }
         }
         let reRegistration = try #require(again)
         try await coordinator.send(
-            [identity] + Envelope(requestID: reRegistration.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))).encode(),
-            timeout: .seconds(5))
+            [identity]
+                + Envelope(
+                    requestID: reRegistration.requestID,
+                    message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+                ).encode(),
+            timeout: .seconds(5)
+        )
 
         // On SIGTERM the worker deregisters, waits for the Ack, and exits 0.
         worker.sendTermination()
@@ -391,16 +517,23 @@ struct WorkerProcessTests {
                 #expect(body.workerID == 42)
                 deregistration = message
                 try await coordinator.send(
-                    [sender] + Envelope(requestID: message.requestID, message: .ack(Ack())).encode(), timeout: .seconds(5))
+                    [sender] + Envelope(requestID: message.requestID, message: .ack(Ack())).encode(),
+                    timeout: .seconds(5)
+                )
             }
         }
         #expect(deregistration != nil)
         #expect(worker.waitForExit() == 0)
     }
 
-    @Test("with --curve-secret, only clients that know the worker's public key are served", .enabled(if: ZMQContext.hasCurve))
+    @Test(
+        "with --curve-secret, only clients that know the worker's public key are served",
+        .enabled(if: ZMQContext.hasCurve)
+    )
     func curve() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-worker-curve-\(UInt64.random(in: 0...UInt64.max))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mfa-worker-curve-\(UInt64.random(in: 0...UInt64.max))"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let workerKeys = try ZMQCurveKeyPair.generate()
@@ -409,8 +542,11 @@ struct WorkerProcessTests {
         let worker = try WorkerProcess(model: Self.model("f16"), arguments: ["--curve-secret", keyFile])
         let context = try ZMQContext()
         let secure = try ClusterClient(
-            context: context, endpoint: worker.endpoint, timeout: .seconds(10),
-            options: ZMQSocketOptions(curve: .client(try ZMQCurveKeyPair.generate(), serverKey: workerKeys.publicKey)))
+            context: context,
+            endpoint: worker.endpoint,
+            timeout: .seconds(10),
+            options: ZMQSocketOptions(curve: .client(try ZMQCurveKeyPair.generate(), serverKey: workerKeys.publicKey))
+        )
         defer { Task { await secure.disconnect() } }
         #expect(try await secure.stats()["requests"] == 1)
         let plain = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .milliseconds(500))
@@ -428,16 +564,44 @@ struct WorkerProcessTests {
         let context = try ZMQContext()
         let holderClient = try ClusterClient(context: context, endpoint: holder.endpoint, timeout: .seconds(30))
         let pullerClient = try ClusterClient(context: context, endpoint: puller.endpoint, timeout: .seconds(30))
-        defer { Task { await holderClient.disconnect(); await pullerClient.disconnect() } }
-        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        defer {
+            Task {
+                await holderClient.disconnect()
+                await pullerClient.disconnect()
+            }
+        }
+        let layout = try PageLayout(
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: 14)
-        let keys = PrefixKey.chain(namespace: "pull", fingerprint: spec.fingerprint, tokens: Array(0..<33), pageSize: spec.pageSize)
-        let pages = try keys.map { EncodedPage(key: $0, bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4)))) }
+        let keys = PrefixKey.chain(
+            namespace: "pull",
+            fingerprint: spec.fingerprint,
+            tokens: Array(0..<33),
+            pageSize: spec.pageSize
+        )
+        let pages = try keys.map {
+            EncodedPage(
+                key: $0,
+                bytes: PageCodec().encode(
+                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+                )
+            )
+        }
         try await holderClient.putPages(pages)
         let missing = try #require(PrefixKey(bytes: [UInt8](repeating: 0x5A, count: 32)))
-        let reply = try await pullerClient.request(.pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing])))
+        let reply = try await pullerClient.request(
+            .pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing]))
+        )
         #expect(reply == .pullPagesReply(PullPagesReply(pulled: [true, true, false])))
-        #expect(try await pullerClient.getPages(keys).map { try PageCodec().decode($0.bytes) } == pages.map { try PageCodec().decode($0.bytes) })
+        #expect(
+            try await pullerClient.getPages(keys).map { try PageCodec().decode($0.bytes) }
+                == pages.map { try PageCodec().decode($0.bytes) }
+        )
         // The pulled pages serve a prompt hit on the puller.
         #expect(try await pullerClient.open(namespace: "pull", tokens: Array(0..<33)).cachedTokens == 32)
         #expect(holder.terminate() == 0)

@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Worker
 
 /// Attention computed in Double, the float64 reference of what a worker answers for one sequence:
@@ -9,7 +10,12 @@ import Testing
 /// `h / (Hq / Hkv)`. With `queryPositions`, query `t` sees the keys at positions `0…queryPositions[t]`
 /// (causal); without, every key. A query that sees no key answers zeros and lse −∞.
 private func float64Attention(
-    q: [Float], k: [Float], v: [Float], queryHeads hq: Int, kvHeads hkv: Int, headDim d: Int,
+    q: [Float],
+    k: [Float],
+    v: [Float],
+    queryHeads hq: Int,
+    kvHeads hkv: Int,
+    headDim d: Int,
     queryPositions: [Int]? = nil
 ) -> (output: [Double], lse: [Double]) {
     let t = q.count / (hq * d)
@@ -26,7 +32,9 @@ private func float64Attention(
             var scores = [Double](repeating: 0, count: visible)
             for key in 0..<visible {
                 var dot = 0.0
-                for i in 0..<d { dot += Double(q[(token * hq + head) * d + i]) * Double(k[(key * hkv + kvHead) * d + i]) }
+                for i in 0..<d {
+                    dot += Double(q[(token * hq + head) * d + i]) * Double(k[(key * hkv + kvHead) * d + i])
+                }
                 scores[key] = dot * scale
             }
             let top = scores.max() ?? 0
@@ -84,20 +92,28 @@ struct WorkerPromiseTests {
     static func tierPages(_ count: Int, seed: UInt64) throws -> [EncodedPage] {
         let spec = try ModelSpec(parsing: tierModel)
         let layout = try PageLayout(
-            layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim,
-            storage: spec.kvStorage)
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: seed)
         return try (0..<count).map { n in
             EncodedPage(
                 key: tierKey(Int(seed) * 1000 + n),
-                bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+                bytes: PageCodec().encode(
+                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+                )
+            )
         }
     }
 
     /// The page files in `directory`: key and size in bytes.
     static func pageFiles(_ directory: String) throws -> [PrefixKey: Int] {
         var files: [PrefixKey: Int] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(DiskTier.pageSuffix) {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory)
+        where name.hasSuffix(DiskTier.pageSuffix) {
             guard let key = try? PrefixKey(hex: String(name.dropLast(DiskTier.pageSuffix.count))) else { continue }
             let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)
             files[key] = (attributes[.size] as? NSNumber)?.intValue ?? -1
@@ -111,12 +127,17 @@ struct WorkerPromiseTests {
             let found = try await client.getPages([page.key])
             #expect(found.map(\.key) == [page.key], "page \(page.key) is missing")
             if let served = found.first {
-                #expect(try PageCodec().decode(served.bytes) == PageCodec().decode(page.bytes), "page \(page.key) changed")
+                #expect(
+                    try PageCodec().decode(served.bytes) == PageCodec().decode(page.bytes),
+                    "page \(page.key) changed"
+                )
             }
         }
     }
 
-    @Test("NaN or infinity in q, k or v of a prefill or decode is refused, naming tensor, row and sequence, and nothing is appended")
+    @Test(
+        "NaN or infinity in q, k or v of a prefill or decode is refused, naming tensor, row and sequence, and nothing is appended"
+    )
     func nonFiniteInputIsRefused() async throws {
         let spec = try ModelSpec(parsing: Self.exactModel)
         let worker = try WorkerProcess(model: Self.exactModel)
@@ -127,12 +148,22 @@ struct WorkerPromiseTests {
         let second = try await client.open(namespace: "finite", tokens: Array(100..<108)).sequenceID
         for id in [first, second] {
             _ = try await client.prefill(
-                sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
-                k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]))
+                sequenceID: id,
+                layer: 0,
+                startPosition: 0,
+                q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
+                k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]),
+                v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d])
+            )
         }
 
         /// q, k and v of `rows` rows with `bad` at element 5 of row `row` of `tensor`.
-        func input(rows: Int, poisoning tensor: String, row: Int, with bad: Float) -> (q: [Float], k: [Float], v: [Float]) {
+        func input(
+            rows: Int,
+            poisoning tensor: String,
+            row: Int,
+            with bad: Float
+        ) -> (q: [Float], k: [Float], v: [Float]) {
             var q = random.floats(rows * hq * d, in: -4..<4)
             var k = random.floats(rows * hkv * d, in: -4..<4)
             var v = random.floats(rows * hkv * d, in: -4..<4)
@@ -149,8 +180,13 @@ struct WorkerPromiseTests {
                 let values = input(rows: 3, poisoning: name, row: 1, with: bad)
                 let prefill = await Self.refusal {
                     _ = try await client.prefill(
-                        sequenceID: first, layer: 0, startPosition: 4, q: Self.tensor(values.q, [3, hq, d]),
-                        k: Self.tensor(values.k, [3, hkv, d]), v: Self.tensor(values.v, [3, hkv, d]))
+                        sequenceID: first,
+                        layer: 0,
+                        startPosition: 4,
+                        q: Self.tensor(values.q, [3, hq, d]),
+                        k: Self.tensor(values.k, [3, hkv, d]),
+                        v: Self.tensor(values.v, [3, hkv, d])
+                    )
                 }
                 #expect(prefill?.code == .badRequest, "prefill with \(bad) in \(name): \(String(describing: prefill))")
                 #expect(prefill?.message.contains("\(name) row 1") == true, "\(String(describing: prefill))")
@@ -160,9 +196,17 @@ struct WorkerPromiseTests {
                 let step = input(rows: 2, poisoning: name, row: 1, with: bad)
                 let decode = await Self.refusal {
                     _ = try await client.decode(
-                        layer: 0, entries: [Decode.Entry(sequenceID: first, queryTokens: 1), Decode.Entry(sequenceID: second, queryTokens: 1)],
+                        layer: 0,
+                        entries: [
+                            Decode.Entry(sequenceID: first, queryTokens: 1),
+                            Decode.Entry(sequenceID: second, queryTokens: 1),
+                        ],
                         input: AttentionInput(
-                            q: Self.tensor(step.q, [2, hq, d]), k: Self.tensor(step.k, [2, hkv, d]), v: Self.tensor(step.v, [2, hkv, d])))
+                            q: Self.tensor(step.q, [2, hq, d]),
+                            k: Self.tensor(step.k, [2, hkv, d]),
+                            v: Self.tensor(step.v, [2, hkv, d])
+                        )
+                    )
                 }
                 #expect(decode?.code == .badRequest, "decode with \(bad) in \(name): \(String(describing: decode))")
                 #expect(decode?.message.contains("\(name) row 1") == true, "\(String(describing: decode))")
@@ -174,8 +218,13 @@ struct WorkerPromiseTests {
             q[2 * hq * d + 7] = bad
             let decode = await Self.refusal {
                 _ = try await client.decode(
-                    layer: 0, entries: [Decode.Entry(sequenceID: second, queryTokens: 1), Decode.Entry(sequenceID: first, queryTokens: 2)],
-                    input: AttentionInput(q: Self.tensor(q, [3, hq, d]), k: nil, v: nil))
+                    layer: 0,
+                    entries: [
+                        Decode.Entry(sequenceID: second, queryTokens: 1),
+                        Decode.Entry(sequenceID: first, queryTokens: 2),
+                    ],
+                    input: AttentionInput(q: Self.tensor(q, [3, hq, d]), k: nil, v: nil)
+                )
             }
             #expect(decode?.code == .badRequest, "decode without k and v, \(bad) in q: \(String(describing: decode))")
             #expect(decode?.message.contains("q row 2") == true, "\(String(describing: decode))")
@@ -185,15 +234,22 @@ struct WorkerPromiseTests {
         // Nothing was appended: both sequences still hold 4 tokens in layer 0.
         for id in [first, second] {
             let answer = try await client.prefill(
-                sequenceID: id, layer: 0, startPosition: 4, q: Self.tensor(random.floats(2 * hq * d, in: -4..<4), [2, hq, d]),
-                k: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d]), v: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d]))
+                sequenceID: id,
+                layer: 0,
+                startPosition: 4,
+                q: Self.tensor(random.floats(2 * hq * d, in: -4..<4), [2, hq, d]),
+                k: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d]),
+                v: Self.tensor(random.floats(2 * hkv * d, in: -4..<4), [2, hkv, d])
+            )
             #expect(try answer.output.f32Values().allSatisfy(\.isFinite))
         }
         await client.disconnect()
         #expect(worker.terminate() == 0)
     }
 
-    @Test("a disk page read back (PageGet) keeps its file: after kill -9 a restart serves every page with the same bytes")
+    @Test(
+        "a disk page read back (PageGet) keeps its file: after kill -9 a restart serves every page with the same bytes"
+    )
     func promotedDiskPagesSurviveKill() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -215,7 +271,12 @@ struct WorkerPromiseTests {
             worker.killAbruptly()
             await client.disconnect()
         }
-        let restarted = try WorkerProcess(model: Self.tierModel, memory: "16KiB", arguments: arguments, logLevel: "warning")
+        let restarted = try WorkerProcess(
+            model: Self.tierModel,
+            memory: "16KiB",
+            arguments: arguments,
+            logLevel: "warning"
+        )
         let client = try ClusterClient(context: try ZMQContext(), endpoint: restarted.endpoint, timeout: .seconds(30))
         try await Self.expectServed(pages, by: client)
         let files = try Self.pageFiles(directory)
@@ -255,17 +316,28 @@ struct WorkerPromiseTests {
         #expect(restarted.terminate() == 0)
     }
 
-    @Test("every reply-only message sent to a worker is answered badRequest with its request id; a CacheEvent is not answered")
+    @Test(
+        "every reply-only message sent to a worker is answered badRequest with its request id; a CacheEvent is not answered"
+    )
     func replyOnlyMessagesAreRefused() async throws {
         let spec = try ModelSpec(parsing: Self.exactModel)
         let worker = try WorkerProcess(model: Self.exactModel)
         let context = try ZMQContext()
-        let raw = try ZMQEndpoint(.dealer, context: context, options: ZMQSocketOptions(maxMessageSize: nil), connect: [worker.endpoint])
+        let raw = try ZMQEndpoint(
+            .dealer,
+            context: context,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            connect: [worker.endpoint]
+        )
         defer { Task { await raw.close() } }
         let key = tierKey(7)
         let output = try AttentionOutput(
-            output: Self.tensor([Float](repeating: 0.5, count: spec.queryHeads * spec.headDim), [1, spec.queryHeads, spec.headDim]),
-            lse: Self.tensor([Float](repeating: 0, count: spec.queryHeads), [1, spec.queryHeads]))
+            output: Self.tensor(
+                [Float](repeating: 0.5, count: spec.queryHeads * spec.headDim),
+                [1, spec.queryHeads, spec.headDim]
+            ),
+            lse: Self.tensor([Float](repeating: 0, count: spec.queryHeads), [1, spec.queryHeads])
+        )
         let replies: [Message] = [
             .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))),
             .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "another model"))),
@@ -296,7 +368,10 @@ struct WorkerPromiseTests {
         // A CacheEvent is never answered: the next answer is the one to the stats request after it.
         let event = CacheEvent(workerID: 9, eventSequence: 1, kind: .stored, keys: [key])
         try await raw.send(try Envelope(requestID: 0, message: .cacheEvent(event)).encode(), timeout: .seconds(5))
-        try await raw.send(try Envelope(requestID: 600, message: .statsRequest(StatsRequest())).encode(), timeout: .seconds(5))
+        try await raw.send(
+            try Envelope(requestID: 600, message: .statsRequest(StatsRequest())).encode(),
+            timeout: .seconds(5)
+        )
         let next = try Envelope(frames: try await raw.receive(timeout: .seconds(10)))
         #expect(next.requestID == 600)
         guard case .statsReply = next.message else {
@@ -317,13 +392,19 @@ struct WorkerPromiseTests {
 
         /// Opens a shard and prefills `length` tokens in layer 0; its k and v.
         func shard(_ length: Int, base: UInt32) async throws -> (id: UInt64, k: [Float], v: [Float]) {
-            let id = try await client.open(namespace: "shards", tokens: (0..<UInt32(max(1, length))).map { $0 + base }).sequenceID
+            let id = try await client.open(namespace: "shards", tokens: (0..<UInt32(max(1, length))).map { $0 + base })
+                .sequenceID
             let k = random.floats(length * hkv * d, in: -4..<4)
             let v = random.floats(length * hkv * d, in: -4..<4)
             if length > 0 {
                 _ = try await client.prefill(
-                    sequenceID: id, layer: 0, startPosition: 0, q: Self.tensor(random.floats(length * hq * d, in: -4..<4), [length, hq, d]),
-                    k: Self.tensor(k, [length, hkv, d]), v: Self.tensor(v, [length, hkv, d]))
+                    sequenceID: id,
+                    layer: 0,
+                    startPosition: 0,
+                    q: Self.tensor(random.floats(length * hq * d, in: -4..<4), [length, hq, d]),
+                    k: Self.tensor(k, [length, hkv, d]),
+                    v: Self.tensor(v, [length, hkv, d])
+                )
             }
             return (id, k, v)
         }
@@ -336,27 +417,43 @@ struct WorkerPromiseTests {
         let q = random.floats(6 * hq * d, in: -4..<4)
         let answer = try await client.decode(
             layer: 0,
-            entries: zip([short.id, long.id, empty.id], counts).map { Decode.Entry(sequenceID: $0, queryTokens: UInt32($1)) },
-            input: AttentionInput(q: Self.tensor(q, [6, hq, d]), k: nil, v: nil))
+            entries: zip([short.id, long.id, empty.id], counts).map {
+                Decode.Entry(sequenceID: $0, queryTokens: UInt32($1))
+            },
+            input: AttentionInput(q: Self.tensor(q, [6, hq, d]), k: nil, v: nil)
+        )
         let output = try answer.output.f32Values()
         let lse = try answer.lse.f32Values()
         var row = 0
         for (held, count) in zip([(short.k, short.v), (long.k, long.v), (empty.k, empty.v)], counts) {
             let reference = float64Attention(
-                q: Array(q[row * hq * d..<(row + count) * hq * d]), k: held.0, v: held.1, queryHeads: hq, kvHeads: hkv, headDim: d)
+                q: Array(q[row * hq * d..<(row + count) * hq * d]),
+                k: held.0,
+                v: held.1,
+                queryHeads: hq,
+                kvHeads: hkv,
+                headDim: d
+            )
             #expect(deviation(Array(output[row * hq * d..<(row + count) * hq * d]), reference.output) < Self.tolerance)
             #expect(deviation(Array(lse[row * hq..<(row + count) * hq]), reference.lse) < Self.tolerance)
             row += count
         }
         // The shard holds what it held: the query tokens were not appended.
         _ = try await client.prefill(
-            sequenceID: short.id, layer: 0, startPosition: 2, q: Self.tensor(random.floats(hq * d, in: -4..<4), [1, hq, d]),
-            k: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d]), v: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d]))
+            sequenceID: short.id,
+            layer: 0,
+            startPosition: 2,
+            q: Self.tensor(random.floats(hq * d, in: -4..<4), [1, hq, d]),
+            k: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d]),
+            v: Self.tensor(random.floats(hkv * d, in: -4..<4), [1, hkv, d])
+        )
         await client.disconnect()
         #expect(worker.terminate() == 0)
     }
 
-    @Test("a shard opened at token 32 takes absolute positions for prefill, decode and truncate, and commits its own pages")
+    @Test(
+        "a shard opened at token 32 takes absolute positions for prefill, decode and truncate, and commits its own pages"
+    )
     func shardStartingPastZero() async throws {
         let spec = try ModelSpec(parsing: Self.exactModel)
         let worker = try WorkerProcess(model: Self.exactModel)
@@ -377,17 +474,34 @@ struct WorkerPromiseTests {
         var values = (0..<spec.layers).map { _ in random.floats(16 * hkv * d, in: -4..<4) }
         let startAtZero = await Self.refusal {
             _ = try await client.prefill(
-                sequenceID: 77, layer: 0, startPosition: 0, q: Self.tensor(random.floats(16 * hq * d, in: -4..<4), [16, hq, d]),
-                k: Self.tensor(keys[0], [16, hkv, d]), v: Self.tensor(values[0], [16, hkv, d]))
+                sequenceID: 77,
+                layer: 0,
+                startPosition: 0,
+                q: Self.tensor(random.floats(16 * hq * d, in: -4..<4), [16, hq, d]),
+                k: Self.tensor(keys[0], [16, hkv, d]),
+                v: Self.tensor(values[0], [16, hkv, d])
+            )
         }
         #expect(startAtZero?.code == .badRequest)
         for layer in 0..<spec.layers {
             let q = random.floats(16 * hq * d, in: -4..<4)
             let answer = try await client.prefill(
-                sequenceID: 77, layer: layer, startPosition: 32, q: Self.tensor(q, [16, hq, d]),
-                k: Self.tensor(keys[layer], [16, hkv, d]), v: Self.tensor(values[layer], [16, hkv, d]))
+                sequenceID: 77,
+                layer: layer,
+                startPosition: 32,
+                q: Self.tensor(q, [16, hq, d]),
+                k: Self.tensor(keys[layer], [16, hkv, d]),
+                v: Self.tensor(values[layer], [16, hkv, d])
+            )
             let reference = float64Attention(
-                q: q, k: keys[layer], v: values[layer], queryHeads: hq, kvHeads: hkv, headDim: d, queryPositions: Array(0..<16))
+                q: q,
+                k: keys[layer],
+                v: values[layer],
+                queryHeads: hq,
+                kvHeads: hkv,
+                headDim: d,
+                queryPositions: Array(0..<16)
+            )
             #expect(deviation(try answer.output.f32Values(), reference.output) < Self.tolerance)
             #expect(deviation(try answer.lse.f32Values(), reference.lse) < Self.tolerance)
         }
@@ -395,13 +509,29 @@ struct WorkerPromiseTests {
         /// One decode step with k and v of the tail shard in every layer, checked against the reference.
         func decodeStep() async throws {
             for layer in 0..<spec.layers {
-                let (q, k, v) = (random.floats(hq * d, in: -4..<4), random.floats(hkv * d, in: -4..<4), random.floats(hkv * d, in: -4..<4))
+                let (q, k, v) = (
+                    random.floats(hq * d, in: -4..<4), random.floats(hkv * d, in: -4..<4),
+                    random.floats(hkv * d, in: -4..<4)
+                )
                 let answer = try await client.decode(
-                    layer: layer, entries: [Decode.Entry(sequenceID: 77, queryTokens: 1)],
-                    input: AttentionInput(q: Self.tensor(q, [1, hq, d]), k: Self.tensor(k, [1, hkv, d]), v: Self.tensor(v, [1, hkv, d])))
+                    layer: layer,
+                    entries: [Decode.Entry(sequenceID: 77, queryTokens: 1)],
+                    input: AttentionInput(
+                        q: Self.tensor(q, [1, hq, d]),
+                        k: Self.tensor(k, [1, hkv, d]),
+                        v: Self.tensor(v, [1, hkv, d])
+                    )
+                )
                 keys[layer] += k
                 values[layer] += v
-                let reference = float64Attention(q: q, k: keys[layer], v: values[layer], queryHeads: hq, kvHeads: hkv, headDim: d)
+                let reference = float64Attention(
+                    q: q,
+                    k: keys[layer],
+                    v: values[layer],
+                    queryHeads: hq,
+                    kvHeads: hkv,
+                    headDim: d
+                )
                 #expect(deviation(try answer.output.f32Values(), reference.output) < Self.tolerance)
                 #expect(deviation(try answer.lse.f32Values(), reference.lse) < Self.tolerance)
             }
@@ -423,7 +553,12 @@ struct WorkerPromiseTests {
         try await client.close(sequenceID: 77, commit: true)
 
         // The shard committed the page of tokens 32…47 under its prefix key.
-        let chain = PrefixKey.chain(namespace: "shard", fingerprint: spec.fingerprint, tokens: prompt, pageSize: spec.pageSize)
+        let chain = PrefixKey.chain(
+            namespace: "shard",
+            fingerprint: spec.fingerprint,
+            tokens: prompt,
+            pageSize: spec.pageSize
+        )
         #expect(try await client.containsPages(chain) == [false, false, true])
         let again = OpenSequence(sequenceID: 78, namespace: "shard", shardStart: 32, tokens: prompt)
         guard case .openSequenceReply(let reopened) = try await client.request(.openSequence(again)) else {
@@ -433,9 +568,18 @@ struct WorkerPromiseTests {
         #expect(reopened.cachedTokens == 48)
         let q = random.floats(hq * d, in: -4..<4)
         let cached = try await client.decode(
-            layer: 1, entries: [Decode.Entry(sequenceID: 78, queryTokens: 1)], input: AttentionInput(q: Self.tensor(q, [1, hq, d]), k: nil, v: nil))
+            layer: 1,
+            entries: [Decode.Entry(sequenceID: 78, queryTokens: 1)],
+            input: AttentionInput(q: Self.tensor(q, [1, hq, d]), k: nil, v: nil)
+        )
         let reference = float64Attention(
-            q: q, k: Array(keys[1].prefix(16 * hkv * d)), v: Array(values[1].prefix(16 * hkv * d)), queryHeads: hq, kvHeads: hkv, headDim: d)
+            q: q,
+            k: Array(keys[1].prefix(16 * hkv * d)),
+            v: Array(values[1].prefix(16 * hkv * d)),
+            queryHeads: hq,
+            kvHeads: hkv,
+            headDim: d
+        )
         #expect(deviation(try cached.output.f32Values(), reference.output) < Self.tolerance)
         #expect(try await client.open(namespace: "shard", tokens: prompt).cachedTokens == 0)
 
@@ -448,13 +592,20 @@ struct WorkerPromiseTests {
         #expect(assigned.sequenceID != 0)
         #expect(assigned.cachedTokens == 16)
         _ = try await client.prefill(
-            sequenceID: assigned.sequenceID, layer: 0, startPosition: 16, q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
-            k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]), v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]))
+            sequenceID: assigned.sequenceID,
+            layer: 0,
+            startPosition: 16,
+            q: Self.tensor(random.floats(4 * hq * d, in: -4..<4), [4, hq, d]),
+            k: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d]),
+            v: Self.tensor(random.floats(4 * hkv * d, in: -4..<4), [4, hkv, d])
+        )
         await client.disconnect()
         #expect(worker.terminate() == 0)
     }
 
-    @Test("PullPages from a peer nobody listens on answers unavailable, naming the peer and the timeout, within the bound")
+    @Test(
+        "PullPages from a peer nobody listens on answers unavailable, naming the peer and the timeout, within the bound"
+    )
     func pullFromSilentPeer() async throws {
         let context = try ZMQContext()
         // A port that was free a moment ago and that nothing listens on now.

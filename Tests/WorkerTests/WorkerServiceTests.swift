@@ -4,6 +4,7 @@ import Kernels
 import Logging
 import Synchronization
 import Testing
+
 @testable import Worker
 
 /// A `PagePeers` that serves pages from a dictionary, or fails.
@@ -79,9 +80,21 @@ struct WorkerServiceTests {
     }
 
     static func service(
-        pages: Int = 16, role: WorkerRole = .compute, tiers: any LowerTiers = NoLowerTiers(), peers: any PagePeers = StaticPeers()
+        pages: Int = 16,
+        role: WorkerRole = .compute,
+        tiers: any LowerTiers = NoLowerTiers(),
+        peers: any PagePeers = StaticPeers()
     ) throws -> WorkerService {
-        try WorkerService(spec: spec(), role: role, workerID: 3, pageCount: pages, tiers: tiers, peers: peers, threads: 1, logger: Logger(label: "test"))
+        try WorkerService(
+            spec: spec(),
+            role: role,
+            workerID: 3,
+            pageCount: pages,
+            tiers: tiers,
+            peers: peers,
+            threads: 1,
+            logger: Logger(label: "test")
+        )
     }
 
     static func send(_ service: WorkerService, _ message: Message, id: UInt64 = 1) async -> ServiceReply {
@@ -94,21 +107,44 @@ struct WorkerServiceTests {
     }
 
     /// Prefills `tokens` rows of random q/k/v into every layer.
-    static func prefill(_ service: WorkerService, id: UInt64, start: Int, rows: Int, random: inout SplitMix64) async throws -> [ServiceReply] {
+    static func prefill(
+        _ service: WorkerService,
+        id: UInt64,
+        start: Int,
+        rows: Int,
+        random: inout SplitMix64
+    ) async throws -> [ServiceReply] {
         var replies: [ServiceReply] = []
         for layer in 0..<(try spec().layers) {
             let input = try AttentionInput(
                 q: WireTensor(f32: random.floats(rows * 4 * 8, in: -4..<4), shape: [rows, 4, 8]),
                 k: WireTensor(f32: random.floats(rows * 2 * 8, in: -4..<4), shape: [rows, 2, 8]),
-                v: WireTensor(f32: random.floats(rows * 2 * 8, in: -4..<4), shape: [rows, 2, 8]))
-            replies.append(await send(service, .prefill(try Prefill(sequenceID: id, layer: UInt32(layer), startPosition: UInt32(start), input: input))))
+                v: WireTensor(f32: random.floats(rows * 2 * 8, in: -4..<4), shape: [rows, 2, 8])
+            )
+            replies.append(
+                await send(
+                    service,
+                    .prefill(
+                        try Prefill(sequenceID: id, layer: UInt32(layer), startPosition: UInt32(start), input: input)
+                    )
+                )
+            )
         }
         return replies
     }
 
-    static func open(_ service: WorkerService, _ tokens: [UInt32], namespace: String = "ns") async throws -> OpenSequenceReply {
-        let reply = await send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens)))
-        guard case .openSequenceReply(let body)? = reply.reply?.message else { throw ServiceError.internal("no open reply: \(String(describing: reply.reply))") }
+    static func open(
+        _ service: WorkerService,
+        _ tokens: [UInt32],
+        namespace: String = "ns"
+    ) async throws -> OpenSequenceReply {
+        let reply = await send(
+            service,
+            .openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens))
+        )
+        guard case .openSequenceReply(let body)? = reply.reply?.message else {
+            throw ServiceError.internal("no open reply: \(String(describing: reply.reply))")
+        }
         return body
     }
 
@@ -121,14 +157,25 @@ struct WorkerServiceTests {
         #expect(opened.cachedTokens == 0)
         let replies = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 10, random: &random)
         #expect(replies.allSatisfy { Self.errorCode($0) == nil })
-        let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)), id: 99)
+        let closed = await Self.send(
+            service,
+            .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)),
+            id: 99
+        )
         #expect(closed.reply == Envelope(requestID: 99, message: .ack(Ack())))
-        let keys = PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: tokens, pageSize: 4)
+        let keys = PrefixKey.chain(
+            namespace: "ns",
+            fingerprint: (try Self.spec().fingerprint),
+            tokens: tokens,
+            pageSize: 4
+        )
         #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
         let again = try await Self.open(service, tokens)
         #expect(again.cachedTokens == 8)
         let snapshot = await Self.send(service, .snapshotRequest(SnapshotRequest()))
-        guard case .snapshotReply(let body)? = snapshot.reply?.message else { throw ServiceError.internal("no snapshot") }
+        guard case .snapshotReply(let body)? = snapshot.reply?.message else {
+            throw ServiceError.internal("no snapshot")
+        }
         #expect(Set(body.keys) == Set(keys))
         #expect(body.eventSequence == 1)
     }
@@ -138,19 +185,40 @@ struct WorkerServiceTests {
         let service = try Self.service(pages: 2)
         var random = SplitMix64(seed: 2)
         let opened = try await Self.open(service, [1, 2, 3])
-        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: 77, length: 0)))) == .unknownSequence)
-        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: opened.sequenceID, length: 5)))) == .badRequest)
+        #expect(
+            Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: 77, length: 0)))) == .unknownSequence
+        )
+        #expect(
+            Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: opened.sequenceID, length: 5))))
+                == .badRequest
+        )
         let wrongStart = try await Self.prefill(service, id: opened.sequenceID, start: 1, rows: 2, random: &random)
         #expect(wrongStart.map(Self.errorCode) == [.badRequest, .badRequest])
         #expect(Self.errorCode(await Self.send(service, .drain(Drain(workerID: 4)))) == .badRequest)
-        #expect(Self.errorCode(await Self.send(service, .heartbeat(Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0)))) == .badRequest)
+        #expect(
+            Self.errorCode(
+                await Self.send(
+                    service,
+                    .heartbeat(
+                        Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0)
+                    )
+                )
+            ) == .badRequest
+        )
         // 2 pages of 4 tokens: 9 tokens do not fit.
         let tooLong = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 9, random: &random)
         #expect(tooLong.map(Self.errorCode) == [.capacity, .capacity])
         let fits = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 8, random: &random)
         #expect(fits.map(Self.errorCode) == [nil, nil])
         #expect(Self.errorCode(await Self.send(service, .drain(Drain(workerID: 3)))) == nil)
-        #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .unavailable)
+        #expect(
+            Self.errorCode(
+                await Self.send(
+                    service,
+                    .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1]))
+                )
+            ) == .unavailable
+        )
     }
 
     @Test("a decode step that does not fit appends nothing to any of its sequences")
@@ -165,25 +233,51 @@ struct WorkerServiceTests {
         }
         // Both sequences fill their pages: the step needs 2 new pages and none is free.
         let step = try Decode(
-            layer: 0, entries: ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) },
+            layer: 0,
+            entries: ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) },
             input: AttentionInput(
-                q: WireTensor(f32: random.floats(2 * 32, in: -4..<4), shape: [2, 4, 8]), k: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8]),
-                v: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8])))
+                q: WireTensor(f32: random.floats(2 * 32, in: -4..<4), shape: [2, 4, 8]),
+                k: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8]),
+                v: WireTensor(f32: random.floats(2 * 16, in: -4..<4), shape: [2, 2, 8])
+            )
+        )
         #expect(Self.errorCode(await Self.send(service, .decode(step))) == .capacity)
-        #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 5)))) == .badRequest)
+        #expect(
+            Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 5)))) == .badRequest
+        )
         #expect(Self.errorCode(await Self.send(service, .truncate(Truncate(sequenceID: ids[0], length: 4)))) == nil)
         _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: ids[1], commit: false)))
-        #expect(Self.errorCode(await Self.send(service, .decode(try Decode(
-            layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
-            input: AttentionInput(
-                q: WireTensor(f32: random.floats(32, in: -4..<4), shape: [1, 4, 8]), k: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8]),
-                v: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8])))))) == nil)
+        #expect(
+            Self.errorCode(
+                await Self.send(
+                    service,
+                    .decode(
+                        try Decode(
+                            layer: 0,
+                            entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
+                            input: AttentionInput(
+                                q: WireTensor(f32: random.floats(32, in: -4..<4), shape: [1, 4, 8]),
+                                k: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8]),
+                                v: WireTensor(f32: random.floats(16, in: -4..<4), shape: [1, 2, 8])
+                            )
+                        )
+                    )
+                )
+            ) == nil
+        )
     }
 
     @Test("a store worker refuses compute requests and keeps pages")
     func storeRole() async throws {
         let service = try Self.service(role: .store)
-        #expect(Self.errorCode(await Self.send(service, .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1])))) == .badRequest)
+        #expect(
+            Self.errorCode(
+                await Self.send(
+                    service,
+                    .openSequence(OpenSequence(sequenceID: 0, namespace: "", shardStart: 0, tokens: [1]))
+                )
+            ) == .badRequest
+        )
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
         var random = SplitMix64(seed: 3)
         let raw = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
@@ -193,7 +287,11 @@ struct WorkerServiceTests {
         #expect(Self.errorCode(put) == nil)
         #expect(put.events.map(\.keys) == [[key]])
         encoded[32] ^= 0xFF
-        #expect(Self.errorCode(await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: try testKey(2), bytes: encoded)])))) == .checksum)
+        #expect(
+            Self.errorCode(
+                await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: try testKey(2), bytes: encoded)])))
+            ) == .checksum
+        )
         let get = await Self.send(service, .pageGet(PageGet(keys: [try testKey(2), key])))
         guard case .pageGetReply(let body)? = get.reply?.message else { throw ServiceError.internal("no get reply") }
         #expect(try body.pages.map { try PageCodec().decode($0.bytes) } == [raw])
@@ -207,7 +305,10 @@ struct WorkerServiceTests {
         let prompt = (0..<8).map { UInt32($0 + 50) }
         let first = try await Self.open(service, prompt)
         _ = try await Self.prefill(service, id: first.sequenceID, start: 0, rows: 8, random: &random)
-        let committed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true)))
+        let committed = await Self.send(
+            service,
+            .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true))
+        )
         #expect(committed.events.map(\.kind) == [.stored])
         // Another sequence needs all 3 pages: the 2 cached ones are demoted, which is no event.
         let other = try await Self.open(service, [9, 9])
@@ -218,7 +319,19 @@ struct WorkerServiceTests {
         let again = try await Self.open(service, prompt)
         #expect(again.cachedTokens == 8)
         #expect(await tiers.keys().isEmpty)
-        let contains = await Self.send(service, .pageContains(PageContains(keys: PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: prompt, pageSize: 4))))
+        let contains = await Self.send(
+            service,
+            .pageContains(
+                PageContains(
+                    keys: PrefixKey.chain(
+                        namespace: "ns",
+                        fingerprint: (try Self.spec().fingerprint),
+                        tokens: prompt,
+                        pageSize: 4
+                    )
+                )
+            )
+        )
         #expect(contains.reply?.message == .pageContainsReply(PageContainsReply(present: [true, true])))
 
         // Demoted again, then removed by request from the lower tier: that is a removed event.
@@ -226,7 +339,12 @@ struct WorkerServiceTests {
         let third = try await Self.open(service, [7, 7])
         _ = try await Self.prefill(service, id: third.sequenceID, start: 0, rows: 12, random: &random)
         #expect(await tiers.keys().count == 2)
-        let firstKey = PrefixKey.chain(namespace: "ns", fingerprint: (try Self.spec().fingerprint), tokens: prompt, pageSize: 4)[0]
+        let firstKey = PrefixKey.chain(
+            namespace: "ns",
+            fingerprint: (try Self.spec().fingerprint),
+            tokens: prompt,
+            pageSize: 4
+        )[0]
         let removed = await Self.send(service, .pageRemove(PageRemove(keys: [firstKey])))
         #expect(removed.events.map(\.kind) == [.removed])
         #expect(removed.events.map(\.keys) == [[firstKey]])
@@ -239,7 +357,12 @@ struct WorkerServiceTests {
         let service = try Self.service(pages: 3, tiers: tiers)
         var random = SplitMix64(seed: 5)
         let prompt = (0..<8).map { UInt32($0 + 70) }
-        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: prompt, pageSize: 4)
+        let keys = PrefixKey.chain(
+            namespace: "ns",
+            fingerprint: try Self.spec().fingerprint,
+            tokens: prompt,
+            pageSize: 4
+        )
         let first = try await Self.open(service, prompt)
         _ = try await Self.prefill(service, id: first.sequenceID, start: 0, rows: 8, random: &random)
         _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true)))
@@ -248,7 +371,12 @@ struct WorkerServiceTests {
         _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: other.sequenceID, commit: false)))
         #expect(Set(await tiers.keys()) == Set(keys))
 
-        let unknown = PrefixKey.chain(namespace: "elsewhere", fingerprint: try Self.spec().fingerprint, tokens: prompt, pageSize: 4)[0]
+        let unknown = PrefixKey.chain(
+            namespace: "elsewhere",
+            fingerprint: try Self.spec().fingerprint,
+            tokens: prompt,
+            pageSize: 4
+        )[0]
         let reply = await Self.send(service, .prefetchPages(PrefetchPages(keys: keys + [unknown])))
         #expect(reply.reply?.message == .prefetchPagesReply(PrefetchPagesReply(hot: [true, true, false])))
         #expect(reply.events.isEmpty)
@@ -264,11 +392,23 @@ struct WorkerServiceTests {
     func pull() async throws {
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
         var random = SplitMix64(seed: 6)
-        let page = EncodedPage(key: try testKey(5), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+        let page = EncodedPage(
+            key: try testKey(5),
+            bytes: PageCodec().encode(
+                try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+            )
+        )
         let service = try Self.service(peers: StaticPeers(pages: [page.key: page]))
-        let pulled = await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://peer:1", keys: [page.key, try testKey(6)])))
+        let pulled = await Self.send(
+            service,
+            .pullPages(PullPages(peerEndpoint: "tcp://peer:1", keys: [page.key, try testKey(6)]))
+        )
         #expect(pulled.reply?.message == .pullPagesReply(PullPagesReply(pulled: [true, false])))
-        #expect(Self.errorCode(await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://nowhere:1", keys: [try testKey(7)])))) == .unavailable)
+        #expect(
+            Self.errorCode(
+                await Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://nowhere:1", keys: [try testKey(7)])))
+            ) == .unavailable
+        )
     }
 
     @Test("a batched decode with entries of different query counts matches one call per sequence")
@@ -283,25 +423,57 @@ struct WorkerServiceTests {
         }
         let counts: [UInt32] = [1, 3, 1]
         let q = random.floats(5 * 4 * 8, in: -4..<4)
-        let batched = await Self.send(service, .decode(try Decode(
-            layer: 1, entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
-            input: AttentionInput(q: WireTensor(f32: q, shape: [5, 4, 8]), k: nil, v: nil))))
-        guard case .decodeReply(let all)? = batched.reply?.message else { throw ServiceError.internal("no decode reply") }
+        let batched = await Self.send(
+            service,
+            .decode(
+                try Decode(
+                    layer: 1,
+                    entries: zip(ids, counts).map { Decode.Entry(sequenceID: $0, queryTokens: $1) },
+                    input: AttentionInput(q: WireTensor(f32: q, shape: [5, 4, 8]), k: nil, v: nil)
+                )
+            )
+        )
+        guard case .decodeReply(let all)? = batched.reply?.message else {
+            throw ServiceError.internal("no decode reply")
+        }
         var row = 0
         var singles: [Float] = []
         for (id, count) in zip(ids, counts) {
             let n = Int(count)
-            let one = await Self.send(service, .decode(try Decode(
-                layer: 1, entries: [Decode.Entry(sequenceID: id, queryTokens: count)],
-                input: AttentionInput(q: WireTensor(f32: Array(q[row * 32..<(row + n) * 32]), shape: [n, 4, 8]), k: nil, v: nil))))
-            guard case .decodeReply(let single)? = one.reply?.message else { throw ServiceError.internal("no decode reply") }
+            let one = await Self.send(
+                service,
+                .decode(
+                    try Decode(
+                        layer: 1,
+                        entries: [Decode.Entry(sequenceID: id, queryTokens: count)],
+                        input: AttentionInput(
+                            q: WireTensor(f32: Array(q[row * 32..<(row + n) * 32]), shape: [n, 4, 8]),
+                            k: nil,
+                            v: nil
+                        )
+                    )
+                )
+            )
+            guard case .decodeReply(let single)? = one.reply?.message else {
+                throw ServiceError.internal("no decode reply")
+            }
             singles += try single.result.output.f32Values()
             row += n
         }
         #expect(try all.result.output.f32Values() == singles)
-        let duplicate = await Self.send(service, .decode(try Decode(
-            layer: 0, entries: [Decode.Entry(sequenceID: ids[0], queryTokens: 1), Decode.Entry(sequenceID: ids[0], queryTokens: 1)],
-            input: AttentionInput(q: WireTensor(f32: Array(q[0..<64]), shape: [2, 4, 8]), k: nil, v: nil))))
+        let duplicate = await Self.send(
+            service,
+            .decode(
+                try Decode(
+                    layer: 0,
+                    entries: [
+                        Decode.Entry(sequenceID: ids[0], queryTokens: 1),
+                        Decode.Entry(sequenceID: ids[0], queryTokens: 1),
+                    ],
+                    input: AttentionInput(q: WireTensor(f32: Array(q[0..<64]), shape: [2, 4, 8]), k: nil, v: nil)
+                )
+            )
+        )
         #expect(Self.errorCode(duplicate) == .badRequest)
     }
 
@@ -315,9 +487,14 @@ struct WorkerServiceTests {
             let input = try AttentionInput(
                 q: WireTensor(f32: random.floats(rows * 32, in: -4..<4), shape: [rows, 4, 8]),
                 k: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]),
-                v: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8]))
-            return Self.errorCode(await Self.send(
-                service, .prefill(try Prefill(sequenceID: id, layer: layer, startPosition: UInt32(start), input: input))))
+                v: WireTensor(f32: random.floats(rows * 16, in: -4..<4), shape: [rows, 2, 8])
+            )
+            return Self.errorCode(
+                await Self.send(
+                    service,
+                    .prefill(try Prefill(sequenceID: id, layer: layer, startPosition: UInt32(start), input: input))
+                )
+            )
         }
         #expect(try await prefill(layer: 0, start: 0, rows: 10) == nil)
         #expect(try await prefill(layer: 1, start: 0, rows: 6) == nil)
@@ -338,39 +515,75 @@ struct WorkerServiceTests {
         // Tokens past the prompt (as decode steps append them) fill a second and a third page: no keys.
         _ = try await Self.prefill(service, id: id, start: 6, rows: 6, random: &random)
         let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: id, commit: true)))
-        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: tokens, pageSize: 4)
+        let keys = PrefixKey.chain(
+            namespace: "ns",
+            fingerprint: try Self.spec().fingerprint,
+            tokens: tokens,
+            pageSize: 4
+        )
         #expect(keys.count == 1)
         #expect(closed.events.flatMap(\.keys) == keys)
     }
 
-    @Test("a key repeated in one PagePut is stored from its first page; an int8 page with a bad scale refuses the whole put")
+    @Test(
+        "a key repeated in one PagePut is stored from its first page; an int8 page with a bad scale refuses the whole put"
+    )
     func putRepeatedAndBadPages() async throws {
         let service = try Self.service()
         let spec = try Self.spec()
-        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        let layout = try PageLayout(
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: 33)
         let first = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
         let second = try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
         let key = tierKey(90)
         let codec = PageCodec()
-        let put = await Self.send(service, .pagePut(PagePut(pages: [EncodedPage(key: key, bytes: codec.encode(first)), EncodedPage(key: key, bytes: codec.encode(second))])))
+        let put = await Self.send(
+            service,
+            .pagePut(
+                PagePut(pages: [
+                    EncodedPage(key: key, bytes: codec.encode(first)),
+                    EncodedPage(key: key, bytes: codec.encode(second)),
+                ])
+            )
+        )
         #expect(Self.errorCode(put) == nil)
         let got = await Self.send(service, .pageGet(PageGet(keys: [key])))
         guard case .pageGetReply(let body)? = got.reply?.message else { throw ServiceError.internal("no page reply") }
         #expect(try body.pages.map { try codec.decode($0.bytes) } == [first])
 
         let int8Service = try WorkerService(
-            spec: ModelSpec(parsing: "name=svc,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=int8,page=4"), role: .compute, workerID: 3,
-            pageCount: 8, tiers: NoLowerTiers(), peers: StaticPeers(), threads: 1, logger: Logger(label: "test"))
+            spec: ModelSpec(parsing: "name=svc,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=int8,page=4"),
+            role: .compute,
+            workerID: 3,
+            pageCount: 8,
+            tiers: NoLowerTiers(),
+            peers: StaticPeers(),
+            threads: 1,
+            logger: Logger(label: "test")
+        )
         let int8Layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .int8)
         let good = try RawPage(layout: int8Layout, values: random.floats(int8Layout.elementCount, in: -4..<4))
         var badBytes = good.bytes
         let scaleOffset = badBytes.count - 4
-        withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { badBytes.replaceSubrange(scaleOffset..<scaleOffset + 4, with: $0) }
+        withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) {
+            badBytes.replaceSubrange(scaleOffset..<scaleOffset + 4, with: $0)
+        }
         let bad = try RawPage(layout: int8Layout, bytes: badBytes)
-        let refused = await Self.send(int8Service, .pagePut(PagePut(pages: [
-            EncodedPage(key: tierKey(91), bytes: codec.encode(good)), EncodedPage(key: tierKey(92), bytes: codec.encode(bad)),
-        ])))
+        let refused = await Self.send(
+            int8Service,
+            .pagePut(
+                PagePut(pages: [
+                    EncodedPage(key: tierKey(91), bytes: codec.encode(good)),
+                    EncodedPage(key: tierKey(92), bytes: codec.encode(bad)),
+                ])
+            )
+        )
         #expect(Self.errorCode(refused) == .badRequest)
         let present = await Self.send(int8Service, .pageContains(PageContains(keys: [tierKey(91), tierKey(92)])))
         #expect(present.reply?.message == .pageContainsReply(PageContainsReply(present: [false, false])))
@@ -382,13 +595,24 @@ struct WorkerServiceTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = CapturedLog()
         let tiers = PageTiers(
-            compressed: nil, disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger), remote: nil,
-            logger: log.logger)
+            compressed: nil,
+            disk: try DiskTier(directory: directory, capacity: 1 << 20, logger: log.logger),
+            remote: nil,
+            logger: log.logger
+        )
         let service = try Self.service(pages: 1, tiers: tiers)
         let spec = try Self.spec()
-        let layout = try PageLayout(layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+        let layout = try PageLayout(
+            layers: spec.layers,
+            pageSize: spec.pageSize,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         var random = SplitMix64(seed: 34)
-        let raws = try (0..<2).map { _ in try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4)) }
+        let raws = try (0..<2).map { _ in
+            try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+        }
         let pages = zip([tierKey(40), tierKey(41)], raws).map { EncodedPage(key: $0, bytes: PageCodec().encode($1)) }
         let file = directory + "/" + tierKey(40).hex + DiskTier.pageSuffix
 
@@ -410,16 +634,27 @@ struct WorkerServiceTests {
         #expect(try body.pages.map { try PageCodec().decode($0.bytes) } == [raws[0]])
     }
 
-    @Test("a PullPages waiting on its peer holds up no other request, and events are numbered in the order of their changes")
+    @Test(
+        "a PullPages waiting on its peer holds up no other request, and events are numbered in the order of their changes"
+    )
     func pullBesideOthers() async throws {
         let layout = try PageLayout(layers: 2, pageSize: 4, kvHeads: 2, headDim: 8, storage: .f32)
         var random = SplitMix64(seed: 35)
-        let page = EncodedPage(key: try testKey(50), bytes: PageCodec().encode(try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))))
+        let page = EncodedPage(
+            key: try testKey(50),
+            bytes: PageCodec().encode(
+                try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
+            )
+        )
         let peers = GatedPeers(pages: [page.key: page])
         let service = try Self.service(peers: peers)
         let published = Mutex<[CacheEvent]>([])
         service.publishEvents(to: { events in published.withLock { $0 += events } })
-        async let pull = Self.send(service, .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:9", keys: [page.key])), id: 70)
+        async let pull = Self.send(
+            service,
+            .pullPages(PullPages(peerEndpoint: "tcp://127.0.0.1:9", keys: [page.key])),
+            id: 70
+        )
         await peers.waitForFetch()
 
         // While the pull waits, a sequence is opened, prefilled and committed.
@@ -427,8 +662,16 @@ struct WorkerServiceTests {
         let opened = try await Self.open(service, tokens)
         let filled = try await Self.prefill(service, id: opened.sequenceID, start: 0, rows: 4, random: &random)
         #expect(filled.allSatisfy { Self.errorCode($0) == nil })
-        let closed = await Self.send(service, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true)))
-        let keys = PrefixKey.chain(namespace: "ns", fingerprint: try Self.spec().fingerprint, tokens: tokens, pageSize: 4)
+        let closed = await Self.send(
+            service,
+            .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: true))
+        )
+        let keys = PrefixKey.chain(
+            namespace: "ns",
+            fingerprint: try Self.spec().fingerprint,
+            tokens: tokens,
+            pageSize: 4
+        )
         #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
         #expect(closed.closedLastSequence)
 

@@ -1,6 +1,7 @@
 import CacheProtocol
 import Logging
 import Testing
+
 @testable import Worker
 
 /// `WorkerStatusBoard`: what heartbeats read, and when a drain has ended.
@@ -28,13 +29,23 @@ struct WorkerStatusBoardTests {
     func servicePublishes() async throws {
         let spec = try ModelSpec(parsing: "name=s,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32,page=4")
         let service = try WorkerService(
-            spec: spec, role: .compute, workerID: 3, pageCount: 16, tiers: NoLowerTiers(),
-            peers: ClusterPagePeers(context: try ZMQContext()), threads: 1, logger: Logger(label: "test"))
+            spec: spec,
+            role: .compute,
+            workerID: 3,
+            pageCount: 16,
+            tiers: NoLowerTiers(),
+            peers: ClusterPagePeers(context: try ZMQContext()),
+            threads: 1,
+            logger: Logger(label: "test")
+        )
         func send(_ id: UInt64, _ message: Message) async -> Message? {
             await service.handle(Envelope(requestID: id, message: message)).reply?.message
         }
-        guard case .openSequenceReply(let opened)? = await send(
-            1, .openSequence(OpenSequence(sequenceID: 0, namespace: "n", shardStart: 0, tokens: [1, 2, 3, 4, 5])))
+        guard
+            case .openSequenceReply(let opened)? = await send(
+                1,
+                .openSequence(OpenSequence(sequenceID: 0, namespace: "n", shardStart: 0, tokens: [1, 2, 3, 4, 5]))
+            )
         else {
             Issue.record("the sequence was not opened")
             return
@@ -44,8 +55,11 @@ struct WorkerStatusBoardTests {
         #expect(service.statusBoard.isDraining)
         #expect(!service.statusBoard.drained.isOpen)
 
-        guard case .errorReply(let refusal)? = await send(
-            3, .openSequence(OpenSequence(sequenceID: 0, namespace: "n", shardStart: 0, tokens: [9])))
+        guard
+            case .errorReply(let refusal)? = await send(
+                3,
+                .openSequence(OpenSequence(sequenceID: 0, namespace: "n", shardStart: 0, tokens: [9]))
+            )
         else {
             Issue.record("a draining worker opened a sequence")
             return
@@ -53,7 +67,9 @@ struct WorkerStatusBoardTests {
         #expect(refusal.code == .unavailable)
         #expect(!service.statusBoard.drained.isOpen)
 
-        #expect(await send(4, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: false))) == .ack(Ack()))
+        #expect(
+            await send(4, .closeSequence(CloseSequence(sequenceID: opened.sequenceID, commit: false))) == .ack(Ack())
+        )
         #expect(service.statusBoard.load.liveSequences == 0)
         #expect(service.statusBoard.drained.isOpen)
     }

@@ -12,7 +12,9 @@ public final class ClusterClient: Sendable {
     /// A client connected to `endpoint`; every request fails with `.transport(.timedOut)` when no
     /// answer comes within `timeout`. Frames up to the protocol's limits are accepted.
     public init(
-        context: ZMQContext, endpoint: String, timeout: Duration = .seconds(60),
+        context: ZMQContext,
+        endpoint: String,
+        timeout: Duration = .seconds(60),
         options: ZMQSocketOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
     ) throws(ClusterClientError) {
         do {
@@ -52,8 +54,13 @@ public final class ClusterClient: Sendable {
 
     /// Opens a sequence for a prompt: its id and how many leading tokens are already cached
     /// (prefill starts there).
-    public func open(namespace: String, tokens: [UInt32]) async throws(ClusterClientError) -> (sequenceID: UInt64, cachedTokens: Int) {
-        let reply = try await request(.openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens)))
+    public func open(
+        namespace: String,
+        tokens: [UInt32]
+    ) async throws(ClusterClientError) -> (sequenceID: UInt64, cachedTokens: Int) {
+        let reply = try await request(
+            .openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens))
+        )
         guard case .openSequenceReply(let body) = reply else { throw unexpected(.openSequenceReply, reply) }
         return (body.sequenceID, Int(body.cachedTokens))
     }
@@ -61,13 +68,21 @@ public final class ClusterClient: Sendable {
     /// Appends k and v of `layer` from `startPosition` and returns the causal attention of the new
     /// tokens (q `[T, Hq, D]`, k and v `[T, Hkv, D]`).
     public func prefill(
-        sequenceID: UInt64, layer: Int, startPosition: Int, q: WireTensor, k: WireTensor, v: WireTensor
+        sequenceID: UInt64,
+        layer: Int,
+        startPosition: Int,
+        q: WireTensor,
+        k: WireTensor,
+        v: WireTensor
     ) async throws(ClusterClientError) -> AttentionOutput {
         let body: Prefill
         do {
             body = try Prefill(
-                sequenceID: sequenceID, layer: UInt32(clamping: layer), startPosition: UInt32(clamping: startPosition),
-                input: AttentionInput(q: q, k: k, v: v))
+                sequenceID: sequenceID,
+                layer: UInt32(clamping: layer),
+                startPosition: UInt32(clamping: startPosition),
+                input: AttentionInput(q: q, k: k, v: v)
+            )
         } catch {
             throw .wire(error)
         }
@@ -78,7 +93,11 @@ public final class ClusterClient: Sendable {
 
     /// One decode step of `layer` for a batch: `input`'s rows are the entries' query tokens in
     /// entry order (with k and v, the tokens are appended first).
-    public func decode(layer: Int, entries: [Decode.Entry], input: AttentionInput) async throws(ClusterClientError) -> AttentionOutput {
+    public func decode(
+        layer: Int,
+        entries: [Decode.Entry],
+        input: AttentionInput
+    ) async throws(ClusterClientError) -> AttentionOutput {
         let body: Decode
         do {
             body = try Decode(layer: UInt32(clamping: layer), entries: entries, input: input)

@@ -24,7 +24,10 @@ public struct PrefixKey: DigestValue {
     /// The keys of every full page of `tokens`, in order: `tokens.count / pageSize` keys. The
     /// partial page at the end, if any, gets no key; `pageSize < 1` gives no keys.
     public static func chain(
-        namespace: String, fingerprint: ModelFingerprint, tokens: [UInt32], pageSize: Int
+        namespace: String,
+        fingerprint: ModelFingerprint,
+        tokens: [UInt32],
+        pageSize: Int
     ) -> [PrefixKey] {
         guard pageSize >= 1 else { return [] }
         let pageCount = tokens.count / pageSize

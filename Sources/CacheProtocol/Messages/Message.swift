@@ -135,7 +135,11 @@ public enum Message: Sendable, Hashable {
     }
 
     /// Reads the body of a message of type `type`.
-    static func decode(type: MessageType, body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) -> Message {
+    static func decode(
+        type: MessageType,
+        body: inout WireReader,
+        bulk: inout BulkFrameReader
+    ) throws(WireError) -> Message {
         switch type {
         case .registerWorker: .registerWorker(try RegisterWorker(body: &body, bulk: &bulk))
         case .registerWorkerReply: .registerWorkerReply(try RegisterWorkerReply(body: &body, bulk: &bulk))

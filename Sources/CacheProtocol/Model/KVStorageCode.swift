@@ -1,4 +1,3 @@
-
 /// The one-byte code of each `KVStorageType` in binary encodings (fingerprint, wire).
 enum KVStorageCode {
     /// `f32` = 0, `f16` = 1, `bf16` = 2, `int8` = 3.

@@ -1,4 +1,3 @@
-
 /// The shape of the model whose KV cache a cluster holds. Every worker, the coordinator and every
 /// client agree on one spec; its `fingerprint` is part of every `PrefixKey`, so a page never meets
 /// a model it was not made for.
@@ -40,8 +39,13 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
     /// A validated spec; throws if a field is out of range, the name is not allowed, or
     /// `queryHeads % kvHeads != 0`.
     public init(
-        name: String, layers: Int, queryHeads: Int, kvHeads: Int, headDim: Int,
-        kvStorage: KVStorageType, pageSize: Int = ModelSpec.defaultPageSize
+        name: String,
+        layers: Int,
+        queryHeads: Int,
+        kvHeads: Int,
+        headDim: Int,
+        kvStorage: KVStorageType,
+        pageSize: Int = ModelSpec.defaultPageSize
     ) throws(ModelSpecError) {
         let nameBytes = Array(name.utf8)
         guard (1...Self.maxNameBytes).contains(nameBytes.count), nameBytes.allSatisfy(Self.isNameByte) else {
@@ -88,9 +92,14 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
         let storageName = try required("kv")
         guard let storage = KVStorageType(rawValue: storageName) else { throw .unknownStorage(storageName) }
         try self.init(
-            name: try required("name"), layers: try number("layers"), queryHeads: try number("q-heads"),
-            kvHeads: try number("kv-heads"), headDim: try number("head-dim"), kvStorage: storage,
-            pageSize: pageSize)
+            name: try required("name"),
+            layers: try number("layers"),
+            queryHeads: try number("q-heads"),
+            kvHeads: try number("kv-heads"),
+            headDim: try number("head-dim"),
+            kvStorage: storage,
+            pageSize: pageSize
+        )
     }
 
     /// The text form, every key present, in `textKeys` order.
@@ -134,8 +143,14 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
         }
         do {
             try self.init(
-                name: name, layers: Int(layers), queryHeads: Int(queryHeads), kvHeads: Int(kvHeads),
-                headDim: Int(headDim), kvStorage: storage, pageSize: Int(pageSize))
+                name: name,
+                layers: Int(layers),
+                queryHeads: Int(queryHeads),
+                kvHeads: Int(kvHeads),
+                headDim: Int(headDim),
+                kvStorage: storage,
+                pageSize: Int(pageSize)
+            )
         } catch {
             throw .invalidModelSpec(error)
         }

@@ -13,14 +13,22 @@ enum BitShuffle {
         while g + 8 <= m {
             let x = transpose(src.loadUnaligned(fromByteOffset: 8 * g, as: SIMD8<UInt64>.self))
             for r in 0..<8 {
-                dst.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: x &>> UInt64(8 * r)), toByteOffset: r * m + g, as: SIMD8<UInt8>.self)
+                dst.storeBytes(
+                    of: SIMD8<UInt8>(truncatingIfNeeded: x &>> UInt64(8 * r)),
+                    toByteOffset: r * m + g,
+                    as: SIMD8<UInt8>.self
+                )
             }
             g += 8
         }
         while g < m {
             let x = transpose(UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * g, as: UInt64.self)))
             for r in 0..<8 {
-                dst.storeBytes(of: UInt8(truncatingIfNeeded: x >> UInt64(8 * r)), toByteOffset: r * m + g, as: UInt8.self)
+                dst.storeBytes(
+                    of: UInt8(truncatingIfNeeded: x >> UInt64(8 * r)),
+                    toByteOffset: r * m + g,
+                    as: UInt8.self
+                )
             }
             g += 1
         }
@@ -44,7 +52,9 @@ enum BitShuffle {
                 var g = 0
                 while g < m {
                     let groups = min(chunkGroups, m - g)
-                    for j in 0..<s { joinGroups(src + j * n, planeLength: m, groups: g..<g + groups, into: planes + j * 8 * groups) }
+                    for j in 0..<s {
+                        joinGroups(src + j * n, planeLength: m, groups: g..<g + groups, into: planes + j * 8 * groups)
+                    }
                     ByteShuffle.unshuffle(planes, into: dst + 8 * g * s, count: 8 * groups, elementSize: s)
                     g += groups
                 }
@@ -60,14 +70,21 @@ enum BitShuffle {
 
     /// Writes the bytes of `groups` of the bit planes at `planes` (each `m` bytes long) to `out`,
     /// 8 a group.
-    private static func joinGroups(_ planes: UnsafeRawPointer, planeLength m: Int, groups: Range<Int>,
-                                   into out: UnsafeMutableRawPointer) {
+    private static func joinGroups(
+        _ planes: UnsafeRawPointer,
+        planeLength m: Int,
+        groups: Range<Int>,
+        into out: UnsafeMutableRawPointer
+    ) {
         var g = groups.lowerBound
         var offset = 0
         while g + 8 <= groups.upperBound {
             var x = SIMD8<UInt64>()
             for r in 0..<8 {
-                x |= SIMD8<UInt64>(truncatingIfNeeded: planes.loadUnaligned(fromByteOffset: r * m + g, as: SIMD8<UInt8>.self)) &<< UInt64(8 * r)
+                x |=
+                    SIMD8<UInt64>(
+                        truncatingIfNeeded: planes.loadUnaligned(fromByteOffset: r * m + g, as: SIMD8<UInt8>.self)
+                    ) &<< UInt64(8 * r)
             }
             out.storeBytes(of: transpose(x), toByteOffset: offset, as: SIMD8<UInt64>.self)
             g += 8

@@ -12,7 +12,8 @@ enum ByteShuffle {
             dst.copyMemory(from: src, byteCount: n)
         case 2:
             let input = src.assumingMemoryBound(to: UInt16.self)
-            let low = dst.assumingMemoryBound(to: UInt8.self), high = low + n
+            let low = dst.assumingMemoryBound(to: UInt8.self)
+            let high = low + n
             for i in 0..<n {
                 let v = UInt16(littleEndian: input[i])
                 low[i] = UInt8(truncatingIfNeeded: v)
@@ -20,7 +21,10 @@ enum ByteShuffle {
             }
         case 4:
             let input = src.assumingMemoryBound(to: UInt32.self)
-            let p0 = dst.assumingMemoryBound(to: UInt8.self), p1 = p0 + n, p2 = p1 + n, p3 = p2 + n
+            let p0 = dst.assumingMemoryBound(to: UInt8.self)
+            let p1 = p0 + n
+            let p2 = p1 + n
+            let p3 = p2 + n
             for i in 0..<n {
                 let v = UInt32(littleEndian: input[i])
                 p0[i] = UInt8(truncatingIfNeeded: v)
@@ -34,26 +38,37 @@ enum ByteShuffle {
     }
 
     /// Inverse of `shuffle`: gathers the `s` planes at `src` back into `count` elements at `dst`.
-    static func unshuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
+    static func unshuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int)
+    {
         switch s {
         case 1:
             dst.copyMemory(from: src, byteCount: n)
         case 2:
-            let low = src.assumingMemoryBound(to: UInt8.self), high = low + n
+            let low = src.assumingMemoryBound(to: UInt8.self)
+            let high = low + n
             let output = dst.assumingMemoryBound(to: UInt16.self)
             for i in 0..<n { output[i] = (UInt16(low[i]) | UInt16(high[i]) << 8).littleEndian }
         case 4:
-            let p0 = src.assumingMemoryBound(to: UInt8.self), p1 = p0 + n, p2 = p1 + n, p3 = p2 + n
+            let p0 = src.assumingMemoryBound(to: UInt8.self)
+            let p1 = p0 + n
+            let p2 = p1 + n
+            let p3 = p2 + n
             let output = dst.assumingMemoryBound(to: UInt32.self)
             for i in 0..<n {
-                output[i] = (UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24).littleEndian
+                output[i] =
+                    (UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24).littleEndian
             }
         default:
             scalarUnshuffle(src, into: dst, count: n, elementSize: s)
         }
     }
 
-    private static func scalarShuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
+    private static func scalarShuffle(
+        _ src: UnsafeRawPointer,
+        into dst: UnsafeMutableRawPointer,
+        count n: Int,
+        elementSize s: Int
+    ) {
         let input = src.assumingMemoryBound(to: UInt8.self)
         let output = dst.assumingMemoryBound(to: UInt8.self)
         for i in 0..<n {
@@ -61,7 +76,12 @@ enum ByteShuffle {
         }
     }
 
-    private static func scalarUnshuffle(_ src: UnsafeRawPointer, into dst: UnsafeMutableRawPointer, count n: Int, elementSize s: Int) {
+    private static func scalarUnshuffle(
+        _ src: UnsafeRawPointer,
+        into dst: UnsafeMutableRawPointer,
+        count n: Int,
+        elementSize s: Int
+    ) {
         let input = src.assumingMemoryBound(to: UInt8.self)
         let output = dst.assumingMemoryBound(to: UInt8.self)
         for i in 0..<n {

@@ -38,24 +38,39 @@ public struct PageCodec: Sendable {
                     Self.filter(requested.filter, layout, source, into: filtered, scratch: spare)
                     input = UnsafeRawPointer(filtered)
                 }
-                var header = PageHeader(layout: layout, filter: requested.filter, compression: requested.compression,
-                                        payloadLength: rawLength, checksum: checksum)
+                var header = PageHeader(
+                    layout: layout,
+                    filter: requested.filter,
+                    compression: requested.compression,
+                    payloadLength: rawLength,
+                    checksum: checksum
+                )
                 var payload = UnsafeRawBufferPointer(start: input, count: rawLength)
                 if requested.compression == .lz4 {
                     let capacity = rawLength - max(1, rawLength / Self.minimumSavingDivisor)
-                    if capacity > 0, let produced = LZ4Block.compress(input, count: rawLength, into: spare, capacity: capacity) {
+                    if capacity > 0,
+                        let produced = LZ4Block.compress(input, count: rawLength, into: spare, capacity: capacity)
+                    {
                         header.payloadLength = produced
                         payload = UnsafeRawBufferPointer(start: spare, count: produced)
                     } else {
-                        header = PageHeader(layout: layout, filter: .none, compression: .raw,
-                                            payloadLength: rawLength, checksum: checksum)
+                        header = PageHeader(
+                            layout: layout,
+                            filter: .none,
+                            compression: .raw,
+                            payloadLength: rawLength,
+                            checksum: checksum
+                        )
                         payload = UnsafeRawBufferPointer(raw)
                     }
                 }
                 return [UInt8](unsafeUninitializedCapacity: PageHeader.byteCount + payload.count) { out, count in
                     let base = UnsafeMutableRawPointer(out.baseAddress.unsafelyUnwrapped)
                     header.write(to: base)
-                    (base + PageHeader.byteCount).copyMemory(from: payload.baseAddress.unsafelyUnwrapped, byteCount: payload.count)
+                    (base + PageHeader.byteCount).copyMemory(
+                        from: payload.baseAddress.unsafelyUnwrapped,
+                        byteCount: payload.count
+                    )
                     count = PageHeader.byteCount + payload.count
                 }
             }
@@ -93,7 +108,12 @@ public struct PageCodec: Sendable {
             case (.lz4, let filter):
                 withUnsafeTemporaryAllocation(byteCount: rawLength, alignment: 64) { scratch in
                     let inflated = scratch.baseAddress.unsafelyUnwrapped
-                    produced = LZ4Block.decompress(payload, count: header.payloadLength, into: inflated, capacity: rawLength)
+                    produced = LZ4Block.decompress(
+                        payload,
+                        count: header.payloadLength,
+                        into: inflated,
+                        capacity: rawLength
+                    )
                     if produced == rawLength {
                         unfilter(filter, layout, inflated, into: target)
                     }
@@ -121,8 +141,13 @@ public struct PageCodec: Sendable {
     }
 
     /// Applies `filter` to the raw page at `src`, writing `dst`; `scratch` holds a raw length.
-    private static func filter(_ filter: PageFilter, _ layout: PageLayout, _ src: UnsafeRawPointer,
-                               into dst: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+    private static func filter(
+        _ filter: PageFilter,
+        _ layout: PageLayout,
+        _ src: UnsafeRawPointer,
+        into dst: UnsafeMutableRawPointer,
+        scratch: UnsafeMutableRawPointer
+    ) {
         for (offset, n, s) in sections(layout) {
             switch filter {
             case .none:
@@ -143,8 +168,12 @@ public struct PageCodec: Sendable {
     }
 
     /// Inverse of `filter`: reads the filtered page at `src`, writes the raw page to `dst`.
-    private static func unfilter(_ filter: PageFilter, _ layout: PageLayout, _ src: UnsafeRawPointer,
-                                 into dst: UnsafeMutableRawPointer) {
+    private static func unfilter(
+        _ filter: PageFilter,
+        _ layout: PageLayout,
+        _ src: UnsafeRawPointer,
+        into dst: UnsafeMutableRawPointer
+    ) {
         for (offset, n, s) in sections(layout) {
             switch filter {
             case .none:

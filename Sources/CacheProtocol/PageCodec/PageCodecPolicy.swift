@@ -1,4 +1,3 @@
-
 /// The encoding the page codec uses for each storage type when a call does not name one.
 ///
 /// The default table comes from measurements on real KV pages (`mfa-coordinator bench transport`,

@@ -1,4 +1,3 @@
-
 /// The 40-byte header in front of every encoded page. All integers are little-endian.
 ///
 /// | offset | size | field |
@@ -30,7 +29,9 @@ struct PageHeader: Equatable {
         out.storeBytes(of: KVStorageCode.code(of: layout.storage), toByteOffset: 5, as: UInt8.self)
         out.storeBytes(of: filter.rawValue, toByteOffset: 6, as: UInt8.self)
         out.storeBytes(of: compression.rawValue, toByteOffset: 7, as: UInt8.self)
-        let words = [layout.layers, layout.pageSize, layout.kvHeads, layout.headDim, layout.rawByteCount, payloadLength]
+        let words = [
+            layout.layers, layout.pageSize, layout.kvHeads, layout.headDim, layout.rawByteCount, payloadLength,
+        ]
         for (i, w) in words.enumerated() {
             out.storeBytes(of: UInt32(truncatingIfNeeded: w).littleEndian, toByteOffset: 8 + 4 * i, as: UInt32.self)
         }
@@ -52,7 +53,13 @@ struct PageHeader: Equatable {
         func word(_ i: Int) -> Int {
             Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 + 4 * i, as: UInt32.self)))
         }
-        let layout = try PageLayout(layers: word(0), pageSize: word(1), kvHeads: word(2), headDim: word(3), storage: storage)
+        let layout = try PageLayout(
+            layers: word(0),
+            pageSize: word(1),
+            kvHeads: word(2),
+            headDim: word(3),
+            storage: storage
+        )
         guard word(4) == layout.rawByteCount else {
             throw .rawLengthMismatch(declared: word(4), expected: layout.rawByteCount)
         }
@@ -61,14 +68,19 @@ struct PageHeader: Equatable {
         guard payloadLength == present else {
             throw .encodedLengthMismatch(declared: payloadLength, actual: present)
         }
-        let fits = switch compression {
-        case .raw: payloadLength == layout.rawByteCount
-        case .lz4:
-            payloadLength > 0 && payloadLength < layout.rawByteCount
-                && layout.rawByteCount <= payloadLength * LZ4Block.maximumRatio
-        }
+        let fits =
+            switch compression {
+            case .raw: payloadLength == layout.rawByteCount
+            case .lz4:
+                payloadLength > 0 && payloadLength < layout.rawByteCount
+                    && layout.rawByteCount <= payloadLength * LZ4Block.maximumRatio
+            }
         guard fits else {
-            throw .impossiblePayloadLength(declared: payloadLength, rawLength: layout.rawByteCount, compression: compression)
+            throw .impossiblePayloadLength(
+                declared: payloadLength,
+                rawLength: layout.rawByteCount,
+                compression: compression
+            )
         }
         self.layout = layout
         self.filter = filter

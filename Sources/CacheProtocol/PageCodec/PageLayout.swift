@@ -1,4 +1,3 @@
-
 /// The shape and element type of one KV page.
 ///
 /// A page's raw content is the elements `[layers, 2 (K, V), pageSize, kvHeads, headDim]` in the

@@ -33,8 +33,11 @@ public struct RawPage: Sendable, Hashable {
                 for row in 0..<rows {
                     let start = row * rowLength
                     let scale = KVRowEncoding.store(
-                        UnsafeBufferPointer(rebasing: source[start..<start + rowLength]), as: storage, into: raw,
-                        firstElement: start)
+                        UnsafeBufferPointer(rebasing: source[start..<start + rowLength]),
+                        as: storage,
+                        into: raw,
+                        firstElement: start
+                    )
                     if storage == .int8 { scales.append(scale) }
                 }
             }

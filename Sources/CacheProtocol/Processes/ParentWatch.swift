@@ -42,10 +42,17 @@ public enum ParentWatch {
             report("cannot watch the parent process \(parent): pidfd_open failed (errno \(errno))")
             return
         }
-        guard getppid() == parent else { kill(getpid(), SIGKILL); return }
+        guard getppid() == parent else {
+            kill(getpid(), SIGKILL)
+            return
+        }
         // The descriptor travels as the thread's argument, so the thread shares no state.
         let watch: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { argument in
-            var exited = pollfd(fd: Int32(truncatingIfNeeded: Int(bitPattern: argument)), events: Int16(POLLIN), revents: 0)
+            var exited = pollfd(
+                fd: Int32(truncatingIfNeeded: Int(bitPattern: argument)),
+                events: Int16(POLLIN),
+                revents: 0
+            )
             while poll(&exited, 1, -1) < 0 && errno == EINTR {}
             kill(getpid(), SIGKILL)
             return nil

@@ -83,7 +83,11 @@ final class EndpointLoop: Sendable {
     }
 
     func wait(_ waiter: Waiter) {
-        enum Outcome { case message([ZMQFrame]), failed(TransportError), queued(wake: Bool) }
+        enum Outcome {
+            case message([ZMQFrame])
+            case failed(TransportError)
+            case queued(wake: Bool)
+        }
         let outcome: Outcome = state.withLock { s in
             if s.closing { return .failed(.closed) }
             if s.receivingStopped { return .failed(.receivingStopped) }
@@ -147,14 +151,24 @@ final class EndpointLoop: Sendable {
             }
             let ticked = tick.map { $0.messages() } ?? []
             let (fresh, closing) = state.withLock { s in
-                defer { s.sends.removeAll(); s.wakePending = false }
+                defer {
+                    s.sends.removeAll()
+                    s.wakePending = false
+                }
                 return (s.sends, s.closing)
             }
             outgoing.append(contentsOf: fresh)
             if let tick {
                 for frames in ticked where !frames.isEmpty {
-                    outgoing.append(Send(frames: frames, deadline: .now + tick.interval, timeout: tick.interval,
-                                         continuation: nil, onFailure: tick.onFailure))
+                    outgoing.append(
+                        Send(
+                            frames: frames,
+                            deadline: .now + tick.interval,
+                            timeout: tick.interval,
+                            continuation: nil,
+                            onFailure: tick.onFailure
+                        )
+                    )
                 }
             }
             if closing { break }
@@ -187,17 +201,25 @@ final class EndpointLoop: Sendable {
                     expired.append(waiter)
                     return true
                 }
-                s.sleepDeadline = (s.waiters.compactMap(\.deadline) + [sendDeadline, s.periodic?.next].compactMap { $0 }).min()
+                s.sleepDeadline =
+                    (s.waiters.compactMap(\.deadline) + [sendDeadline, s.periodic?.next].compactMap { $0 }).min()
                 s.readPaused = s.receivingStopped || !(hasRoom && s.inbox.count < Self.inboxLimit)
                 return (expired, s.sleepDeadline, !s.readPaused)
             }
             for waiter in expired {
-                waiter.continuation.resume(returning: .failure(.timedOut(operation: "receive", timeout: waiter.timeout ?? .zero)))
+                waiter.continuation.resume(
+                    returning: .failure(.timedOut(operation: "receive", timeout: waiter.timeout ?? .zero))
+                )
             }
             let timeout = deadline.map { Self.milliseconds(until: $0, from: now) } ?? -1
             do {
-                _ = try ZMQPoller.wait(socket: socket, read: readable, write: !outgoing.isEmpty,
-                                       wakeFD: wake.readFD, timeoutMilliseconds: timeout)
+                _ = try ZMQPoller.wait(
+                    socket: socket,
+                    read: readable,
+                    write: !outgoing.isEmpty,
+                    wakeFD: wake.readFD,
+                    timeoutMilliseconds: timeout
+                )
             } catch {
                 break
             }
@@ -206,7 +228,12 @@ final class EndpointLoop: Sendable {
             s.closing = true
             s.closed = true
             s.periodic = nil
-            defer { s.sends.removeAll(); s.waiters.removeAll(); s.closeWaiters.removeAll(); s.inbox.removeAll() }
+            defer {
+                s.sends.removeAll()
+                s.waiters.removeAll()
+                s.closeWaiters.removeAll()
+                s.inbox.removeAll()
+            }
             return (s.sends, s.waiters, s.closeWaiters)
         }
         for send in outgoing + queued { send.finish(.failure(.closed)) }
@@ -242,7 +269,8 @@ final class EndpointLoop: Sendable {
         return true
     }
 
-    private static func milliseconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int {
+    private static func milliseconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int
+    {
         let left = now.duration(to: deadline)
         guard left > .zero else { return 0 }
         let (seconds, attoseconds) = left.components

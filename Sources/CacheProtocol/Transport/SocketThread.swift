@@ -13,10 +13,15 @@ final class SocketThread: Sendable {
     init(_ run: @escaping @Sendable () -> Void) throws(TransportError) {
         let body = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { argument in
-            if let argument { Unmanaged<Body>.fromOpaque(argument).takeRetainedValue().run() }
-            return nil
-        }, body)
+        let rc = pthread_create(
+            &thread,
+            nil,
+            { argument in
+                if let argument { Unmanaged<Body>.fromOpaque(argument).takeRetainedValue().run() }
+                return nil
+            },
+            body
+        )
         guard rc == 0 else {
             Unmanaged<Body>.fromOpaque(body).release()
             throw .system(operation: "pthread_create", code: rc)

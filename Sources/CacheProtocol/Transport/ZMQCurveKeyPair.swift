@@ -60,7 +60,10 @@ public struct ZMQCurveKeyPair: Sendable, Hashable {
             throw .keyFile(path: path, reason: "cannot read its permissions: \(error.localizedDescription)")
         }
         guard permissions & 0o077 == 0 else {
-            throw .keyFile(path: path, reason: "holds a secret key but has mode \(String(permissions, radix: 8)); expected 600")
+            throw .keyFile(
+                path: path,
+                reason: "holds a secret key but has mode \(String(permissions, radix: 8)); expected 600"
+            )
         }
         guard let publicKey = fields["public"] else { throw .keyFile(path: path, reason: "no `public = …` line") }
         guard let secretKey = fields["secret"] else { throw .keyFile(path: path, reason: "no `secret = …` line") }
@@ -76,7 +79,11 @@ public struct ZMQCurveKeyPair: Sendable, Hashable {
 
     /// Writes both keys to `path` with mode 0600.
     public func write(to path: String) throws(TransportError) {
-        try Self.write("# mfa-cluster CURVE key pair\npublic = \(publicKey)\nsecret = \(secretKey)\n", to: path, mode: 0o600)
+        try Self.write(
+            "# mfa-cluster CURVE key pair\npublic = \(publicKey)\nsecret = \(secretKey)\n",
+            to: path,
+            mode: 0o600
+        )
     }
 
     /// Writes the public key alone to `path` with mode 0644: what clients of a server are given.
@@ -110,7 +117,9 @@ public struct ZMQCurveKeyPair: Sendable, Hashable {
             guard parts.count == 2, name == "public" || name == "secret" else {
                 throw .keyFile(path: path, reason: "line \(number + 1): expected `public = …` or `secret = …`")
             }
-            guard fields[name] == nil else { throw .keyFile(path: path, reason: "line \(number + 1): second `\(name)` line") }
+            guard fields[name] == nil else {
+                throw .keyFile(path: path, reason: "line \(number + 1): second `\(name)` line")
+            }
             fields[name] = parts[1].trimmingCharacters(in: .whitespaces)
         }
         return fields

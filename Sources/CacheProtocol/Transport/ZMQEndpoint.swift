@@ -29,8 +29,13 @@ public final class ZMQEndpoint: Sendable {
 
     /// A socket of `type` with `options`, bound to each of `bind` and connected to each of
     /// `connect` (`tcp://host:port`, `tcp://[::1]:port`, `ipc:///path`, `inproc://name`).
-    public init(_ type: ZMQSocketType, context: ZMQContext, options: ZMQSocketOptions = ZMQSocketOptions(),
-                bind: [String] = [], connect: [String] = []) throws(TransportError) {
+    public init(
+        _ type: ZMQSocketType,
+        context: ZMQContext,
+        options: ZMQSocketOptions = ZMQSocketOptions(),
+        bind: [String] = [],
+        connect: [String] = []
+    ) throws(TransportError) {
         let socket = try ZMQSocket(context: context, type: type)
         try socket.apply(options, type: type)
         var bound = [String]()
@@ -54,8 +59,14 @@ public final class ZMQEndpoint: Sendable {
     public func send(_ frames: [[UInt8]], timeout: Duration? = nil) async throws(TransportError) {
         guard !frames.isEmpty else { throw .emptyMessage }
         let result = await withCheckedContinuation { continuation in
-            loop.enqueue(EndpointLoop.Send(frames: frames, deadline: timeout.map { .now + $0 }, timeout: timeout,
-                                           continuation: continuation))
+            loop.enqueue(
+                EndpointLoop.Send(
+                    frames: frames,
+                    deadline: timeout.map { .now + $0 },
+                    timeout: timeout,
+                    continuation: continuation
+                )
+            )
         }
         try result.get()
     }
@@ -65,13 +76,24 @@ public final class ZMQEndpoint: Sendable {
     /// while it holds a lock that orders them. When the message cannot be sent within `timeout`, is
     /// refused, or the endpoint closes first, `onFailure` is called with the reason, on the endpoint's
     /// thread (it must be quick and must not wait on this endpoint).
-    public func post(_ frames: [[UInt8]], timeout: Duration? = nil, onFailure: (@Sendable (TransportError) -> Void)? = nil) {
+    public func post(
+        _ frames: [[UInt8]],
+        timeout: Duration? = nil,
+        onFailure: (@Sendable (TransportError) -> Void)? = nil
+    ) {
         guard !frames.isEmpty else {
             onFailure?(.emptyMessage)
             return
         }
-        loop.enqueue(EndpointLoop.Send(frames: frames, deadline: timeout.map { .now + $0 }, timeout: timeout,
-                                       continuation: nil, onFailure: onFailure))
+        loop.enqueue(
+            EndpointLoop.Send(
+                frames: frames,
+                deadline: timeout.map { .now + $0 },
+                timeout: timeout,
+                continuation: nil,
+                onFailure: onFailure
+            )
+        )
     }
 
     /// Every `interval` from now, the endpoint's own thread calls `messages` and sends the messages
@@ -83,7 +105,8 @@ public final class ZMQEndpoint: Sendable {
     /// a millisecond counts as one millisecond. Replaces an earlier schedule; `stopPeriodicSends()`
     /// or `close()` ends it.
     public func sendPeriodically(
-        every interval: Duration, onFailure: (@Sendable (TransportError) -> Void)? = nil,
+        every interval: Duration,
+        onFailure: (@Sendable (TransportError) -> Void)? = nil,
         messages: @escaping @Sendable () -> [[[UInt8]]]
     ) {
         let interval = max(interval, .milliseconds(1))
@@ -101,7 +124,9 @@ public final class ZMQEndpoint: Sendable {
     /// arrives within `timeout`, `.closed` after close.
     public func receive(timeout: Duration? = nil) async throws(TransportError) -> [ZMQFrame] {
         let result = await withCheckedContinuation { continuation in
-            loop.wait(EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation))
+            loop.wait(
+                EndpointLoop.Waiter(deadline: timeout.map { .now + $0 }, timeout: timeout, continuation: continuation)
+            )
         }
         return try result.get()
     }

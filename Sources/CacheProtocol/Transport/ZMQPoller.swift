@@ -11,7 +11,13 @@ struct ZMQPoller {
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) for `socket` to become readable (when
     /// `read`) or writable (when `write`), or `wakeFD` readable.
-    static func wait(socket: ZMQSocket, read: Bool, write: Bool, wakeFD: Int32, timeoutMilliseconds: Int) throws(TransportError) -> Ready {
+    static func wait(
+        socket: ZMQSocket,
+        read: Bool,
+        write: Bool,
+        wakeFD: Int32,
+        timeoutMilliseconds: Int
+    ) throws(TransportError) -> Ready {
         var events: Int16 = 0
         if read { events |= Int16(ZMQ_POLLIN) }
         if write { events |= Int16(ZMQ_POLLOUT) }
@@ -26,6 +32,7 @@ struct ZMQPoller {
         return Ready(
             readable: items[0].revents & Int16(ZMQ_POLLIN) != 0,
             writable: items[0].revents & Int16(ZMQ_POLLOUT) != 0,
-            woken: items[1].revents & Int16(ZMQ_POLLIN) != 0)
+            woken: items[1].revents & Int16(ZMQ_POLLIN) != 0
+        )
     }
 }

@@ -14,8 +14,12 @@ public final class ZMQRequester: Sendable {
 
     /// A DEALER connected to `connect`, matching replies with `requestID`, which reads the id from a
     /// message's first frame (`nil`: the frame carries none).
-    public init(context: ZMQContext, connect: [String], options: ZMQSocketOptions = ZMQSocketOptions(),
-                requestID: @escaping @Sendable (any FrameBytes) -> UInt64?) throws(TransportError) {
+    public init(
+        context: ZMQContext,
+        connect: [String],
+        options: ZMQSocketOptions = ZMQSocketOptions(),
+        requestID: @escaping @Sendable (any FrameBytes) -> UInt64?
+    ) throws(TransportError) {
         let endpoint = try ZMQEndpoint(.dealer, context: context, options: options, connect: connect)
         let pending = PendingReplies()
         self.endpoint = endpoint
@@ -25,7 +29,9 @@ public final class ZMQRequester: Sendable {
             while true {
                 do throws(TransportError) {
                     let reply = try await endpoint.receive()
-                    if let first = reply.first, let id = requestID(first) { pending.complete(id, with: .success(reply)) }
+                    if let first = reply.first, let id = requestID(first) {
+                        pending.complete(id, with: .success(reply))
+                    }
                 } catch {
                     pending.failAll(error)
                     return
@@ -43,7 +49,9 @@ public final class ZMQRequester: Sendable {
         try pending.register(id)
         let timer = Task { [pending] in
             try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { pending.complete(id, with: .failure(.timedOut(operation: "request", timeout: timeout))) }
+            if !Task.isCancelled {
+                pending.complete(id, with: .failure(.timedOut(operation: "request", timeout: timeout)))
+            }
         }
         defer { timer.cancel() }
         do {

@@ -30,12 +30,16 @@ final class ZMQSocket: @unchecked Sendable {
 
     func set(_ option: Int32, _ value: Int32, _ name: String) throws(TransportError) {
         var v = value
-        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int32>.size) == 0 else { throw .lastZMQ("zmq_setsockopt(\(name))") }
+        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int32>.size) == 0 else {
+            throw .lastZMQ("zmq_setsockopt(\(name))")
+        }
     }
 
     func set(_ option: Int32, int64 value: Int64, _ name: String) throws(TransportError) {
         var v = value
-        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) == 0 else { throw .lastZMQ("zmq_setsockopt(\(name))") }
+        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) == 0 else {
+            throw .lastZMQ("zmq_setsockopt(\(name))")
+        }
     }
 
     func set(_ option: Int32, bytes: [UInt8], _ name: String) throws(TransportError) {
@@ -45,7 +49,8 @@ final class ZMQSocket: @unchecked Sendable {
 
     /// Applies `options` (and always `ZMQ_IPV6`, so `tcp://[::1]:port` works next to IPv4).
     func apply(_ options: ZMQSocketOptions, type: ZMQSocketType) throws(TransportError) {
-        let milliseconds = options.linger.components.seconds * 1000 + options.linger.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds =
+            options.linger.components.seconds * 1000 + options.linger.components.attoseconds / 1_000_000_000_000_000
         try set(ZMQ_LINGER, Int32(clamping: milliseconds), "ZMQ_LINGER")
         try set(ZMQ_MAXMSGSIZE, int64: Int64(options.maxMessageSize ?? -1), "ZMQ_MAXMSGSIZE")
         try set(ZMQ_SNDHWM, Int32(clamping: options.highWaterMark), "ZMQ_SNDHWM")
@@ -97,9 +102,15 @@ final class ZMQSocket: @unchecked Sendable {
             if frame.count >= Self.zeroCopyThreshold {
                 let box = FrameStorage(frame)
                 let hint = Unmanaged.passRetained(box).toOpaque()
-                let rc = zmq_msg_init_data(&message, box.base, frame.count, { _, hint in
-                    if let hint { Unmanaged<FrameStorage>.fromOpaque(hint).release() }
-                }, hint)
+                let rc = zmq_msg_init_data(
+                    &message,
+                    box.base,
+                    frame.count,
+                    { _, hint in
+                        if let hint { Unmanaged<FrameStorage>.fromOpaque(hint).release() }
+                    },
+                    hint
+                )
                 guard rc == 0 else {
                     Unmanaged<FrameStorage>.fromOpaque(hint).release()
                     throw .lastZMQ("zmq_msg_init_data")
@@ -107,7 +118,9 @@ final class ZMQSocket: @unchecked Sendable {
             } else {
                 guard zmq_msg_init_size(&message, frame.count) == 0 else { throw .lastZMQ("zmq_msg_init_size") }
                 if !frame.isEmpty {
-                    frame.withUnsafeBytes { zmq_msg_data(&message).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: $0.count) }
+                    frame.withUnsafeBytes {
+                        zmq_msg_data(&message).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: $0.count)
+                    }
                 }
             }
             let flags = ZMQ_DONTWAIT | (index + 1 < frames.count ? ZMQ_SNDMORE : 0)

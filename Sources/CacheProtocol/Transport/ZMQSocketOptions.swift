@@ -16,8 +16,14 @@ public struct ZMQSocketOptions: Sendable, Hashable {
     public var subscriptions: [[UInt8]]
 
     /// Options with linger 500 ms, 64 MiB frames, high-water mark 1000, no CURVE.
-    public init(linger: Duration = .milliseconds(500), maxMessageSize: Int? = 64 << 20, highWaterMark: Int = 1000,
-                curve: ZMQCurveSecurity? = nil, routingID: [UInt8]? = nil, subscriptions: [[UInt8]] = [[]]) {
+    public init(
+        linger: Duration = .milliseconds(500),
+        maxMessageSize: Int? = 64 << 20,
+        highWaterMark: Int = 1000,
+        curve: ZMQCurveSecurity? = nil,
+        routingID: [UInt8]? = nil,
+        subscriptions: [[UInt8]] = [[]]
+    ) {
         self.linger = linger
         self.maxMessageSize = maxMessageSize
         self.highWaterMark = highWaterMark

@@ -59,10 +59,17 @@ public struct MessageHeader: Sendable, Hashable {
         let bodyLength = try reader.readUInt32("body length")
         guard Int(bulkFrameCount) <= WireLimits.maxBulkFrames else {
             throw .limitExceeded(
-                field: "bulk frame count", value: UInt64(bulkFrameCount), limit: UInt64(WireLimits.maxBulkFrames))
+                field: "bulk frame count",
+                value: UInt64(bulkFrameCount),
+                limit: UInt64(WireLimits.maxBulkFrames)
+            )
         }
         guard Int(bodyLength) <= WireLimits.maxBodyBytes else {
-            throw .limitExceeded(field: "body length", value: UInt64(bodyLength), limit: UInt64(WireLimits.maxBodyBytes))
+            throw .limitExceeded(
+                field: "body length",
+                value: UInt64(bodyLength),
+                limit: UInt64(WireLimits.maxBodyBytes)
+            )
         }
         guard Int(bodyLength) <= reader.remaining else {
             throw .truncated(field: "body", needed: Int(bodyLength), available: reader.remaining)
@@ -80,7 +87,9 @@ public struct MessageHeader: Sendable, Hashable {
     /// Reads the frame in place.
     public static func requestID(ofRefused frame0: some FrameBytes) -> UInt64? {
         frame0.withUnsafeBytes { raw in
-            guard raw.count >= byteCount, UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)) == magic else { return nil }
+            guard raw.count >= byteCount, UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)) == magic else {
+                return nil
+            }
             return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
         }
     }

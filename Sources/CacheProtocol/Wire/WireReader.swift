@@ -84,7 +84,9 @@ public struct WireReader: Sendable {
         var values = [UInt32](repeating: 0, count: count)
         bytes.withUnsafeBytes { raw in
             for index in 0..<count {
-                values[index] = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * index, as: UInt32.self))
+                values[index] = UInt32(
+                    littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * index, as: UInt32.self)
+                )
             }
         }
         offset += 4 * count
@@ -92,7 +94,11 @@ public struct WireReader: Sendable {
     }
 
     /// Reads a u32 count (at most `limit`) and that many 32-byte digests.
-    public mutating func readDigestArray<D: DigestValue>(_ field: String, limit: Int, as _: D.Type = D.self) throws(WireError) -> [D] {
+    public mutating func readDigestArray<D: DigestValue>(
+        _ field: String,
+        limit: Int,
+        as _: D.Type = D.self
+    ) throws(WireError) -> [D] {
         let count = try readCount(field, limit: limit, elementBytes: Digest32.byteCount)
         var values = [D]()
         values.reserveCapacity(count)

@@ -14,7 +14,11 @@ public struct WireTensor: Sendable, Hashable {
     /// 1...`WireLimits.maxTensorRank` and the size at most `WireLimits.maxBulkFrameBytes`.
     public init(elementType: TensorElementType, shape: [Int], bytes: [UInt8]) throws(WireError) {
         guard (1...WireLimits.maxTensorRank).contains(shape.count) else {
-            throw .limitExceeded(field: "tensor rank", value: UInt64(shape.count), limit: UInt64(WireLimits.maxTensorRank))
+            throw .limitExceeded(
+                field: "tensor rank",
+                value: UInt64(shape.count),
+                limit: UInt64(WireLimits.maxTensorRank)
+            )
         }
         var size = elementType.byteCount
         for dimension in shape {
@@ -26,10 +30,16 @@ public struct WireTensor: Sendable, Hashable {
             size = product
         }
         guard size <= WireLimits.maxBulkFrameBytes else {
-            throw .limitExceeded(field: "tensor bytes", value: UInt64(size), limit: UInt64(WireLimits.maxBulkFrameBytes))
+            throw .limitExceeded(
+                field: "tensor bytes",
+                value: UInt64(size),
+                limit: UInt64(WireLimits.maxBulkFrameBytes)
+            )
         }
         guard bytes.count == size else {
-            throw .inconsistent("tensor of shape \(shape) as \(elementType) needs \(size) bytes, its frame has \(bytes.count)")
+            throw .inconsistent(
+                "tensor of shape \(shape) as \(elementType) needs \(size) bytes, its frame has \(bytes.count)"
+            )
         }
         self.elementType = elementType
         self.shape = shape
@@ -50,7 +60,9 @@ public struct WireTensor: Sendable, Hashable {
     public func f32Values() throws(WireError) -> [Float] {
         guard elementType == .f32 else { throw .inconsistent("tensor holds \(elementType), not f32") }
         return bytes.withUnsafeBytes { raw in
-            (0..<bytes.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            (0..<bytes.count / 4).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
         }
     }
 

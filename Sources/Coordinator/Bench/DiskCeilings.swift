@@ -11,8 +11,13 @@ enum DiskCeilings {
     /// GB/s of the bare durable small-file protocol on `directory`'s file system: `files` files of
     /// `bytes` bytes each written to a temporary name, fsynced, renamed and the directory fsynced
     /// (`write`); then each read back whole and removed (`read`).
-    static func pageFileGBps(directory: String, bytes: Int, files: Int = 64) throws(DiskCeilings.Failure)
-        -> (write: Double, read: Double) {
+    static func pageFileGBps(
+        directory: String,
+        bytes: Int,
+        files: Int = 64
+    ) throws(DiskCeilings.Failure)
+        -> (write: Double, read: Double)
+    {
         let content = [UInt8](repeating: 0x5A, count: bytes)
         let writeStart = ContinuousClock.now
         for index in 0..<files {
@@ -26,7 +31,9 @@ enum DiskCeilings {
                 throw Failure(description: "cannot write \(temporary)")
             }
             let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
-            guard directoryDescriptor >= 0, fsync(directoryDescriptor) == 0 else { throw Failure(description: "cannot fsync \(directory)") }
+            guard directoryDescriptor >= 0, fsync(directoryDescriptor) == 0 else {
+                throw Failure(description: "cannot fsync \(directory)")
+            }
             close(directoryDescriptor)
         }
         let writeSeconds = seconds(writeStart.duration(to: .now))

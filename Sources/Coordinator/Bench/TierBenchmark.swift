@@ -63,23 +63,48 @@ public struct TierBenchmark {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let memcpy = MachineCeilings.measureCopyBandwidth()
-        let spec = try ModelSpec(name: "tiers", layers: 1, queryHeads: 8, kvHeads: 8, headDim: 128, kvStorage: .f16, pageSize: 16)
+        let spec = try ModelSpec(
+            name: "tiers",
+            layers: 1,
+            queryHeads: 8,
+            kvHeads: 8,
+            headDim: 128,
+            kvStorage: .f16,
+            pageSize: 16
+        )
         let layout = try PageLayout(layers: 1, pageSize: 16, kvHeads: 8, headDim: 128, storage: .f16)
         let pageBytes = layout.rawByteCount + 64
         let files = try DiskCeilings.pageFileGBps(directory: directory, bytes: layout.rawByteCount + 40)
         report(.ceilings(memcpyGBps: memcpy, pageFileWriteGBps: files.write, pageFileReadGBps: files.read))
-        let local = try await measure(spec: spec, layout: layout, arguments: [
-            "--memory", String(hotPages * layout.rawByteCount), "--compressed-memory", String(compressedPages * pageBytes),
-            "--data-dir", directory + "/data", "--disk", String(2 * pages * pageBytes)])
+        let local = try await measure(
+            spec: spec,
+            layout: layout,
+            arguments: [
+                "--memory", String(hotPages * layout.rawByteCount), "--compressed-memory",
+                String(compressedPages * pageBytes),
+                "--data-dir", directory + "/data", "--disk", String(2 * pages * pageBytes),
+            ]
+        )
         let store = try LaunchedWorker(
             binary: workerBinary,
-            arguments: ["--model", spec.description, "--role", "store", "--memory", String((pages + 16) * layout.rawByteCount)])
+            arguments: [
+                "--model", spec.description, "--role", "store", "--memory", String((pages + 16) * layout.rawByteCount),
+            ]
+        )
         defer { store.stop() }
-        let remote = try await measure(spec: spec, layout: layout, arguments: [
-            "--memory", String(hotPages * layout.rawByteCount), "--remote", store.endpoint])
-        for (direction, gbps) in local.merging(remote, uniquingKeysWith: { first, _ in first }).sorted(by: { $0.key < $1.key }) {
+        let remote = try await measure(
+            spec: spec,
+            layout: layout,
+            arguments: [
+                "--memory", String(hotPages * layout.rawByteCount), "--remote", store.endpoint,
+            ]
+        )
+        for (direction, gbps) in local.merging(remote, uniquingKeysWith: { first, _ in first }).sorted(by: {
+            $0.key < $1.key
+        }) {
             let (ceiling, ceilingGBps) =
-                direction.hasSuffix("-disk") ? ("page_file_write", files.write)
+                direction.hasSuffix("-disk")
+                ? ("page_file_write", files.write)
                 : direction.hasPrefix("disk-") ? ("page_file_read", files.read) : ("memcpy", memcpy)
             report(.move(direction: direction, gbps: gbps, ceiling: ceiling, fraction: gbps / ceilingGBps))
         }
@@ -97,16 +122,22 @@ public struct TierBenchmark {
             let values = random.floats(layout.elementCount).map { $0 * 2 }
             var key = [UInt8](repeating: 0xA5, count: 32)
             withUnsafeBytes(of: UInt64(index).littleEndian) { key.replaceSubrange(0..<8, with: $0) }
-            guard let prefixKey = PrefixKey(bytes: key) else { throw WorkerBenchmark.Mismatch(description: "key of 32 bytes refused") }
+            guard let prefixKey = PrefixKey(bytes: key) else {
+                throw WorkerBenchmark.Mismatch(description: "key of 32 bytes refused")
+            }
             return EncodedPage(key: prefixKey, bytes: codec.encode(try RawPage(layout: layout, values: values)))
         }
-        let batches = stride(from: 0, to: pages, by: pagesPerRequest).map { Array(all[$0..<min(pages, $0 + pagesPerRequest)]) }
+        let batches = stride(from: 0, to: pages, by: pagesPerRequest).map {
+            Array(all[$0..<min(pages, $0 + pagesPerRequest)])
+        }
         for batch in batches { try await client.putPages(batch) }
         var fetched = 0
         for batch in batches.reversed() { fetched += try await client.getPages(batch.reversed().map(\.key)).count }
         let counters = try await client.stats()
         await client.disconnect()
-        guard fetched == pages else { throw WorkerBenchmark.Mismatch(description: "put \(pages) pages through the tiers, got \(fetched) back") }
+        guard fetched == pages else {
+            throw WorkerBenchmark.Mismatch(description: "put \(pages) pages through the tiers, got \(fetched) back")
+        }
         var result: [String: Double] = [:]
         for (name, bytes) in counters where name.hasPrefix("tier_move_") && name.hasSuffix("_bytes") {
             let stem = String(name.dropLast("_bytes".count))

@@ -85,8 +85,12 @@ public struct TransportBenchmark {
         let contexts = Sides(server: try ZMQContext(), client: try ZMQContext())
         var rows: [Row] = []
         rows.append(try await measureRPC(contexts, payload: 4 << 10, memcpyGBps: memcpyGBps))
-        rows.append(try await measureBulk(contexts, name: "bulk-64k", payload: 64 << 10, messages: 8192, memcpyGBps: memcpyGBps))
-        rows.append(try await measureBulk(contexts, name: "bulk-1m", payload: 1 << 20, messages: 1024, memcpyGBps: memcpyGBps))
+        rows.append(
+            try await measureBulk(contexts, name: "bulk-64k", payload: 64 << 10, messages: 8192, memcpyGBps: memcpyGBps)
+        )
+        rows.append(
+            try await measureBulk(contexts, name: "bulk-1m", payload: 1 << 20, messages: 1024, memcpyGBps: memcpyGBps)
+        )
         rows.append(try measureLibZMQ(name: "libzmq-1m", payload: 1 << 20, messages: 1024, memcpyGBps: memcpyGBps))
         return rows
     }
@@ -112,7 +116,8 @@ public struct TransportBenchmark {
             }
         }
         let body = [UInt8](repeating: 7, count: payload)
-        let warmup = 200, count = 2000
+        let warmup = 200
+        let count = 2000
         var next: UInt64 = 0
         func roundTrips(_ n: Int) async throws -> Double {
             let clock = ContinuousClock()
@@ -137,8 +142,19 @@ public struct TransportBenchmark {
 
     /// A one-way PUSH → PULL stream of `messages` frames of `payload` bytes, `window` sends in
     /// flight, best of `rounds`.
-    private func measureBulk(_ contexts: Sides, name: String, payload: Int, messages: Int, memcpyGBps: Double) async throws -> Row {
-        let pull = try ZMQEndpoint(.pull, context: contexts.server, options: ZMQSocketOptions(maxMessageSize: nil), bind: ["tcp://127.0.0.1:*"])
+    private func measureBulk(
+        _ contexts: Sides,
+        name: String,
+        payload: Int,
+        messages: Int,
+        memcpyGBps: Double
+    ) async throws -> Row {
+        let pull = try ZMQEndpoint(
+            .pull,
+            context: contexts.server,
+            options: ZMQSocketOptions(maxMessageSize: nil),
+            bind: ["tcp://127.0.0.1:*"]
+        )
         let push = try ZMQEndpoint(.push, context: contexts.client, connect: pull.boundEndpoints)
         let frame = [UInt8](repeating: 3, count: payload)
         try await push.send([frame], timeout: .seconds(10))
@@ -164,7 +180,12 @@ public struct TransportBenchmark {
         await push.close()
         await pull.close()
         let gbps = Double(messages * payload) / best / 1e9
-        return .transport(name: name, roundTripsPerSecond: Double(messages) / best, gbps: gbps, memcpyFraction: gbps / memcpyGBps)
+        return .transport(
+            name: name,
+            roundTripsPerSecond: Double(messages) / best,
+            gbps: gbps,
+            memcpyFraction: gbps / memcpyGBps
+        )
     }
 
     /// libzmq alone, the ceiling of the bulk cases: the same PUSH → PULL stream through the C API,
@@ -177,7 +198,8 @@ public struct TransportBenchmark {
         defer { zmq_close(pull) }
         var address = [CChar](repeating: 0, count: 256)
         var length = address.count
-        guard zmq_bind(pull, "tcp://127.0.0.1:*") == 0, zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, &address, &length) == 0 else {
+        guard zmq_bind(pull, "tcp://127.0.0.1:*") == 0, zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, &address, &length) == 0
+        else {
             throw Failure.libzmq("zmq_bind")
         }
         let endpoint = String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -203,7 +225,9 @@ public struct TransportBenchmark {
         }.start()
         defer { sent.wait() }
         var timeout: Int32 = 30_000
-        guard zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, MemoryLayout<Int32>.size) == 0 else { throw Failure.libzmq("zmq_setsockopt") }
+        guard zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout, MemoryLayout<Int32>.size) == 0 else {
+            throw Failure.libzmq("zmq_setsockopt")
+        }
         func receive(_ count: Int) throws {
             for _ in 0..<count {
                 var message = zmq_msg_t()
@@ -218,7 +242,12 @@ public struct TransportBenchmark {
             best = min(best, try Self.time { try receive(messages) })
         }
         let gbps = Double(messages * payload) / best / 1e9
-        return .transport(name: name, roundTripsPerSecond: Double(messages) / best, gbps: gbps, memcpyFraction: gbps / memcpyGBps)
+        return .transport(
+            name: name,
+            roundTripsPerSecond: Double(messages) / best,
+            gbps: gbps,
+            memcpyFraction: gbps / memcpyGBps
+        )
     }
 
     // MARK: codec
@@ -233,16 +262,38 @@ public struct TransportBenchmark {
         let codec = PageCodec()
         var rows: [Row] = []
         for storage in [KVStorageType.f16, .bf16, .int8] {
-            let layout = try PageLayout(layers: kv.layers, pageSize: pageSize, kvHeads: kv.heads, headDim: kv.headDim, storage: storage)
+            let layout = try PageLayout(
+                layers: kv.layers,
+                pageSize: pageSize,
+                kvHeads: kv.heads,
+                headDim: kv.headDim,
+                storage: storage
+            )
             let pageCount = kv.tokens / pageSize
             var random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max))
             let data: [(String, [RawPage])] = [
-                ("real", try (0..<pageCount).map { try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize)) }),
-                ("random", try (0..<pageCount).map { _ in try RawPage(layout: layout, bytes: random.bytes(layout.rawByteCount)) }),
-                ("halfpage", try (0..<pageCount).map { try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize / 2)) }),
+                (
+                    "real",
+                    try (0..<pageCount).map {
+                        try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize))
+                    }
+                ),
+                (
+                    "random",
+                    try (0..<pageCount).map { _ in try RawPage(layout: layout, bytes: random.bytes(layout.rawByteCount))
+                    }
+                ),
+                (
+                    "halfpage",
+                    try (0..<pageCount).map {
+                        try RawPage(layout: layout, values: page(kv, first: $0 * pageSize, filled: pageSize / 2))
+                    }
+                ),
             ]
             for (dataName, pages) in data {
-                for (filterName, filter) in [("plain", PageFilter.none), ("byteshuffle", .byteShuffle), ("bitshuffle", .bitShuffle)] {
+                for (filterName, filter) in [
+                    ("plain", PageFilter.none), ("byteshuffle", .byteShuffle), ("bitshuffle", .bitShuffle),
+                ] {
                     let encoding = PageEncoding(filter: filter, compression: .lz4)
                     rows.append(try measure(codec, pages, encoding, name: "codec-\(storage)-\(dataName)-\(filterName)"))
                 }
@@ -255,21 +306,32 @@ public struct TransportBenchmark {
     private func measure(_ codec: PageCodec, _ pages: [RawPage], _ encoding: PageEncoding, name: String) throws -> Row {
         let rawBytes = pages.reduce(0) { $0 + $1.bytes.count }
         var encoded: [[UInt8]] = []
-        var compress = Double.infinity, decompress = Double.infinity
+        var compress = Double.infinity
+        var decompress = Double.infinity
         for _ in 0..<5 {
             compress = min(compress, Self.time { encoded = pages.map { codec.encode($0, encoding: encoding) } })
             var failure: PageCodecError?
-            decompress = min(decompress, Self.time {
-                for page in encoded {
-                    do throws(PageCodecError) { _ = try codec.decode(page) } catch { failure = error }
+            decompress = min(
+                decompress,
+                Self.time {
+                    for page in encoded {
+                        do throws(PageCodecError) { _ = try codec.decode(page) } catch { failure = error }
+                    }
                 }
-            })
+            )
             if let failure { throw failure }
         }
         let encodedBytes = encoded.reduce(0) { $0 + $1.count }
-        let kept = Set(encoded.map { $0[7] == PageCompression.lz4.rawValue ? "lz4" : "raw" }).sorted().joined(separator: "+")
-        return .codec(name: name, ratio: Double(rawBytes) / Double(encodedBytes), compressGBps: Double(rawBytes) / compress / 1e9,
-                      decompressGBps: Double(rawBytes) / decompress / 1e9, stored: kept)
+        let kept = Set(encoded.map { $0[7] == PageCompression.lz4.rawValue ? "lz4" : "raw" }).sorted().joined(
+            separator: "+"
+        )
+        return .codec(
+            name: name,
+            ratio: Double(rawBytes) / Double(encodedBytes),
+            compressGBps: Double(rawBytes) / compress / 1e9,
+            decompressGBps: Double(rawBytes) / decompress / 1e9,
+            stored: kept
+        )
     }
 
     /// Tokens `first..<first + filled` of every layer and K/V, the rest of the page zero.
@@ -291,10 +353,13 @@ public struct TransportBenchmark {
     private func loadFloat16NPY(_ path: String) throws -> KVTensorFile {
         guard FileManager.default.fileExists(atPath: path) else { throw Failure.missingKV(path) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard data.count >= 10, data.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) else { throw Failure.badKV(path, "not a .npy file") }
+        guard data.count >= 10, data.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) else {
+            throw Failure.badKV(path, "not a .npy file")
+        }
         let headerLength = Int(data[8]) | Int(data[9]) << 8
         guard data.count >= 10 + headerLength,
-              let header = String(data: data[10..<(10 + headerLength)], encoding: .ascii) else {
+            let header = String(data: data[10..<(10 + headerLength)], encoding: .ascii)
+        else {
             throw Failure.badKV(path, "truncated header")
         }
         guard header.contains("'<f2'"), header.contains("'fortran_order': False") else {
@@ -313,7 +378,15 @@ public struct TransportBenchmark {
         let start = 10 + headerLength
         guard data.count == start + 2 * count else { throw Failure.badKV(path, "payload is not \(2 * count) bytes") }
         let values = data.withUnsafeBytes { raw in
-            (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * $0, as: UInt16.self)))) }
+            (0..<count).map {
+                Float(
+                    Float16(
+                        bitPattern: UInt16(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * $0, as: UInt16.self)
+                        )
+                    )
+                )
+            }
         }
         return KVTensorFile(layers: shape[0], tokens: shape[2], heads: shape[3], headDim: shape[4], values: values)
     }

@@ -104,7 +104,9 @@ public struct WorkerBenchmark {
         let memcpy = MachineCeilings.measureCopyBandwidth()
         report(.ceiling(memcpyGBps: memcpy))
         for (label, layers, count) in [("64k", 1, storePages.small), ("1m", 16, storePages.large)] {
-            for row in try await measureStore(label: label, layers: layers, pages: count, memcpyGBps: memcpy) { report(row) }
+            for row in try await measureStore(label: label, layers: layers, pages: count, memcpyGBps: memcpy) {
+                report(row)
+            }
         }
         var tiers = TierBenchmark(workerBinary: workerBinary)
         tiers.pages = tierPages
@@ -116,22 +118,39 @@ public struct WorkerBenchmark {
 
     private func measureDecode() async throws -> Row {
         let spec = try ModelSpec(
-            name: "bench", layers: 1, queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
-            pageSize: pageSize)
+            name: "bench",
+            layers: 1,
+            queryHeads: queryHeads,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            kvStorage: .f16,
+            pageSize: pageSize
+        )
         let layout = try PageLayout(layers: 1, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
         let pagesPerSequence = cachedTokens / pageSize
         let pageCount = batch * pagesPerSequence
         // The worker's pool: its memory budget holds `pageCount + spare` pages of this layout.
         let workerPages = pageCount + 64
         var random = SplitMix64(seed: 1)
-        var pool = try KVPagePool(pageCount: workerPages, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+        var pool = try KVPagePool(
+            pageCount: workerPages,
+            pageSize: pageSize,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            storage: .f16
+        )
         var pages: [[EncodedPage]] = []
         var prompts: [[UInt32]] = []
         let codec = PageCodec()
         let tokenWidth = kvHeads * headDim
         for sequence in 0..<batch {
             let prompt = (0..<UInt32(cachedTokens + 1)).map { $0 &+ UInt32(sequence) &* 1_000_003 }
-            let keys = PrefixKey.chain(namespace: "bench", fingerprint: spec.fingerprint, tokens: prompt, pageSize: pageSize)
+            let keys = PrefixKey.chain(
+                namespace: "bench",
+                fingerprint: spec.fingerprint,
+                tokens: prompt,
+                pageSize: pageSize
+            )
             var encoded: [EncodedPage] = []
             for (index, key) in keys.enumerated() {
                 let values = random.floats(layout.elementCount)
@@ -149,7 +168,10 @@ public struct WorkerBenchmark {
         let q = random.floats(batch * queryHeads * headDim)
 
         let memory = layout.rawByteCount * workerPages
-        let worker = try LaunchedWorker(binary: workerBinary, arguments: ["--model", spec.description, "--memory", String(memory)])
+        let worker = try LaunchedWorker(
+            binary: workerBinary,
+            arguments: ["--model", spec.description, "--memory", String(memory)]
+        )
         defer { worker.stop() }
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(120))
@@ -158,13 +180,17 @@ public struct WorkerBenchmark {
             try await client.putPages(pages[sequence])
             let opened = try await client.open(namespace: "bench", tokens: prompt)
             guard opened.cachedTokens == cachedTokens else {
-                throw Mismatch(description: "the worker reports \(opened.cachedTokens) cached tokens, \(cachedTokens) were stored")
+                throw Mismatch(
+                    description: "the worker reports \(opened.cachedTokens) cached tokens, \(cachedTokens) were stored"
+                )
             }
             ids.append(opened.sequenceID)
         }
         let input = try AttentionInput(q: WireTensor(f32: q, shape: [batch, queryHeads, headDim]), k: nil, v: nil)
         let entries = ids.map { Decode.Entry(sequenceID: $0, queryTokens: 1) }
-        let tables = (0..<batch).map { sequence in Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence) }
+        let tables = (0..<batch).map { sequence in
+            Array(sequence * pagesPerSequence..<(sequence + 1) * pagesPerSequence)
+        }
         let lengths = [Int](repeating: cachedTokens, count: batch)
         let kernel = InProcessKernel(q: q, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths)
         var local: [Float] = []
@@ -186,7 +212,9 @@ public struct WorkerBenchmark {
             serviceTimes.append(serviceSeconds)
         }
         await client.disconnect()
-        guard remote == local else { throw Mismatch(description: "the worker's decode output differs from the kernel's") }
+        guard remote == local else {
+            throw Mismatch(description: "the worker's decode output differs from the kernel's")
+        }
         return .serviceOverhead(serviceSeconds: Self.median(serviceTimes), kernelSeconds: Self.median(kernelTimes))
     }
 
@@ -194,24 +222,44 @@ public struct WorkerBenchmark {
 
     private func measureStore(label: String, layers: Int, pages count: Int, memcpyGBps: Double) async throws -> [Row] {
         let spec = try ModelSpec(
-            name: "store", layers: layers, queryHeads: kvHeads, kvHeads: kvHeads, headDim: headDim, kvStorage: .f16,
-            pageSize: pageSize)
-        let layout = try PageLayout(layers: layers, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim, storage: .f16)
+            name: "store",
+            layers: layers,
+            queryHeads: kvHeads,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            kvStorage: .f16,
+            pageSize: pageSize
+        )
+        let layout = try PageLayout(
+            layers: layers,
+            pageSize: pageSize,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            storage: .f16
+        )
         var random = SplitMix64(seed: 2)
         let codec = PageCodec()
         let pages = try (0..<count).map { index in
             var key = [UInt8](repeating: 0, count: 32)
             withUnsafeBytes(of: UInt64(index).littleEndian) { key.replaceSubrange(0..<8, with: $0) }
             guard let prefixKey = PrefixKey(bytes: key) else { throw Mismatch(description: "key of 32 bytes refused") }
-            return EncodedPage(key: prefixKey, bytes: codec.encode(try RawPage(layout: layout, values: random.floats(layout.elementCount))))
+            return EncodedPage(
+                key: prefixKey,
+                bytes: codec.encode(try RawPage(layout: layout, values: random.floats(layout.elementCount)))
+            )
         }
         let worker = try LaunchedWorker(
             binary: workerBinary,
-            arguments: ["--model", spec.description, "--role", "store", "--memory", String(layout.rawByteCount * (count + 16))])
+            arguments: [
+                "--model", spec.description, "--role", "store", "--memory", String(layout.rawByteCount * (count + 16)),
+            ]
+        )
         defer { worker.stop() }
         let context = try ZMQContext()
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(120))
-        let batches = stride(from: 0, to: count, by: pagesPerRequest).map { Array(pages[$0..<min(count, $0 + pagesPerRequest)]) }
+        let batches = stride(from: 0, to: count, by: pagesPerRequest).map {
+            Array(pages[$0..<min(count, $0 + pagesPerRequest)])
+        }
         let putStart = ContinuousClock.now
         for batch in batches { try await client.putPages(batch) }
         let putSeconds = Self.seconds(putStart.duration(to: .now))
@@ -224,11 +272,17 @@ public struct WorkerBenchmark {
         let bytes = Double(count * layout.rawByteCount)
         return [
             .store(
-                name: "store-put-\(label)", pagesPerSecond: Double(count) / putSeconds, gbps: bytes / putSeconds / 1e9,
-                memcpyFraction: bytes / putSeconds / 1e9 / memcpyGBps),
+                name: "store-put-\(label)",
+                pagesPerSecond: Double(count) / putSeconds,
+                gbps: bytes / putSeconds / 1e9,
+                memcpyFraction: bytes / putSeconds / 1e9 / memcpyGBps
+            ),
             .store(
-                name: "store-get-\(label)", pagesPerSecond: Double(count) / getSeconds, gbps: bytes / getSeconds / 1e9,
-                memcpyFraction: bytes / getSeconds / 1e9 / memcpyGBps),
+                name: "store-get-\(label)",
+                pagesPerSecond: Double(count) / getSeconds,
+                gbps: bytes / getSeconds / 1e9,
+                memcpyFraction: bytes / getSeconds / 1e9 / memcpyGBps
+            ),
         ]
     }
 
@@ -259,10 +313,16 @@ public struct WorkerBenchmark {
                     let start = ContinuousClock.now
                     do throws(KernelError) {
                         let output = try PagedAttention.run(
-                            q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: blockTables,
+                            q: q,
+                            queryLength: 1,
+                            queryHeads: queryHeads,
+                            pool: pool,
+                            blockTables: blockTables,
                             kvLengths: kvLengths
                         ).output
-                        continuation.resume(returning: .success((output, WorkerBenchmark.seconds(start.duration(to: .now)))))
+                        continuation.resume(
+                            returning: .success((output, WorkerBenchmark.seconds(start.duration(to: .now))))
+                        )
                     } catch {
                         continuation.resume(returning: .failure(error))
                     }

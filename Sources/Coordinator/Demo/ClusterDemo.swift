@@ -15,7 +15,12 @@ public struct ClusterDemo: Sendable {
     /// The model both workers serve (16 KiB f16 pages).
     var model = "name=demo,layers=2,q-heads=8,kv-heads=2,head-dim=64,kv=f16,page=16"
     /// Tier sizes: a hot pool of 24 pages, about 4 pages each of compressed RAM and disk.
-    var sizes = LocalCluster.Sizes(computeMemory: "384KiB", compressedMemory: "80KiB", disk: "80KiB", storeMemory: "4MiB")
+    var sizes = LocalCluster.Sizes(
+        computeMemory: "384KiB",
+        compressedMemory: "80KiB",
+        disk: "80KiB",
+        storeMemory: "4MiB"
+    )
     /// Tokens of the shared system prompt (a multiple of the page size makes it all cacheable).
     var systemPromptLength = 48
     /// Batched decode steps.
@@ -49,7 +54,8 @@ public struct ClusterDemo: Sendable {
         }
         report.say(
             "cluster   \(ClusterDemoReport.milliseconds(starting.duration(to: .now))) ms  2 mfa-worker processes on loopback, "
-                + "model \(spec)")
+                + "model \(spec)"
+        )
         for (role, worker) in [("store", cluster.store), ("compute", cluster.compute)] {
             let arguments = cluster.arguments.first { $0.role == role }?.arguments ?? []
             report.say("  \(role) pid \(worker.pid) at \(worker.endpoint): \(arguments.joined(separator: " "))")
@@ -61,11 +67,16 @@ public struct ClusterDemo: Sendable {
         let (exits, removed) = cluster.stop(within: stopTimeout)
         report.say(
             "shutdown  \(ClusterDemoReport.milliseconds(stopping.duration(to: .now))) ms  SIGTERM: "
-                + exits.map { exit in "\(exit.role) (pid \(exit.pid)) " + (exit.status.map { "exited \($0)" } ?? "was killed") }
+                + exits.map { exit in
+                    "\(exit.role) (pid \(exit.pid)) " + (exit.status.map { "exited \($0)" } ?? "was killed")
+                }
                 .joined(separator: ", ")
-                + "; data directory \(removed ? "removed" : "NOT removed")")
+                + "; data directory \(removed ? "removed" : "NOT removed")"
+        )
         for exit in exits where exit.status != 0 {
-            report.fail("the \(exit.role) worker did not exit cleanly (status \(exit.status.map(String.init) ?? "none"))")
+            report.fail(
+                "the \(exit.role) worker did not exit cleanly (status \(exit.status.map(String.init) ?? "none"))"
+            )
         }
         if !removed { report.fail("the data directory \(cluster.directory) is still there") }
         report.say(report.passed ? "result: all checks passed" : "result: \(report.failures.count) FAILED")
@@ -85,8 +96,14 @@ public struct ClusterDemo: Sendable {
             return
         }
         var workload = DemoWorkload(
-            spec: spec, client: client, systemPromptLength: systemPromptLength, decodeSteps: decodeSteps,
-            documentLength: documentLength, tolerance: tolerance, seed: seed)
+            spec: spec,
+            client: client,
+            systemPromptLength: systemPromptLength,
+            decodeSteps: decodeSteps,
+            documentLength: documentLength,
+            tolerance: tolerance,
+            seed: seed
+        )
         do {
             try await workload.run()
         } catch {
@@ -115,14 +132,18 @@ public struct ClusterDemo: Sendable {
             let prefix = "tier_\(tier)_"
             let values = counters.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }
             if !values.isEmpty {
-                lines.append("tier \(tier): " + values.map { "\($0.key.dropFirst(prefix.count)) \($0.value)" }.joined(separator: ", "))
+                lines.append(
+                    "tier \(tier): "
+                        + values.map { "\($0.key.dropFirst(prefix.count)) \($0.value)" }.joined(separator: ", ")
+                )
             }
         }
         let moves = counters.keys.filter { $0.hasPrefix("tier_move_") && $0.hasSuffix("_bytes") }.sorted().map { name in
             let direction = name.dropFirst("tier_move_".count).dropLast("_bytes".count)
             let nanoseconds = counters["tier_move_\(direction)_ns"] ?? 0
             let path = direction.split(separator: "_").joined(separator: " → ")
-            return "\(path) \((counters[name] ?? 0) / 1024) KiB in \(ClusterDemoReport.milliseconds(.nanoseconds(nanoseconds))) ms"
+            return
+                "\(path) \((counters[name] ?? 0) / 1024) KiB in \(ClusterDemoReport.milliseconds(.nanoseconds(nanoseconds))) ms"
         }
         if !moves.isEmpty { lines.append("moves: " + moves.joined(separator: ", ")) }
         return lines

@@ -46,8 +46,13 @@ struct DemoWorkload {
 
     /// A workload for `spec` through `client`.
     init(
-        spec: ModelSpec, client: ClusterClient, systemPromptLength: Int, decodeSteps: Int, documentLength: Int,
-        tolerance: Float, seed: UInt64
+        spec: ModelSpec,
+        client: ClusterClient,
+        systemPromptLength: Int,
+        decodeSteps: Int,
+        documentLength: Int,
+        tolerance: Float,
+        seed: UInt64
     ) {
         self.spec = spec
         self.client = client
@@ -59,7 +64,11 @@ struct DemoWorkload {
         random = SplitMix64(seed: seed)
         kv = SyntheticKV(seed: seed, rowWidth: spec.kvHeads * spec.headDim)
         reference = DenseReference(
-            queryHeads: spec.queryHeads, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+            queryHeads: spec.queryHeads,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
     }
 
     /// Runs every phase; a failed check is recorded in `report`, a failed request is thrown.
@@ -74,7 +83,10 @@ struct DemoWorkload {
 
         startPhase()
         for index in batch.indices { try await open(&batch[index]) }
-        endPhase("open", batch.map { "\($0.label) \($0.prompt.count) tokens, \($0.cachedTokens) cached" }.joined(separator: "; "))
+        endPhase(
+            "open",
+            batch.map { "\($0.label) \($0.prompt.count) tokens, \($0.cachedTokens) cached" }.joined(separator: "; ")
+        )
 
         startPhase()
         for layer in 0..<spec.layers {
@@ -100,21 +112,28 @@ struct DemoWorkload {
         endPhase(
             "decode",
             "\(decodeSteps) batched steps × \(spec.layers) layers, \(decodedRows) query rows per layer; step \(verifyStep + 1) "
-                + "verified 3 speculative tokens of \(batch[0].label), accepted 1, truncated to \(batch[0].length(layer: 0))")
+                + "verified 3 speculative tokens of \(batch[0].label), accepted 1, truncated to \(batch[0].length(layer: 0))"
+        )
 
         startPhase()
         for sequence in batch { try await close(sequence, commit: true) }
         endPhase("close", "\(batch.count) sequences closed with commit: their full prompt pages enter the prefix cache")
 
         startPhase()
-        var document = DemoSequence(label: "globex/doc", namespace: "globex", prompt: tokens(documentLength), layers: spec.layers)
+        var document = DemoSequence(
+            label: "globex/doc",
+            namespace: "globex",
+            prompt: tokens(documentLength),
+            layers: spec.layers
+        )
         try await open(&document)
         for layer in 0..<spec.layers { try await prefill(&document, layer: layer) }
         try await close(document, commit: true)
         endPhase(
             "pressure",
             "\(document.label): \(documentLength) tokens (\(documentLength / spec.pageSize) pages) prefilled and committed, "
-                + "pushing older cached pages down the tiers")
+                + "pushing older cached pages down the tiers"
+        )
 
         startPhase()
         var again = DemoSequence(label: "acme/3", namespace: "acme", prompt: system + tokens(10), layers: spec.layers)
@@ -130,17 +149,26 @@ struct DemoWorkload {
             "\(again.label) (system prompt + 10 tokens): \(again.cachedTokens) of \(again.prompt.count) tokens cached "
                 + (hit ? "(prefix hit)" : "(expected \(systemPromptLength))")
                 + ", the rest prefilled and checked over the cached K/V; \(stranger.label) (same tokens, another tenant): "
-                + "\(stranger.cachedTokens) cached")
-        if !hit { report.fail("re-open: \(again.label) found \(again.cachedTokens) cached tokens, expected \(systemPromptLength)") }
+                + "\(stranger.cachedTokens) cached"
+        )
+        if !hit {
+            report.fail(
+                "re-open: \(again.label) found \(again.cachedTokens) cached tokens, expected \(systemPromptLength)"
+            )
+        }
         if stranger.cachedTokens != 0 {
-            report.fail("re-open: \(stranger.label) found \(stranger.cachedTokens) cached tokens of another tenant's prompt")
+            report.fail(
+                "re-open: \(stranger.label) found \(stranger.cachedTokens) cached tokens of another tenant's prompt"
+            )
         }
         report.say(
             "totals    \(prefilledTokens) tokens prefilled and \(decodedRows) query rows decoded (each in \(spec.layers) layers); "
-                + "prefix hits: \(again.cachedTokens) tokens of \(again.label)")
+                + "prefix hits: \(again.cachedTokens) tokens of \(again.label)"
+        )
         report.say(
             "checks    \(checks) answers compared with the dense reference, max relative error \(ClusterDemoReport.scientific(worstError)) "
-                + "(tolerance \(ClusterDemoReport.scientific(tolerance)))")
+                + "(tolerance \(ClusterDemoReport.scientific(tolerance)))"
+        )
     }
 
     /// Records the error that stopped the workload before its end.
@@ -154,7 +182,8 @@ struct DemoWorkload {
         requestTime += started.duration(to: .now)
         guard (0...sequence.prompt.count).contains(opened.cachedTokens) else {
             throw ClusterDemoError.badAnswer(
-                "open of \(sequence.label) reports \(opened.cachedTokens) cached tokens of a \(sequence.prompt.count)-token prompt")
+                "open of \(sequence.label) reports \(opened.cachedTokens) cached tokens of a \(sequence.prompt.count)-token prompt"
+            )
         }
         sequence.id = opened.sequenceID
         sequence.cachedTokens = opened.cachedTokens
@@ -175,22 +204,29 @@ struct DemoWorkload {
         let (keys, values) = append(newTokens, to: &sequence, layer: layer)
         let started = ContinuousClock.now
         let answer = try await client.prefill(
-            sequenceID: sequence.id, layer: layer, startPosition: start,
+            sequenceID: sequence.id,
+            layer: layer,
+            startPosition: start,
             q: try WireTensor(f32: queries, shape: [newTokens.count, spec.queryHeads, spec.headDim]),
             k: try WireTensor(f32: keys, shape: [newTokens.count, spec.kvHeads, spec.headDim]),
-            v: try WireTensor(f32: values, shape: [newTokens.count, spec.kvHeads, spec.headDim]))
+            v: try WireTensor(f32: values, shape: [newTokens.count, spec.kvHeads, spec.headDim])
+        )
         requestTime += started.duration(to: .now)
         if layer == 0 { prefilledTokens += newTokens.count }
         try check(
-            output: answer.output.f32Values(), lse: answer.lse.f32Values(),
-            expected: reference.attention(queries: queries, keys: sequence.keys[layer], values: sequence.values[layer]))
+            output: answer.output.f32Values(),
+            lse: answer.lse.f32Values(),
+            expected: reference.attention(queries: queries, keys: sequence.keys[layer], values: sequence.values[layer])
+        )
     }
 
     /// One batched decode step of every layer: entry `i` appends and queries `tokensPerEntry[i]`
     /// tokens; each entry's rows are checked.
     private mutating func decode(_ batch: inout [DemoSequence], tokensPerEntry: [Int]) async throws {
         let stepTokens = tokensPerEntry.map { tokens($0) }
-        let entries = batch.indices.map { Decode.Entry(sequenceID: batch[$0].id, queryTokens: UInt32(tokensPerEntry[$0])) }
+        let entries = batch.indices.map {
+            Decode.Entry(sequenceID: batch[$0].id, queryTokens: UInt32(tokensPerEntry[$0]))
+        }
         let rows = tokensPerEntry.reduce(0, +)
         let queryWidth = spec.queryHeads * spec.headDim
         for layer in 0..<spec.layers {
@@ -204,11 +240,14 @@ struct DemoWorkload {
             }
             let started = ContinuousClock.now
             let answer = try await client.decode(
-                layer: layer, entries: entries,
+                layer: layer,
+                entries: entries,
                 input: AttentionInput(
                     q: WireTensor(f32: queries, shape: [rows, spec.queryHeads, spec.headDim]),
                     k: WireTensor(f32: keys, shape: [rows, spec.kvHeads, spec.headDim]),
-                    v: WireTensor(f32: values, shape: [rows, spec.kvHeads, spec.headDim])))
+                    v: WireTensor(f32: values, shape: [rows, spec.kvHeads, spec.headDim])
+                )
+            )
             requestTime += started.duration(to: .now)
             let output = try answer.output.f32Values()
             let lse = try answer.lse.f32Values()
@@ -222,7 +261,10 @@ struct DemoWorkload {
                     lse: Array(lse[clamped(slice, spec.queryHeads, lse.count)]),
                     expected: reference.attention(
                         queries: Array(queries[slice.lowerBound * queryWidth..<slice.upperBound * queryWidth]),
-                        keys: batch[index].keys[layer], values: batch[index].values[layer]))
+                        keys: batch[index].keys[layer],
+                        values: batch[index].values[layer]
+                    )
+                )
             }
         }
     }
@@ -241,7 +283,11 @@ struct DemoWorkload {
     }
 
     /// Appends `tokens`' K/V rows to `layer` of `sequence`; returns them flattened `[T, Hkv, D]`.
-    private func append(_ tokens: [UInt32], to sequence: inout DemoSequence, layer: Int) -> (keys: [Float], values: [Float]) {
+    private func append(
+        _ tokens: [UInt32],
+        to sequence: inout DemoSequence,
+        layer: Int
+    ) -> (keys: [Float], values: [Float]) {
         var keys: [Float] = []
         var values: [Float] = []
         for token in tokens {
@@ -284,9 +330,12 @@ struct DemoWorkload {
         let wall = phaseStarted.duration(to: .now)
         report.say(
             "\(name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(ClusterDemoReport.milliseconds(wall)) ms "
-                + "(requests \(ClusterDemoReport.milliseconds(requestTime)) ms)  \(detail)")
+                + "(requests \(ClusterDemoReport.milliseconds(requestTime)) ms)  \(detail)"
+        )
         if failedChecks > 0 {
-            report.fail("\(name): \(failedChecks) answers differ from the dense reference by more than \(ClusterDemoReport.scientific(tolerance))")
+            report.fail(
+                "\(name): \(failedChecks) answers differ from the dense reference by more than \(ClusterDemoReport.scientific(tolerance))"
+            )
         }
     }
 }

@@ -21,7 +21,9 @@ struct DenseReference: Sendable {
         var headMajorQueries = [Float](repeating: 0, count: queries.count)
         for row in 0..<rows {
             for head in 0..<queryHeads {
-                for e in 0..<d { headMajorQueries[(head * rows + row) * d + e] = queries[(row * queryHeads + head) * d + e] }
+                for e in 0..<d {
+                    headMajorQueries[(head * rows + row) * d + e] = queries[(row * queryHeads + head) * d + e]
+                }
             }
         }
         func headMajor(_ history: [[Float]]) -> [Float] {
@@ -34,11 +36,19 @@ struct DenseReference: Sendable {
             return out
         }
         let result = try FlashAttention.dense(
-            q: headMajorQueries, k: try KVTensor(headMajor(keys), rowLength: d, storage: storage),
+            q: headMajorQueries,
+            k: try KVTensor(headMajor(keys), rowLength: d, storage: storage),
             v: try KVTensor(headMajor(values), rowLength: d, storage: storage),
             shape: DenseAttentionShape(
-                batch: 1, queryHeads: queryHeads, kvHeads: kvHeads, queryLength: rows, keyLength: tokens, headDim: d),
-            options: AttentionOptions(causal: true))
+                batch: 1,
+                queryHeads: queryHeads,
+                kvHeads: kvHeads,
+                queryLength: rows,
+                keyLength: tokens,
+                headDim: d
+            ),
+            options: AttentionOptions(causal: true)
+        )
         var output = [Float](repeating: 0, count: queries.count)
         var logSumExp = [Float](repeating: 0, count: rows * queryHeads)
         for row in 0..<rows {

@@ -39,7 +39,8 @@ struct LocalCluster: Sendable {
     /// Starts the store worker, then the compute worker using it, both serving `model` (the spec's
     /// text form); a failure stops what was started and removes the directory before it is thrown.
     init(binary: URL, model: String, sizes: Sizes) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-demo-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-demo-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let storeArguments = ["--model", model, "--role", "store", "--memory", sizes.storeMemory, "--worker-id", "2"]
         let store: LaunchedWorker

@@ -19,8 +19,13 @@ public struct AttentionJob: Sendable {
     /// A job reading q, k and v from `.npy` files and writing the output (and optionally the
     /// log-sum-exp) to `.npy` files.
     public init(
-        queryPath: String, keyPath: String, valuePath: String, outputPath: String, logSumExpPath: String?,
-        options: AttentionOptions, storage: KVStorageType?
+        queryPath: String,
+        keyPath: String,
+        valuePath: String,
+        outputPath: String,
+        logSumExpPath: String?,
+        options: AttentionOptions,
+        storage: KVStorageType?
     ) {
         self.queryPath = queryPath
         self.keyPath = keyPath
@@ -35,7 +40,7 @@ public struct AttentionJob: Sendable {
     public static func parseWindow(_ text: String) throws(AttentionJobError) -> AttentionWindow {
         let sides = text.split(separator: ",", omittingEmptySubsequences: false)
         guard sides.count == 2,
-              let left = Int(sides[0].trimmingPrefix(" ")), let right = Int(sides[1].trimmingPrefix(" "))
+            let left = Int(sides[0].trimmingPrefix(" ")), let right = Int(sides[1].trimmingPrefix(" "))
         else { throw .option("--window expects L,R (two integers), got '\(text)'") }
         return AttentionWindow(left: left, right: right)
     }
@@ -61,7 +66,11 @@ public struct AttentionJob: Sendable {
 
     /// Dense attention over in-memory arrays; returns the output and log-sum-exp arrays.
     public static func compute(
-        q: NPYArray, k: NPYArray, v: NPYArray, storage: KVStorageType?, options: AttentionOptions
+        q: NPYArray,
+        k: NPYArray,
+        v: NPYArray,
+        storage: KVStorageType?,
+        options: AttentionOptions
     ) throws(AttentionJobError) -> (output: NPYArray, logSumExp: NPYArray) {
         guard q.shape.count == 4 else { throw .shape("q must be [B, Hq, Nq, D], got \(q.shape)") }
         guard k.shape.count == 4 else { throw .shape("k must be [B, Hkv, Nk, D], got \(k.shape)") }
@@ -70,8 +79,13 @@ public struct AttentionJob: Sendable {
         guard q.shape[3] == k.shape[3] else { throw .shape("q has head dim \(q.shape[3]), k has \(k.shape[3])") }
         let storage = storage ?? (k.elementType == .float16 ? .f16 : .f32)
         let shape = DenseAttentionShape(
-            batch: q.shape[0], queryHeads: q.shape[1], kvHeads: k.shape[1], queryLength: q.shape[2],
-            keyLength: k.shape[2], headDim: q.shape[3])
+            batch: q.shape[0],
+            queryHeads: q.shape[1],
+            kvHeads: k.shape[1],
+            queryLength: q.shape[2],
+            keyLength: k.shape[2],
+            headDim: q.shape[3]
+        )
         let result: AttentionResult
         do throws(KernelError) {
             let keys = try KVTensor(k.values, rowLength: shape.headDim, storage: storage)
@@ -83,7 +97,8 @@ public struct AttentionJob: Sendable {
         do throws(NPYError) {
             return try (
                 NPYArray(shape: q.shape, values: result.output),
-                NPYArray(shape: Array(q.shape.prefix(3)), values: result.logSumExp))
+                NPYArray(shape: Array(q.shape.prefix(3)), values: result.logSumExp)
+            )
         } catch {
             throw .shape("kernel result does not match q: \(error)")
         }

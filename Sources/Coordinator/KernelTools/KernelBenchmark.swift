@@ -77,21 +77,38 @@ public struct KernelBenchmark: Sendable {
             }
         }
         let peak = max(firstPeak, MachineCeilings.measureFMAPeak(threads: threads))
-        let bandwidth = max(firstBandwidth, MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes))
+        let bandwidth = max(
+            firstBandwidth,
+            MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes)
+        )
         var records = [KernelBenchmarkRecord.machine(fmaPeakGFLOPS: peak, readGBPS: bandwidth, threads: threads)]
         for (benchmarkCase, runs) in zip(cases, seconds) {
             let sorted = runs.sorted()
-            let best = sorted[0], median = sorted[sorted.count / 2]
+            let best = sorted[0]
+            let median = sorted[sorted.count / 2]
             if case .decode = benchmarkCase.workload {
                 let gbps = benchmarkCase.bytesRead / best / 1e9
-                records.append(.decode(
-                    name: benchmarkCase.name, bestSeconds: best, medianSeconds: median, gbps: gbps,
-                    bandwidthFraction: gbps / bandwidth, tokensPerSecond: Double(benchmarkCase.decodedTokens) / best))
+                records.append(
+                    .decode(
+                        name: benchmarkCase.name,
+                        bestSeconds: best,
+                        medianSeconds: median,
+                        gbps: gbps,
+                        bandwidthFraction: gbps / bandwidth,
+                        tokensPerSecond: Double(benchmarkCase.decodedTokens) / best
+                    )
+                )
             } else {
                 let gflops = benchmarkCase.flops / best / 1e9
-                records.append(.compute(
-                    name: benchmarkCase.name, bestSeconds: best, medianSeconds: median, gflops: gflops,
-                    peakFraction: gflops / peak))
+                records.append(
+                    .compute(
+                        name: benchmarkCase.name,
+                        bestSeconds: best,
+                        medianSeconds: median,
+                        gflops: gflops,
+                        peakFraction: gflops / peak
+                    )
+                )
             }
         }
         return records

@@ -10,7 +10,15 @@ public struct KernelBenchmarkCase: Sendable {
         case prefill(shape: DenseAttentionShape, causal: Bool, window: AttentionWindow, storage: KVStorageType)
         /// One query token per sequence against `tokens` cached tokens each, in pages of
         /// `pageSize` with shuffled block tables.
-        case decode(batch: Int, queryHeads: Int, kvHeads: Int, headDim: Int, tokens: Int, pageSize: Int, storage: KVStorageType)
+        case decode(
+            batch: Int,
+            queryHeads: Int,
+            kvHeads: Int,
+            headDim: Int,
+            tokens: Int,
+            pageSize: Int,
+            storage: KVStorageType
+        )
     }
 
     /// The name `--case` selects.
@@ -24,24 +32,76 @@ public struct KernelBenchmarkCase: Sendable {
         prefill("prefill-causal-d128-n4096-f16", heads: 8, length: 4096, headDim: 128, causal: true, storage: .f16),
         prefill("prefill-causal-d128-n4096-bf16", heads: 8, length: 4096, headDim: 128, causal: true, storage: .bf16),
         prefill("prefill-dense-d128-n1024-f32", heads: 8, length: 1024, headDim: 128, causal: false, storage: .f32),
-        prefill("prefill-gqa-causal-d128-n2048-f16", heads: 32, kvHeads: 8, length: 2048, headDim: 128, causal: true, storage: .f16),
-        prefill("prefill-window256-d128-n8192-f16", heads: 8, length: 8192, headDim: 128, causal: true,
-                window: AttentionWindow(left: 255, right: 0), storage: .f16),
-        KernelBenchmarkCase(name: "decode-paged-f16", workload: .decode(
-            batch: 8, queryHeads: 32, kvHeads: 8, headDim: 128, tokens: 4096, pageSize: 16, storage: .f16)),
-        KernelBenchmarkCase(name: "decode-paged-int8", workload: .decode(
-            batch: 8, queryHeads: 32, kvHeads: 8, headDim: 128, tokens: 4096, pageSize: 16, storage: .int8)),
+        prefill(
+            "prefill-gqa-causal-d128-n2048-f16",
+            heads: 32,
+            kvHeads: 8,
+            length: 2048,
+            headDim: 128,
+            causal: true,
+            storage: .f16
+        ),
+        prefill(
+            "prefill-window256-d128-n8192-f16",
+            heads: 8,
+            length: 8192,
+            headDim: 128,
+            causal: true,
+            window: AttentionWindow(left: 255, right: 0),
+            storage: .f16
+        ),
+        KernelBenchmarkCase(
+            name: "decode-paged-f16",
+            workload: .decode(
+                batch: 8,
+                queryHeads: 32,
+                kvHeads: 8,
+                headDim: 128,
+                tokens: 4096,
+                pageSize: 16,
+                storage: .f16
+            )
+        ),
+        KernelBenchmarkCase(
+            name: "decode-paged-int8",
+            workload: .decode(
+                batch: 8,
+                queryHeads: 32,
+                kvHeads: 8,
+                headDim: 128,
+                tokens: 4096,
+                pageSize: 16,
+                storage: .int8
+            )
+        ),
     ]
 
     private static func prefill(
-        _ name: String, heads: Int, kvHeads: Int? = nil, length: Int, headDim: Int, causal: Bool,
-        window: AttentionWindow = .unbounded, storage: KVStorageType
+        _ name: String,
+        heads: Int,
+        kvHeads: Int? = nil,
+        length: Int,
+        headDim: Int,
+        causal: Bool,
+        window: AttentionWindow = .unbounded,
+        storage: KVStorageType
     ) -> KernelBenchmarkCase {
-        KernelBenchmarkCase(name: name, workload: .prefill(
-            shape: DenseAttentionShape(
-                batch: 1, queryHeads: heads, kvHeads: kvHeads ?? heads, queryLength: length, keyLength: length,
-                headDim: headDim),
-            causal: causal, window: window, storage: storage))
+        KernelBenchmarkCase(
+            name: name,
+            workload: .prefill(
+                shape: DenseAttentionShape(
+                    batch: 1,
+                    queryHeads: heads,
+                    kvHeads: kvHeads ?? heads,
+                    queryLength: length,
+                    keyLength: length,
+                    headDim: headDim
+                ),
+                causal: causal,
+                window: window,
+                storage: storage
+            )
+        )
     }
 
     /// Floating-point operations of one prefill run: 4·B·Hq·Nq·Nk·D, halved when causal, and
@@ -50,8 +110,15 @@ public struct KernelBenchmarkCase: Sendable {
         guard case let .prefill(shape, causal, window, _) = workload else { return 0 }
         let perPair = 4 * Double(shape.batch * shape.queryHeads * shape.headDim)
         guard window.isUnbounded else {
-            return perPair * Double(Self.visiblePairs(
-                queries: shape.queryLength, keys: shape.keyLength, causal: causal, window: window))
+            return perPair
+                * Double(
+                    Self.visiblePairs(
+                        queries: shape.queryLength,
+                        keys: shape.keyLength,
+                        causal: causal,
+                        window: window
+                    )
+                )
         }
         return perPair * Double(shape.queryLength) * Double(shape.keyLength) / (causal ? 2 : 1)
     }
@@ -100,12 +167,21 @@ public struct KernelBenchmarkCase: Sendable {
         case let .decode(batch, queryHeads, kvHeads, headDim, tokens, pageSize, storage):
             let pagesPerSequence = (tokens + pageSize - 1) / pageSize
             var pool = try KVPagePool(
-                pageCount: batch * pagesPerSequence, pageSize: pageSize, kvHeads: kvHeads, headDim: headDim,
-                storage: storage)
+                pageCount: batch * pagesPerSequence,
+                pageSize: pageSize,
+                kvHeads: kvHeads,
+                headDim: headDim,
+                storage: storage
+            )
             let width = kvHeads * headDim
             for page in 0..<pool.pageCount {
                 for slot in 0..<pageSize {
-                    try pool.write(page: page, slot: slot, keys: generator.floats(width), values: generator.floats(width))
+                    try pool.write(
+                        page: page,
+                        slot: slot,
+                        keys: generator.floats(width),
+                        values: generator.floats(width)
+                    )
                 }
             }
             let pages = Array(0..<pool.pageCount).shuffled(using: &generator)
@@ -115,8 +191,14 @@ public struct KernelBenchmarkCase: Sendable {
             let options = AttentionOptions(threads: threads)
             return { [pool] () throws(KernelError) in
                 _ = try PagedAttention.run(
-                    q: q, queryLength: 1, queryHeads: queryHeads, pool: pool, blockTables: tables, kvLengths: lengths,
-                    options: options)
+                    q: q,
+                    queryLength: 1,
+                    queryHeads: queryHeads,
+                    pool: pool,
+                    blockTables: tables,
+                    kvLengths: lengths,
+                    options: options
+                )
             }
         }
     }

@@ -10,15 +10,21 @@ public enum KernelBenchmarkRecord: Sendable, Equatable {
     /// A decode case: best and median seconds, K+V bytes read per second at the best time, the
     /// fraction of the read bandwidth, and tokens decoded per second.
     case decode(
-        name: String, bestSeconds: Double, medianSeconds: Double, gbps: Double, bandwidthFraction: Double,
-        tokensPerSecond: Double)
+        name: String,
+        bestSeconds: Double,
+        medianSeconds: Double,
+        gbps: Double,
+        bandwidthFraction: Double,
+        tokensPerSecond: Double
+    )
 
     /// The record as one JSON object on one line.
     public var jsonLine: String {
         func number(_ value: Double) -> String { value.isFinite ? String(format: "%.6g", value) : "null" }
         switch self {
         case let .machine(peak, read, threads):
-            return "{\"case\":\"machine\",\"fma_peak_gflops\":\(number(peak)),\"read_gbps\":\(number(read)),\"threads\":\(threads)}"
+            return
+                "{\"case\":\"machine\",\"fma_peak_gflops\":\(number(peak)),\"read_gbps\":\(number(read)),\"threads\":\(threads)}"
         case let .compute(name, best, median, gflops, fraction):
             return "{\"case\":\"\(name)\",\"gflops\":\(number(gflops)),\"peak_fraction\":\(number(fraction)),"
                 + "\"best_seconds\":\(number(best)),\"median_seconds\":\(number(median))}"
@@ -36,13 +42,23 @@ public enum KernelBenchmarkRecord: Sendable, Equatable {
         func milliseconds(_ seconds: Double) -> String { String(format: "%9.2f", seconds * 1000) }
         switch self {
         case let .machine(peak, read, threads):
-            return String(format: "machine: fp32 FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s, %d threads", peak, read, threads)
+            return String(
+                format: "machine: fp32 FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s, %d threads",
+                peak,
+                read,
+                threads
+            )
         case let .compute(name, best, median, gflops, fraction):
             return pad(name, 36) + milliseconds(best) + milliseconds(median)
                 + String(format: "  %8.1f GFLOP/s  %5.1f%% of FMA peak", gflops, fraction * 100)
         case let .decode(name, best, median, gbps, fraction, tokens):
             return pad(name, 36) + milliseconds(best) + milliseconds(median)
-                + String(format: "  %8.1f GB/s     %5.1f%% of read bandwidth, %.0f tokens/s", gbps, fraction * 100, tokens)
+                + String(
+                    format: "  %8.1f GB/s     %5.1f%% of read bandwidth, %.0f tokens/s",
+                    gbps,
+                    fraction * 100,
+                    tokens
+                )
         }
     }
 

@@ -29,7 +29,10 @@ public struct NPYArray: Sendable, Hashable {
     public init(shape: [Int], values: [Float], elementType: ElementType = .float32) throws(NPYError) {
         guard let count = Self.elementCount(shape) else { throw .invalidShape(shape) }
         guard count == values.count else {
-            throw .dataSizeMismatch(expectedBytes: count * elementType.byteCount, actualBytes: values.count * elementType.byteCount)
+            throw .dataSizeMismatch(
+                expectedBytes: count * elementType.byteCount,
+                actualBytes: values.count * elementType.byteCount
+            )
         }
         self.shape = shape
         self.values = values
@@ -76,11 +79,17 @@ public struct NPYArray: Sendable, Hashable {
             switch elementType {
             case .float32:
                 for i in 0..<count {
-                    values[i] = Float(bitPattern: UInt32(littleEndian: body.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    values[i] = Float(
+                        bitPattern: UInt32(littleEndian: body.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                    )
                 }
             case .float16:
                 for i in 0..<count {
-                    values[i] = Float(Float16(bitPattern: UInt16(littleEndian: body.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))))
+                    values[i] = Float(
+                        Float16(
+                            bitPattern: UInt16(littleEndian: body.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
+                        )
+                    )
                 }
             }
         }

@@ -48,12 +48,17 @@ public final class LaunchedProcess: Sendable {
     /// readiness line. A child that ends first, or is still silent at the timeout (it is then
     /// killed), is thrown as an error with its stderr and the tail of its stdout.
     public init(
-        executable: URL, arguments: [String] = [], environment: [String: String] = [:],
-        readyLinePrefix: String? = nil, startTimeout: Duration = .seconds(30)
+        executable: URL,
+        arguments: [String] = [],
+        environment: [String: String] = [:],
+        readyLinePrefix: String? = nil,
+        startTimeout: Duration = .seconds(30)
     ) throws(LaunchedProcessError) {
         let path = executable.path
         guard FileManager.default.isExecutableFile(atPath: path) else { throw .notExecutable(path: path) }
-        let output = ProcessOutput(), errors = ProcessOutput(), lifetime = ProcessLifetime()
+        let output = ProcessOutput()
+        let errors = ProcessOutput()
+        let lifetime = ProcessLifetime()
         let process: Process
         do {
             process = try Self.spawning.withLock { _ in
@@ -73,14 +78,24 @@ public final class LaunchedProcess: Sendable {
                 }
                 if let exit = lifetime.exit {
                     Self.awaitClosed(output, errors)
-                    throw .exitedBeforeReady(path: path, readyLinePrefix: prefix, exit: exit, output: Self.summary(output, errors))
+                    throw .exitedBeforeReady(
+                        path: path,
+                        readyLinePrefix: prefix,
+                        exit: exit,
+                        output: Self.summary(output, errors)
+                    )
                 }
                 if ContinuousClock.now >= deadline {
                     lifetime.signalling()
                     Glibc.kill(pid, SIGKILL)
                     _ = lifetime.waitForExit(until: .now + Self.killGrace)
                     Self.awaitClosed(output, errors)
-                    throw .notReady(path: path, readyLinePrefix: prefix, timeout: startTimeout, output: Self.summary(output, errors))
+                    throw .notReady(
+                        path: path,
+                        readyLinePrefix: prefix,
+                        timeout: startTimeout,
+                        output: Self.summary(output, errors)
+                    )
                 }
                 Thread.sleep(forTimeInterval: 0.005)
             }
@@ -156,22 +171,30 @@ public final class LaunchedProcess: Sendable {
     /// Starts `executable`: stdout and stderr into `output` and `errors`, the end into `lifetime`,
     /// stdin from /dev/null, and `ParentWatch.environmentVariable` set to this process's id.
     private static func spawn(
-        _ executable: URL, _ arguments: [String], _ environment: [String: String], output: ProcessOutput,
-        errors: ProcessOutput, lifetime: ProcessLifetime
+        _ executable: URL,
+        _ arguments: [String],
+        _ environment: [String: String],
+        output: ProcessOutput,
+        errors: ProcessOutput,
+        lifetime: ProcessLifetime
     ) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             .merging([ParentWatch.environmentVariable: String(getpid())]) { $1 }
-        let outputPipe = Pipe(), errorPipe = Pipe()
+        let outputPipe = Pipe()
+        let errorPipe = Pipe()
         process.standardOutput = outputPipe
         process.standardError = errorPipe
         process.standardInput = FileHandle.nullDevice
         output.read(outputPipe)
         errors.read(errorPipe)
         process.terminationHandler = { process in
-            lifetime.ended(process.terminationReason == .exit ? .exited(process.terminationStatus) : .signalled(process.terminationStatus))
+            lifetime.ended(
+                process.terminationReason == .exit
+                    ? .exited(process.terminationStatus) : .signalled(process.terminationStatus)
+            )
         }
         try withEmptySignalMask { try process.run() }
         return process
@@ -182,7 +205,8 @@ public final class LaunchedProcess: Sendable {
     /// async code run) block nearly every signal: spawned from one, a child would ignore SIGTERM
     /// until it unblocks it itself, and a plain program never does.
     private static func withEmptySignalMask<Value>(_ body: () throws -> Value) rethrows -> Value {
-        var empty = sigset_t(), previous = sigset_t()
+        var empty = sigset_t()
+        var previous = sigset_t()
         sigemptyset(&empty)
         pthread_sigmask(SIG_SETMASK, &empty, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
@@ -201,7 +225,9 @@ public final class LaunchedProcess: Sendable {
     /// The stderr and stdout tail that errors carry.
     private static func summary(_ output: ProcessOutput, _ errors: ProcessOutput) -> LaunchedProcessError.Output {
         LaunchedProcessError.Output(
-            standardError: errors.tail(lines: errorLines), standardOutputTail: output.tail(lines: outputLines))
+            standardError: errors.tail(lines: errorLines),
+            standardOutputTail: output.tail(lines: outputLines)
+        )
     }
 
     deinit {

@@ -14,7 +14,8 @@ public struct LaunchedWorker: Sendable {
 
     /// The `mfa-worker` next to the running executable.
     public static func binaryNextToExecutable() throws(LaunchedProcessError) -> URL {
-        let directory = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
+        let directory = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .deletingLastPathComponent()
         let binary = directory.appendingPathComponent("mfa-worker")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw .notExecutable(path: binary.path) }
         return binary
@@ -23,11 +24,17 @@ public struct LaunchedWorker: Sendable {
     /// Starts `binary` listening on `tcp://127.0.0.1:*` at `logLevel` with `arguments` added; waits
     /// at most `startTimeout` for its endpoint.
     public init(
-        binary: URL, arguments: [String], logLevel: String = "error", startTimeout: Duration = .seconds(30)
+        binary: URL,
+        arguments: [String],
+        logLevel: String = "error",
+        startTimeout: Duration = .seconds(30)
     ) throws(LaunchedProcessError) {
         process = try LaunchedProcess(
-            executable: binary, arguments: ["--listen", "tcp://127.0.0.1:*", "--log-level", logLevel] + arguments,
-            readyLinePrefix: "listening ", startTimeout: startTimeout)
+            executable: binary,
+            arguments: ["--listen", "tcp://127.0.0.1:*", "--log-level", logLevel] + arguments,
+            readyLinePrefix: "listening ",
+            startTimeout: startTimeout
+        )
         endpoint = process.readyLine ?? ""
     }
 

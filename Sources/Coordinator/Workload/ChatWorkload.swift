@@ -29,7 +29,9 @@ public struct ChatWorkload: Sendable, Hashable {
     /// The requests, in arrival order (no pacing: arrivals are zero).
     public func requests() -> [WorkloadRequest] {
         var random = SplitMix64(seed: seed)
-        func tokens(_ count: Int) -> [UInt32] { (0..<count).map { _ in UInt32(truncatingIfNeeded: random.next() >> 40) } }
+        func tokens(_ count: Int) -> [UInt32] {
+            (0..<count).map { _ in UInt32(truncatingIfNeeded: random.next() >> 40) }
+        }
         func draw(_ range: ClosedRange<Int>) -> Int {
             range.lowerBound + Int(random.next() % UInt64(range.count))
         }
@@ -43,8 +45,12 @@ public struct ChatWorkload: Sendable, Hashable {
                 histories[conversation] += tokens(draw(userTokens))
                 requests.append(
                     WorkloadRequest(
-                        arrival: .zero, namespace: tenants[conversation % tenants.count],
-                        tokens: histories[conversation], outputTokens: draw(outputTokens)))
+                        arrival: .zero,
+                        namespace: tenants[conversation % tenants.count],
+                        tokens: histories[conversation],
+                        outputTokens: draw(outputTokens)
+                    )
+                )
             }
         }
         return requests

@@ -23,7 +23,11 @@ struct CheckedSequence: Sendable {
         self.checked = checked
         self.tolerance = tolerance
         reference = DenseReference(
-            queryHeads: spec.queryHeads, kvHeads: spec.kvHeads, headDim: spec.headDim, storage: spec.kvStorage)
+            queryHeads: spec.queryHeads,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            storage: spec.kvStorage
+        )
         keys = Array(repeating: [], count: spec.layers)
         values = Array(repeating: [], count: spec.layers)
     }
@@ -57,8 +61,10 @@ struct CheckedSequence: Sendable {
         do {
             let expected = try reference.attention(queries: queries, keys: keys[layer], values: values[layer])
             deviation = AnswerDeviation.of(
-                output: try answer.output.f32Values(), lse: try answer.lse.f32Values(),
-                expected: (expected.output, expected.logSumExp))
+                output: try answer.output.f32Values(),
+                lse: try answer.lse.f32Values(),
+                expected: (expected.output, expected.logSumExp)
+            )
         } catch {
             deviation = .infinity
         }

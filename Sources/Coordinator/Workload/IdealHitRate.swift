@@ -25,7 +25,10 @@ public struct IdealHitRate: Sendable {
     /// (a page of one tenant never hits another's, as with prefix keys).
     public mutating func add(_ tokens: [UInt32], namespace: String = "") {
         promptTokens += tokens.count
-        var parent = PrefixHash(parent: PrefixHash(high: 0, low: 0), tokens: ArraySlice(namespace.utf8.map(UInt32.init)))
+        var parent = PrefixHash(
+            parent: PrefixHash(high: 0, low: 0),
+            tokens: ArraySlice(namespace.utf8.map(UInt32.init))
+        )
         var hits = true
         for start in stride(from: 0, to: tokens.count - pageSize + 1, by: pageSize) {
             parent = PrefixHash(parent: parent, tokens: tokens[start..<start + pageSize])

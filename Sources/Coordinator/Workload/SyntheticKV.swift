@@ -18,7 +18,8 @@ public struct SyntheticKV: Sendable, Hashable {
     /// The K (`value` false) or V row of `token` at `position` in `layer`: `[Hkv * D]` values.
     public func row(layer: Int, position: Int, token: UInt32, value: Bool) -> [Float] {
         var generator = SplitMix64(
-            seed: seed ^ (UInt64(layer) << 56) ^ (value ? 1 << 55 : 0) ^ (UInt64(position) << 32) ^ UInt64(token))
+            seed: seed ^ (UInt64(layer) << 56) ^ (value ? 1 << 55 : 0) ^ (UInt64(position) << 32) ^ UInt64(token)
+        )
         return generator.floats(rowWidth)
     }
 

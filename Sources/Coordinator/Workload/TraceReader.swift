@@ -32,8 +32,11 @@ public enum TraceReader {
                 throw .malformedLine(line: number, reason: Self.reason(error))
             }
             let record = TraceRecord(
-                timestampMilliseconds: line.timestamp, inputLength: line.input_length,
-                outputLength: line.output_length, hashIDs: line.hash_ids)
+                timestampMilliseconds: line.timestamp,
+                inputLength: line.input_length,
+                outputLength: line.output_length,
+                hashIDs: line.hash_ids
+            )
             try check(record, line: number, after: lastTimestamp)
             lastTimestamp = record.timestampMilliseconds
             records.append(record)
@@ -56,17 +59,24 @@ public enum TraceReader {
             throw .invalidRecord(line: line, reason: "timestamp \(record.timestampMilliseconds) is not a time")
         }
         guard record.timestampMilliseconds >= previous else {
-            throw .invalidRecord(line: line, reason: "timestamp \(record.timestampMilliseconds) is before the previous line's \(previous)")
+            throw .invalidRecord(
+                line: line,
+                reason: "timestamp \(record.timestampMilliseconds) is before the previous line's \(previous)"
+            )
         }
         guard record.inputLength > 0, record.outputLength > 0 else {
             throw .invalidRecord(
-                line: line, reason: "lengths must be positive (input \(record.inputLength), output \(record.outputLength))")
+                line: line,
+                reason: "lengths must be positive (input \(record.inputLength), output \(record.outputLength))"
+            )
         }
         let blocks = (record.inputLength + TraceRecord.traceBlockTokens - 1) / TraceRecord.traceBlockTokens
         guard record.hashIDs.count == blocks else {
             throw .invalidRecord(
                 line: line,
-                reason: "\(record.inputLength) prompt tokens are \(blocks) blocks of \(TraceRecord.traceBlockTokens), but there are \(record.hashIDs.count) hash ids")
+                reason:
+                    "\(record.inputLength) prompt tokens are \(blocks) blocks of \(TraceRecord.traceBlockTokens), but there are \(record.hashIDs.count) hash ids"
+            )
         }
     }
 

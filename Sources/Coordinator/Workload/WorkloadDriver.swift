@@ -33,7 +33,8 @@ public struct WorkloadDriver: Sendable {
 
     /// Runs `requests` through `client`; `progress(done, total)` is called as requests finish.
     public func run(
-        _ requests: [WorkloadRequest], client: ClusterClient,
+        _ requests: [WorkloadRequest],
+        client: ClusterClient,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async -> WorkloadMeasurements {
         var measurements = WorkloadMeasurements()
@@ -69,14 +70,22 @@ public struct WorkloadDriver: Sendable {
     }
 
     /// One request, start to close.
-    private func execute(_ request: WorkloadRequest, index: Int, client: ClusterClient, checked: Bool) async
+    private func execute(
+        _ request: WorkloadRequest,
+        index: Int,
+        client: ClusterClient,
+        checked: Bool
+    ) async
         -> RequestMeasurement
     {
         var measurement = RequestMeasurement()
         measurement.promptTokens = request.tokens.count
         var sequence = CheckedSequence(
-            spec: spec, kv: SyntheticKV(seed: seed, rowWidth: spec.kvHeads * spec.headDim), checked: checked,
-            tolerance: tolerance)
+            spec: spec,
+            kv: SyntheticKV(seed: seed, rowWidth: spec.kvHeads * spec.headDim),
+            checked: checked,
+            tolerance: tolerance
+        )
         var random = SplitMix64(seed: seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
         let started = ContinuousClock.now
         var opened: UInt64?
@@ -91,10 +100,13 @@ public struct WorkloadDriver: Sendable {
                     let q = random.floats(fresh.count * spec.queryHeads * spec.headDim)
                     let (keys, values) = sequence.kv.rows(layer: layer, start: cached, tokens: fresh)
                     let answer = try await client.prefill(
-                        sequenceID: id, layer: layer, startPosition: cached,
+                        sequenceID: id,
+                        layer: layer,
+                        startPosition: cached,
                         q: try tensor(q, rows: fresh.count, heads: spec.queryHeads),
                         k: try tensor(keys, rows: fresh.count, heads: spec.kvHeads),
-                        v: try tensor(values, rows: fresh.count, heads: spec.kvHeads))
+                        v: try tensor(values, rows: fresh.count, heads: spec.kvHeads)
+                    )
                     sequence.append(layer: layer, keys: keys, values: values)
                     sequence.check(layer: layer, queries: q, answer: answer)
                 }
@@ -111,9 +123,13 @@ public struct WorkloadDriver: Sendable {
                     let input = try AttentionInput(
                         q: try tensor(q, rows: 1, heads: spec.queryHeads),
                         k: try tensor(keys, rows: 1, heads: spec.kvHeads),
-                        v: try tensor(values, rows: 1, heads: spec.kvHeads))
+                        v: try tensor(values, rows: 1, heads: spec.kvHeads)
+                    )
                     let answer = try await client.decode(
-                        layer: layer, entries: [Decode.Entry(sequenceID: id, queryTokens: 1)], input: input)
+                        layer: layer,
+                        entries: [Decode.Entry(sequenceID: id, queryTokens: 1)],
+                        input: input
+                    )
                     sequence.append(layer: layer, keys: keys, values: values)
                     sequence.check(layer: layer, queries: q, answer: answer)
                 }

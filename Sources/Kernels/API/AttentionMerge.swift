@@ -18,7 +18,8 @@ public enum AttentionMerge {
             }
             guard !overflow, part.output.count == outputCount else {
                 throw .mergeMismatch(
-                    "part \(index) has \(part.output.count) output floats, \(rows) rows of \(headDim) need \(outputCount)")
+                    "part \(index) has \(part.output.count) output floats, \(rows) rows of \(headDim) need \(outputCount)"
+                )
             }
             if let bad = part.logSumExp.firstIndex(where: { $0.isNaN || $0 == .infinity }) {
                 throw .mergeMismatch("part \(index) row \(bad) has lse \(part.logSumExp[bad])")

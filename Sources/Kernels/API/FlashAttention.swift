@@ -9,7 +9,10 @@ public enum FlashAttention {
     /// q `[B, Hq, Nq, D]` f32; k, v `[B, Hkv, Nk, D]` in any storage (rowLength D).
     /// Returns output [B, Hq, Nq, D] and lse [B, Hq, Nq].
     public static func dense(
-        q: [Float], k: KVTensor, v: KVTensor, shape: DenseAttentionShape,
+        q: [Float],
+        k: KVTensor,
+        v: KVTensor,
+        shape: DenseAttentionShape,
         options: AttentionOptions = .init()
     ) throws(KernelError) -> AttentionResult {
         let dims = [
@@ -33,15 +36,31 @@ public enum FlashAttention {
         let perBatchQuery = shape.queryHeads * shape.queryLength
         let sequences = (0..<shape.batch).map { b in
             AttentionSequence(
-                queryCount: shape.queryLength, keyCount: shape.keyLength,
-                queryBase: b * perBatchQuery * shape.headDim, queryTokenStride: shape.headDim,
+                queryCount: shape.queryLength,
+                keyCount: shape.keyLength,
+                queryBase: b * perBatchQuery * shape.headDim,
+                queryTokenStride: shape.headDim,
                 queryHeadStride: shape.queryLength * shape.headDim,
-                lseBase: b * perBatchQuery, lseTokenStride: 1, lseHeadStride: shape.queryLength,
-                keyRows: .strided(base: b * shape.kvHeads * shape.keyLength, headStride: shape.keyLength, tokenStride: 1))
+                lseBase: b * perBatchQuery,
+                lseTokenStride: 1,
+                lseHeadStride: shape.queryLength,
+                keyRows: .strided(
+                    base: b * shape.kvHeads * shape.keyLength,
+                    headStride: shape.keyLength,
+                    tokenStride: 1
+                )
+            )
         }
         let problem = AttentionProblem(
-            queryHeads: shape.queryHeads, kvHeads: shape.kvHeads, headDim: shape.headDim, options: resolved,
-            sequences: sequences, pageTable: [], outputCount: queryCount, rowCount: queryRows)
+            queryHeads: shape.queryHeads,
+            kvHeads: shape.kvHeads,
+            headDim: shape.headDim,
+            options: resolved,
+            sequences: sequences,
+            pageTable: [],
+            outputCount: queryCount,
+            rowCount: queryRows
+        )
         return problem.run(q: q, keys: k, values: v)
     }
 
@@ -55,8 +74,14 @@ public enum FlashAttention {
     /// keys in both directions.
     /// Returns output [Tq, Hq, D], lse [Tq, Hq].
     public static func varlen(
-        q: [Float], k: KVTensor, v: KVTensor, queryOffsets: [Int], keyOffsets: [Int],
-        queryHeads: Int, kvHeads: Int, headDim: Int,
+        q: [Float],
+        k: KVTensor,
+        v: KVTensor,
+        queryOffsets: [Int],
+        keyOffsets: [Int],
+        queryHeads: Int,
+        kvHeads: Int,
+        headDim: Int,
         options: AttentionOptions = .init()
     ) throws(KernelError) -> AttentionResult {
         for (name, value) in [("queryHeads", queryHeads), ("kvHeads", kvHeads), ("headDim", headDim)]
@@ -68,7 +93,8 @@ public enum FlashAttention {
         guard queryOffsets.count >= 2, queryOffsets.count == keyOffsets.count else {
             throw .invalidOffsets(
                 "need one more offset than sequences (at least 2) in both lists, got \(queryOffsets.count) query"
-                    + " and \(keyOffsets.count) key offsets")
+                    + " and \(keyOffsets.count) key offsets"
+            )
         }
         for (name, offsets) in [("query", queryOffsets), ("key", keyOffsets)] {
             guard offsets[0] == 0 else { throw .invalidOffsets("\(name) offsets must start at 0, got \(offsets[0])") }
@@ -91,17 +117,31 @@ public enum FlashAttention {
         for s in 0..<(queryOffsets.count - 1) {
             let keyCount = keyOffsets[s + 1] - keyOffsets[s]
             maxKeys = max(maxKeys, keyCount)
-            sequences.append(AttentionSequence(
-                queryCount: queryOffsets[s + 1] - queryOffsets[s], keyCount: keyCount,
-                queryBase: queryOffsets[s] * queryHeads * headDim, queryTokenStride: queryHeads * headDim,
-                queryHeadStride: headDim,
-                lseBase: queryOffsets[s] * queryHeads, lseTokenStride: queryHeads, lseHeadStride: 1,
-                keyRows: .strided(base: keyOffsets[s] * kvHeads, headStride: 1, tokenStride: kvHeads)))
+            sequences.append(
+                AttentionSequence(
+                    queryCount: queryOffsets[s + 1] - queryOffsets[s],
+                    keyCount: keyCount,
+                    queryBase: queryOffsets[s] * queryHeads * headDim,
+                    queryTokenStride: queryHeads * headDim,
+                    queryHeadStride: headDim,
+                    lseBase: queryOffsets[s] * queryHeads,
+                    lseTokenStride: queryHeads,
+                    lseHeadStride: 1,
+                    keyRows: .strided(base: keyOffsets[s] * kvHeads, headStride: 1, tokenStride: kvHeads)
+                )
+            )
         }
         try resolved.checkCoverage(maxKeyCount: maxKeys)
         let problem = AttentionProblem(
-            queryHeads: queryHeads, kvHeads: kvHeads, headDim: headDim, options: resolved,
-            sequences: sequences, pageTable: [], outputCount: queryCount, rowCount: queryRows)
+            queryHeads: queryHeads,
+            kvHeads: kvHeads,
+            headDim: headDim,
+            options: resolved,
+            sequences: sequences,
+            pageTable: [],
+            outputCount: queryCount,
+            rowCount: queryRows
+        )
         return problem.run(q: q, keys: k, values: v)
     }
 }

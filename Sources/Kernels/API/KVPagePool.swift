@@ -22,7 +22,9 @@ public struct KVPagePool: Sendable, Hashable {
 
     /// A zero-filled pool.
     public init(pageCount: Int, pageSize: Int, kvHeads: Int, headDim: Int, storage: KVStorageType) throws(KernelError) {
-        for (name, value) in [("pageCount", pageCount), ("pageSize", pageSize), ("kvHeads", kvHeads), ("headDim", headDim)]
+        for (name, value) in [
+            ("pageCount", pageCount), ("pageSize", pageSize), ("kvHeads", kvHeads), ("headDim", headDim),
+        ]
         where value <= 0 {
             throw .invalidDimension(name: name, value: value)
         }

@@ -3,7 +3,9 @@ extension KVTensor {
     /// one scale per row). `name` appears in the error.
     func check(rows: Int, rowLength expectedRowLength: Int, name: String) throws(KernelError) {
         guard rowLength == expectedRowLength else {
-            throw .storageMismatch("\(name) rows hold \(rowLength) elements, the head dimension is \(expectedRowLength)")
+            throw .storageMismatch(
+                "\(name) rows hold \(rowLength) elements, the head dimension is \(expectedRowLength)"
+            )
         }
         let elements = try CheckedProduct.of(rows, expectedRowLength, naming: name)
         let byteCount = try CheckedProduct.of(elements, storage.bytesPerElement, naming: name)

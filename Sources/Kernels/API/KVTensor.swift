@@ -32,8 +32,10 @@ public struct KVTensor: Sendable, Hashable {
         guard rowLength > 0 else { throw .invalidDimension(name: "rowLength", value: rowLength) }
         guard values.count % rowLength == 0 else {
             throw .shapeMismatch(
-                tensor: "KV tensor", expected: (values.count / rowLength + 1) * rowLength,
-                actual: values.count)
+                tensor: "KV tensor",
+                expected: (values.count / rowLength + 1) * rowLength,
+                actual: values.count
+            )
         }
         self.init(zeros: values.count / rowLength, rowLength: rowLength, storage: storage)
         values.withUnsafeBufferPointer { source in

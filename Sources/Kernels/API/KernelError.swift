@@ -39,7 +39,7 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
     public var sequence: Int? {
         switch self {
         case let .pageOutOfRange(sequence, _, _), let .kvLengthExceedsBlockTable(sequence, _, _),
-             let .kvLengthTooShort(sequence, _, _):
+            let .kvLengthTooShort(sequence, _, _):
             sequence
         default:
             nil

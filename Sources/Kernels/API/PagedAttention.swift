@@ -17,8 +17,12 @@ public enum PagedAttention {
     /// longest kvLength in both directions).
     /// Returns output [B, Nq, Hq, D], lse [B, Nq, Hq].
     public static func run(
-        q: [Float], queryLength: Int, queryHeads: Int, pool: KVPagePool,
-        blockTables: [[Int]], kvLengths: [Int],
+        q: [Float],
+        queryLength: Int,
+        queryHeads: Int,
+        pool: KVPagePool,
+        blockTables: [[Int]],
+        kvLengths: [Int],
         options: AttentionOptions = .init()
     ) throws(KernelError) -> AttentionResult {
         let batch = kvLengths.count
@@ -63,17 +67,31 @@ public enum PagedAttention {
                 pageTable.append(page)
             }
             maxKeys = max(maxKeys, kvLength)
-            sequences.append(AttentionSequence(
-                queryCount: queryLength, keyCount: kvLength,
-                queryBase: b * queryLength * queryHeads * headDim, queryTokenStride: queryHeads * headDim,
-                queryHeadStride: headDim,
-                lseBase: b * queryLength * queryHeads, lseTokenStride: queryHeads, lseHeadStride: 1,
-                keyRows: .paged(tableStart: tableStart, pageSize: pool.pageSize, kvHeads: pool.kvHeads)))
+            sequences.append(
+                AttentionSequence(
+                    queryCount: queryLength,
+                    keyCount: kvLength,
+                    queryBase: b * queryLength * queryHeads * headDim,
+                    queryTokenStride: queryHeads * headDim,
+                    queryHeadStride: headDim,
+                    lseBase: b * queryLength * queryHeads,
+                    lseTokenStride: queryHeads,
+                    lseHeadStride: 1,
+                    keyRows: .paged(tableStart: tableStart, pageSize: pool.pageSize, kvHeads: pool.kvHeads)
+                )
+            )
         }
         try resolved.checkCoverage(maxKeyCount: maxKeys)
         let problem = AttentionProblem(
-            queryHeads: queryHeads, kvHeads: pool.kvHeads, headDim: headDim, options: resolved,
-            sequences: sequences, pageTable: pageTable, outputCount: queryCount, rowCount: queryRows)
+            queryHeads: queryHeads,
+            kvHeads: pool.kvHeads,
+            headDim: headDim,
+            options: resolved,
+            sequences: sequences,
+            pageTable: pageTable,
+            outputCount: queryCount,
+            rowCount: queryRows
+        )
         return problem.run(q: q, keys: pool.keys, values: pool.values)
     }
 }

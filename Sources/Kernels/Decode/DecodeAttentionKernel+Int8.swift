@@ -50,7 +50,8 @@ extension DecodeAttentionKernel {
         let dim = headDim
         let source = scratch.queries + row * dim
         let destination = UnsafeMutableRawPointer(
-            scratch.integerQueries + row / Self.rowBlock * Self.rowBlock * dim + row % Self.rowBlock * 32)
+            scratch.integerQueries + row / Self.rowBlock * Self.rowBlock * dim + row % Self.rowBlock * 32
+        )
         // The largest finite magnitude: a magnitude's bits below those of infinity mean finite.
         let infinityBits = SIMD8<Int32>(repeating: 0x7F80_0000)
         var largest = SIMD8<Float>()
@@ -66,12 +67,17 @@ extension DecodeAttentionKernel {
         let inverse = SIMD16<Float>(repeating: top > 0 ? limit / top : 0)
         var chunk = 0
         while chunk < dim {
-            let first = TileMicroKernels.load(source + chunk), second = TileMicroKernels.load(source + chunk + 16)
+            let first = TileMicroKernels.load(source + chunk)
+            let second = TileMicroKernels.load(source + chunk + 16)
             let even = SIMD16(lowHalf: first.evenHalf, highHalf: second.evenHalf)
             let odd = SIMD16(lowHalf: first.oddHalf, highHalf: second.oddHalf)
             let offset = 2 * chunk * Self.rowBlock
             destination.storeBytes(of: VectorMath.int16(even * inverse), toByteOffset: offset, as: SIMD16<Int16>.self)
-            destination.storeBytes(of: VectorMath.int16(odd * inverse), toByteOffset: offset + 32, as: SIMD16<Int16>.self)
+            destination.storeBytes(
+                of: VectorMath.int16(odd * inverse),
+                toByteOffset: offset + 32,
+                as: SIMD16<Int16>.self
+            )
             chunk += 32
         }
         scratch.rowQueryScale[row] = top / limit
@@ -84,8 +90,14 @@ extension DecodeAttentionKernel {
     /// `count` lane `count` gets a copy of the last key's score, and later lanes are left as they
     /// were (`adjust` masks both).
     func integerScores(
-        heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
+        heads: Int,
+        rowCount: Int,
+        keys: UnsafeRawPointer,
+        headStep: Int,
+        step: Int,
+        count: Int,
+        prefetch: BlockPrefetch,
+        scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         for pair in 0..<(count + 1) / 2 {
@@ -93,18 +105,27 @@ extension DecodeAttentionKernel {
             let second = min(first + 1, count - 1)
             for h in 0..<heads {
                 prefetch.scorePass.prefetch(slice: pair * heads + h)
-                let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
+                let ka = keys + h * headStep + first * step
+                let kb = keys + h * headStep + second * step
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
-                    var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
-                    var b0 = SIMD8<Int32>(), b1 = SIMD8<Int32>(), b2 = SIMD8<Int32>(), b3 = SIMD8<Int32>()
+                    var a0 = SIMD8<Int32>()
+                    var a1 = SIMD8<Int32>()
+                    var a2 = SIMD8<Int32>()
+                    var a3 = SIMD8<Int32>()
+                    var b0 = SIMD8<Int32>()
+                    var b1 = SIMD8<Int32>()
+                    var b2 = SIMD8<Int32>()
+                    var b3 = SIMD8<Int32>()
                     // The 4 rows' 32 elements lie together, 64 bytes apart: one pointer steps through
                     // them, and the keys by 32 bytes.
                     var q = UnsafeRawPointer(scratch.integerQueries + r * dim)
-                    var a = ka, b = kb
+                    var a = ka
+                    var b = kb
                     let end = ka + dim
                     while a < end {
-                        let x = PairedMultiplyAdd.splitBytes(a), y = PairedMultiplyAdd.splitBytes(b)
+                        let x = PairedMultiplyAdd.splitBytes(a)
+                        let y = PairedMultiplyAdd.splitBytes(b)
                         /// Adds the products of query row `i` of the block with both keys to `p` and `s`.
                         @inline(__always) func add(_ i: Int, _ p: inout SIMD8<Int32>, _ s: inout SIMD8<Int32>) {
                             let even = q.loadUnaligned(fromByteOffset: 64 &* i, as: SIMD16<Int16>.self)
@@ -140,15 +161,27 @@ extension DecodeAttentionKernel {
     /// value rows are read two (four with VNNI) at a time for each 16 (32) dimensions. The output
     /// rows keep the order of the sums (`storeIntegerOutput` restores element order).
     func integerAccumulate(
-        heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
+        heads: Int,
+        rowCount: Int,
+        values: UnsafeRawPointer,
+        headStep: Int,
+        step: Int,
+        count: Int,
+        prefetch: BlockPrefetch,
+        scratch: borrowing DecodeScratch
     ) {
         for h in 0..<heads {
             var r = h * rowCount
             while r < (h + 1) * rowCount {
                 integerAccumulate(
-                    row: r, values: values + h * headStep, step: step, count: count,
-                    prefetch: r == h * rowCount ? prefetch.valuePass : .none, firstSlice: h * headDim / 16, scratch: scratch)
+                    row: r,
+                    values: values + h * headStep,
+                    step: step,
+                    count: count,
+                    prefetch: r == h * rowCount ? prefetch.valuePass : .none,
+                    firstSlice: h * headDim / 16,
+                    scratch: scratch
+                )
                 r += Self.rowBlock
             }
         }
@@ -169,7 +202,10 @@ extension DecodeAttentionKernel {
         while row < rows {
             let w = scratch.weights + row * Self.keyBlock
             @inline(__always) func weights(_ i: Int) -> SIMD16<Float> { TileMicroKernels.load(w + i * Self.keyBlock) }
-            let w0 = weights(0), w1 = weights(1), w2 = weights(2), w3 = weights(3)
+            let w0 = weights(0)
+            let w1 = weights(1)
+            let w2 = weights(2)
+            let w3 = weights(3)
             let largest = Self.maxima(w0, w1, w2, w3)
             @inline(__always) func halves(_ w: SIMD16<Float>) -> SIMD8<Float> { w.lowHalf + w.highHalf }
             let sum = VectorMath.laneSums(halves(w0), halves(w1), halves(w2), halves(w3))
@@ -205,7 +241,12 @@ extension DecodeAttentionKernel {
     /// weights of those keys; past `count` the last row is repeated (its weight lanes are 0).
     @inline(__always)
     private func integerAccumulate(
-        row: Int, values: UnsafeRawPointer, step: Int, count: Int, prefetch: PrefetchSlices, firstSlice: Int,
+        row: Int,
+        values: UnsafeRawPointer,
+        step: Int,
+        count: Int,
+        prefetch: PrefetchSlices,
+        firstSlice: Int,
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
@@ -217,20 +258,28 @@ extension DecodeAttentionKernel {
         var c = 0
         while c < dim {
             typealias Sums = (SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>)
-            var x0: Sums = (.zero, .zero, .zero, .zero), x1 = x0, x2 = x0, x3 = x0
+            var x0: Sums = (.zero, .zero, .zero, .zero)
+            var x1 = x0
+            var x2 = x0
+            var x3 = x0
             prefetch.prefetch(slice: firstSlice + c / 16)
             prefetch.prefetch(slice: firstSlice + c / 16 + 1)
             /// Adds value rows `a`–`d` times the 4 rows' weights of those keys at `group` (four bytes,
             /// repeated in every 32-bit lane).
             @inline(__always) func add(
-                _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ c: UnsafeRawPointer, _ d: UnsafeRawPointer,
+                _ a: UnsafeRawPointer,
+                _ b: UnsafeRawPointer,
+                _ c: UnsafeRawPointer,
+                _ d: UnsafeRawPointer,
                 _ group: UnsafeRawPointer
             ) {
                 let v = QuadMultiplyAdd.interleave(a, b, c, d)
                 @inline(__always) func accumulate(_ x: inout Sums, _ i: Int) {
                     let w = SIMD8<Int32>(repeating: group.loadUnaligned(fromByteOffset: i &* rowBytes, as: Int32.self))
-                    x = (QuadMultiplyAdd.apply(x.0, w, v.0), QuadMultiplyAdd.apply(x.1, w, v.1),
-                         QuadMultiplyAdd.apply(x.2, w, v.2), QuadMultiplyAdd.apply(x.3, w, v.3))
+                    x = (
+                        QuadMultiplyAdd.apply(x.0, w, v.0), QuadMultiplyAdd.apply(x.1, w, v.1),
+                        QuadMultiplyAdd.apply(x.2, w, v.2), QuadMultiplyAdd.apply(x.3, w, v.3)
+                    )
                 }
                 accumulate(&x0, 0)
                 accumulate(&x1, 1)
@@ -266,13 +315,17 @@ extension DecodeAttentionKernel {
     /// Writes an output row of the integer path: `source` (each 32 dimensions in the order
     /// `integerAccumulate` keeps them) times `inverse`, in element order, to `destination`.
     @inline(__always)
-    func storeIntegerOutput(_ source: UnsafePointer<Float>, inverse: Float, to destination: UnsafeMutablePointer<Float>) {
+    func storeIntegerOutput(_ source: UnsafePointer<Float>, inverse: Float, to destination: UnsafeMutablePointer<Float>)
+    {
         let factor = SIMD8<Float>(repeating: inverse)
         var c = 0
         while c < headDim {
             let ordered = QuadMultiplyAdd.unpermute(
-                TileMicroKernels.load8(source + c), TileMicroKernels.load8(source + c + 8),
-                TileMicroKernels.load8(source + c + 16), TileMicroKernels.load8(source + c + 24))
+                TileMicroKernels.load8(source + c),
+                TileMicroKernels.load8(source + c + 8),
+                TileMicroKernels.load8(source + c + 16),
+                TileMicroKernels.load8(source + c + 24)
+            )
             TileMicroKernels.store8(ordered.0 * factor, destination + c)
             TileMicroKernels.store8(ordered.1 * factor, destination + c + 8)
             TileMicroKernels.store8(ordered.2 * factor, destination + c + 16)
@@ -285,7 +338,12 @@ extension DecodeAttentionKernel {
     /// prefetching one slice of `prefetch` per 16 dimensions, from slice `firstSlice` on.
     @inline(__always)
     private func integerAccumulate(
-        row: Int, values: UnsafeRawPointer, step: Int, count: Int, prefetch: PrefetchSlices, firstSlice: Int,
+        row: Int,
+        values: UnsafeRawPointer,
+        step: Int,
+        count: Int,
+        prefetch: PrefetchSlices,
+        firstSlice: Int,
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
@@ -295,23 +353,36 @@ extension DecodeAttentionKernel {
         let fullPairs = count / 2
         var c = 0
         while c < dim {
-            var x0 = SIMD8<Int32>(), x1 = SIMD8<Int32>(), x2 = SIMD8<Int32>(), x3 = SIMD8<Int32>()
-            var y0 = SIMD8<Int32>(), y1 = SIMD8<Int32>(), y2 = SIMD8<Int32>(), y3 = SIMD8<Int32>()
+            var x0 = SIMD8<Int32>()
+            var x1 = SIMD8<Int32>()
+            var x2 = SIMD8<Int32>()
+            var x3 = SIMD8<Int32>()
+            var y0 = SIMD8<Int32>()
+            var y1 = SIMD8<Int32>()
+            var y2 = SIMD8<Int32>()
+            var y3 = SIMD8<Int32>()
             prefetch.prefetch(slice: firstSlice + c / 16)
             /// Adds value rows `first` and `second` times the 4 rows' weights of the pair at `pair`
             /// (the two `Int16` weights, repeated in every 32-bit lane).
-            @inline(__always) func add(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer, _ pair: UnsafeRawPointer) {
+            @inline(__always) func add(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer, _ pair: UnsafeRawPointer)
+            {
                 @inline(__always) func weightPair(_ i: Int) -> SIMD16<Int16> {
                     let both = pair.loadUnaligned(fromByteOffset: i &* rowBytes, as: Int32.self)
                     return unsafeBitCast(SIMD8<Int32>(repeating: both), to: SIMD16<Int16>.self)
                 }
                 let v = PairedMultiplyAdd.interleave(first, second)
-                let w0 = weightPair(0), w1 = weightPair(1)
-                x0 &+= PairedMultiplyAdd.apply(v.low, w0); y0 &+= PairedMultiplyAdd.apply(v.high, w0)
-                x1 &+= PairedMultiplyAdd.apply(v.low, w1); y1 &+= PairedMultiplyAdd.apply(v.high, w1)
-                let w2 = weightPair(2), w3 = weightPair(3)
-                x2 &+= PairedMultiplyAdd.apply(v.low, w2); y2 &+= PairedMultiplyAdd.apply(v.high, w2)
-                x3 &+= PairedMultiplyAdd.apply(v.low, w3); y3 &+= PairedMultiplyAdd.apply(v.high, w3)
+                let w0 = weightPair(0)
+                let w1 = weightPair(1)
+                x0 &+= PairedMultiplyAdd.apply(v.low, w0)
+                y0 &+= PairedMultiplyAdd.apply(v.high, w0)
+                x1 &+= PairedMultiplyAdd.apply(v.low, w1)
+                y1 &+= PairedMultiplyAdd.apply(v.high, w1)
+                let w2 = weightPair(2)
+                let w3 = weightPair(3)
+                x2 &+= PairedMultiplyAdd.apply(v.low, w2)
+                y2 &+= PairedMultiplyAdd.apply(v.high, w2)
+                x3 &+= PairedMultiplyAdd.apply(v.low, w3)
+                y3 &+= PairedMultiplyAdd.apply(v.high, w3)
             }
             var first = values + c
             var pair = weights
@@ -338,12 +409,15 @@ extension DecodeAttentionKernel {
     /// Writes an output row of the integer path: `source` (each 16 dimensions in the order
     /// `integerAccumulate` keeps them) times `inverse`, in element order, to `destination`.
     @inline(__always)
-    func storeIntegerOutput(_ source: UnsafePointer<Float>, inverse: Float, to destination: UnsafeMutablePointer<Float>) {
+    func storeIntegerOutput(_ source: UnsafePointer<Float>, inverse: Float, to destination: UnsafeMutablePointer<Float>)
+    {
         let factor = SIMD8<Float>(repeating: inverse)
         var c = 0
         while c < headDim {
             let ordered = PairedMultiplyAdd.unpermute(
-                low: TileMicroKernels.load8(source + c), high: TileMicroKernels.load8(source + c + 8))
+                low: TileMicroKernels.load8(source + c),
+                high: TileMicroKernels.load8(source + c + 8)
+            )
             TileMicroKernels.store8(ordered.first * factor, destination + c)
             TileMicroKernels.store8(ordered.second * factor, destination + c + 8)
             c += 16

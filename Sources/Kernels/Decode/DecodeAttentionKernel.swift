@@ -1,7 +1,8 @@
+import Foundation
+
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
-import Foundation
 
 /// Streaming kernel for few query rows (decode and short multi-token decode): one item is a
 /// sequence and a range of its KV heads, with the query rows of every query head of each group and
@@ -50,7 +51,12 @@ struct DecodeAttentionKernel: Sendable {
     }
 
     /// Computes every output row and log-sum-exp entry of KV heads `kvHeads` of `sequence`.
-    func run(kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers, scratch: borrowing DecodeScratch) {
+    func run(
+        kvHeads: Range<Int>,
+        sequence: AttentionSequence,
+        buffers: AttentionBuffers,
+        scratch: borrowing DecodeScratch
+    ) {
         switch buffers.keys.storage {
         case .f32: run(F32Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
         case .f16: run(F16Element.self, kvHeads: kvHeads, sequence: sequence, buffers: buffers, scratch: scratch)
@@ -60,7 +66,10 @@ struct DecodeAttentionKernel: Sendable {
     }
 
     private func run<E: KVElement>(
-        _: E.Type, kvHeads: Range<Int>, sequence: AttentionSequence, buffers: AttentionBuffers,
+        _: E.Type,
+        kvHeads: Range<Int>,
+        sequence: AttentionSequence,
+        buffers: AttentionBuffers,
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
@@ -69,32 +78,33 @@ struct DecodeAttentionKernel: Sendable {
         let shift = sequence.keyCount - sequence.queryCount
         let integerPath = E.isScaled && dim % 32 == 0
         for kvHead in kvHeads {
-        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
-        for r in 0..<rowCount {
-            let destination = scratch.queries + (headRow + r) * dim
-            scratch.rowMax[headRow + r] = -.infinity
-            scratch.rowSum[headRow + r] = 0
-            (scratch.output + (headRow + r) * dim).update(repeating: 0, count: dim)
-            guard r < rows else {
-                destination.update(repeating: 0, count: dim)
-                scratch.rowQueryScale[headRow + r] = 0
-                if integerPath { quantiseQuery(row: headRow + r, scratch: scratch) }
-                scratch.rowPosition[headRow + r] = 0
-                continue
+            let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+            for r in 0..<rowCount {
+                let destination = scratch.queries + (headRow + r) * dim
+                scratch.rowMax[headRow + r] = -.infinity
+                scratch.rowSum[headRow + r] = 0
+                (scratch.output + (headRow + r) * dim).update(repeating: 0, count: dim)
+                guard r < rows else {
+                    destination.update(repeating: 0, count: dim)
+                    scratch.rowQueryScale[headRow + r] = 0
+                    if integerPath { quantiseQuery(row: headRow + r, scratch: scratch) }
+                    scratch.rowPosition[headRow + r] = 0
+                    continue
+                }
+                let token = r / group
+                let head = kvHead * group + r % group
+                let source =
+                    buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
+                    + head * sequence.queryHeadStride
+                for d in 0..<dim { destination[d] = source[d] * options.scale }
+                if integerPath {
+                    quantiseQuery(row: headRow + r, scratch: scratch)
+                } else {
+                    scratch.rowQueryScale[headRow + r] = 1
+                }
+                scratch.rowPosition[headRow + r] = token + shift
+                scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
             }
-            let token = r / group
-            let head = kvHead * group + r % group
-            let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
-                + head * sequence.queryHeadStride
-            for d in 0..<dim { destination[d] = source[d] * options.scale }
-            if integerPath {
-                quantiseQuery(row: headRow + r, scratch: scratch)
-            } else {
-                scratch.rowQueryScale[headRow + r] = 1
-            }
-            scratch.rowPosition[headRow + r] = token + shift
-            scratch.rowSlope[headRow + r] = options.alibiSlopes?[head] ?? 0
-        }
         }
 
         let visibility = options.visibility
@@ -110,8 +120,12 @@ struct DecodeAttentionKernel: Sendable {
             let tileEnd = (key / TileMicroKernels.keyTile + 1) * TileMicroKernels.keyTile
             let count = min(Self.keyBlock, firstRun.count, lastKey + 1 - key, tileEnd - key)
             let coverage = visibility.classify(
-                keyStart: key, count: count, firstPosition: firstPosition, lastPosition: lastPosition,
-                keyCount: sequence.keyCount)
+                keyStart: key,
+                count: count,
+                firstPosition: firstPosition,
+                lastPosition: lastPosition,
+                keyCount: sequence.keyCount
+            )
             // This block's value rows are prefetched during its score pass and the next block's key
             // rows during its value pass, a slice per key pair (scores) and per 16 dimensions
             // (integer values) or per chunk (float values) and head.
@@ -120,8 +134,11 @@ struct DecodeAttentionKernel: Sendable {
             var prefetch = BlockPrefetch(
                 scorePass: PrefetchSlices(
                     base: buffers.values.bytes + firstRun.row * rowBytes,
-                    bytes: ((count - 1) * firstRun.step + kvHeads.count) * rowBytes, slices: scoreSlices),
-                valuePass: .none)
+                    bytes: ((count - 1) * firstRun.step + kvHeads.count) * rowBytes,
+                    slices: scoreSlices
+                ),
+                valuePass: .none
+            )
             let next = key + count
             if next <= lastKey {
                 let nextRun = sequence.keyRows.run(head: kvHeads.lowerBound, token: next, pageTable: buffers.pageTable)
@@ -132,10 +149,15 @@ struct DecodeAttentionKernel: Sendable {
                 prefetch = BlockPrefetch(
                     scorePass: prefetch.scorePass,
                     valuePass: PrefetchSlices(
-                        base: buffers.keys.bytes + nextRun.row * rowBytes, bytes: rows * rowBytes, slices: valueSlices))
+                        base: buffers.keys.bytes + nextRun.row * rowBytes,
+                        bytes: rows * rowBytes,
+                        slices: valueSlices
+                    )
+                )
             }
             if coverage != .hidden {
-                let headStep = kvHeads.count > 1
+                let headStep =
+                    kvHeads.count > 1
                     ? (sequence.keyRows.run(head: kvHeads.lowerBound + 1, token: key, pageTable: buffers.pageTable).row
                         - firstRun.row) * rowBytes
                     : 0
@@ -144,58 +166,103 @@ struct DecodeAttentionKernel: Sendable {
                 let step = firstRun.step * rowBytes
                 if integerPath {
                     integerScores(
-                        heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep, step: step,
-                        count: count, prefetch: prefetch, scratch: scratch)
+                        heads: kvHeads.count,
+                        rowCount: rowCount,
+                        keys: keyBase,
+                        headStep: headStep,
+                        step: step,
+                        count: count,
+                        prefetch: prefetch,
+                        scratch: scratch
+                    )
                 } else {
                     scores(
-                        E.self, heads: kvHeads.count, rowCount: rowCount, keys: keyBase, headStep: headStep,
-                        step: step, count: count, prefetch: prefetch, scratch: scratch)
+                        E.self,
+                        heads: kvHeads.count,
+                        rowCount: rowCount,
+                        keys: keyBase,
+                        headStep: headStep,
+                        step: step,
+                        count: count,
+                        prefetch: prefetch,
+                        scratch: scratch
+                    )
                 }
                 if E.isScaled {
                     gatherScales(
-                        heads: kvHeads.count, firstRow: firstRun.row, headStep: headStep / rowBytes,
-                        step: firstRun.step, count: count, buffers: buffers, scratch: scratch)
+                        heads: kvHeads.count,
+                        firstRow: firstRun.row,
+                        headStep: headStep / rowBytes,
+                        step: firstRun.step,
+                        count: count,
+                        buffers: buffers,
+                        scratch: scratch
+                    )
                 }
                 softmax(
-                    rows: rows, rowCount: rowCount, heads: kvHeads.count, keyStart: key, count: count,
-                    masked: coverage == .partial, keyCount: sequence.keyCount, scaled: E.isScaled,
-                    integer: integerPath, scratch: scratch)
+                    rows: rows,
+                    rowCount: rowCount,
+                    heads: kvHeads.count,
+                    keyStart: key,
+                    count: count,
+                    masked: coverage == .partial,
+                    keyCount: sequence.keyCount,
+                    scaled: E.isScaled,
+                    integer: integerPath,
+                    scratch: scratch
+                )
                 if integerPath {
                     integerAccumulate(
-                        heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep, step: step,
-                        count: count, prefetch: prefetch, scratch: scratch)
+                        heads: kvHeads.count,
+                        rowCount: rowCount,
+                        values: valueBase,
+                        headStep: headStep,
+                        step: step,
+                        count: count,
+                        prefetch: prefetch,
+                        scratch: scratch
+                    )
                 } else {
                     accumulate(
-                        E.self, heads: kvHeads.count, rowCount: rowCount, values: valueBase, headStep: headStep,
-                        step: step, count: count, prefetch: prefetch.valuePass, scratch: scratch)
+                        E.self,
+                        heads: kvHeads.count,
+                        rowCount: rowCount,
+                        values: valueBase,
+                        headStep: headStep,
+                        step: step,
+                        count: count,
+                        prefetch: prefetch.valuePass,
+                        scratch: scratch
+                    )
                 }
             }
             key += count
         }
 
         for kvHead in kvHeads {
-        let headRow = (kvHead - kvHeads.lowerBound) * rowCount
-        for r in 0..<rows {
-            let token = r / group
-            let head = kvHead * group + r % group
-            let destination = buffers.output + sequence.queryBase + token * sequence.queryTokenStride
-                + head * sequence.queryHeadStride
-            let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
-            let sum = scratch.rowSum[headRow + r]
-            if sum > 0 {
-                let inverse = 1 / sum
-                let source = scratch.output + (headRow + r) * dim
-                if integerPath {
-                    storeIntegerOutput(source, inverse: inverse, to: destination)
+            let headRow = (kvHead - kvHeads.lowerBound) * rowCount
+            for r in 0..<rows {
+                let token = r / group
+                let head = kvHead * group + r % group
+                let destination =
+                    buffers.output + sequence.queryBase + token * sequence.queryTokenStride
+                    + head * sequence.queryHeadStride
+                let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
+                let sum = scratch.rowSum[headRow + r]
+                if sum > 0 {
+                    let inverse = 1 / sum
+                    let source = scratch.output + (headRow + r) * dim
+                    if integerPath {
+                        storeIntegerOutput(source, inverse: inverse, to: destination)
+                    } else {
+                        for d in 0..<dim { destination[d] = source[d] * inverse }
+                    }
+                    buffers.logSumExp[lseIndex] = scratch.rowMax[headRow + r] + Foundation.log(sum)
                 } else {
-                    for d in 0..<dim { destination[d] = source[d] * inverse }
+                    destination.update(repeating: 0, count: dim)
+                    buffers.logSumExp[lseIndex] = -.infinity
                 }
-                buffers.logSumExp[lseIndex] = scratch.rowMax[headRow + r] + Foundation.log(sum)
-            } else {
-                destination.update(repeating: 0, count: dim)
-                buffers.logSumExp[lseIndex] = -.infinity
             }
-        }
         }
     }
 
@@ -264,8 +331,15 @@ struct DecodeAttentionKernel: Sendable {
     /// `scores[row][k]` (lanes past `count` repeat the last key). Keys are visited pair by pair
     /// across the heads, so a page is read in address order.
     private func scores<E: KVElement>(
-        _: E.Type, heads: Int, rowCount: Int, keys: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        prefetch: BlockPrefetch, scratch: borrowing DecodeScratch
+        _: E.Type,
+        heads: Int,
+        rowCount: Int,
+        keys: UnsafeRawPointer,
+        headStep: Int,
+        step: Int,
+        count: Int,
+        prefetch: BlockPrefetch,
+        scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let totalRows = heads * rowCount
@@ -276,21 +350,38 @@ struct DecodeAttentionKernel: Sendable {
                 let second = min(first + 1, count - 1)
                 for h in 0..<heads {
                     prefetch.scorePass.prefetch(slice: (half * 4 + pair) * heads + h)
-                    let ka = keys + h * headStep + first * step, kb = keys + h * headStep + second * step
+                    let ka = keys + h * headStep + first * step
+                    let kb = keys + h * headStep + second * step
                     var r = h * rowCount
                     while r < (h + 1) * rowCount {
-                        let q0 = UnsafePointer(scratch.queries + r * dim), q1 = q0 + dim, q2 = q1 + dim, q3 = q2 + dim
-                        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+                        let q0 = UnsafePointer(scratch.queries + r * dim)
+                        let q1 = q0 + dim
+                        let q2 = q1 + dim
+                        let q3 = q2 + dim
+                        var a0 = SIMD8<Float>()
+                        var a1 = SIMD8<Float>()
+                        var a2 = SIMD8<Float>()
+                        var a3 = SIMD8<Float>()
+                        var b0 = SIMD8<Float>()
+                        var b1 = SIMD8<Float>()
+                        var b2 = SIMD8<Float>()
+                        var b3 = SIMD8<Float>()
                         var d = 0
                         while d < dim {
-                            let x = E.load8(ka + d * E.size), y = E.load8(kb + d * E.size)
-                            let u0 = TileMicroKernels.load8(q0 + d), u1 = TileMicroKernels.load8(q1 + d)
-                            a0.addProduct(u0, x); b0.addProduct(u0, y)
-                            a1.addProduct(u1, x); b1.addProduct(u1, y)
-                            let u2 = TileMicroKernels.load8(q2 + d), u3 = TileMicroKernels.load8(q3 + d)
-                            a2.addProduct(u2, x); b2.addProduct(u2, y)
-                            a3.addProduct(u3, x); b3.addProduct(u3, y)
+                            let x = E.load8(ka + d * E.size)
+                            let y = E.load8(kb + d * E.size)
+                            let u0 = TileMicroKernels.load8(q0 + d)
+                            let u1 = TileMicroKernels.load8(q1 + d)
+                            a0.addProduct(u0, x)
+                            b0.addProduct(u0, y)
+                            a1.addProduct(u1, x)
+                            b1.addProduct(u1, y)
+                            let u2 = TileMicroKernels.load8(q2 + d)
+                            let u3 = TileMicroKernels.load8(q3 + d)
+                            a2.addProduct(u2, x)
+                            b2.addProduct(u2, y)
+                            a3.addProduct(u3, x)
+                            b3.addProduct(u3, y)
                             d += 8
                         }
                         let partials = scratch.partials + r * 4 + pair
@@ -316,18 +407,35 @@ struct DecodeAttentionKernel: Sendable {
     /// When the block is whole and its 8 heads' rows adjacent, each key's 8 scales are one load and
     /// 8 keys are transposed in registers.
     private func gatherScales(
-        heads: Int, firstRow: Int, headStep: Int, step: Int, count: Int, buffers: AttentionBuffers,
+        heads: Int,
+        firstRow: Int,
+        headStep: Int,
+        step: Int,
+        count: Int,
+        buffers: AttentionBuffers,
         scratch: borrowing DecodeScratch
     ) {
         if heads == 8, headStep == 1, count == Self.keyBlock {
-            @inline(__always) func transpose(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>) {
+            @inline(__always) func transpose(
+                _ source: UnsafePointer<Float>,
+                into destination: UnsafeMutablePointer<Float>
+            ) {
                 for k in stride(from: 0, to: Self.keyBlock, by: 8) {
                     @inline(__always) func scales(_ i: Int) -> SIMD8<Float> {
                         UnsafeRawPointer(source + firstRow + (k + i) * step).loadUnaligned(as: SIMD8<Float>.self)
                     }
                     VectorMath.storeTransposed(
-                        scales(0), scales(1), scales(2), scales(3), scales(4), scales(5), scales(6), scales(7),
-                        to: destination + k, stride: Self.keyBlock)
+                        scales(0),
+                        scales(1),
+                        scales(2),
+                        scales(3),
+                        scales(4),
+                        scales(5),
+                        scales(6),
+                        scales(7),
+                        to: destination + k,
+                        stride: Self.keyBlock
+                    )
                 }
             }
             transpose(buffers.keys.scales, into: scratch.keyScales)
@@ -357,15 +465,31 @@ struct DecodeAttentionKernel: Sendable {
     /// independent of each other, so each pass keeps many of them in flight at once (the
     /// exponentials above all).
     private func softmax(
-        rows: Int, rowCount: Int, heads: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
-        scaled: Bool, integer: Bool, scratch: borrowing DecodeScratch
+        rows: Int,
+        rowCount: Int,
+        heads: Int,
+        keyStart: Int,
+        count: Int,
+        masked: Bool,
+        keyCount: Int,
+        scaled: Bool,
+        integer: Bool,
+        scratch: borrowing DecodeScratch
     ) {
         let special = masked || count < Self.keyBlock || options.softcap != nil || options.alibiSlopes != nil
         if special || (scaled && !integer) {
             for head in 0..<heads {
                 adjust(
-                    rows: rows, rowCount: rowCount, head: head, keyStart: keyStart, count: count, masked: masked,
-                    keyCount: keyCount, scaled: scaled, scratch: scratch)
+                    rows: rows,
+                    rowCount: rowCount,
+                    head: head,
+                    keyStart: keyStart,
+                    count: count,
+                    masked: masked,
+                    keyCount: keyCount,
+                    scaled: scaled,
+                    scratch: scratch
+                )
             }
         }
         let total = heads * rowCount
@@ -385,7 +509,11 @@ struct DecodeAttentionKernel: Sendable {
     private func newMaxima(rows: Int, rowCount: Int, scaleKeys: Bool, scratch: borrowing DecodeScratch) {
         var row = 0
         while row < rows {
-            newMaxima(row: row, keyScales: scaleKeys ? scratch.keyScales + row / rowCount * Self.keyBlock : nil, scratch: scratch)
+            newMaxima(
+                row: row,
+                keyScales: scaleKeys ? scratch.keyScales + row / rowCount * Self.keyBlock : nil,
+                scratch: scratch
+            )
             row += Self.rowBlock
         }
     }
@@ -398,22 +526,34 @@ struct DecodeAttentionKernel: Sendable {
             let scales = TileMicroKernels.load(keyScales)
             for i in 0..<Self.rowBlock {
                 let x = s + i * Self.keyBlock
-                TileMicroKernels.store(TileMicroKernels.load(x) * scales * SIMD16(repeating: scratch.rowQueryScale[row + i]), x)
+                TileMicroKernels.store(
+                    TileMicroKernels.load(x) * scales * SIMD16(repeating: scratch.rowQueryScale[row + i]),
+                    x
+                )
             }
         }
-        let x0 = TileMicroKernels.load(s), x1 = TileMicroKernels.load(s + 16)
-        let x2 = TileMicroKernels.load(s + 32), x3 = TileMicroKernels.load(s + 48)
+        let x0 = TileMicroKernels.load(s)
+        let x1 = TileMicroKernels.load(s + 16)
+        let x2 = TileMicroKernels.load(s + 32)
+        let x3 = TileMicroKernels.load(s + 48)
         let previous = UnsafeRawPointer(scratch.rowMax + row).loadUnaligned(as: SIMD4<Float>.self)
         let blockMax = Self.maxima(x0, x1, x2, x3)
         let newMax = VectorMath.maximum(previous, blockMax)
         var alpha = SIMD4<Float>(repeating: 1)
         if any(newMax .!= previous) {
             let d = previous - newMax
-            alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(with: 1, where: newMax .== previous)
+            alpha = VectorMath.exp(SIMD8(lowHalf: d, highHalf: d)).lowHalf.replacing(
+                with: 1,
+                where: newMax .== previous
+            )
         }
         let shift = VectorMath.exponentShift(maximum: newMax)
         #if arch(x86_64)
-        let exponentShift = _mm_blendv_ps(shift, SIMD4(repeating: -.infinity), _mm_cmpeq_ps(blockMax, SIMD4(repeating: -.infinity)))
+        let exponentShift = _mm_blendv_ps(
+            shift,
+            SIMD4(repeating: -.infinity),
+            _mm_cmpeq_ps(blockMax, SIMD4(repeating: -.infinity))
+        )
         #else
         let exponentShift = shift.replacing(with: -.infinity, where: blockMax .== -.infinity)
         #endif
@@ -444,7 +584,8 @@ struct DecodeAttentionKernel: Sendable {
     private func finish(rows: Int, rowCount: Int, scaled: Bool, scratch: borrowing DecodeScratch) {
         var row = 0
         while row < rows {
-            let valueScales = scaled
+            let valueScales =
+                scaled
                 ? TileMicroKernels.load(scratch.valueScales + row / rowCount * Self.keyBlock) : SIMD16(repeating: 1)
             finish(row: row, valueScales: valueScales, scratch: scratch)
             row += Self.rowBlock
@@ -473,8 +614,15 @@ struct DecodeAttentionKernel: Sendable {
     /// past `count` and, when `masked`, for keys the row's position does not see. Padding rows
     /// (from `rows` on) are left unmasked.
     private func adjust(
-        rows: Int, rowCount: Int, head: Int, keyStart: Int, count: Int, masked: Bool, keyCount: Int,
-        scaled: Bool, scratch: borrowing DecodeScratch
+        rows: Int,
+        rowCount: Int,
+        head: Int,
+        keyStart: Int,
+        count: Int,
+        masked: Bool,
+        keyCount: Int,
+        scaled: Bool,
+        scratch: borrowing DecodeScratch
     ) {
         let headRow = head * rowCount
         let visibility = options.visibility
@@ -500,7 +648,9 @@ struct DecodeAttentionKernel: Sendable {
             }
             if options.alibiSlopes != nil {
                 x.addProduct(
-                    SIMD16(repeating: scratch.rowSlope[row]), SIMD16(repeating: Float(keyStart - position)) + laneFloat)
+                    SIMD16(repeating: scratch.rowSlope[row]),
+                    SIMD16(repeating: Float(keyStart - position)) + laneFloat
+                )
             }
             if first > 0 || last < Self.keyBlock - 1 {
                 x = VectorMath.maskOutside(x, offset: 0, first: Float(first), last: Float(last))
@@ -512,14 +662,21 @@ struct DecodeAttentionKernel: Sendable {
     /// The largest lane of each of four vectors, by a transposed tree.
     @inline(__always)
     static func maxima(
-        _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
+        _ a: SIMD16<Float>,
+        _ b: SIMD16<Float>,
+        _ c: SIMD16<Float>,
+        _ d: SIMD16<Float>
     ) -> SIMD4<Float> {
         @inline(__always) func pairs(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
-            VectorMath.maximum(SIMD8(lowHalf: x.evenHalf, highHalf: y.evenHalf), SIMD8(lowHalf: x.oddHalf, highHalf: y.oddHalf))
+            VectorMath.maximum(
+                SIMD8(lowHalf: x.evenHalf, highHalf: y.evenHalf),
+                SIMD8(lowHalf: x.oddHalf, highHalf: y.oddHalf)
+            )
         }
         let v = pairs(
             pairs(VectorMath.maximum(a.lowHalf, a.highHalf), VectorMath.maximum(b.lowHalf, b.highHalf)),
-            pairs(VectorMath.maximum(c.lowHalf, c.highHalf), VectorMath.maximum(d.lowHalf, d.highHalf)))
+            pairs(VectorMath.maximum(c.lowHalf, c.highHalf), VectorMath.maximum(d.lowHalf, d.highHalf))
+        )
         return VectorMath.maximum(v.evenHalf, v.oddHalf)
     }
 
@@ -527,8 +684,15 @@ struct DecodeAttentionKernel: Sendable {
     /// row of every head; keys are taken in chunks of about `valueChunkBytes` per head across the
     /// heads, so a page is read close to address order.
     private func accumulate<E: KVElement>(
-        _: E.Type, heads: Int, rowCount: Int, values: UnsafeRawPointer, headStep: Int, step: Int, count: Int,
-        prefetch: PrefetchSlices, scratch: borrowing DecodeScratch
+        _: E.Type,
+        heads: Int,
+        rowCount: Int,
+        values: UnsafeRawPointer,
+        headStep: Int,
+        step: Int,
+        count: Int,
+        prefetch: PrefetchSlices,
+        scratch: borrowing DecodeScratch
     ) {
         let keysPerChunk = self.keysPerChunk(E.self)
         var start = 0
@@ -539,8 +703,14 @@ struct DecodeAttentionKernel: Sendable {
                 var r = h * rowCount
                 while r < (h + 1) * rowCount {
                     accumulate(
-                        E.self, row: r, values: values + h * headStep + start * step, step: step,
-                        keys: start..<start + chunk, rescale: start == 0, scratch: scratch)
+                        E.self,
+                        row: r,
+                        values: values + h * headStep + start * step,
+                        step: step,
+                        keys: start..<start + chunk,
+                        rescale: start == 0,
+                        scratch: scratch
+                    )
                     r += Self.rowBlock
                 }
             }
@@ -556,51 +726,82 @@ struct DecodeAttentionKernel: Sendable {
     /// `accumulate` for 4 rows from `row` and the value rows of `keys`, the first at `values`.
     @inline(__always)
     private func accumulate<E: KVElement>(
-        _: E.Type, row: Int, values: UnsafeRawPointer, step: Int, keys: Range<Int>, rescale: Bool,
+        _: E.Type,
+        row: Int,
+        values: UnsafeRawPointer,
+        step: Int,
+        keys: Range<Int>,
+        rescale: Bool,
         scratch: borrowing DecodeScratch
     ) {
         let dim = headDim
         let w = UnsafePointer(scratch.weights + row * Self.keyBlock)
-        let o0 = scratch.output + row * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim
+        let o0 = scratch.output + row * dim
+        let o1 = o0 + dim
+        let o2 = o1 + dim
+        let o3 = o2 + dim
         let alpha = scratch.rowAlpha + row
         let one = SIMD8<Float>(repeating: 1)
-        let a0 = rescale ? SIMD8(repeating: alpha[0]) : one, a1 = rescale ? SIMD8(repeating: alpha[1]) : one
-        let a2 = rescale ? SIMD8(repeating: alpha[2]) : one, a3 = rescale ? SIMD8(repeating: alpha[3]) : one
+        let a0 = rescale ? SIMD8(repeating: alpha[0]) : one
+        let a1 = rescale ? SIMD8(repeating: alpha[1]) : one
+        let a2 = rescale ? SIMD8(repeating: alpha[2]) : one
+        let a3 = rescale ? SIMD8(repeating: alpha[3]) : one
         var c = 0
         while c + 16 <= dim {
-            var c00 = TileMicroKernels.load8(o0 + c) * a0, c01 = TileMicroKernels.load8(o0 + c + 8) * a0
-            var c10 = TileMicroKernels.load8(o1 + c) * a1, c11 = TileMicroKernels.load8(o1 + c + 8) * a1
-            var c20 = TileMicroKernels.load8(o2 + c) * a2, c21 = TileMicroKernels.load8(o2 + c + 8) * a2
-            var c30 = TileMicroKernels.load8(o3 + c) * a3, c31 = TileMicroKernels.load8(o3 + c + 8) * a3
+            var c00 = TileMicroKernels.load8(o0 + c) * a0
+            var c01 = TileMicroKernels.load8(o0 + c + 8) * a0
+            var c10 = TileMicroKernels.load8(o1 + c) * a1
+            var c11 = TileMicroKernels.load8(o1 + c + 8) * a1
+            var c20 = TileMicroKernels.load8(o2 + c) * a2
+            var c21 = TileMicroKernels.load8(o2 + c + 8) * a2
+            var c30 = TileMicroKernels.load8(o3 + c) * a3
+            var c31 = TileMicroKernels.load8(o3 + c + 8) * a3
             var v = values + c * E.size
             for k in keys {
-                let v0 = E.load8(v), v1 = E.load8(v + 8 * E.size)
-                let b0 = SIMD8(repeating: w[k]), b1 = SIMD8(repeating: w[16 + k])
-                c00.addProduct(b0, v0); c01.addProduct(b0, v1)
-                c10.addProduct(b1, v0); c11.addProduct(b1, v1)
-                let b2 = SIMD8(repeating: w[32 + k]), b3 = SIMD8(repeating: w[48 + k])
-                c20.addProduct(b2, v0); c21.addProduct(b2, v1)
-                c30.addProduct(b3, v0); c31.addProduct(b3, v1)
+                let v0 = E.load8(v)
+                let v1 = E.load8(v + 8 * E.size)
+                let b0 = SIMD8(repeating: w[k])
+                let b1 = SIMD8(repeating: w[16 + k])
+                c00.addProduct(b0, v0)
+                c01.addProduct(b0, v1)
+                c10.addProduct(b1, v0)
+                c11.addProduct(b1, v1)
+                let b2 = SIMD8(repeating: w[32 + k])
+                let b3 = SIMD8(repeating: w[48 + k])
+                c20.addProduct(b2, v0)
+                c21.addProduct(b2, v1)
+                c30.addProduct(b3, v0)
+                c31.addProduct(b3, v1)
                 v += step
             }
-            TileMicroKernels.store8(c00, o0 + c); TileMicroKernels.store8(c01, o0 + c + 8)
-            TileMicroKernels.store8(c10, o1 + c); TileMicroKernels.store8(c11, o1 + c + 8)
-            TileMicroKernels.store8(c20, o2 + c); TileMicroKernels.store8(c21, o2 + c + 8)
-            TileMicroKernels.store8(c30, o3 + c); TileMicroKernels.store8(c31, o3 + c + 8)
+            TileMicroKernels.store8(c00, o0 + c)
+            TileMicroKernels.store8(c01, o0 + c + 8)
+            TileMicroKernels.store8(c10, o1 + c)
+            TileMicroKernels.store8(c11, o1 + c + 8)
+            TileMicroKernels.store8(c20, o2 + c)
+            TileMicroKernels.store8(c21, o2 + c + 8)
+            TileMicroKernels.store8(c30, o3 + c)
+            TileMicroKernels.store8(c31, o3 + c + 8)
             c += 16
         }
         if c < dim {
-            var c0 = TileMicroKernels.load8(o0 + c) * a0, c1 = TileMicroKernels.load8(o1 + c) * a1
-            var c2 = TileMicroKernels.load8(o2 + c) * a2, c3 = TileMicroKernels.load8(o3 + c) * a3
+            var c0 = TileMicroKernels.load8(o0 + c) * a0
+            var c1 = TileMicroKernels.load8(o1 + c) * a1
+            var c2 = TileMicroKernels.load8(o2 + c) * a2
+            var c3 = TileMicroKernels.load8(o3 + c) * a3
             var v = values + c * E.size
             for k in keys {
                 let x = E.load8(v)
-                c0.addProduct(SIMD8(repeating: w[k]), x); c1.addProduct(SIMD8(repeating: w[16 + k]), x)
-                c2.addProduct(SIMD8(repeating: w[32 + k]), x); c3.addProduct(SIMD8(repeating: w[48 + k]), x)
+                c0.addProduct(SIMD8(repeating: w[k]), x)
+                c1.addProduct(SIMD8(repeating: w[16 + k]), x)
+                c2.addProduct(SIMD8(repeating: w[32 + k]), x)
+                c3.addProduct(SIMD8(repeating: w[48 + k]), x)
                 v += step
             }
-            TileMicroKernels.store8(c0, o0 + c); TileMicroKernels.store8(c1, o1 + c)
-            TileMicroKernels.store8(c2, o2 + c); TileMicroKernels.store8(c3, o3 + c)
+            TileMicroKernels.store8(c0, o0 + c)
+            TileMicroKernels.store8(c1, o1 + c)
+            TileMicroKernels.store8(c2, o2 + c)
+            TileMicroKernels.store8(c3, o3 + c)
         }
     }
 }

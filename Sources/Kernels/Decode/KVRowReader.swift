@@ -27,7 +27,9 @@ struct KVRowReader: @unchecked Sendable {
         case .bf16:
             let source = bytes + row * n * 2
             for i in 0..<n {
-                destination[i] = Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) << 16)
+                destination[i] = Float(
+                    bitPattern: UInt32(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) << 16
+                )
             }
         case .int8:
             let source = bytes + row * n

@@ -15,12 +15,16 @@ public enum MachineCeilings {
         guard threads > 0 else { return 0 }
         return max(
             fmaPeak(SIMD16<Float>.self, threads: threads, seconds: seconds, repetitions: repetitions),
-            fmaPeak(SIMD8<Float>.self, threads: threads, seconds: seconds, repetitions: repetitions))
+            fmaPeak(SIMD8<Float>.self, threads: threads, seconds: seconds, repetitions: repetitions)
+        )
     }
 
     /// The FMA peak measured with chains of `Vector`.
     private static func fmaPeak<Vector: SIMD>(
-        _: Vector.Type, threads: Int, seconds: Double, repetitions: Int
+        _: Vector.Type,
+        threads: Int,
+        seconds: Double,
+        repetitions: Int
     ) -> Double where Vector.Scalar == Float, Vector: SendableMetatype {
         // Calibrate the iteration count on one thread.
         var iterations = 1 << 16
@@ -78,14 +82,31 @@ public enum MachineCeilings {
     where Vector.Scalar == Float {
         let a = Vector(repeating: 0.999_999)
         let b = Vector(repeating: 1e-7 * seed)
-        var c0 = Vector(repeating: seed), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3
-        var c4 = c0 + 4, c5 = c0 + 5, c6 = c0 + 6, c7 = c0 + 7
-        var c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
+        var c0 = Vector(repeating: seed)
+        var c1 = c0 + 1
+        var c2 = c0 + 2
+        var c3 = c0 + 3
+        var c4 = c0 + 4
+        var c5 = c0 + 5
+        var c6 = c0 + 6
+        var c7 = c0 + 7
+        var c8 = c0 + 8
+        var c9 = c0 + 9
+        var c10 = c0 + 10
+        var c11 = c0 + 11
         for _ in 0..<iterations {
-            c0 = b.addingProduct(c0, a); c1 = b.addingProduct(c1, a); c2 = b.addingProduct(c2, a)
-            c3 = b.addingProduct(c3, a); c4 = b.addingProduct(c4, a); c5 = b.addingProduct(c5, a)
-            c6 = b.addingProduct(c6, a); c7 = b.addingProduct(c7, a); c8 = b.addingProduct(c8, a)
-            c9 = b.addingProduct(c9, a); c10 = b.addingProduct(c10, a); c11 = b.addingProduct(c11, a)
+            c0 = b.addingProduct(c0, a)
+            c1 = b.addingProduct(c1, a)
+            c2 = b.addingProduct(c2, a)
+            c3 = b.addingProduct(c3, a)
+            c4 = b.addingProduct(c4, a)
+            c5 = b.addingProduct(c5, a)
+            c6 = b.addingProduct(c6, a)
+            c7 = b.addingProduct(c7, a)
+            c8 = b.addingProduct(c8, a)
+            c9 = b.addingProduct(c9, a)
+            c10 = b.addingProduct(c10, a)
+            c11 = b.addingProduct(c11, a)
         }
         let total = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11))
         return total.sum()
@@ -94,7 +115,14 @@ public enum MachineCeilings {
     /// Sums `chunks` chunks of eight `SIMD16<Float>` starting at `base` (64-byte aligned).
     @inline(never)
     static func sum(_ base: UnsafeRawPointer, chunks: Int) -> Float {
-        var s0 = SIMD16<Float>(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
+        var s0 = SIMD16<Float>()
+        var s1 = s0
+        var s2 = s0
+        var s3 = s0
+        var s4 = s0
+        var s5 = s0
+        var s6 = s0
+        var s7 = s0
         var pointer = base
         for _ in 0..<chunks {
             s0 += pointer.load(fromByteOffset: 0, as: SIMD16<Float>.self)

@@ -33,7 +33,10 @@ struct TiledAttentionKernel: Sendable {
 
     /// Computes every output row and log-sum-exp entry of `item`.
     func run(
-        _ item: Item, sequence: AttentionSequence, sequenceIndex: Int, buffers: AttentionBuffers,
+        _ item: Item,
+        sequence: AttentionSequence,
+        sequenceIndex: Int,
+        buffers: AttentionBuffers,
         scratch: inout AttentionScratch
     ) {
         let dim = headDim
@@ -61,7 +64,8 @@ struct TiledAttentionKernel: Sendable {
             }
             let token = item.firstToken + r / group
             let head = item.kvHead * group + r % group
-            let source = buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
+            let source =
+                buffers.queries + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             for d in 0..<dim { destination[d] = source[d] * options.scale }
             for d in dim..<rowStride { destination[d] = 0 }
@@ -78,15 +82,25 @@ struct TiledAttentionKernel: Sendable {
             for tile in (firstKey / tileWidth)...(lastKey / tileWidth) {
                 let keyStart = tile * tileWidth
                 let coverage = visibility.classify(
-                    keyStart: keyStart, count: tileWidth, firstPosition: firstPosition,
-                    lastPosition: lastPosition, keyCount: sequence.keyCount)
+                    keyStart: keyStart,
+                    count: tileWidth,
+                    firstPosition: firstPosition,
+                    lastPosition: lastPosition,
+                    keyCount: sequence.keyCount
+                )
                 if coverage == .hidden { continue }
                 let keys = min(tileWidth, sequence.keyCount - keyStart)
                 let slot = tile % scratch.tileCapacity
                 if scratch.packed[slot] != tile {
                     pack(
-                        tile: tile, slot: slot, keys: keys, kvHead: item.kvHead, sequence: sequence, buffers: buffers,
-                        scratch: scratch)
+                        tile: tile,
+                        slot: slot,
+                        keys: keys,
+                        kvHead: item.kvHead,
+                        sequence: sequence,
+                        buffers: buffers,
+                        scratch: scratch
+                    )
                     scratch.packed[slot] = tile
                 }
                 let kt = UnsafePointer(scratch.keys + slot * dim * tileWidth)
@@ -96,8 +110,13 @@ struct TiledAttentionKernel: Sendable {
                 func keyRange(_ r: Int) -> Range<Int> {
                     masked
                         ? visibleKeys(
-                            rowBlock: r, rows: rows, keyStart: keyStart, keys: keys, keyCount: sequence.keyCount,
-                            scratch: scratch)
+                            rowBlock: r,
+                            rows: rows,
+                            keyStart: keyStart,
+                            keys: keys,
+                            keyCount: sequence.keyCount,
+                            scratch: scratch
+                        )
                         : 0..<keys
                 }
                 var r = 0
@@ -106,15 +125,25 @@ struct TiledAttentionKernel: Sendable {
                     let range = keyRange(r)
                     if !range.isEmpty {
                         TileMicroKernels.scores(
-                            q: scratch.queries + r * rowStride, queryStride: rowStride, kt: kt, depth: dim,
+                            q: scratch.queries + r * rowStride,
+                            queryStride: rowStride,
+                            kt: kt,
+                            depth: dim,
                             s: scratch.scores + r * tileWidth,
-                            columns: (range.lowerBound / 16 * 16)..<((range.upperBound + 15) / 16 * 16))
+                            columns: (range.lowerBound / 16 * 16)..<((range.upperBound + 15) / 16 * 16)
+                        )
                     }
                     r += TileMicroKernels.rowBlock
                 }
                 softmax(
-                    rows: rows, rowCount: rowCount, keyStart: keyStart, tile: tile,
-                    masked: masked, keyCount: sequence.keyCount, scratch: scratch)
+                    rows: rows,
+                    rowCount: rowCount,
+                    keyStart: keyStart,
+                    tile: tile,
+                    masked: masked,
+                    keyCount: sequence.keyCount,
+                    scratch: scratch
+                )
                 r = 0
                 while r < rowCount {
                     let range = keyRange(r)
@@ -123,8 +152,13 @@ struct TiledAttentionKernel: Sendable {
                     let v = values + range.lowerBound * rowStride
                     for column in stride(from: 0, to: rowStride, by: 16) {
                         TileMicroKernels.accumulate16(
-                            p: p, alpha: alpha, v: v + column, keys: range.count,
-                            o: scratch.output + r * rowStride + column, stride: rowStride)
+                            p: p,
+                            alpha: alpha,
+                            v: v + column,
+                            keys: range.count,
+                            o: scratch.output + r * rowStride + column,
+                            stride: rowStride
+                        )
                     }
                     r += TileMicroKernels.rowBlock
                 }
@@ -135,7 +169,8 @@ struct TiledAttentionKernel: Sendable {
         for r in 0..<rows {
             let token = item.firstToken + r / group
             let head = item.kvHead * group + r % group
-            let destination = buffers.output + sequence.queryBase + token * sequence.queryTokenStride
+            let destination =
+                buffers.output + sequence.queryBase + token * sequence.queryTokenStride
                 + head * sequence.queryHeadStride
             let lseIndex = sequence.lseBase + token * sequence.lseTokenStride + head * sequence.lseHeadStride
             let sum = scratch.rowSum[r]
@@ -154,7 +189,12 @@ struct TiledAttentionKernel: Sendable {
     /// The keys of a tile that some real row of the register block starting at row `rowBlock` may
     /// see, by the causal and window bounds (rows are in position order).
     private func visibleKeys(
-        rowBlock: Int, rows: Int, keyStart: Int, keys: Int, keyCount: Int, scratch: borrowing AttentionScratch
+        rowBlock: Int,
+        rows: Int,
+        keyStart: Int,
+        keys: Int,
+        keyCount: Int,
+        scratch: borrowing AttentionScratch
     ) -> Range<Int> {
         let lastRow = min(rowBlock + TileMicroKernels.rowBlock, rows) - 1
         guard rowBlock <= lastRow else { return 0..<0 }
@@ -167,14 +207,59 @@ struct TiledAttentionKernel: Sendable {
 
     /// Converts tile `tile` (`keys` keys) of the item's KV head into slot `slot` of the scratch.
     private func pack(
-        tile: Int, slot: Int, keys: Int, kvHead: Int, sequence: AttentionSequence, buffers: AttentionBuffers,
+        tile: Int,
+        slot: Int,
+        keys: Int,
+        kvHead: Int,
+        sequence: AttentionSequence,
+        buffers: AttentionBuffers,
         scratch: borrowing AttentionScratch
     ) {
         switch buffers.keys.storage {
-        case .f32: pack(F32Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .f16: pack(F16Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .bf16: pack(BF16Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
-        case .int8: pack(Int8Element.self, tile: tile, slot: slot, keys: keys, kvHead: kvHead, sequence: sequence, buffers: buffers, scratch: scratch)
+        case .f32:
+            pack(
+                F32Element.self,
+                tile: tile,
+                slot: slot,
+                keys: keys,
+                kvHead: kvHead,
+                sequence: sequence,
+                buffers: buffers,
+                scratch: scratch
+            )
+        case .f16:
+            pack(
+                F16Element.self,
+                tile: tile,
+                slot: slot,
+                keys: keys,
+                kvHead: kvHead,
+                sequence: sequence,
+                buffers: buffers,
+                scratch: scratch
+            )
+        case .bf16:
+            pack(
+                BF16Element.self,
+                tile: tile,
+                slot: slot,
+                keys: keys,
+                kvHead: kvHead,
+                sequence: sequence,
+                buffers: buffers,
+                scratch: scratch
+            )
+        case .int8:
+            pack(
+                Int8Element.self,
+                tile: tile,
+                slot: slot,
+                keys: keys,
+                kvHead: kvHead,
+                sequence: sequence,
+                buffers: buffers,
+                scratch: scratch
+            )
         }
     }
 
@@ -182,8 +267,14 @@ struct TiledAttentionKernel: Sendable {
     /// registers into `[d][64]`; value rows converted 8 elements at a time. Keys past `keys` are
     /// zero, and so are value elements past `headDim`.
     private func pack<E: KVElement>(
-        _: E.Type, tile: Int, slot: Int, keys: Int, kvHead: Int, sequence: AttentionSequence,
-        buffers: AttentionBuffers, scratch: borrowing AttentionScratch
+        _: E.Type,
+        tile: Int,
+        slot: Int,
+        keys: Int,
+        kvHead: Int,
+        sequence: AttentionSequence,
+        buffers: AttentionBuffers,
+        scratch: borrowing AttentionScratch
     ) {
         let dim = headDim
         let tileWidth = TileMicroKernels.keyTile
@@ -191,7 +282,9 @@ struct TiledAttentionKernel: Sendable {
         let rows = scratch.tileRows
         let rowBytes = dim * E.size
         for j in 0..<tileWidth {
-            rows[j] = j < keys ? sequence.keyRows.row(head: kvHead, token: tile * tileWidth + j, pageTable: buffers.pageTable) : -1
+            rows[j] =
+                j < keys
+                ? sequence.keyRows.row(head: kvHead, token: tile * tileWidth + j, pageTable: buffers.pageTable) : -1
         }
         /// Elements `d..<d+8` of key `j` as floats (zero for a key past `keys`).
         @inline(__always) func key8(_ j: Int, _ d: Int) -> SIMD8<Float> {
@@ -204,9 +297,17 @@ struct TiledAttentionKernel: Sendable {
         for j in stride(from: 0, to: tileWidth, by: 8) {
             for d in stride(from: 0, to: whole, by: 8) {
                 VectorMath.storeTransposed(
-                    key8(j, d), key8(j + 1, d), key8(j + 2, d), key8(j + 3, d),
-                    key8(j + 4, d), key8(j + 5, d), key8(j + 6, d), key8(j + 7, d),
-                    to: kt + d * tileWidth + j, stride: tileWidth)
+                    key8(j, d),
+                    key8(j + 1, d),
+                    key8(j + 2, d),
+                    key8(j + 3, d),
+                    key8(j + 4, d),
+                    key8(j + 5, d),
+                    key8(j + 6, d),
+                    key8(j + 7, d),
+                    to: kt + d * tileWidth + j,
+                    stride: tileWidth
+                )
             }
         }
         for j in 0..<tileWidth {
@@ -237,7 +338,12 @@ struct TiledAttentionKernel: Sendable {
     /// Turns the scores of one tile into softmax weights in place, updating each row's running
     /// maximum and sum and setting its rescale factor for the output.
     private func softmax(
-        rows: Int, rowCount: Int, keyStart: Int, tile: Int, masked: Bool, keyCount: Int,
+        rows: Int,
+        rowCount: Int,
+        keyStart: Int,
+        tile: Int,
+        masked: Bool,
+        keyCount: Int,
         scratch: borrowing AttentionScratch
     ) {
         let visibility = options.visibility
@@ -261,31 +367,41 @@ struct TiledAttentionKernel: Sendable {
                     continue
                 }
             }
-            var x0 = TileMicroKernels.load(s), x1 = TileMicroKernels.load(s + 16)
-            var x2 = TileMicroKernels.load(s + 32), x3 = TileMicroKernels.load(s + 48)
+            var x0 = TileMicroKernels.load(s)
+            var x1 = TileMicroKernels.load(s + 16)
+            var x2 = TileMicroKernels.load(s + 32)
+            var x3 = TileMicroKernels.load(s + 48)
             if let cap = options.softcap {
                 let inverse = SIMD16<Float>(repeating: 1 / cap)
                 let c = SIMD16<Float>(repeating: cap)
-                x0 = c * VectorMath.tanh(x0 * inverse); x1 = c * VectorMath.tanh(x1 * inverse)
-                x2 = c * VectorMath.tanh(x2 * inverse); x3 = c * VectorMath.tanh(x3 * inverse)
+                x0 = c * VectorMath.tanh(x0 * inverse)
+                x1 = c * VectorMath.tanh(x1 * inverse)
+                x2 = c * VectorMath.tanh(x2 * inverse)
+                x3 = c * VectorMath.tanh(x3 * inverse)
             }
             if options.alibiSlopes != nil {
                 let slope = SIMD16<Float>(repeating: scratch.rowSlope[r])
                 let offset = SIMD16<Float>(repeating: Float(keyStart - position)) + laneFloat
-                x0.addProduct(slope, offset); x1.addProduct(slope, offset + 16)
-                x2.addProduct(slope, offset + 32); x3.addProduct(slope, offset + 48)
+                x0.addProduct(slope, offset)
+                x1.addProduct(slope, offset + 16)
+                x2.addProduct(slope, offset + 32)
+                x3.addProduct(slope, offset + 48)
             }
             if first > 0 || last < 63 {
-                let low = Float(first), high = Float(last)
+                let low = Float(first)
+                let high = Float(last)
                 x0 = VectorMath.maskOutside(x0, offset: 0, first: low, last: high)
                 x1 = VectorMath.maskOutside(x1, offset: 16, first: low, last: high)
                 x2 = VectorMath.maskOutside(x2, offset: 32, first: low, last: high)
                 x3 = VectorMath.maskOutside(x3, offset: 48, first: low, last: high)
             }
             let tileMax = VectorMath.horizontalMax(
-                VectorMath.maximum(VectorMath.maximum(x0, x1), VectorMath.maximum(x2, x3)))
-            TileMicroKernels.store(x0, s); TileMicroKernels.store(x1, s + 16)
-            TileMicroKernels.store(x2, s + 32); TileMicroKernels.store(x3, s + 48)
+                VectorMath.maximum(VectorMath.maximum(x0, x1), VectorMath.maximum(x2, x3))
+            )
+            TileMicroKernels.store(x0, s)
+            TileMicroKernels.store(x1, s + 16)
+            TileMicroKernels.store(x2, s + 32)
+            TileMicroKernels.store(x3, s + 48)
             let previous = scratch.rowMax[r]
             let newMax = Swift.max(previous, tileMax)
             let shift = SIMD8<Float>(repeating: VectorMath.exponentShift(maximum: newMax))
@@ -295,7 +411,8 @@ struct TiledAttentionKernel: Sendable {
             var sum = SIMD8<Float>()
             for group in 0..<8 {
                 let lane = s + 8 * group
-                let p = first <= 8 * group + 7 && last >= 8 * group
+                let p =
+                    first <= 8 * group + 7 && last >= 8 * group
                     ? VectorMath.exp(TileMicroKernels.load8(lane), shift: shift) : SIMD8()
                 TileMicroKernels.store8(p, lane)
                 sum += p

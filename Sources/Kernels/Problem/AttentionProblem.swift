@@ -41,34 +41,57 @@ struct AttentionProblem: Sendable {
         var logSumExp = [Float](unsafeUninitializedCapacity: rowCount) { _, count in count = rowCount }
         let noScales: [Float] = [0]
         q.withUnsafeBufferPointer { qBuffer in
-        output.withUnsafeMutableBufferPointer { outBuffer in
-        logSumExp.withUnsafeMutableBufferPointer { lseBuffer in
-        keys.bytes.withUnsafeBytes { keyBytes in
-        values.bytes.withUnsafeBytes { valueBytes in
-        (keys.scales.isEmpty ? noScales : keys.scales).withUnsafeBufferPointer { keyScales in
-        (values.scales.isEmpty ? noScales : values.scales).withUnsafeBufferPointer { valueScales in
-        (pageTable.isEmpty ? [0] : pageTable).withUnsafeBufferPointer { table in
-            guard let qBase = qBuffer.baseAddress, let outBase = outBuffer.baseAddress,
-                let lseBase = lseBuffer.baseAddress, let keyBase = keyBytes.baseAddress,
-                let valueBase = valueBytes.baseAddress, let keyScaleBase = keyScales.baseAddress,
-                let valueScaleBase = valueScales.baseAddress, let tableBase = table.baseAddress
-            else {
-                // No keys at all: every row is empty.
-                outBuffer.update(repeating: 0)
-                lseBuffer.update(repeating: -.infinity)
-                return
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                logSumExp.withUnsafeMutableBufferPointer { lseBuffer in
+                    keys.bytes.withUnsafeBytes { keyBytes in
+                        values.bytes.withUnsafeBytes { valueBytes in
+                            (keys.scales.isEmpty ? noScales : keys.scales).withUnsafeBufferPointer { keyScales in
+                                (values.scales.isEmpty ? noScales : values.scales).withUnsafeBufferPointer {
+                                    valueScales in
+                                    (pageTable.isEmpty ? [0] : pageTable).withUnsafeBufferPointer { table in
+                                        guard let qBase = qBuffer.baseAddress, let outBase = outBuffer.baseAddress,
+                                            let lseBase = lseBuffer.baseAddress, let keyBase = keyBytes.baseAddress,
+                                            let valueBase = valueBytes.baseAddress,
+                                            let keyScaleBase = keyScales.baseAddress,
+                                            let valueScaleBase = valueScales.baseAddress,
+                                            let tableBase = table.baseAddress
+                                        else {
+                                            // No keys at all: every row is empty.
+                                            outBuffer.update(repeating: 0)
+                                            lseBuffer.update(repeating: -.infinity)
+                                            return
+                                        }
+                                        let buffers = AttentionBuffers(
+                                            queries: qBase,
+                                            output: outBase,
+                                            logSumExp: lseBase,
+                                            keys: KVRowReader(
+                                                bytes: keyBase,
+                                                scales: keyScaleBase,
+                                                storage: keys.storage,
+                                                rowLength: headDim
+                                            ),
+                                            values: KVRowReader(
+                                                bytes: valueBase,
+                                                scales: valueScaleBase,
+                                                storage: values.storage,
+                                                rowLength: headDim
+                                            ),
+                                            pageTable: tableBase
+                                        )
+                                        if DecodeAttentionKernel.handles(rows: maxQueries * group, headDim: headDim) {
+                                            runDecode(buffers: buffers)
+                                        } else {
+                                            runTiled(buffers: buffers)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let buffers = AttentionBuffers(
-                queries: qBase, output: outBase, logSumExp: lseBase,
-                keys: KVRowReader(bytes: keyBase, scales: keyScaleBase, storage: keys.storage, rowLength: headDim),
-                values: KVRowReader(bytes: valueBase, scales: valueScaleBase, storage: values.storage, rowLength: headDim),
-                pageTable: tableBase)
-            if DecodeAttentionKernel.handles(rows: maxQueries * group, headDim: headDim) {
-                runDecode(buffers: buffers)
-            } else {
-                runTiled(buffers: buffers)
-            }
-        }}}}}}}}
+        }
         return AttentionResult(output: output, logSumExp: logSumExp)
     }
 
@@ -89,7 +112,10 @@ struct AttentionProblem: Sendable {
                 let firstHead = index % itemsPerSequence * headsPerItem
                 kernel.run(
                     kvHeads: firstHead..<min(kvHeads, firstHead + headsPerItem),
-                    sequence: active[index / itemsPerSequence], buffers: buffers, scratch: scratch)
+                    sequence: active[index / itemsPerSequence],
+                    buffers: buffers,
+                    scratch: scratch
+                )
             }
         }
     }
@@ -105,18 +131,27 @@ struct AttentionProblem: Sendable {
         let keyTile = TileMicroKernels.keyTile
         let headTiles = (maxKeys + keyTile - 1) / keyTile
         // A block sees a span of keys that touches at most span / 64 + 2 tiles.
-        let tiles = options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
+        let tiles =
+            options.visibility.keySpan(positions: tokensPerBlock).map { min(headTiles, $0 / keyTile + 2) }
             ?? headTiles
         let maxRows = kernel.paddedRows(tokens: tokensPerBlock)
         let run = Self.tiledItemsPerClaim
         ParallelWork.run(itemCount: (items.count + run - 1) / run, threads: options.threads) { claim in
             var scratch = AttentionScratch(
-                tiles: tiles, maxRows: maxRows, headDim: headDim, paddedDim: paddedDim)
+                tiles: tiles,
+                maxRows: maxRows,
+                headDim: headDim,
+                paddedDim: paddedDim
+            )
             while let claimed = claim() {
                 for item in items[claimed * run..<min(items.count, (claimed + 1) * run)] {
                     kernel.run(
-                        item, sequence: sequences[item.sequence], sequenceIndex: item.sequence,
-                        buffers: buffers, scratch: &scratch)
+                        item,
+                        sequence: sequences[item.sequence],
+                        sequenceIndex: item.sequence,
+                        buffers: buffers,
+                        scratch: &scratch
+                    )
                 }
             }
         }
@@ -131,9 +166,14 @@ struct AttentionProblem: Sendable {
             for head in 0..<kvHeads {
                 for block in (0..<blocks).reversed() {
                     let first = block * tokensPerBlock
-                    items.append(.init(
-                        sequence: index, kvHead: head, firstToken: first,
-                        tokenCount: min(tokensPerBlock, sequence.queryCount - first)))
+                    items.append(
+                        .init(
+                            sequence: index,
+                            kvHead: head,
+                            firstToken: first,
+                            tokenCount: min(tokensPerBlock, sequence.queryCount - first)
+                        )
+                    )
                 }
             }
         }

@@ -57,7 +57,8 @@ struct KeyVisibility: Sendable {
         {
             return .hidden
         }
-        var full = firstKey(position: lastPosition) <= keyStart
+        var full =
+            firstKey(position: lastPosition) <= keyStart
             && keyEnd <= lastKey(position: firstPosition, keyCount: keyCount)
         if blockSparse != nil {
             let keyTile = keyStart / BlockSparseMask.keyTileSize
@@ -68,7 +69,8 @@ struct KeyVisibility: Sendable {
                 let allowed = tileAllowed(position: tileStart, keyTile: keyTile)
                 any = any || allowed
                 all = all && allowed
-                tileStart = tileStart < 0
+                tileStart =
+                    tileStart < 0
                     ? 0 : (tileStart / BlockSparseMask.queryTileSize + 1) * BlockSparseMask.queryTileSize
             }
             if !any { return .hidden }

@@ -41,14 +41,19 @@ struct ResolvedAttentionOptions: Sendable {
             let (cells, overflow) = mask.queryTiles.multipliedReportingOverflow(by: mask.keyTiles)
             guard !overflow, mask.allowed.count == cells else {
                 throw .invalidBlockSparseMask(
-                    "\(mask.queryTiles) × \(mask.keyTiles) tiles need as many flags, got \(mask.allowed.count)")
+                    "\(mask.queryTiles) × \(mask.keyTiles) tiles need as many flags, got \(mask.allowed.count)"
+                )
             }
         }
         self.scale = scale
         self.softcap = options.softcap
         self.alibiSlopes = options.alibiSlopes
         self.visibility = KeyVisibility(
-            causal: options.causal, left: window.left, right: window.right, blockSparse: options.blockSparse)
+            causal: options.causal,
+            left: window.left,
+            right: window.right,
+            blockSparse: options.blockSparse
+        )
         self.threads = threads
     }
 
@@ -63,7 +68,8 @@ struct ResolvedAttentionOptions: Sendable {
         guard mask.queryTiles >= neededQueryTiles, mask.keyTiles >= neededKeyTiles else {
             throw .invalidBlockSparseMask(
                 "\(mask.queryTiles) × \(mask.keyTiles) tiles do not cover positions up to \(maxKeyCount)"
-                    + " (need \(neededQueryTiles) × \(neededKeyTiles))")
+                    + " (need \(neededQueryTiles) × \(neededKeyTiles))"
+            )
         }
     }
 }

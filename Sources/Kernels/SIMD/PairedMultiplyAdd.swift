@@ -11,9 +11,11 @@ enum PairedMultiplyAdd {
         #if arch(x86_64)
         unsafeBitCast(
             _mm256_madd_epi16(unsafeBitCast(a, to: __m256i.self), unsafeBitCast(b, to: __m256i.self)),
-            to: SIMD8<Int32>.self)
+            to: SIMD8<Int32>.self
+        )
         #else
-        let aw = unsafeBitCast(a, to: SIMD8<Int32>.self), bw = unsafeBitCast(b, to: SIMD8<Int32>.self)
+        let aw = unsafeBitCast(a, to: SIMD8<Int32>.self)
+        let bw = unsafeBitCast(b, to: SIMD8<Int32>.self)
         return ((aw &<< 16) &>> 16) &* ((bw &<< 16) &>> 16) &+ (aw &>> 16) &* (bw &>> 16)
         #endif
     }
@@ -38,9 +40,11 @@ enum PairedMultiplyAdd {
         let y = _mm256_cvtepi8_epi16(unsafeBitCast(b.loadUnaligned(as: SIMD16<Int8>.self), to: __m128i.self))
         return (
             unsafeBitCast(_mm256_unpacklo_epi16(x, y), to: SIMD16<Int16>.self),
-            unsafeBitCast(_mm256_unpackhi_epi16(x, y), to: SIMD16<Int16>.self))
+            unsafeBitCast(_mm256_unpackhi_epi16(x, y), to: SIMD16<Int16>.self)
+        )
         #else
-        var low = SIMD16<Int16>(), high = SIMD16<Int16>()
+        var low = SIMD16<Int16>()
+        var high = SIMD16<Int16>()
         for lane in 0..<8 {
             let i = lane % 4 + lane / 4 * 8
             low[2 * lane] = Int16(a.load(fromByteOffset: i, as: Int8.self))

@@ -211,8 +211,10 @@ enum VectorMath {
         let ab = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b))
         let cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d))
         // [Σa0..3, Σb0..3, Σc0..3, Σd0..3 | Σa4..7, Σb4..7, Σc4..7, Σd4..7]
-        let abPairs = unsafeBitCast(ab, to: __m256d.self), cdPairs = unsafeBitCast(cd, to: __m256d.self)
-        let halves = unsafeBitCast(_mm256_unpacklo_pd(abPairs, cdPairs), to: SIMD8<Float>.self)
+        let abPairs = unsafeBitCast(ab, to: __m256d.self)
+        let cdPairs = unsafeBitCast(cd, to: __m256d.self)
+        let halves =
+            unsafeBitCast(_mm256_unpacklo_pd(abPairs, cdPairs), to: SIMD8<Float>.self)
             + unsafeBitCast(_mm256_unpackhi_pd(abPairs, cdPairs), to: SIMD8<Float>.self)
         return halves.lowHalf + halves.highHalf
         #else
@@ -230,9 +232,12 @@ enum VectorMath {
         #if arch(x86_64)
         @inline(__always) func vector(_ x: SIMD8<Int32>) -> __m256i { unsafeBitCast(x, to: __m256i.self) }
         @inline(__always) func lanes(_ x: __m256i) -> SIMD8<Int32> { unsafeBitCast(x, to: SIMD8<Int32>.self) }
-        let ab = lanes(_mm256_unpacklo_epi32(vector(a), vector(b))) &+ lanes(_mm256_unpackhi_epi32(vector(a), vector(b)))
-        let cd = lanes(_mm256_unpacklo_epi32(vector(c), vector(d))) &+ lanes(_mm256_unpackhi_epi32(vector(c), vector(d)))
-        let halves = lanes(_mm256_unpacklo_epi64(vector(ab), vector(cd))) &+ lanes(_mm256_unpackhi_epi64(vector(ab), vector(cd)))
+        let ab =
+            lanes(_mm256_unpacklo_epi32(vector(a), vector(b))) &+ lanes(_mm256_unpackhi_epi32(vector(a), vector(b)))
+        let cd =
+            lanes(_mm256_unpacklo_epi32(vector(c), vector(d))) &+ lanes(_mm256_unpackhi_epi32(vector(c), vector(d)))
+        let halves =
+            lanes(_mm256_unpacklo_epi64(vector(ab), vector(cd))) &+ lanes(_mm256_unpackhi_epi64(vector(ab), vector(cd)))
         return halves.lowHalf &+ halves.highHalf
         #else
         return SIMD4(a.wrappedSum(), b.wrappedSum(), c.wrappedSum(), d.wrappedSum())
@@ -243,32 +248,75 @@ enum VectorMath {
     /// row) at `destination + i * stride`. Three rounds of in-register shuffles on x86-64.
     @inline(__always)
     static func storeTransposed(
-        _ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
-        _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>,
-        to destination: UnsafeMutablePointer<Float>, stride: Int
+        _ r0: SIMD8<Float>,
+        _ r1: SIMD8<Float>,
+        _ r2: SIMD8<Float>,
+        _ r3: SIMD8<Float>,
+        _ r4: SIMD8<Float>,
+        _ r5: SIMD8<Float>,
+        _ r6: SIMD8<Float>,
+        _ r7: SIMD8<Float>,
+        to destination: UnsafeMutablePointer<Float>,
+        stride: Int
     ) {
         #if arch(x86_64)
         func d(_ x: __m256) -> __m256d { unsafeBitCast(x, to: __m256d.self) }
         func f(_ x: __m256d) -> SIMD8<Float> { unsafeBitCast(x, to: SIMD8<Float>.self) }
         // Pairs of rows interleaved, then pairs of pairs: u_k holds columns k and k + 4 of 4 rows.
-        let t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1)
-        let t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3)
-        let t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5)
-        let t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7)
-        let u0 = f(_mm256_unpacklo_pd(d(t0), d(t2))), u1 = f(_mm256_unpackhi_pd(d(t0), d(t2)))
-        let u2 = f(_mm256_unpacklo_pd(d(t1), d(t3))), u3 = f(_mm256_unpackhi_pd(d(t1), d(t3)))
-        let u4 = f(_mm256_unpacklo_pd(d(t4), d(t6))), u5 = f(_mm256_unpackhi_pd(d(t4), d(t6)))
-        let u6 = f(_mm256_unpacklo_pd(d(t5), d(t7))), u7 = f(_mm256_unpackhi_pd(d(t5), d(t7)))
+        let t0 = _mm256_unpacklo_ps(r0, r1)
+        let t1 = _mm256_unpackhi_ps(r0, r1)
+        let t2 = _mm256_unpacklo_ps(r2, r3)
+        let t3 = _mm256_unpackhi_ps(r2, r3)
+        let t4 = _mm256_unpacklo_ps(r4, r5)
+        let t5 = _mm256_unpackhi_ps(r4, r5)
+        let t6 = _mm256_unpacklo_ps(r6, r7)
+        let t7 = _mm256_unpackhi_ps(r6, r7)
+        let u0 = f(_mm256_unpacklo_pd(d(t0), d(t2)))
+        let u1 = f(_mm256_unpackhi_pd(d(t0), d(t2)))
+        let u2 = f(_mm256_unpacklo_pd(d(t1), d(t3)))
+        let u3 = f(_mm256_unpackhi_pd(d(t1), d(t3)))
+        let u4 = f(_mm256_unpacklo_pd(d(t4), d(t6)))
+        let u5 = f(_mm256_unpackhi_pd(d(t4), d(t6)))
+        let u6 = f(_mm256_unpacklo_pd(d(t5), d(t7)))
+        let u7 = f(_mm256_unpackhi_pd(d(t5), d(t7)))
         let raw = UnsafeMutableRawPointer(destination)
         let rowBytes = stride * MemoryLayout<Float>.size
         raw.storeBytes(of: SIMD8(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf), toByteOffset: rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), toByteOffset: 2 * rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf), toByteOffset: 3 * rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf), toByteOffset: 4 * rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf), toByteOffset: 5 * rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf), toByteOffset: 6 * rowBytes, as: SIMD8<Float>.self)
-        raw.storeBytes(of: SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf), toByteOffset: 7 * rowBytes, as: SIMD8<Float>.self)
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf),
+            toByteOffset: rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf),
+            toByteOffset: 2 * rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf),
+            toByteOffset: 3 * rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf),
+            toByteOffset: 4 * rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf),
+            toByteOffset: 5 * rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf),
+            toByteOffset: 6 * rowBytes,
+            as: SIMD8<Float>.self
+        )
+        raw.storeBytes(
+            of: SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf),
+            toByteOffset: 7 * rowBytes,
+            as: SIMD8<Float>.self
+        )
         #else
         let rows = [r0, r1, r2, r3, r4, r5, r6, r7]
         for i in 0..<8 {

@@ -46,9 +46,20 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// Checks and converts the command line's values; `heartbeatMilliseconds` must lie in
     /// 1…3,600,000.
     public init(
-        coordinator: String?, listen: String, model: String?, memory: String?, compressedMemory: String?,
-        dataDirectory: String?, disk: String?, role: String, remotes: [String], threads: Int?,
-        curveSecret: String?, coordinatorKey: String?, logLevel: String, workerID: UInt64,
+        coordinator: String?,
+        listen: String,
+        model: String?,
+        memory: String?,
+        compressedMemory: String?,
+        dataDirectory: String?,
+        disk: String?,
+        role: String,
+        remotes: [String],
+        threads: Int?,
+        curveSecret: String?,
+        coordinatorKey: String?,
+        logLevel: String,
+        workerID: UInt64,
         heartbeatMilliseconds: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
     ) throws(ConfigurationError) {
         guard !listen.isEmpty else { throw .invalidOption("--listen needs an endpoint") }
@@ -58,9 +69,12 @@ public struct WorkerConfiguration: Sendable, Equatable {
         } catch {
             throw .invalidModel(error.description)
         }
-        self.memory = try memory.map { text throws(ConfigurationError) in try ByteSize(parsing: text) } ?? Self.defaultMemory
+        self.memory =
+            try memory.map { text throws(ConfigurationError) in try ByteSize(parsing: text) } ?? Self.defaultMemory
         guard self.memory.bytes > 0 else { throw .invalidOption("--memory must be positive") }
-        self.compressedMemory = try compressedMemory.map { text throws(ConfigurationError) in try ByteSize(parsing: text) }
+        self.compressedMemory = try compressedMemory.map { text throws(ConfigurationError) in
+            try ByteSize(parsing: text)
+        }
         self.disk = try disk.map { text throws(ConfigurationError) in try ByteSize(parsing: text) }
         guard (dataDirectory == nil) == (disk == nil) else {
             throw .invalidOption("--data-dir and --disk go together")
@@ -73,10 +87,14 @@ public struct WorkerConfiguration: Sendable, Equatable {
             throw .invalidOption("--curve-secret and --coordinator-key go together")
         }
         guard (1...Self.maximumHeartbeatMilliseconds).contains(heartbeatMilliseconds) else {
-            throw .invalidOption("--heartbeat must be 1 to \(Self.maximumHeartbeatMilliseconds) milliseconds, not \(heartbeatMilliseconds)")
+            throw .invalidOption(
+                "--heartbeat must be 1 to \(Self.maximumHeartbeatMilliseconds) milliseconds, not \(heartbeatMilliseconds)"
+            )
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
-            throw .invalidOption("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .invalidOption(
+                "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         self.coordinator = coordinator
         self.listen = listen

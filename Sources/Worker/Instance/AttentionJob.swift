@@ -62,13 +62,18 @@ struct AttentionJob: Sendable, Equatable {
                     throw .internal("attention: a result does not have its call's shape")
                 }
                 for (slot, first) in call.firstRows.enumerated() {
-                    guard first >= 0, first + n <= rows else { throw .internal("attention: row \(first) is outside the answer") }
+                    guard first >= 0, first + n <= rows else {
+                        throw .internal("attention: row \(first) is outside the answer")
+                    }
                     let source = slot * n
                     output.replaceSubrange(
-                        first * width..<(first + n) * width, with: result.output[source * width..<(source + n) * width])
+                        first * width..<(first + n) * width,
+                        with: result.output[source * width..<(source + n) * width]
+                    )
                     lse.replaceSubrange(
                         first * queryHeads..<(first + n) * queryHeads,
-                        with: result.logSumExp[source * queryHeads..<(source + n) * queryHeads])
+                        with: result.logSumExp[source * queryHeads..<(source + n) * queryHeads]
+                    )
                 }
             }
         }
@@ -76,7 +81,8 @@ struct AttentionJob: Sendable, Equatable {
         do throws(WireError) {
             result = try AttentionOutput(
                 output: WireTensor(f32: output, shape: [rows, queryHeads, headDim]),
-                lse: WireTensor(f32: lse, shape: [rows, queryHeads]))
+                lse: WireTensor(f32: lse, shape: [rows, queryHeads])
+            )
         } catch {
             throw led(.internal("attention output: \(error)"))
         }
@@ -96,7 +102,8 @@ struct AttentionJob: Sendable, Equatable {
         if let entry = error.sequence, sequences.indices.contains(entry) {
             refusal = .badRequest("sequence \(sequences[entry]): attention: \(error.detail)")
         } else {
-            let names = sequences.prefix(16).map(String.init).joined(separator: ", ")
+            let names =
+                sequences.prefix(16).map(String.init).joined(separator: ", ")
                 + (sequences.count > 16 ? ", … (\(sequences.count) in all)" : "")
             refusal = .badRequest("attention of sequence\(sequences.count == 1 ? "" : "s") \(names): \(error.detail)")
         }

@@ -71,7 +71,12 @@ extension WorkerInstance {
     mutating func get(_ keys: [PrefixKey], requestID: UInt64) throws(ServiceError) -> [WorkerDirective] {
         let below = keysBelow(keys)
         guard below.isEmpty else {
-            return [.fetchFromLowerTiers(below, then: PendingRequest(requestID: requestID, step: .get(keys: keys, asked: below)))]
+            return [
+                .fetchFromLowerTiers(
+                    below,
+                    then: PendingRequest(requestID: requestID, step: .get(keys: keys, asked: below))
+                )
+            ]
         }
         return reply(requestID, .pageGetReply(PageGetReply(pages: try encodedPages(keys, fetched: [:]))))
     }
@@ -106,7 +111,12 @@ extension WorkerInstance {
         var seen = Set<PrefixKey>()
         let asked = keys.filter { !isHot($0) && seen.insert($0).inserted }
         guard asked.isEmpty else {
-            return [.askLowerTiersContain(asked, then: PendingRequest(requestID: requestID, step: .contains(keys: keys, asked: asked)))]
+            return [
+                .askLowerTiersContain(
+                    asked,
+                    then: PendingRequest(requestID: requestID, step: .contains(keys: keys, asked: asked))
+                )
+            ]
         }
         return reply(requestID, .pageContainsReply(PageContainsReply(present: keys.map { _ in true })))
     }
@@ -130,22 +140,44 @@ extension WorkerInstance {
         var seen = Set<PrefixKey>()
         let asked = body.keys.filter { !isHot($0) && seen.insert($0).inserted }
         guard asked.isEmpty else {
-            return [.askLowerTiersContain(asked, then: PendingRequest(requestID: requestID, step: .pullPresence(body, asked: asked)))]
+            return [
+                .askLowerTiersContain(
+                    asked,
+                    then: PendingRequest(requestID: requestID, step: .pullPresence(body, asked: asked))
+                )
+            ]
         }
         return reply(requestID, .pullPagesReply(PullPagesReply(pulled: body.keys.map { _ in true })))
     }
 
     /// The next step of a pull: fetch the next batch of `wanted` from the peer, or, with nothing
     /// left, answer which keys are now held (hot, or in a lower tier).
-    func pullNext(_ body: PullPages, requestID: UInt64, wanted: [PrefixKey], heldBelow: Set<PrefixKey>) -> [WorkerDirective] {
+    func pullNext(
+        _ body: PullPages,
+        requestID: UInt64,
+        wanted: [PrefixKey],
+        heldBelow: Set<PrefixKey>
+    ) -> [WorkerDirective] {
         guard !wanted.isEmpty else {
-            let pulled = body.keys.map { isHot($0) || heldBelow.contains($0) || manager.cache.lowerTierKeys.contains($0) }
+            let pulled = body.keys.map {
+                isHot($0) || heldBelow.contains($0) || manager.cache.lowerTierKeys.contains($0)
+            }
             return reply(requestID, .pullPagesReply(PullPagesReply(pulled: pulled)))
         }
         let batch = Array(wanted.prefix(WireLimits.maxPagesPerRequest))
         let step = PendingRequest.Step.pullBatch(
-            body, batch: batch, remaining: Array(wanted.dropFirst(batch.count)), heldBelow: heldBelow)
-        return [.fetchFromPeer(endpoint: body.peerEndpoint, keys: batch, then: PendingRequest(requestID: requestID, step: step))]
+            body,
+            batch: batch,
+            remaining: Array(wanted.dropFirst(batch.count)),
+            heldBelow: heldBelow
+        )
+        return [
+            .fetchFromPeer(
+                endpoint: body.peerEndpoint,
+                keys: batch,
+                then: PendingRequest(requestID: requestID, step: step)
+            )
+        ]
     }
 
     /// Answers a `PrefetchPages`, first asking for the listed pages that lie below the hot pool.
@@ -153,7 +185,12 @@ extension WorkerInstance {
         try requireCompute(.prefetchPages)
         let below = keysBelow(keys)
         guard below.isEmpty else {
-            return [.fetchFromLowerTiers(below, then: PendingRequest(requestID: requestID, step: .prefetch(keys: keys, asked: below)))]
+            return [
+                .fetchFromLowerTiers(
+                    below,
+                    then: PendingRequest(requestID: requestID, step: .prefetch(keys: keys, asked: below))
+                )
+            ]
         }
         return reply(requestID, .prefetchPagesReply(PrefetchPagesReply(hot: keys.map(isHot))))
     }
@@ -173,7 +210,9 @@ extension WorkerInstance {
     /// the worker.
     mutating func admit(promoted page: RawPage, key: PrefixKey, effects: inout [WorkerDirective]) {
         guard page.layout == layout else {
-            effects.append(.log(.warning, "lower tiers returned page \(key) of layout \(page.layout), expected \(layout)"))
+            effects.append(
+                .log(.warning, "lower tiers returned page \(key) of layout \(page.layout), expected \(layout)")
+            )
             manager.lowerTiersLost(keys: [key])
             return
         }

@@ -5,7 +5,11 @@ import CacheProtocol
 extension WorkerInstance {
     /// Every key held, as of the last event numbered (at most `WireLimits.maxKeysPerSnapshot`).
     func snapshot() -> SnapshotReply {
-        SnapshotReply(workerID: workerID, eventSequence: lastEvent, keys: Array(held.prefix(WireLimits.maxKeysPerSnapshot)))
+        SnapshotReply(
+            workerID: workerID,
+            eventSequence: lastEvent,
+            keys: Array(held.prefix(WireLimits.maxKeysPerSnapshot))
+        )
     }
 
     /// The worker's own counters for `StatsReply`; the shell appends the lower tiers' counters.

@@ -12,22 +12,37 @@ extension WorkerInstance {
     /// could use lie below the hot pool and have not been fetched yet (`fetched` false), asks for
     /// them first; `resume` admits what comes back and opens with `fetched` true.
     mutating func open(
-        _ body: OpenSequence, requestID: UInt64, fetched: Bool, effects: inout [WorkerDirective]
+        _ body: OpenSequence,
+        requestID: UInt64,
+        fetched: Bool,
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) -> [WorkerDirective] {
         try requireCompute(.openSequence)
         guard !isDraining else { throw .unavailable("worker \(workerID) is draining") }
         let pageSize = spec.pageSize
         let start = Int(body.shardStart)
         guard start % pageSize == 0, start <= body.tokens.count else {
-            throw .badRequest("shard start \(start) must be a multiple of \(pageSize) and at most the \(body.tokens.count) tokens")
+            throw .badRequest(
+                "shard start \(start) must be a multiple of \(pageSize) and at most the \(body.tokens.count) tokens"
+            )
         }
-        let keys = Array(PrefixKey.chain(
-            namespace: body.namespace, fingerprint: fingerprint, tokens: body.tokens, pageSize: pageSize
-        ).dropFirst(start / pageSize))
+        let keys = Array(
+            PrefixKey.chain(
+                namespace: body.namespace,
+                fingerprint: fingerprint,
+                tokens: body.tokens,
+                pageSize: pageSize
+            ).dropFirst(start / pageSize)
+        )
         if !fetched {
             let below = leadingKeysBelow(keys)
             if !below.isEmpty {
-                return [.fetchFromLowerTiers(below, then: PendingRequest(requestID: requestID, step: .open(body, asked: below)))]
+                return [
+                    .fetchFromLowerTiers(
+                        below,
+                        then: PendingRequest(requestID: requestID, step: .open(body, asked: below))
+                    )
+                ]
             }
         }
         let requested = body.sequenceID == 0 ? nil : SequenceID(rawValue: body.sequenceID)
@@ -39,8 +54,12 @@ extension WorkerInstance {
         }
         shards[opened.id] = SequenceShard(start: start, keys: keys)
         counters.cachedTokensServed += UInt64(opened.cachedTokens)
-        return reply(requestID, .openSequenceReply(
-            OpenSequenceReply(sequenceID: opened.id.rawValue, cachedTokens: UInt32(start + opened.cachedTokens))))
+        return reply(
+            requestID,
+            .openSequenceReply(
+                OpenSequenceReply(sequenceID: opened.id.rawValue, cachedTokens: UInt32(start + opened.cachedTokens))
+            )
+        )
     }
 
     /// The keys of `chain` that lie below the hot pool, from the start up to the first key that is
@@ -66,7 +85,9 @@ extension WorkerInstance {
 
     /// `layer` as an index, refused when the model has no such layer.
     func checkLayer(_ layer: UInt32) throws(ServiceError) -> Int {
-        guard Int(layer) < spec.layers else { throw .badRequest("layer \(layer) is outside the model's \(spec.layers) layers") }
+        guard Int(layer) < spec.layers else {
+            throw .badRequest("layer \(layer) is outside the model's \(spec.layers) layers")
+        }
         return Int(layer)
     }
 
@@ -81,7 +102,10 @@ extension WorkerInstance {
     /// Refuses a request whose tensor `name` (`width` floats a row) holds NaN or an infinity, naming
     /// the tensor and the row; `row` describes the row (its position, its sequence).
     func requireFinite(
-        _ values: [Float], tensor name: String, width: Int, row describe: (Int) -> String
+        _ values: [Float],
+        tensor name: String,
+        width: Int,
+        row describe: (Int) -> String
     ) throws(ServiceError) {
         guard let index = FiniteCheck.firstNonFinite(in: values) else { return }
         let row = index / width
@@ -91,7 +115,9 @@ extension WorkerInstance {
     /// Appends a prefill's keys and values to its layer and returns the job that computes the
     /// causal attention of its tokens over the sequence's tokens so far.
     mutating func prefill(
-        _ body: Prefill, requestID: UInt64, effects: inout [WorkerDirective]
+        _ body: Prefill,
+        requestID: UInt64,
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) -> AttentionJob {
         try requireCompute(.prefill)
         let (id, shard, state) = try lookUp(body.sequenceID)
@@ -104,22 +130,39 @@ extension WorkerInstance {
             guard let k = body.input.k, let v = body.input.v else { throw .badRequest("k and v are missing") }
             let position = shard.start + state.layerLengths[layer]
             guard Int(body.startPosition) == position else {
-                throw .badRequest("layer \(layer) starts at \(body.startPosition), the sequence's length there is \(position)")
+                throw .badRequest(
+                    "layer \(layer) starts at \(body.startPosition), the sequence's length there is \(position)"
+                )
             }
             let q = body.input.q.floatValues()
             let keys = k.floatValues()
             let values = v.floatValues()
-            for (name, tensor, heads) in [("q", q, spec.queryHeads), ("k", keys, spec.kvHeads), ("v", values, spec.kvHeads)] {
+            for (name, tensor, heads) in [
+                ("q", q, spec.queryHeads), ("k", keys, spec.kvHeads), ("v", values, spec.kvHeads),
+            ] {
                 try requireFinite(tensor, tensor: name, width: heads * spec.headDim) { "position \(position + $0)" }
             }
             try append(id, layer: layer, keys: keys, values: values, effects: &effects)
             let call = AttentionCall(
-                q: q, queryLength: rows, queryHeads: spec.queryHeads, pool: try pool(layer: layer),
-                blockTables: [try sequenceField(\.pages, of: id)], kvLengths: [state.layerLengths[layer] + rows],
-                options: AttentionOptions(causal: true, threads: threads), sequenceIDs: [body.sequenceID], firstRows: [0])
+                q: q,
+                queryLength: rows,
+                queryHeads: spec.queryHeads,
+                pool: try pool(layer: layer),
+                blockTables: [try sequenceField(\.pages, of: id)],
+                kvLengths: [state.layerLengths[layer] + rows],
+                options: AttentionOptions(causal: true, threads: threads),
+                sequenceIDs: [body.sequenceID],
+                firstRows: [0]
+            )
             return AttentionJob(
-                requestID: requestID, answer: .prefill(sequenceID: body.sequenceID, layer: body.layer), rows: rows,
-                queryHeads: spec.queryHeads, headDim: spec.headDim, calls: [call], refusalSubject: subject)
+                requestID: requestID,
+                answer: .prefill(sequenceID: body.sequenceID, layer: body.layer),
+                rows: rows,
+                queryHeads: spec.queryHeads,
+                headDim: spec.headDim,
+                calls: [call],
+                refusalSubject: subject
+            )
         } catch {
             throw error.about(subject)
         }
@@ -131,7 +174,9 @@ extension WorkerInstance {
     /// repeated, non-finite rows, its attention) names its sequence id, a problem of the whole step
     /// (layer, shapes, capacity) every sequence of the step.
     mutating func decode(
-        _ body: Decode, requestID: UInt64, effects: inout [WorkerDirective]
+        _ body: Decode,
+        requestID: UInt64,
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) -> AttentionJob {
         /// The step as a refusal names it: its layer and sequence ids (the first 16 of a longer batch).
         func step() -> String {
@@ -182,21 +227,31 @@ extension WorkerInstance {
             var needed = 0
             for entry in body.entries {
                 do throws(ServiceError) {
-                    needed += try pagesToAppend(SequenceID(rawValue: entry.sequenceID), layer: layer, tokens: Int(entry.queryTokens))
+                    needed += try pagesToAppend(
+                        SequenceID(rawValue: entry.sequenceID),
+                        layer: layer,
+                        tokens: Int(entry.queryTokens)
+                    )
                 } catch {
                     throw error.about(sequence: entry.sequenceID)
                 }
             }
             let available = manager.allocator.freeCount + manager.cache.idleCount
             guard needed <= available else {
-                throw ServiceError.capacity("the step needs \(needed) pages, \(available) are free or evictable").about(step())
+                throw ServiceError.capacity("the step needs \(needed) pages, \(available) are free or evictable").about(
+                    step()
+                )
             }
             for (index, entry) in body.entries.enumerated() {
                 let range = firstRow[index] * width..<(firstRow[index] + Int(entry.queryTokens)) * width
                 do throws(ServiceError) {
                     try append(
-                        SequenceID(rawValue: entry.sequenceID), layer: layer, keys: Array(keys[range]),
-                        values: Array(values[range]), effects: &effects)
+                        SequenceID(rawValue: entry.sequenceID),
+                        layer: layer,
+                        keys: Array(keys[range]),
+                        values: Array(values[range]),
+                        effects: &effects
+                    )
                 } catch {
                     throw error.about(sequence: entry.sequenceID)
                 }
@@ -228,14 +283,29 @@ extension WorkerInstance {
             }
             // With k and v the entries' new tokens attend causally among themselves; without, the
             // queries belong to tokens past this shard and see every token it holds.
-            calls.append(AttentionCall(
-                q: groupQ, queryLength: n, queryHeads: spec.queryHeads, pool: pool, blockTables: tables, kvLengths: lengths,
-                options: AttentionOptions(causal: body.input.k != nil, threads: threads),
-                sequenceIDs: members.map { body.entries[$0].sequenceID }, firstRows: members.map { firstRow[$0] }))
+            calls.append(
+                AttentionCall(
+                    q: groupQ,
+                    queryLength: n,
+                    queryHeads: spec.queryHeads,
+                    pool: pool,
+                    blockTables: tables,
+                    kvLengths: lengths,
+                    options: AttentionOptions(causal: body.input.k != nil, threads: threads),
+                    sequenceIDs: members.map { body.entries[$0].sequenceID },
+                    firstRows: members.map { firstRow[$0] }
+                )
+            )
         }
         return AttentionJob(
-            requestID: requestID, answer: .decode(layer: body.layer), rows: rows, queryHeads: spec.queryHeads,
-            headDim: spec.headDim, calls: calls, refusalSubject: nil)
+            requestID: requestID,
+            answer: .decode(layer: body.layer),
+            rows: rows,
+            queryHeads: spec.queryHeads,
+            headDim: spec.headDim,
+            calls: calls,
+            refusalSubject: nil
+        )
     }
 
     /// A copy of `layer`'s page pool for a kernel call (copy-on-write: see `AttentionCall.pool`).
@@ -271,7 +341,11 @@ extension WorkerInstance {
 
     /// Appends tokens to one layer of a sequence; the pages evicted to make room go to `effects`.
     mutating func append(
-        _ id: SequenceID, layer: Int, keys: [Float], values: [Float], effects: inout [WorkerDirective]
+        _ id: SequenceID,
+        layer: Int,
+        keys: [Float],
+        values: [Float],
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) {
         let evictions: [EvictionDirective]
         do throws(StorageError) {
@@ -290,11 +364,14 @@ extension WorkerInstance {
         let (id, shard, state) = try lookUp(body.sequenceID)
         let length = Int(body.length) - shard.start
         guard length >= 0 else {
-            throw .badRequest("sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)")
+            throw .badRequest(
+                "sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, the shard starts at \(shard.start)"
+            )
         }
         guard length <= state.length else {
             throw .badRequest(
-                "sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, every layer holds only \(shard.start + state.length)")
+                "sequence \(body.sequenceID): cannot truncate to \(body.length) tokens, every layer holds only \(shard.start + state.length)"
+            )
         }
         do throws(StorageError) {
             try manager.truncate(id, to: length)

@@ -67,14 +67,23 @@ struct WorkerInstance: Sendable {
     /// An instance for `spec` with a hot pool of `pageCount` pages; `threads` caps the threads of
     /// each kernel call (`nil`: every core). Throws when the model's pages cannot be laid out or
     /// the pool cannot be made.
-    init(spec: ModelSpec, role: WorkerRole, workerID: UInt64, pageCount: Int, threads: Int? = nil) throws(StorageError) {
+    init(spec: ModelSpec, role: WorkerRole, workerID: UInt64, pageCount: Int, threads: Int? = nil) throws(StorageError)
+    {
         let geometry = try PageGeometry(
-            layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, pageSize: spec.pageSize,
-            storage: spec.kvStorage)
+            layers: spec.layers,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            pageSize: spec.pageSize,
+            storage: spec.kvStorage
+        )
         do {
             layout = try PageLayout(
-                layers: spec.layers, pageSize: spec.pageSize, kvHeads: spec.kvHeads, headDim: spec.headDim,
-                storage: spec.kvStorage)
+                layers: spec.layers,
+                pageSize: spec.pageSize,
+                kvHeads: spec.kvHeads,
+                headDim: spec.headDim,
+                storage: spec.kvStorage
+            )
         } catch {
             throw .invalidGeometry(error.description)
         }
@@ -153,7 +162,8 @@ struct WorkerInstance: Sendable {
     /// The directives that answer `request` (or lead to its answer); effects on the tiers made on
     /// the way are added to `effects`, also when the request is then refused.
     private mutating func answer(
-        _ request: Envelope, effects: inout [WorkerDirective]
+        _ request: Envelope,
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) -> [WorkerDirective] {
         let id = request.requestID
         switch request.message {
@@ -198,14 +208,16 @@ struct WorkerInstance: Sendable {
         case .registerWorker, .heartbeat, .deregisterWorker:
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .ack, .errorReply, .openSequenceReply, .prefillReply, .decodeReply,
-             .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
+            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }
 
     /// Goes on with a request that waited for `input`.
     private mutating func proceed(
-        _ pending: PendingRequest, with input: FollowUpInput, effects: inout [WorkerDirective]
+        _ pending: PendingRequest,
+        with input: FollowUpInput,
+        effects: inout [WorkerDirective]
     ) throws(ServiceError) -> [WorkerDirective] {
         let id = pending.requestID
         switch (pending.step, input) {
@@ -222,7 +234,10 @@ struct WorkerInstance: Sendable {
             return reply(id, .prefetchPagesReply(PrefetchPagesReply(hot: keys.map(isHot))))
         case let (.contains(keys, asked), .lowerTierPresence(present)):
             let below = try heldBelow(asked, present)
-            return reply(id, .pageContainsReply(PageContainsReply(present: keys.map { isHot($0) || below.contains($0) })))
+            return reply(
+                id,
+                .pageContainsReply(PageContainsReply(present: keys.map { isHot($0) || below.contains($0) }))
+            )
         case let (.pullPresence(body, asked), .lowerTierPresence(present)):
             let below = try heldBelow(asked, present)
             let wanted = asked.filter { !below.contains($0) && !isHot($0) }

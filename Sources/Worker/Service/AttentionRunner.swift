@@ -32,9 +32,17 @@ final class AttentionRunner: Sendable {
         results.reserveCapacity(calls.count)
         for (index, call) in calls.enumerated() {
             do throws(KernelError) {
-                results.append(try PagedAttention.run(
-                    q: call.q, queryLength: call.queryLength, queryHeads: call.queryHeads, pool: call.pool,
-                    blockTables: call.blockTables, kvLengths: call.kvLengths, options: call.options))
+                results.append(
+                    try PagedAttention.run(
+                        q: call.q,
+                        queryLength: call.queryLength,
+                        queryHeads: call.queryHeads,
+                        pool: call.pool,
+                        blockTables: call.blockTables,
+                        kvLengths: call.kvLengths,
+                        options: call.options
+                    )
+                )
             } catch {
                 return .refused(call: index, error)
             }

@@ -33,9 +33,14 @@ final class CoordinatorConnection: Service, Sendable {
     /// `heartbeatInterval` with what `status` shows, and wait at most `deregistrationTimeout` for
     /// its deregistration to be answered.
     init(
-        context: ZMQContext, coordinator: String, registration: RegisterWorker, options: ZMQSocketOptions,
-        status: WorkerStatusBoard, heartbeatInterval: Duration = .seconds(1),
-        deregistrationTimeout: Duration = CoordinatorConnection.defaultDeregistrationTimeout, logger: Logger
+        context: ZMQContext,
+        coordinator: String,
+        registration: RegisterWorker,
+        options: ZMQSocketOptions,
+        status: WorkerStatusBoard,
+        heartbeatInterval: Duration = .seconds(1),
+        deregistrationTimeout: Duration = CoordinatorConnection.defaultDeregistrationTimeout,
+        logger: Logger
     ) throws(TransportError) {
         endpoint = try ZMQEndpoint(.dealer, context: context, options: options, connect: [coordinator])
         link = Mutex(CoordinatorLink(registration: registration))
@@ -50,9 +55,13 @@ final class CoordinatorConnection: Service, Sendable {
     /// waiting for its answer.
     func run() async {
         updateLink { $0.start() }
-        endpoint.sendPeriodically(every: heartbeatInterval, onFailure: { [logger] error in
-            logger.warning("could not send a heartbeat to the coordinator: \(error)")
-        }, messages: { [self] in tick() })
+        endpoint.sendPeriodically(
+            every: heartbeatInterval,
+            onFailure: { [logger] error in
+                logger.warning("could not send a heartbeat to the coordinator: \(error)")
+            },
+            messages: { [self] in tick() }
+        )
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await receiveAnswers() }
             try? await gracefulShutdown()

@@ -71,9 +71,12 @@ struct CoordinatorLink: Sendable {
         switch state {
         case .registered:
             let heartbeat = Heartbeat(
-                workerID: registration.workerID, liveSequences: UInt32(clamping: status.liveSequences),
-                freePages: UInt64(status.freePages), cachedPages: UInt64(status.cachedPages),
-                lastEventSequence: lastEventSent)
+                workerID: registration.workerID,
+                liveSequences: UInt32(clamping: status.liveSequences),
+                freePages: UInt64(status.freePages),
+                cachedPages: UInt64(status.cachedPages),
+                lastEventSequence: lastEventSent
+            )
             return [.send(Envelope(requestID: takeRequestID(), message: .heartbeat(heartbeat)))]
         case .registering:
             ticksWaiting += 1
@@ -93,7 +96,11 @@ struct CoordinatorLink: Sendable {
         }
         let id = takeRequestID()
         state = .deregistering(requestID: id)
-        return [.send(Envelope(requestID: id, message: .deregisterWorker(DeregisterWorker(workerID: registration.workerID))))]
+        return [
+            .send(
+                Envelope(requestID: id, message: .deregisterWorker(DeregisterWorker(workerID: registration.workerID)))
+            )
+        ]
     }
 
     /// Whether nothing more is to be sent or awaited: the worker has left, or was refused.

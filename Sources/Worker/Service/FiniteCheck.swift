@@ -9,7 +9,10 @@ enum FiniteCheck {
                 let raw = UnsafeRawPointer(base)
                 let exponent = SIMD16<UInt32>(repeating: 0x7F80_0000)
                 while index + 16 <= buffer.count {
-                    let bits = raw.loadUnaligned(fromByteOffset: index * MemoryLayout<Float>.stride, as: SIMD16<UInt32>.self)
+                    let bits = raw.loadUnaligned(
+                        fromByteOffset: index * MemoryLayout<Float>.stride,
+                        as: SIMD16<UInt32>.self
+                    )
                     if any(bits & exponent .== exponent) { break }
                     index += 16
                 }

@@ -6,7 +6,11 @@ import Logging
 /// `PageTiers`. With none configured, pages evicted from the hot pool are dropped (`NoLowerTiers`).
 /// Remote tiers open their sockets in `context` (the process's one libzmq context).
 /// Throws `TierError` when a tier cannot be set up (an unusable data directory, a bad endpoint).
-func makeLowerTiers(configuration: WorkerConfiguration, context: ZMQContext, logger: Logger) async throws -> any LowerTiers {
+func makeLowerTiers(
+    configuration: WorkerConfiguration,
+    context: ZMQContext,
+    logger: Logger
+) async throws -> any LowerTiers {
     let compressed = try configuration.compressedMemory.map { size throws(TierError) in
         try CompressedMemoryTier(capacity: size.bytes)
     }
@@ -14,8 +18,15 @@ func makeLowerTiers(configuration: WorkerConfiguration, context: ZMQContext, log
     if let directory = configuration.dataDirectory, let size = configuration.disk {
         disk = try DiskTier(directory: directory, capacity: size.bytes, logger: logger)
     }
-    let remote = configuration.remotes.isEmpty ? nil : try RemoteTier(
-        endpoints: configuration.remotes, context: context, timeout: RemoteTier.defaultTimeout, logger: logger)
+    let remote =
+        configuration.remotes.isEmpty
+        ? nil
+        : try RemoteTier(
+            endpoints: configuration.remotes,
+            context: context,
+            timeout: RemoteTier.defaultTimeout,
+            logger: logger
+        )
     guard compressed != nil || disk != nil || remote != nil else { return NoLowerTiers() }
     return PageTiers(compressed: compressed, disk: disk, remote: remote, logger: logger)
 }

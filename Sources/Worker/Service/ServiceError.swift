@@ -26,7 +26,7 @@ enum ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unknownSequence(id): self = .unknownSequence(id.rawValue)
         case .capacity, .budgetTooSmall: self = .capacity(error.description)
         case .layerOutOfRange, .slotOutOfRange, .shapeMismatch, .pageBytesLength, .invalidScale,
-             .truncateBeyondLength, .tooManyPageKeys, .sequenceExists:
+            .truncateBeyondLength, .tooManyPageKeys, .sequenceExists:
             self = .badRequest(error.description)
         case .invalidGeometry, .invalidPageCount, .doubleRelease, .unknownPage, .pageNotAllocated:
             self = .internal(error.description)
@@ -86,7 +86,7 @@ enum ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case let .badRequest(why), let .capacity(why), let .checksum(why), let .modelMismatch(why),
-             let .unavailable(why), let .internal(why):
+            let .unavailable(why), let .internal(why):
             why
         case let .unknownSequence(id): "no open sequence with id \(id)"
         }

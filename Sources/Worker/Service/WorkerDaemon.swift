@@ -27,15 +27,26 @@ public struct WorkerDaemon {
     public func run() async throws {
         let spec = configuration.model
         let geometry = try PageGeometry(
-            layers: spec.layers, kvHeads: spec.kvHeads, headDim: spec.headDim, pageSize: spec.pageSize,
-            storage: spec.kvStorage)
+            layers: spec.layers,
+            kvHeads: spec.kvHeads,
+            headDim: spec.headDim,
+            pageSize: spec.pageSize,
+            storage: spec.kvStorage
+        )
         let pageCount = try geometry.pageCount(memoryBudget: configuration.memory.bytes)
         let context = try ZMQContext()
         let tiers = try await makeLowerTiers(configuration: configuration, context: context, logger: logger)
         let peers = ClusterPagePeers(context: context)
         let service = try WorkerService(
-            spec: spec, role: configuration.role, workerID: configuration.workerID, pageCount: pageCount,
-            tiers: tiers, peers: peers, threads: configuration.threads, logger: logger)
+            spec: spec,
+            role: configuration.role,
+            workerID: configuration.workerID,
+            pageCount: pageCount,
+            tiers: tiers,
+            peers: peers,
+            threads: configuration.threads,
+            logger: logger
+        )
         await service.adoptLowerTierKeys()
 
         var listenOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
@@ -48,7 +59,10 @@ public struct WorkerDaemon {
             }
         }
         let server = try WorkerServer(
-            service: service, context: context, listen: configuration.listen, options: listenOptions,
+            service: service,
+            context: context,
+            listen: configuration.listen,
+            options: listenOptions,
             logger: logger
         ) { endpoint in
             print("listening \(endpoint)")
@@ -56,14 +70,21 @@ public struct WorkerDaemon {
         }
         let coordinator = try configuration.coordinator.map { address in
             try CoordinatorConnection(
-                context: context, coordinator: address,
+                context: context,
+                coordinator: address,
                 registration: RegisterWorker(
-                    workerID: configuration.workerID, endpoint: server.listeningEndpoint, role: configuration.role,
+                    workerID: configuration.workerID,
+                    endpoint: server.listeningEndpoint,
+                    role: configuration.role,
                     hotPageCapacity: UInt64(pageCount),
                     storeBytes: UInt64((configuration.compressedMemory?.bytes ?? 0) + (configuration.disk?.bytes ?? 0)),
-                    modelFingerprint: spec.fingerprint),
-                options: coordinatorOptions, status: service.statusBoard,
-                heartbeatInterval: configuration.heartbeatInterval, logger: logger)
+                    modelFingerprint: spec.fingerprint
+                ),
+                options: coordinatorOptions,
+                status: service.statusBoard,
+                heartbeatInterval: configuration.heartbeatInterval,
+                logger: logger
+            )
         }
         if let coordinator { service.publishEvents(to: { coordinator.publish($0) }) }
 
@@ -79,16 +100,24 @@ public struct WorkerDaemon {
         var services: [(service: any Service, name: String)] = []
         if let coordinator { services.append((coordinator, "coordinator link")) }
         services += [(persistence, persistence.name), (server, "server")]
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { entry in
-                ServiceGroupConfiguration.ServiceConfiguration(
-                    service: entry.service, successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: entry.name)
-            },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { entry in
+                    ServiceGroupConfiguration.ServiceConfiguration(
+                        service: entry.service,
+                        successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup,
+                        serviceName: entry.name
+                    )
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
 
-        logger.info("worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)")
+        logger.info(
+            "worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)"
+        )
         // The end of a drain starts the same graceful shutdown as SIGTERM.
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { [logger, workerID = configuration.workerID] in

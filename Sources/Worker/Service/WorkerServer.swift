@@ -24,7 +24,11 @@ final class WorkerServer: Service, Sendable {
     /// A server bound to `listen` (with `options.maxMessageSize`, larger frames make ZeroMQ drop
     /// the sender); `announce` is called with the bound endpoint when `run` starts serving.
     init(
-        service: WorkerService, context: ZMQContext, listen: String, options: ZMQSocketOptions, logger: Logger,
+        service: WorkerService,
+        context: ZMQContext,
+        listen: String,
+        options: ZMQSocketOptions,
+        logger: Logger,
         announce: @escaping @Sendable (_ endpoint: String) -> Void = { _ in }
     ) throws(TransportError) {
         endpoint = try ZMQEndpoint(.router, context: context, options: options, bind: [listen])
@@ -87,7 +91,13 @@ final class WorkerServer: Service, Sendable {
                 logger.debug("dropped an unreadable message: \(error)")
                 return nil
             }
-            await send(identity, Envelope(requestID: id, message: .errorReply(ErrorReply(code: error.replyCode, message: error.description))))
+            await send(
+                identity,
+                Envelope(
+                    requestID: id,
+                    message: .errorReply(ErrorReply(code: error.replyCode, message: error.description))
+                )
+            )
             return nil
         }
     }
@@ -101,7 +111,9 @@ final class WorkerServer: Service, Sendable {
     /// Whether frame 0 is headed as a CacheEvent (a refused event is dropped, never answered).
     private func isCacheEvent(_ frame0: ZMQFrame) -> Bool {
         frame0.withUnsafeBytes { raw in
-            raw.count >= 8 && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self)) == MessageType.cacheEvent.rawValue
+            raw.count >= 8
+                && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+                    == MessageType.cacheEvent.rawValue
         }
     }
 
@@ -110,8 +122,13 @@ final class WorkerServer: Service, Sendable {
         do {
             frames = try reply.encode()
         } catch {
-            let refusal = ErrorReply(code: .badRequest, message: "the answer would exceed the protocol's limits (\(error)); ask for less")
-            guard let encoded = try? Envelope(requestID: reply.requestID, message: .errorReply(refusal)).encode() else { return }
+            let refusal = ErrorReply(
+                code: .badRequest,
+                message: "the answer would exceed the protocol's limits (\(error)); ask for less"
+            )
+            guard let encoded = try? Envelope(requestID: reply.requestID, message: .errorReply(refusal)).encode() else {
+                return
+            }
             frames = encoded
         }
         do {

@@ -33,14 +33,24 @@ final class WorkerService: Sendable {
     /// threads (`nil`: every core). Throws when the model's pages cannot be laid out or the pool
     /// cannot be made.
     init(
-        spec: ModelSpec, role: WorkerRole, workerID: UInt64, pageCount: Int, tiers: any LowerTiers,
-        peers: any PagePeers, threads: Int? = nil, logger: Logger
+        spec: ModelSpec,
+        role: WorkerRole,
+        workerID: UInt64,
+        pageCount: Int,
+        tiers: any LowerTiers,
+        peers: any PagePeers,
+        threads: Int? = nil,
+        logger: Logger
     ) throws(StorageError) {
-        instance = Mutex(try WorkerInstance(spec: spec, role: role, workerID: workerID, pageCount: pageCount, threads: threads))
+        instance = Mutex(
+            try WorkerInstance(spec: spec, role: role, workerID: workerID, pageCount: pageCount, threads: threads)
+        )
         self.spec = spec
         self.role = role
         self.workerID = workerID
-        statusBoard = WorkerStatusBoard(load: CoordinatorLink.Status(liveSequences: 0, freePages: pageCount, cachedPages: 0))
+        statusBoard = WorkerStatusBoard(
+            load: CoordinatorLink.Status(liveSequences: 0, freePages: pageCount, cachedPages: 0)
+        )
         self.tiers = tiers
         self.peers = peers
         self.logger = logger
@@ -71,8 +81,10 @@ final class WorkerService: Sendable {
         let (load, draining) = instance.withLock { instance in
             (
                 CoordinatorLink.Status(
-                    liveSequences: instance.liveSequenceCount, freePages: instance.freePageCount,
-                    cachedPages: instance.heldKeyCount),
+                    liveSequences: instance.liveSequenceCount,
+                    freePages: instance.freePageCount,
+                    cachedPages: instance.heldKeyCount
+                ),
                 instance.isDraining
             )
         }

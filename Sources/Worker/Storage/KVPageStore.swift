@@ -24,9 +24,15 @@ public struct KVPageStore: Sendable {
         pools.reserveCapacity(geometry.layers)
         for _ in 0..<geometry.layers {
             do {
-                pools.append(try KVPagePool(
-                    pageCount: pageCount, pageSize: geometry.pageSize, kvHeads: geometry.kvHeads,
-                    headDim: geometry.headDim, storage: geometry.storage))
+                pools.append(
+                    try KVPagePool(
+                        pageCount: pageCount,
+                        pageSize: geometry.pageSize,
+                        kvHeads: geometry.kvHeads,
+                        headDim: geometry.headDim,
+                        storage: geometry.storage
+                    )
+                )
             } catch {
                 throw .invalidGeometry(error.description)
             }
@@ -43,7 +49,11 @@ public struct KVPageStore: Sendable {
     /// Writes one token's K and V (`kvHeads × headDim` floats each, `[Hkv, D]`) for `layer` into
     /// `slot` of `page`, rounding or quantising to the storage type.
     public mutating func write(
-        layer: Int, page: Int, slot: Int, keys: ArraySlice<Float>, values: ArraySlice<Float>
+        layer: Int,
+        page: Int,
+        slot: Int,
+        keys: ArraySlice<Float>,
+        values: ArraySlice<Float>
     ) throws(StorageError) {
         try checkLayer(layer)
         try checkPage(page)
@@ -60,13 +70,19 @@ public struct KVPageStore: Sendable {
         keys.withUnsafeBufferPointer { source in
             for head in 0..<geometry.kvHeads {
                 let start = head * headDim
-                pools[layer].keys.setRow(firstRow + head, from: UnsafeBufferPointer(rebasing: source[start..<start + headDim]))
+                pools[layer].keys.setRow(
+                    firstRow + head,
+                    from: UnsafeBufferPointer(rebasing: source[start..<start + headDim])
+                )
             }
         }
         values.withUnsafeBufferPointer { source in
             for head in 0..<geometry.kvHeads {
                 let start = head * headDim
-                pools[layer].values.setRow(firstRow + head, from: UnsafeBufferPointer(rebasing: source[start..<start + headDim]))
+                pools[layer].values.setRow(
+                    firstRow + head,
+                    from: UnsafeBufferPointer(rebasing: source[start..<start + headDim])
+                )
             }
         }
     }
@@ -90,7 +106,8 @@ public struct KVPageStore: Sendable {
             if geometry.storage == .int8 {
                 for row in 0..<rows {
                     pools[layer].keys.scales[destination * rows + row] = pools[layer].keys.scales[source * rows + row]
-                    pools[layer].values.scales[destination * rows + row] = pools[layer].values.scales[source * rows + row]
+                    pools[layer].values.scales[destination * rows + row] =
+                        pools[layer].values.scales[source * rows + row]
                 }
             }
         }
@@ -138,15 +155,23 @@ public struct KVPageStore: Sendable {
         for layer in 0..<geometry.layers {
             let keyStart = 2 * layer * chunk
             pools[layer].keys.bytes.replaceSubrange(
-                page * chunk..<(page + 1) * chunk, with: bytes[keyStart..<keyStart + chunk])
+                page * chunk..<(page + 1) * chunk,
+                with: bytes[keyStart..<keyStart + chunk]
+            )
             pools[layer].values.bytes.replaceSubrange(
-                page * chunk..<(page + 1) * chunk, with: bytes[keyStart + chunk..<keyStart + 2 * chunk])
+                page * chunk..<(page + 1) * chunk,
+                with: bytes[keyStart + chunk..<keyStart + 2 * chunk]
+            )
             if geometry.storage == .int8 {
                 let keyScales = 2 * layer * rows
                 pools[layer].keys.scales.replaceSubrange(
-                    page * rows..<(page + 1) * rows, with: scales[keyScales..<keyScales + rows])
+                    page * rows..<(page + 1) * rows,
+                    with: scales[keyScales..<keyScales + rows]
+                )
                 pools[layer].values.scales.replaceSubrange(
-                    page * rows..<(page + 1) * rows, with: scales[keyScales + rows..<keyScales + 2 * rows])
+                    page * rows..<(page + 1) * rows,
+                    with: scales[keyScales + rows..<keyScales + 2 * rows]
+                )
             }
         }
     }

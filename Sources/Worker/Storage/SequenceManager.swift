@@ -46,7 +46,8 @@ public struct SequenceManager: Sendable {
     /// `.sequenceExists` if a live sequence has it), else the next unused id of this manager.
     /// Returns the id and the number of tokens already cached.
     public mutating func open(
-        prefixKeys: [PrefixKey], requestedID: SequenceID? = nil
+        prefixKeys: [PrefixKey],
+        requestedID: SequenceID? = nil
     ) throws(StorageError) -> (id: SequenceID, cachedTokens: Int) {
         let id: SequenceID
         if let requestedID {
@@ -71,7 +72,12 @@ public struct SequenceManager: Sendable {
         let source = try sequence(id)
         for page in source.pages { try allocator.retain(page) }
         let child = unusedID()
-        var state = SequenceState(id: child, pages: source.pages, layers: geometry.layers, cachedTokens: source.cachedTokens)
+        var state = SequenceState(
+            id: child,
+            pages: source.pages,
+            layers: geometry.layers,
+            cachedTokens: source.cachedTokens
+        )
         state.layerLengths = source.layerLengths
         sequences[child] = state
         return child
@@ -82,7 +88,10 @@ public struct SequenceManager: Sendable {
     /// land in, evicting least-recently-used idle cached pages when no page is free. Throws
     /// `.capacity`, changing nothing, when even evicting every idle page would not make room.
     public mutating func append(
-        _ id: SequenceID, layer: Int, keys: [Float], values: [Float]
+        _ id: SequenceID,
+        layer: Int,
+        keys: [Float],
+        values: [Float]
     ) throws(StorageError) -> [EvictionDirective] {
         var state = try sequence(id)
         guard layer >= 0, layer < geometry.layers else { throw .layerOutOfRange(layer: layer, layers: geometry.layers) }
@@ -118,8 +127,12 @@ public struct SequenceManager: Sendable {
             let position = start + token
             let range = token * width..<(token + 1) * width
             try store.write(
-                layer: layer, page: state.pages[position / pageSize], slot: position % pageSize,
-                keys: keys[range], values: values[range])
+                layer: layer,
+                page: state.pages[position / pageSize],
+                slot: position % pageSize,
+                keys: keys[range],
+                values: values[range]
+            )
         }
         state.layerLengths[layer] = end
         sequences[id] = state

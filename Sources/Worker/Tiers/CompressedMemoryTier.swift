@@ -35,7 +35,8 @@ struct CompressedMemoryTier: Sendable {
             return overflow
         }
         while statistics.bytes + page.bytes.count > capacity, let victim = order.leastRecent,
-              let bytes = take(victim) {
+            let bytes = take(victim)
+        {
             statistics.movedDown += 1
             overflow.pages.append(EncodedPage(key: victim, bytes: bytes))
         }

@@ -15,7 +15,8 @@ final class DirectoryLock: Sendable {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .system("open", path) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let failure: DiskIOError = errno == EWOULDBLOCK
+            let failure: DiskIOError =
+                errno == EWOULDBLOCK
                 ? .other("lock", path, "the directory is in use by another tier or process") : .system("flock", path)
             close(descriptor)
             throw failure

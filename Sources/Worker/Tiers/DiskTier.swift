@@ -82,7 +82,10 @@ struct DiskTier: Sendable {
                 _ = try codec.decode(bytes)
                 found.append((key, bytes.count, entry.modified))
             } catch {
-                logger.warning("disk tier: removing corrupt page file", metadata: ["path": "\(path)", "reason": "\(error)"])
+                logger.warning(
+                    "disk tier: removing corrupt page file",
+                    metadata: ["path": "\(path)", "reason": "\(error)"]
+                )
                 removeFile(path)
             }
         }
@@ -97,7 +100,10 @@ struct DiskTier: Sendable {
             _ = remove(victim)
         }
         if !found.isEmpty {
-            logger.info("disk tier: index rebuilt", metadata: ["pages": "\(statistics.pages)", "bytes": "\(statistics.bytes)"])
+            logger.info(
+                "disk tier: index rebuilt",
+                metadata: ["pages": "\(statistics.pages)", "bytes": "\(statistics.bytes)"]
+            )
         }
     }
 
@@ -146,7 +152,10 @@ struct DiskTier: Sendable {
         do {
             try DurableFile.setModified(path(of: key), to: modified)
         } catch {
-            logger.warning("disk tier: cannot update a page file's time", metadata: ["key": "\(key)", "reason": "\(error)"])
+            logger.warning(
+                "disk tier: cannot update a page file's time",
+                metadata: ["key": "\(key)", "reason": "\(error)"]
+            )
         }
         lastWritten = modified
         order.touch(key)
@@ -235,7 +244,13 @@ struct DiskTier: Sendable {
         }
         let modified = nextModificationTime()
         do {
-            try DurableFile.write(page.bytes, to: path, through: path + ".tmp", directory: directory, modified: modified)
+            try DurableFile.write(
+                page.bytes,
+                to: path,
+                through: path + ".tmp",
+                directory: directory,
+                modified: modified
+            )
         } catch {
             logger.error("disk tier: cannot write page", metadata: ["key": "\(page.key)", "reason": "\(error)"])
             if replaced { removeFile(path) }

@@ -8,7 +8,11 @@ enum DurableFile {
     /// epoch), fsyncs it, renames it to `path` and fsyncs `directory`. On failure the temporary file
     /// is removed and `path` is unchanged.
     static func write(
-        _ bytes: [UInt8], to path: String, through temporaryPath: String, directory: String, modified: Int
+        _ bytes: [UInt8],
+        to path: String,
+        through temporaryPath: String,
+        directory: String,
+        modified: Int
     ) throws(DiskIOError) {
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .system("open", temporaryPath) }
@@ -26,7 +30,10 @@ enum DurableFile {
             }
         }
         if failure == nil {
-            var times = [timespec](repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000), count: 2)
+            var times = [timespec](
+                repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000),
+                count: 2
+            )
             if futimens(descriptor, &times) != 0 { failure = .system("futimens", temporaryPath) }
         }
         if failure == nil, fsync(descriptor) != 0 { failure = .system("fsync", temporaryPath) }
@@ -47,7 +54,9 @@ enum DurableFile {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .system("fstat", path) }
         let size = Int(info.st_size)
-        guard size >= 0, size <= limit else { throw .other("read", path, "\(size) bytes is over the limit of \(limit)") }
+        guard size >= 0, size <= limit else {
+            throw .other("read", path, "\(size) bytes is over the limit of \(limit)")
+        }
         var failure: DiskIOError?
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             var offset = 0
@@ -69,7 +78,10 @@ enum DurableFile {
     /// Sets the modification time of `path` to `modified` (nanoseconds since the epoch) without
     /// syncing: after a crash the file may show its earlier time, never other content.
     static func setModified(_ path: String, to modified: Int) throws(DiskIOError) {
-        var times = [timespec](repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000), count: 2)
+        var times = [timespec](
+            repeating: timespec(tv_sec: modified / 1_000_000_000, tv_nsec: modified % 1_000_000_000),
+            count: 2
+        )
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw .system("utimensat", path) }
     }
 

@@ -32,8 +32,13 @@ actor PageTiers: LowerTiers {
     private let logger: Logger
 
     /// A chain of the given tiers, encoding with `codec`.
-    init(compressed: CompressedMemoryTier?, disk: DiskTier?, remote: RemoteTier?, codec: PageCodec = PageCodec(),
-         logger: Logger) {
+    init(
+        compressed: CompressedMemoryTier?,
+        disk: DiskTier?,
+        remote: RemoteTier?,
+        codec: PageCodec = PageCodec(),
+        logger: Logger
+    ) {
         self.compressed = compressed
         self.disk = disk
         self.remote = remote
@@ -51,7 +56,9 @@ actor PageTiers: LowerTiers {
         _ = takeRemoteEntry(key)
         if compressed == nil, disk?.adoptCopy(key) == true { return [] }
         let started = ContinuousClock.now
-        return await place([Move(page: EncodedPage(key: key, bytes: codec.encode(page)), source: "hot", started: started)])
+        return await place([
+            Move(page: EncodedPage(key: key, bytes: codec.encode(page)), source: "hot", started: started)
+        ])
     }
 
     /// Takes the page out of the first tier holding it and decodes it; nil when no tier has it or
@@ -61,7 +68,9 @@ actor PageTiers: LowerTiers {
         let started = ContinuousClock.now
         if compressed != nil {
             if compressed?.contains(key) == true {
-                if let page = verified(compressed?.take(key), key: key, tier: .compressed, started: started) { return page }
+                if let page = verified(compressed?.take(key), key: key, tier: .compressed, started: started) {
+                    return page
+                }
                 // Unreadable in RAM: the page's durable copy, if it has one, serves instead.
                 guard disk?.adoptCopy(key) == true else { return nil }
             } else {
@@ -151,8 +160,10 @@ actor PageTiers: LowerTiers {
         guard disk != nil, let keys = compressed?.keys else { return }
         for key in keys {
             guard let bytes = compressed?.take(key) else { continue }
-            _ = await place([Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now)],
-                            skippingCompressed: true)
+            _ = await place(
+                [Move(page: EncodedPage(key: key, bytes: bytes), source: "compressed", started: .now)],
+                skippingCompressed: true
+            )
         }
     }
 
@@ -202,7 +213,12 @@ actor PageTiers: LowerTiers {
             var next: [Move] = []
             for move in pending {
                 guard let overflow = compressed?.insert(move.page) else { continue }
-                moves.record(from: move.source, to: "compressed", bytes: move.page.bytes.count, duration: move.started.duration(to: .now))
+                moves.record(
+                    from: move.source,
+                    to: "compressed",
+                    bytes: move.page.bytes.count,
+                    duration: move.started.duration(to: .now)
+                )
                 next += overflow.pages.map { Move(page: $0, source: "compressed", started: .now) }
                 lost += overflow.lost
             }
@@ -215,9 +231,16 @@ actor PageTiers: LowerTiers {
                 if disk?.adoptCopy(move.page.key) == true { continue }
                 guard let overflow = disk?.insert(move.page, passesEvictedPagesOn: remote != nil) else { continue }
                 if !overflow.pages.contains(where: { $0.key == move.page.key }) {
-                    moves.record(from: move.source, to: "disk", bytes: move.page.bytes.count, duration: move.started.duration(to: .now))
+                    moves.record(
+                        from: move.source,
+                        to: "disk",
+                        bytes: move.page.bytes.count,
+                        duration: move.started.duration(to: .now)
+                    )
                 }
-                next += overflow.pages.map { Move(page: $0, source: $0.key == move.page.key ? move.source : "disk", started: .now) }
+                next += overflow.pages.map {
+                    Move(page: $0, source: $0.key == move.page.key ? move.source : "disk", started: .now)
+                }
                 lost += overflow.lost
             }
             pending = next
@@ -236,7 +259,12 @@ actor PageTiers: LowerTiers {
                 lost.append(page.key)
                 continue
             }
-            moves.record(from: move.source, to: "remote", bytes: page.bytes.count, duration: move.started.duration(to: .now))
+            moves.record(
+                from: move.source,
+                to: "remote",
+                bytes: page.bytes.count,
+                duration: move.started.duration(to: .now)
+            )
             if let old = remoteSizes.updateValue(page.bytes.count, forKey: page.key) {
                 remoteStatistics.pages -= 1
                 remoteStatistics.bytes -= old
@@ -294,7 +322,10 @@ actor PageTiers: LowerTiers {
             moves.record(from: tier.rawValue, to: "hot", bytes: bytes.count, duration: started.duration(to: .now))
             return page
         } catch {
-            logger.warning("\(tier.rawValue) tier: corrupt page, a miss", metadata: ["key": "\(key)", "reason": "\(error)"])
+            logger.warning(
+                "\(tier.rawValue) tier: corrupt page, a miss",
+                metadata: ["key": "\(key)", "reason": "\(error)"]
+            )
             count(tier, hit: false)
             return nil
         }

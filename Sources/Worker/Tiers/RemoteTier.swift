@@ -27,9 +27,14 @@ final class RemoteTier: Sendable {
         var requesters: [ZMQRequester] = []
         for endpoint in endpoints {
             do {
-                requesters.append(try ZMQRequester(
-                    context: context, connect: [endpoint], options: ZMQSocketOptions(linger: .zero, maxMessageSize: nil),
-                    requestID: { frame0 in MessageHeader.requestID(ofRefused: frame0) }))
+                requesters.append(
+                    try ZMQRequester(
+                        context: context,
+                        connect: [endpoint],
+                        options: ZMQSocketOptions(linger: .zero, maxMessageSize: nil),
+                        requestID: { frame0 in MessageHeader.requestID(ofRefused: frame0) }
+                    )
+                )
             } catch {
                 throw .remoteTransport(endpoint: endpoint, reason: error.description)
             }
@@ -49,14 +54,17 @@ final class RemoteTier: Sendable {
     /// The encoded page of `key` from its endpoint, unchecked (the caller decodes it); nil on a miss
     /// or a failed request.
     func get(_ key: PrefixKey) async -> [UInt8]? {
-        guard case let .pageGetReply(reply) = await request(.pageGet(PageGet(keys: [key])), for: key) else { return nil }
+        guard case let .pageGetReply(reply) = await request(.pageGet(PageGet(keys: [key])), for: key) else {
+            return nil
+        }
         return reply.pages.first { $0.key == key }?.bytes
     }
 
     /// Whether the key's endpoint holds it (false when it cannot be asked).
     func contains(_ key: PrefixKey) async -> Bool {
         guard case let .pageContainsReply(reply) = await request(.pageContains(PageContains(keys: [key])), for: key),
-              reply.present.count == 1 else { return false }
+            reply.present.count == 1
+        else { return false }
         return reply.present[0]
     }
 
@@ -94,13 +102,21 @@ final class RemoteTier: Sendable {
         do {
             reply = try Envelope(frames: try await requesters[index].request(frames, timeout: timeout)).message
         } catch {
-            logger.warning("remote tier: request failed", metadata: [
-                "endpoint": "\(endpoints[index])", "request": "\(message.type)", "reason": "\(error)"])
+            logger.warning(
+                "remote tier: request failed",
+                metadata: [
+                    "endpoint": "\(endpoints[index])", "request": "\(message.type)", "reason": "\(error)",
+                ]
+            )
             return nil
         }
         if case let .errorReply(error) = reply {
-            logger.warning("remote tier: request refused", metadata: [
-                "endpoint": "\(endpoints[index])", "request": "\(message.type)", "reason": "\(error)"])
+            logger.warning(
+                "remote tier: request refused",
+                metadata: [
+                    "endpoint": "\(endpoints[index])", "request": "\(message.type)", "reason": "\(error)",
+                ]
+            )
             return nil
         }
         return reply

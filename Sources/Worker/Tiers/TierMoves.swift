@@ -21,7 +21,10 @@ struct TierMoves: Sendable {
     /// The totals as `tier_move_<from>_<to>_bytes` and `tier_move_<from>_<to>_ns` counters, by name.
     var counters: [(name: String, value: UInt64)] {
         totals.sorted { $0.key < $1.key }.flatMap { name, total in
-            [("tier_move_\(name)_bytes", UInt64(total.bytes)), ("tier_move_\(name)_ns", UInt64(max(0, total.nanoseconds)))]
+            [
+                ("tier_move_\(name)_bytes", UInt64(total.bytes)),
+                ("tier_move_\(name)_ns", UInt64(max(0, total.nanoseconds))),
+            ]
         }
     }
 }

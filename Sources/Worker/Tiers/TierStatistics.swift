@@ -31,7 +31,9 @@ public struct TierStatistics: Sendable, Hashable {
 
     /// The counters as `(name, value)` pairs named `tier_<tier>_<counter>`.
     public func counters(tier: String) -> [(name: String, value: UInt64)] {
-        [("pages", pages), ("bytes", bytes), ("moved_in", movedIn), ("moved_down", movedDown), ("hits", hits),
-         ("misses", misses)].map { ("tier_\(tier)_\($0.0)", UInt64(max(0, $0.1))) }
+        [
+            ("pages", pages), ("bytes", bytes), ("moved_in", movedIn), ("moved_down", movedDown), ("hits", hits),
+            ("misses", misses),
+        ].map { ("tier_\(tier)_\($0.0)", UInt64(max(0, $0.1))) }
     }
 }

@@ -18,7 +18,8 @@ public struct BuiltExecutable: Sendable {
     static var searchDirectories: [URL] {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let package = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         return [
             runner, runner.deletingLastPathComponent(), Bundle.main.bundleURL.deletingLastPathComponent(),
             package.appendingPathComponent(".build/debug"),
@@ -30,20 +31,28 @@ public struct BuiltExecutable: Sendable {
         let candidates = Self.searchDirectories.map { $0.appendingPathComponent(name) }
         return try #require(
             candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-            "\(name) is not built; looked at \(candidates.map(\.path))", sourceLocation: sourceLocation)
+            "\(name) is not built; looked at \(candidates.map(\.path))",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// Starts the executable with `arguments` and, with a `readyLinePrefix`, waits at most
     /// `startTimeout` for its readiness line. A start that fails fails the test (`#require`), and
     /// the recorded issue holds the process's stderr and the tail of its stdout.
     public func launch(
-        arguments: [String] = [], readyLinePrefix: String? = nil, startTimeout: Duration = .seconds(30),
+        arguments: [String] = [],
+        readyLinePrefix: String? = nil,
+        startTimeout: Duration = .seconds(30),
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> LaunchedProcess {
         let executable = try url(sourceLocation: sourceLocation)
         return try requireStarted(name, sourceLocation: sourceLocation) {
             try LaunchedProcess(
-                executable: executable, arguments: arguments, readyLinePrefix: readyLinePrefix, startTimeout: startTimeout)
+                executable: executable,
+                arguments: arguments,
+                readyLinePrefix: readyLinePrefix,
+                startTimeout: startTimeout
+            )
         }
     }
 }

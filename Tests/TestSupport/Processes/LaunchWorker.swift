@@ -9,13 +9,20 @@ import Testing
 /// stdout. The worker is killed by PID when the returned handle goes away, and dies with this
 /// process.
 public func launchWorker(
-    model: String, memory: String = "16MiB", arguments: [String] = [], logLevel: String = "error",
-    startTimeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation
+    model: String,
+    memory: String = "16MiB",
+    arguments: [String] = [],
+    logLevel: String = "error",
+    startTimeout: Duration = .seconds(20),
+    sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> LaunchedWorker {
     let binary = try BuiltExecutable.worker.url(sourceLocation: sourceLocation)
     return try requireStarted("mfa-worker", sourceLocation: sourceLocation) {
         try LaunchedWorker(
-            binary: binary, arguments: ["--model", model, "--memory", memory, "--threads", "2"] + arguments,
-            logLevel: logLevel, startTimeout: startTimeout)
+            binary: binary,
+            arguments: ["--model", model, "--memory", memory, "--threads", "2"] + arguments,
+            logLevel: logLevel,
+            startTimeout: startTimeout
+        )
     }
 }

@@ -28,8 +28,12 @@ public enum ProcessTable {
             let startTime = UInt64(fields[19])
         else { return nil }
         return Entry(
-            pid: pid, name: String(text[text.index(after: open)..<close]), state: state, parent: parent,
-            startTime: startTime)
+            pid: pid,
+            name: String(text[text.index(after: open)..<close]),
+            state: state,
+            parent: parent,
+            startTime: startTime
+        )
     }
 
     /// Every process whose parent is `parent` and whose name is `name`.

@@ -4,7 +4,9 @@ import Testing
 /// description (for a launch: the child's stderr and stdout tail) fails the calling test at
 /// `sourceLocation`.
 func requireStarted<Handle>(
-    _ name: String, sourceLocation: SourceLocation, _ start: () throws -> Handle
+    _ name: String,
+    sourceLocation: SourceLocation,
+    _ start: () throws -> Handle
 ) throws -> Handle {
     let result = Result(catching: start)
     var failure = ""

@@ -13,7 +13,8 @@ public struct AttentionDeviation: Sendable, CustomStringConvertible {
 
     /// The deviation of `result` from `reference`.
     public init(_ result: AttentionResult, reference: ReferenceAttention.Result) {
-        countsMatch = result.output.count == reference.output.count
+        countsMatch =
+            result.output.count == reference.output.count
             && result.logSumExp.count == reference.logSumExp.count
         var difference = 0.0
         var norm = 0.0

@@ -7,14 +7,23 @@ extension ReferenceAttention {
     /// `[N, Hkv, D]` all its tokens, stored as `spec.kvStorage` stores them. Output `[T, Hq, D]`,
     /// lse `[T, Hq]`; causal unless `options` say otherwise.
     public static func sequence(
-        queries: [Float], keys: [Float], values: [Float], spec: ModelSpec,
+        queries: [Float],
+        keys: [Float],
+        values: [Float],
+        spec: ModelSpec,
         options: AttentionOptions = AttentionOptions(causal: true)
     ) throws -> Result {
         let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         return varlen(
-            q: queries, k: try KVTensor(keys, rowLength: d, storage: spec.kvStorage),
+            q: queries,
+            k: try KVTensor(keys, rowLength: d, storage: spec.kvStorage),
             v: try KVTensor(values, rowLength: d, storage: spec.kvStorage),
-            queryOffsets: [0, queries.count / (hq * d)], keyOffsets: [0, keys.count / (hkv * d)],
-            queryHeads: hq, kvHeads: hkv, headDim: d, options: options)
+            queryOffsets: [0, queries.count / (hq * d)],
+            keyOffsets: [0, keys.count / (hkv * d)],
+            queryHeads: hq,
+            kvHeads: hkv,
+            headDim: d,
+            options: options
+        )
     }
 }

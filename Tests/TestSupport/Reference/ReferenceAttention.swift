@@ -34,8 +34,16 @@ public enum ReferenceAttention {
     /// `keys` and `values` hold float elements at the offsets the closures give (`headDim` each).
     /// Returns the output row and the log-sum-exp (-inf and zeros when no key is visible).
     public static func row(
-        q: [Float], queryOffset: Int, keys: [Float], values: [Float], keyOffset: (Int) -> Int,
-        keyCount: Int, headDim d: Int, head: Int, position: Int, options: AttentionOptions
+        q: [Float],
+        queryOffset: Int,
+        keys: [Float],
+        values: [Float],
+        keyOffset: (Int) -> Int,
+        keyCount: Int,
+        headDim d: Int,
+        head: Int,
+        position: Int,
+        options: AttentionOptions
     ) -> (output: [Double], logSumExp: Double) {
         let scale = Double(options.scale ?? 1 / Float(d).squareRoot())
         var scores: [(key: Int, score: Double)] = []
@@ -66,7 +74,11 @@ public enum ReferenceAttention {
     /// Dense attention of `shape`: q `[B, Hq, Nq, D]`, k and v `[B, Hkv, Nk, D]`; output
     /// `[B, Hq, Nq, D]`, lse `[B, Hq, Nq]`.
     public static func dense(
-        q: [Float], k: KVTensor, v: KVTensor, shape: DenseAttentionShape, options: AttentionOptions = AttentionOptions()
+        q: [Float],
+        k: KVTensor,
+        v: KVTensor,
+        shape: DenseAttentionShape,
+        options: AttentionOptions = AttentionOptions()
     ) -> Result {
         let (batch, queryHeads, kvHeads) = (shape.batch, shape.queryHeads, shape.kvHeads)
         let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
@@ -75,16 +87,25 @@ public enum ReferenceAttention {
         let group = queryHeads / kvHeads
         var result = Result(
             output: [Double](repeating: 0, count: batch * queryHeads * nq * d),
-            logSumExp: [Double](repeating: 0, count: batch * queryHeads * nq))
+            logSumExp: [Double](repeating: 0, count: batch * queryHeads * nq)
+        )
         for b in 0..<batch {
             for h in 0..<queryHeads {
                 let kvBase = (b * kvHeads + h / group) * nk * d
                 for i in 0..<nq {
                     let rowIndex = (b * queryHeads + h) * nq + i
                     let (out, lse) = row(
-                        q: q, queryOffset: rowIndex * d, keys: keys, values: values,
-                        keyOffset: { kvBase + $0 * d }, keyCount: nk, headDim: d, head: h,
-                        position: i + nk - nq, options: options)
+                        q: q,
+                        queryOffset: rowIndex * d,
+                        keys: keys,
+                        values: values,
+                        keyOffset: { kvBase + $0 * d },
+                        keyCount: nk,
+                        headDim: d,
+                        head: h,
+                        position: i + nk - nq,
+                        options: options
+                    )
                     result.output.replaceSubrange(rowIndex * d..<(rowIndex + 1) * d, with: out)
                     result.logSumExp[rowIndex] = lse
                 }
@@ -96,8 +117,15 @@ public enum ReferenceAttention {
     /// Packed varlen attention: q `[Tq, Hq, D]`, k and v `[Tk, Hkv, D]`, each sequence its own
     /// problem; output `[Tq, Hq, D]`, lse `[Tq, Hq]`.
     public static func varlen(
-        q: [Float], k: KVTensor, v: KVTensor, queryOffsets: [Int], keyOffsets: [Int],
-        queryHeads: Int, kvHeads: Int, headDim d: Int, options: AttentionOptions = AttentionOptions()
+        q: [Float],
+        k: KVTensor,
+        v: KVTensor,
+        queryOffsets: [Int],
+        keyOffsets: [Int],
+        queryHeads: Int,
+        kvHeads: Int,
+        headDim d: Int,
+        options: AttentionOptions = AttentionOptions()
     ) -> Result {
         let keys = k.dequantized()
         let values = v.dequantized()
@@ -105,7 +133,8 @@ public enum ReferenceAttention {
         let totalQueries = queryOffsets.last ?? 0
         var result = Result(
             output: [Double](repeating: 0, count: totalQueries * queryHeads * d),
-            logSumExp: [Double](repeating: 0, count: totalQueries * queryHeads))
+            logSumExp: [Double](repeating: 0, count: totalQueries * queryHeads)
+        )
         for s in 0..<queryOffsets.count - 1 {
             let nq = queryOffsets[s + 1] - queryOffsets[s]
             let nk = keyOffsets[s + 1] - keyOffsets[s]
@@ -115,9 +144,17 @@ public enum ReferenceAttention {
                     let rowIndex = (queryOffsets[s] + i) * queryHeads + h
                     let kvHead = h / group
                     let (out, lse) = row(
-                        q: q, queryOffset: rowIndex * d, keys: keys, values: values,
-                        keyOffset: { ((firstKey + $0) * kvHeads + kvHead) * d }, keyCount: nk,
-                        headDim: d, head: h, position: i + nk - nq, options: options)
+                        q: q,
+                        queryOffset: rowIndex * d,
+                        keys: keys,
+                        values: values,
+                        keyOffset: { ((firstKey + $0) * kvHeads + kvHead) * d },
+                        keyCount: nk,
+                        headDim: d,
+                        head: h,
+                        position: i + nk - nq,
+                        options: options
+                    )
                     result.output.replaceSubrange(rowIndex * d..<(rowIndex + 1) * d, with: out)
                     result.logSumExp[rowIndex] = lse
                 }
@@ -129,8 +166,13 @@ public enum ReferenceAttention {
     /// Paged attention: q `[B, Nq, Hq, D]` against the first `kvLengths[b]` tokens named by each
     /// block table; output `[B, Nq, Hq, D]`, lse `[B, Nq, Hq]`.
     public static func paged(
-        q: [Float], queryLength nq: Int, queryHeads: Int, pool: KVPagePool, blockTables: [[Int]],
-        kvLengths: [Int], options: AttentionOptions = AttentionOptions()
+        q: [Float],
+        queryLength nq: Int,
+        queryHeads: Int,
+        pool: KVPagePool,
+        blockTables: [[Int]],
+        kvLengths: [Int],
+        options: AttentionOptions = AttentionOptions()
     ) -> Result {
         let keys = pool.keys.dequantized()
         let values = pool.values.dequantized()
@@ -140,7 +182,8 @@ public enum ReferenceAttention {
         let batch = kvLengths.count
         var result = Result(
             output: [Double](repeating: 0, count: batch * nq * queryHeads * d),
-            logSumExp: [Double](repeating: 0, count: batch * nq * queryHeads))
+            logSumExp: [Double](repeating: 0, count: batch * nq * queryHeads)
+        )
         for b in 0..<batch {
             let table = blockTables[b]
             let nk = kvLengths[b]
@@ -149,12 +192,20 @@ public enum ReferenceAttention {
                     let rowIndex = (b * nq + i) * queryHeads + h
                     let kvHead = h / group
                     let (out, lse) = row(
-                        q: q, queryOffset: rowIndex * d, keys: keys, values: values,
+                        q: q,
+                        queryOffset: rowIndex * d,
+                        keys: keys,
+                        values: values,
                         keyOffset: { token in
                             let slot = table[token / pool.pageSize] * pool.pageSize + token % pool.pageSize
                             return (slot * kvHeads + kvHead) * d
                         },
-                        keyCount: nk, headDim: d, head: h, position: nk - nq + i, options: options)
+                        keyCount: nk,
+                        headDim: d,
+                        head: h,
+                        position: nk - nq + i,
+                        options: options
+                    )
                     result.output.replaceSubrange(rowIndex * d..<(rowIndex + 1) * d, with: out)
                     result.logSumExp[rowIndex] = lse
                 }

@@ -18,7 +18,13 @@ public struct Heartbeat: WireBody {
     public var lastEventSequence: UInt64
 
     /// A heartbeat.
-    public init(workerID: UInt64, liveSequences: UInt32, freePages: UInt64, cachedPages: UInt64, lastEventSequence: UInt64) {
+    public init(
+        workerID: UInt64,
+        liveSequences: UInt32,
+        freePages: UInt64,
+        cachedPages: UInt64,
+        lastEventSequence: UInt64
+    ) {
         self.workerID = workerID
         self.liveSequences = liveSequences
         self.freePages = freePages

@@ -19,7 +19,11 @@ public struct RegisterWorker: WireBody {
 
     /// A registration.
     public init(
-        workerID: UInt64, endpoint: String, role: WorkerRole, hotPageCapacity: UInt64, storeBytes: UInt64,
+        workerID: UInt64,
+        endpoint: String,
+        role: WorkerRole,
+        hotPageCapacity: UInt64,
+        storeBytes: UInt64,
         modelFingerprint: ModelFingerprint
     ) {
         self.workerID = workerID

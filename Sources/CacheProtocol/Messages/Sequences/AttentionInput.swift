@@ -18,7 +18,11 @@ public struct AttentionInput: Sendable, Hashable {
     public init(q: WireTensor, k: WireTensor?, v: WireTensor?) throws(WireError) {
         guard q.shape.count == 3 else { throw .inconsistent("q has shape \(q.shape), expected [rows, Hq, D]") }
         guard q.shape[0] <= WireLimits.maxTokensPerRequest else {
-            throw .limitExceeded(field: "query rows", value: UInt64(q.shape[0]), limit: UInt64(WireLimits.maxTokensPerRequest))
+            throw .limitExceeded(
+                field: "query rows",
+                value: UInt64(q.shape[0]),
+                limit: UInt64(WireLimits.maxTokensPerRequest)
+            )
         }
         switch (k, v) {
         case (nil, nil):

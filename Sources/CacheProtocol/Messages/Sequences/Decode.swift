@@ -33,14 +33,20 @@ public struct Decode: WireBody {
     /// `input` are their sum.
     public init(layer: UInt32, entries: [Entry], input: AttentionInput) throws(WireError) {
         guard entries.count <= WireLimits.maxDecodeEntries else {
-            throw .limitExceeded(field: "decode entries", value: UInt64(entries.count), limit: UInt64(WireLimits.maxDecodeEntries))
+            throw .limitExceeded(
+                field: "decode entries",
+                value: UInt64(entries.count),
+                limit: UInt64(WireLimits.maxDecodeEntries)
+            )
         }
         var rows = 0
         for entry in entries {
             guard entry.queryTokens >= 1 else { throw .inconsistent("decode entry with no query token") }
             rows += Int(entry.queryTokens)
         }
-        guard rows == input.rows else { throw .inconsistent("entries have \(rows) query tokens, q has \(input.rows) rows") }
+        guard rows == input.rows else {
+            throw .inconsistent("entries have \(rows) query tokens, q has \(input.rows) rows")
+        }
         self.layer = layer
         self.entries = entries
         self.input = input

@@ -41,7 +41,10 @@ public struct Prefill: WireBody {
         let layer = try body.readUInt32("layer")
         let startPosition = try body.readUInt32("start position")
         try self.init(
-            sequenceID: sequenceID, layer: layer, startPosition: startPosition,
-            input: try AttentionInput(body: &body, bulk: &bulk))
+            sequenceID: sequenceID,
+            layer: layer,
+            startPosition: startPosition,
+            input: try AttentionInput(body: &body, bulk: &bulk)
+        )
     }
 }
