@@ -13,8 +13,8 @@ public enum CoordinatorInput: Sendable, Hashable {
     /// the request it answers; a refused `CacheEvent` is dropped (its gap shows later).
     case undecodable(from: MessageSource, requestID: UInt64?, code: ErrorCode, reason: String)
     /// The shell could not send the request `requestID` that a `sendToWorker` directive asked for
-    /// (the message exceeded a limit, or the worker's connection is gone): the request fails as if
-    /// the worker had answered `unavailable`.
+    /// (the message exceeded a limit, or the worker's connection is gone): the worker never got it,
+    /// so the request fails as if the worker had refused it with `unavailable`.
     case sendFailed(worker: WorkerID, requestID: UInt64, reason: String)
     /// Time has passed: workers whose heartbeats stopped are declared dead and requests past their
     /// deadline are answered. The shell sends one every `CoordinatorConfiguration.tickInterval`.

@@ -59,7 +59,8 @@ public struct CoordinatorInstance: Sendable {
         case .undecodable:
             break
         case .sendFailed(let worker, let requestID, let reason):
-            workerAnswer(requestID, outcome: .lost("the request could not be sent to worker \(worker): \(reason)"), from: worker, at: now, into: &out)
+            let error = ErrorReply(code: .unavailable, message: "the request could not be sent to worker \(worker): \(reason)")
+            workerAnswer(requestID, outcome: .refused(error), from: worker, at: now, into: &out)
         case .tick:
             tick(at: now, into: &out)
         }
