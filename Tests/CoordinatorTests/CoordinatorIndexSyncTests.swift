@@ -102,10 +102,13 @@ struct CoordinatorIndexSyncTests {
         var harness = try CoordinatorHarness()
         let tokens = CoordinatorHarness.tokens(pages: 3)
         try harness.join(1, keys: harness.keys(tokens, namespace: "tenant-a"))
-        let own = harness.instance.place(keys: harness.keys(tokens, namespace: "tenant-a"), promptTokens: tokens.count, excluding: [])
-        #expect(own?.cachedPages == 3)
-        let other = harness.instance.place(keys: harness.keys(tokens, namespace: "tenant-b"), promptTokens: tokens.count, excluding: [])
-        #expect(other?.cachedPages == 0)
-        #expect(other?.pull == nil)
+        let own = harness.instance.place(tokens: tokens, namespace: "tenant-a", excluding: [])
+        #expect(own?.0.cachedPages == 3)
+        #expect(own?.1 == harness.keys(tokens, namespace: "tenant-a"))
+        let other = harness.instance.place(tokens: tokens, namespace: "tenant-b", excluding: [])
+        #expect(other?.0.cachedPages == 0)
+        #expect(other?.0.pull == nil)
+        // Only the first key is computed: no worker holds it.
+        #expect(other?.1 == Array(harness.keys(tokens, namespace: "tenant-b").prefix(1)))
     }
 }

@@ -49,23 +49,23 @@ struct CoordinatorPlacementTests {
         try harness.join(2, keys: Array(harness.keys(tokens).prefix(6)))
         // One sequence on worker 2: cost 8 + 16 = 24 against worker 1's 32.
         _ = harness.heartbeat(2, liveSequences: 1)
-        let lightDecision = harness.instance.place(keys: harness.keys(tokens), promptTokens: 32, excluding: [])
-        let light = try #require(lightDecision)
+        let lightDecision = harness.instance.place(tokens: tokens, namespace: "t", excluding: [])
+        let light = try #require(lightDecision?.0)
         #expect(light.worker == WorkerID(2))
         #expect(light.cost == 24)
         #expect(light.cachedPages == 6)
         // Two sequences: 8 + 32 = 40 against 32.
         _ = harness.heartbeat(2, liveSequences: 2)
-        let heavyDecision = harness.instance.place(keys: harness.keys(tokens), promptTokens: 32, excluding: [])
-        let heavy = try #require(heavyDecision)
+        let heavyDecision = harness.instance.place(tokens: tokens, namespace: "t", excluding: [])
+        let heavy = try #require(heavyDecision?.0)
         #expect(heavy.worker == WorkerID(1))
         #expect(heavy.cost == 32)
         #expect(heavy.pull == nil)
         // The coordinator's own table counts too: a 16-token sequence opened on worker 1 makes it 48.
         _ = harness.heartbeat(2, liveSequences: 1)
         #expect(try harness.open(CoordinatorHarness.tokens(pages: 4, first: 5000)).worker == 1)
-        let afterDecision = harness.instance.place(keys: harness.keys(tokens), promptTokens: 32, excluding: [])
-        let after = try #require(afterDecision)
+        let afterDecision = harness.instance.place(tokens: tokens, namespace: "t", excluding: [])
+        let after = try #require(afterDecision?.0)
         #expect(after.worker == WorkerID(2))
     }
 

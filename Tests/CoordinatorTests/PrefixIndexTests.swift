@@ -98,6 +98,32 @@ struct PrefixIndexTests {
         #expect(index.leadingRuns(of: [Self.key(5)] + keys, credits: credits).isEmpty)
     }
 
+    @Test("keys computed on demand are asked for only a few pages past the longest run, and give the same runs")
+    func lazyKeys() {
+        struct CountingKeys: PrefixKeySource {
+            var keys: [PrefixKey]
+            var asked = 0
+            mutating func next() -> PrefixKey? {
+                guard asked < keys.count else { return nil }
+                asked += 1
+                return keys[asked - 1]
+            }
+        }
+        var index = PrefixIndex(seed: 3)
+        let keys = (0..<64).map { Self.key(UInt64(5000 + $0)) }
+        for key in keys.prefix(10) { index.insert(key, worker: 4, tier: .hot) }
+        for key in keys.prefix(6) { index.insert(key, worker: 5, tier: .hot) }
+        var source = CountingKeys(keys: keys)
+        let lazy = index.leadingRuns(credits: TierCredits(), keys: &source)
+        #expect(Set(lazy.map { [$0.slot, $0.pages] }) == [[4, 10], [5, 6]])
+        #expect(source.asked >= 11)
+        #expect(source.asked <= 13)
+        var none = CountingKeys(keys: (0..<64).map { Self.key(UInt64(9000 + $0)) })
+        #expect(index.leadingRuns(credits: TierCredits(), keys: &none).isEmpty)
+        #expect(none.asked == 1)
+        #expect(Set(index.leadingRuns(of: keys, credits: TierCredits()).map { [$0.slot, $0.pages] }) == [[4, 10], [5, 6]])
+    }
+
     @Test("the event cursor applies in order, ignores repeats, calls a gap, and applies kept events after a snapshot")
     func eventCursor() {
         func event(_ number: UInt64) -> CacheEvent { CacheEvent(workerID: 1, eventSequence: number, kind: .stored, keys: [Self.key(number)]) }

@@ -27,7 +27,7 @@ struct WorkerRegistry: Sendable {
 
     /// The record in `slot`.
     subscript(slot: Int) -> WorkerRecord {
-        get { records[slot] }
+        _read { yield records[slot] }
         _modify { yield &records[slot] }
     }
 }

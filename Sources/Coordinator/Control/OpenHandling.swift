@@ -3,7 +3,7 @@ import CacheProtocol
 /// OpenSequence from a client: placement by where the prefix is cached, an optional pull from the
 /// holder, the chosen worker's open, and the answer.
 extension CoordinatorInstance {
-    /// Starts an open: computes the prompt's prefix keys, gives the sequence its id and places it.
+    /// Starts an open: gives the sequence its id and places it.
     /// Refused when it comes with a sequence id or shard start; `capacity` at once when no worker
     /// has room.
     mutating func openSequence(
@@ -15,9 +15,7 @@ extension CoordinatorInstance {
                 client: client, requestID: requestID, into: &out)
             return
         }
-        let keys = PrefixKey.chain(
-            namespace: body.namespace, fingerprint: fingerprint, tokens: body.tokens, pageSize: configuration.spec.pageSize)
-        let progress = OpenProgress(sequenceID: nextSequenceID, namespace: body.namespace, tokens: body.tokens, keys: keys)
+        let progress = OpenProgress(sequenceID: nextSequenceID, namespace: body.namespace, tokens: body.tokens)
         nextSequenceID &+= 1
         let operation = pending.begin(
             client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .open(progress))
@@ -28,7 +26,7 @@ extension CoordinatorInstance {
     /// client when no worker can take it (`capacity`, or the last worker's refusal).
     mutating func attemptOpen(_ operation: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
         guard case .open(var progress)? = pending[operation: operation]?.work else { return }
-        guard let decision = place(keys: progress.keys, promptTokens: progress.tokens.count, excluding: progress.tried) else {
+        guard let (decision, keys) = place(tokens: progress.tokens, namespace: progress.namespace, excluding: progress.tried) else {
             counters.placementsRefused += 1
             if let error = progress.lastError {
                 complete(operation, with: .errorReply(error), into: &out)
@@ -55,7 +53,7 @@ extension CoordinatorInstance {
             pending[operation: operation]?.work = .open(progress)
             counters.pulls += 1
             let message = Message.pullPages(PullPages(
-                peerEndpoint: registry[pull.source.slot].endpoint, keys: Array(progress.keys[pull.pages])))
+                peerEndpoint: registry[pull.source.slot].endpoint, keys: Array(keys[pull.pages])))
             send(message, to: decision.worker, operation: operation, part: 0, timeout: configuration.pullTimeout, at: now, into: &out)
         } else {
             progress.stage = .opening
@@ -143,41 +141,91 @@ extension CoordinatorInstance {
         }
     }
 
-    /// Chooses the worker for a prompt with prefix keys `keys`, among live compute workers not in
-    /// `excluding`, by the configured policy; `nil` when none has room.
-    mutating func place(keys: [PrefixKey], promptTokens: Int, excluding: [WorkerID]) -> PlacementDecision? {
+    /// Chooses the worker for a prompt of `tokens` in `namespace`, among live compute workers not
+    /// in `excluding`, by the configured policy; `nil` when none has room. Also returns the
+    /// prompt's leading prefix keys as far as they were computed (the `prefix` policy computes
+    /// them one page at a time and stops a few pages past the longest run any worker holds; the
+    /// other policies compute none).
+    mutating func place(tokens: [UInt32], namespace: String, excluding: [WorkerID]) -> (PlacementDecision, [PrefixKey])? {
+        var prompt = PromptPrefixKeys(
+            tokens: tokens, namespace: namespace, fingerprint: fingerprint, pageSize: configuration.spec.pageSize)
+        guard let decision = place(keys: &prompt, promptTokens: tokens.count, excluding: excluding) else { return nil }
+        return (decision, prompt.keys)
+    }
+
+    /// `place(tokens:namespace:excluding:)` with the prompt's keys taken from `source` (read only
+    /// under the `prefix` policy, and only as far as needed).
+    ///
+    /// Under `prefix`, the candidates are the workers holding the first page and the least-loaded
+    /// worker holding none: every worker holding none has the same cached credit and pull credit,
+    /// so among them the cost rule can only pick the least loaded (then the lowest id).
+    mutating func place<Source: PrefixKeySource>(keys source: inout Source, promptTokens: Int, excluding: [WorkerID]) -> PlacementDecision? {
         let pageSize = configuration.spec.pageSize
         let weights = configuration.weights
+        let promptPages = (promptTokens + pageSize - 1) / pageSize
         var holdings: [PrefixHolding] = []
-        if configuration.placement == .prefix { holdings = index.leadingRuns(of: keys, credits: weights.tierCredits) }
-        var bySlot: [Int: PrefixHolding] = [:]
-        var source: PullSource?
-        var sourceLoad = 0
-        for holding in holdings {
-            bySlot[holding.slot] = holding
-            let record = registry[holding.slot]
-            guard record.state.isRoutable else { continue }
-            let load = record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: weights.unreportedSequenceTokens)
-            if let current = source {
-                guard (holding.pages, -load, -holding.slot) > (current.pages, -sourceLoad, -current.slot) else { continue }
+        if configuration.placement == .prefix {
+            holdings = index.leadingRuns(credits: weights.tierCredits, keys: &source)
+        }
+        let policy = configuration.placement
+        // Only the plain `load` and `id` of each record are read: copying a whole record would
+        // retain its strings and arrays.
+        let (candidates, pullSource) = registry.records.withUnsafeBufferPointer { records in
+            var candidates: [PlacementCandidate] = []
+            var source: PullSource?
+            let unreported = weights.unreportedSequenceTokens
+            guard policy == .prefix else {
+                candidates.reserveCapacity(records.count)
+                for slot in records.indices {
+                    let load = records[slot].load
+                    let id = records[slot].id
+                    guard load.takesSequences, !excluding.contains(id) else { continue }
+                    candidates.append(PlacementCandidate(
+                        slot: slot, worker: id, cachedPages: 0, hotCachedPages: 0, credit: 0,
+                        loadTokens: load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported),
+                        roomPages: load.roomPages))
+                }
+                return (candidates, source)
             }
-            source = PullSource(slot: holding.slot, worker: record.id, pages: holding.pages)
-            sourceLoad = load
+            var sourceLoad = 0
+            var isHolder = [Bool](repeating: false, count: records.count)
+            for run in holdings {
+                isHolder[run.slot] = true
+                let load = records[run.slot].load
+                let id = records[run.slot].id
+                guard load.state.isRoutable else { continue }
+                let runLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
+                if load.takesSequences, !excluding.contains(id) {
+                    candidates.append(PlacementCandidate(
+                        slot: run.slot, worker: id, cachedPages: run.pages, hotCachedPages: run.hotPages, credit: run.credit,
+                        loadTokens: runLoad, roomPages: load.roomPages))
+                }
+                if let current = source {
+                    guard (run.pages, -runLoad, -run.slot) > (current.pages, -sourceLoad, -current.slot) else { continue }
+                }
+                source = PullSource(slot: run.slot, worker: id, pages: run.pages)
+                sourceLoad = runLoad
+            }
+            var idle: PlacementCandidate?
+            for slot in records.indices where !isHolder[slot] {
+                let load = records[slot].load
+                guard load.takesSequences else { continue }
+                let room = load.roomPages
+                let id = records[slot].id
+                guard room >= promptPages, !excluding.contains(id) else { continue }
+                let slotLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
+                if let best = idle, (best.loadTokens, best.worker) <= (slotLoad, id) { continue }
+                idle = PlacementCandidate(
+                    slot: slot, worker: id, cachedPages: 0, hotCachedPages: 0, credit: 0, loadTokens: slotLoad, roomPages: room)
+            }
+            if let idle { candidates.append(idle) }
+            return (candidates, source)
         }
-        var candidates: [PlacementCandidate] = []
-        candidates.reserveCapacity(registry.count)
-        for record in registry.records where record.takesSequences && !excluding.contains(record.id) {
-            let holding = bySlot[record.slot]
-            candidates.append(PlacementCandidate(
-                slot: record.slot, worker: record.id, cachedPages: holding?.pages ?? 0, hotCachedPages: holding?.hotPages ?? 0,
-                credit: holding?.credit ?? 0,
-                loadTokens: record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: weights.unreportedSequenceTokens),
-                roomPages: record.roomPages))
-        }
-        let decision = Placer.choose(
-            candidates: candidates, source: source, promptTokens: promptTokens, pageSize: pageSize,
-            policy: configuration.placement, weights: weights, roundRobinAfter: roundRobinAfter)
-        if let decision, configuration.placement == .roundRobin { roundRobinAfter = decision.slot }
+        guard let decision = Placer.choose(
+            candidates: candidates, source: pullSource, promptTokens: promptTokens, pageSize: pageSize,
+            policy: policy, weights: weights, roundRobinAfter: roundRobinAfter)
+        else { return nil }
+        if policy == .roundRobin { roundRobinAfter = decision.slot }
         return decision
     }
 }

@@ -174,9 +174,22 @@ struct PrefixIndex: Sendable {
 
     /// For every worker holding `keys[0]`, how many of the leading keys it holds without a break,
     /// and their tier-weighted credit. Workers holding no leading page are left out; the order is
-    /// unspecified. Reads each key's holders once, so a key held by every worker costs one pass.
+    /// unspecified.
     mutating func leadingRuns(of keys: [PrefixKey], credits: TierCredits) -> [PrefixHolding] {
-        guard let firstKey = keys.first else { return [] }
+        var source = StoredPrefixKeys(keys)
+        return leadingRuns(credits: credits, keys: &source)
+    }
+
+    /// `leadingRuns(of:credits:)` over keys taken from `source` as they are needed: asks
+    /// for further keys only while some worker still holds every key so far, so a caller computing
+    /// keys (SHA-256) computes at most three past the longest run (see below). Reads each key's
+    /// holders once, so a key held by every worker costs one pass over them.
+    ///
+    /// After the first key, keys are asked for two ahead of the one looked up, and each lookup's
+    /// two cache misses (its bucket, then its entry) are prefetched one key apart: they overlap
+    /// the caller's work on the keys ahead instead of stalling.
+    mutating func leadingRuns<Source: PrefixKeySource>(credits: TierCredits, keys source: inout Source) -> [PrefixHolding] {
+        guard let firstKey = source.next() else { return [] }
         let firstIndexKey = IndexKey(firstKey)
         guard let (_, firstEntry) = find(firstIndexKey, hash: firstIndexKey.hash(seed: seed)) else { return [] }
         var runs: [PrefixHolding] = []
@@ -185,10 +198,33 @@ struct PrefixIndex: Sendable {
                 slot: cell.slot, pages: 1, hotPages: cell.tier == .hot ? 1 : 0, credit: credits.credit(cell.tier)))
         }
         var active = runs.count
-        var position = 1
-        while position < keys.count, active > 0 {
-            let indexKey = IndexKey(keys[position])
-            guard let (_, entry) = find(indexKey, hash: indexKey.hash(seed: seed)) else { break }
+        // The scratch arrays are moved out while in use, so that reading the index's holders does
+        // not overlap a write to the index (which would make Swift copy it).
+        var stamps = self.stamps
+        var stampTiers = self.stampTiers
+        self.stamps = []
+        self.stampTiers = []
+        defer {
+            self.stamps = stamps
+            self.stampTiers = stampTiers
+        }
+        // Up to three keys asked for and not yet looked up, oldest first, in a ring.
+        var ahead = LookaheadRing()
+        var exhausted = false
+        while active > 0 {
+            while !exhausted, ahead.count < LookaheadRing.capacity {
+                guard let key = source.next() else {
+                    exhausted = true
+                    break
+                }
+                let indexKey = IndexKey(key)
+                let hash = indexKey.hash(seed: seed)
+                prefetchBucket(hash)
+                ahead.push(indexKey, hash: hash)
+            }
+            if ahead.count > 1, let hash = ahead.secondNeedingEntryPrefetch() { prefetchEntry(hash) }
+            guard let (indexKey, hash) = ahead.pop() else { break }
+            guard let (_, entry) = find(indexKey, hash: hash) else { break }
             stamp &+= 1
             if stamp == 0 {
                 for index in stamps.indices { stamps[index] = 0 }
@@ -213,9 +249,30 @@ struct PrefixIndex: Sendable {
                     runs.swapAt(index, active)
                 }
             }
-            position += 1
         }
         return runs
+    }
+
+    /// Starts bringing the bucket where the probe for `hash` begins towards the core.
+    @inline(__always)
+    private func prefetchBucket(_ hash: UInt64) {
+        buckets.withUnsafeBufferPointer { table in
+            guard let base = table.baseAddress else { return }
+            CacheLinePrefetch.line(base + (Int(truncatingIfNeeded: hash) & (table.count - 1)))
+        }
+    }
+
+    /// Reads the bucket where the probe for `hash` begins (prefetched earlier) and, when its tag
+    /// matches, starts bringing the entry it names towards the core.
+    @inline(__always)
+    private func prefetchEntry(_ hash: UInt64) {
+        let value = buckets[Int(truncatingIfNeeded: hash) & (buckets.count - 1)]
+        guard value != 0, value >> 32 == hash >> 32 else { return }
+        let entry = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+        entries.withUnsafeBufferPointer { entries in
+            guard let base = entries.baseAddress, entry < entries.count else { return }
+            CacheLinePrefetch.line(UnsafeRawPointer(base + entry))
+        }
     }
 
     // MARK: Table

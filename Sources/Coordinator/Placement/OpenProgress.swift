@@ -1,6 +1,6 @@
 import CacheProtocol
 
-/// An open in flight: the prompt, its keys, the worker it was placed on and the stage reached.
+/// An open in flight: the prompt, the worker it was placed on and the stage reached.
 struct OpenProgress: Sendable {
     /// Where the open stands.
     enum Stage: Sendable, Hashable {
@@ -18,8 +18,6 @@ struct OpenProgress: Sendable {
     var namespace: String
     /// The prompt.
     var tokens: [UInt32]
-    /// The prompt's prefix keys.
-    var keys: [PrefixKey]
     /// The stage.
     var stage: Stage = .placing
     /// The chosen worker and its slot (meaningful once placed).
