@@ -22,6 +22,12 @@ struct CoordinatorRegistrationTests {
         #expect(harness.instance.state(of: WorkerID(7)) == nil)
         let beat = harness.heartbeat(7)
         #expect(CoordinatorHarness.errorCode(CoordinatorHarness.linkAnswers(in: beat).first) == .notRegistered)
+        // A live worker that comes back with another model is refused and its previous run ends.
+        try harness.join(8, keys: harness.keys(CoordinatorHarness.tokens(pages: 2)))
+        let changed = try harness.register(8, fingerprint: other.fingerprint)
+        #expect(changed.contains(.disconnectWorker(WorkerID(8))))
+        #expect(harness.instance.state(of: WorkerID(8)) == .left)
+        #expect(harness.instance.indexedPages == 0)
     }
 
     @Test("an accepted worker gets the cluster's spec, a connection and a snapshot request, in that order")

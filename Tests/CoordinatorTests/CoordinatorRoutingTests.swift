@@ -198,13 +198,19 @@ struct CoordinatorRoutingTests {
         #expect(harness.instance.sequences[c] != nil)
     }
 
-    @Test("a batch naming an unknown or repeated sequence is refused whole and nothing is sent")
+    @Test("an empty batch, or one naming an unknown or repeated sequence, is refused whole and nothing is sent")
     func refusedBatches() throws {
         var (harness, a, _, _) = try Self.shardedCluster()
         let (unknown, _, _) = try Self.decode([(a, 1), (424_242, 1)])
         let first = harness.fromClient(.decode(unknown))
         #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: first.directives).first) == .unknownSequence)
         #expect(CoordinatorHarness.workerSends(in: first.directives).isEmpty)
+        let empty = try Decode(
+            layer: 0, entries: [],
+            input: try AttentionInput(q: try WireTensor(f32: [], shape: [0, 2, 4]), k: nil, v: nil))
+        let none = harness.fromClient(.decode(empty))
+        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: none.directives).first) == .badRequest)
+        #expect(CoordinatorHarness.workerSends(in: none.directives).isEmpty)
         let (twice, _, _) = try Self.decode([(a, 1), (a, 1)])
         let second = harness.fromClient(.decode(twice))
         #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: second.directives).first) == .badRequest)

@@ -50,6 +50,6 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
         self.spec = spec
     }
 
-    /// How long a worker may stay silent: `deadAfterHeartbeats` heartbeat intervals.
-    public var silenceLimit: Duration { heartbeatInterval * deadAfterHeartbeats }
+    /// How long a worker may stay silent: `deadAfterHeartbeats` (at least 1) heartbeat intervals.
+    public var silenceLimit: Duration { heartbeatInterval * max(1, deadAfterHeartbeats) }
 }

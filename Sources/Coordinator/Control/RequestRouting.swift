@@ -42,11 +42,16 @@ extension CoordinatorInstance {
 
     // MARK: Decode
 
-    /// Decode: every entry must name a distinct open sequence (else the batch is refused whole,
-    /// nothing sent); the batch is split by worker (`DecodeSplit`) and each part sent.
+    /// Decode: the batch must have an entry, and every entry must name a distinct open sequence
+    /// (else it is refused whole, nothing sent); it is split by worker (`DecodeSplit`) and each
+    /// part sent.
     mutating func decode(
         _ body: Decode, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
     ) {
+        guard !body.entries.isEmpty else {
+            refuse(.malformed("a decode batch needs at least one entry"), client: client, requestID: requestID, into: &out)
+            return
+        }
         var shards: [[Shard]] = []
         shards.reserveCapacity(body.entries.count)
         var seen = Set<UInt64>()

@@ -16,6 +16,10 @@ extension CoordinatorInstance {
             out.append(.notice(.workerRefused(id, reason: reason)))
         }
         guard body.modelFingerprint == fingerprint else {
+            // A live worker registering with another model has restarted: its previous run is over.
+            if let known = registry.slot(of: id), registry[known].state.isRoutable {
+                endRun(known, becoming: .left, reason: "it registered again with another model", died: false, at: now, into: &out)
+            }
             refuse("the worker's model fingerprint \(body.modelFingerprint) is not the cluster's \(fingerprint) (\(configuration.spec))")
             return
         }
