@@ -1,7 +1,7 @@
 import CacheProtocol
 @testable import Coordinator
 
-/// Drives a `CoordinatorInstance` by hand: a clock the test moves, helpers that play workers and
+/// Drives a `CoordinatorInstance` by hand: a clock the test moves, functions that play workers and
 /// clients, and readers of the directives. No sockets.
 struct CoordinatorHarness {
     /// Why a harness step could not go on.
