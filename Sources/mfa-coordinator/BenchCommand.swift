@@ -5,7 +5,7 @@ import Coordinator
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure kernels, transport and the worker against this machine's ceilings.",
-        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self]
+        abstract: "Measure kernels, transport, the worker and the coordinator's state machine.",
+        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self, CoordinatorBenchCommand.self]
     )
 }

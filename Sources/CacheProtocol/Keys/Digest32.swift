@@ -14,7 +14,8 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
     /// All 32 bytes zero.
     public static let zero = Digest32(w0: 0, w1: 0, w2: 0, w3: 0)
 
-    private init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+    /// The digest whose bytes 0–7, 8–15, 16–23, 24–31 are the little-endian words `w0`…`w3`.
+    init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         self.w0 = w0
         self.w1 = w1
         self.w2 = w2

@@ -33,17 +33,10 @@ public struct PrefixKey: DigestValue {
         let pageCount = tokens.count / pageSize
         var keys = [PrefixKey]()
         keys.reserveCapacity(pageCount)
-        var prefix = WireWriter(capacity: 16 + 4 + namespace.utf8.count + 32)
-        prefix.writeRaw(domainTag)
-        prefix.write(namespace)
-        prefix.write(fingerprint)
-        var parent = PrefixKey(digest: .zero)
+        var chain = PrefixKeyChain(namespace: namespace, fingerprint: fingerprint, pageSize: pageSize)
         for page in 0..<pageCount {
-            var writer = prefix
-            writer.write(parent)
-            writer.write(Array(tokens[page * pageSize..<(page + 1) * pageSize]))
-            parent = PrefixKey(digest: Digest32(sha256: writer.bytes))
-            keys.append(parent)
+            guard let key = chain.next(tokens[(page * pageSize)..<((page + 1) * pageSize)]) else { break }
+            keys.append(key)
         }
         return keys
     }

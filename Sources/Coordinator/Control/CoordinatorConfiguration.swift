@@ -1,0 +1,55 @@
+import CacheProtocol
+
+/// Everything that sets how the coordinator's state machine behaves. Every constant's value and
+/// reason is in docs/COORDINATOR.md.
+public struct CoordinatorConfiguration: Sendable, Hashable {
+    /// The cluster's model: a worker of another model is refused; prefix keys use its fingerprint
+    /// and page size.
+    public var spec: ModelSpec
+    /// How often workers heartbeat. Workers do not say it at registration (a protocol addition
+    /// would); it must match their interval.
+    public var heartbeatInterval: Duration = .seconds(1)
+    /// Heartbeat intervals without a heartbeat after which a worker is dead.
+    public var deadAfterHeartbeats = 3
+    /// How often the shell should send `tick`: deaths are found and deadlines enforced at most
+    /// this late.
+    public var tickInterval: Duration = .milliseconds(100)
+    /// Every client request is answered within this time of its arrival (plus at most one
+    /// `tickInterval`): by then, whatever is missing is answered `unavailable`.
+    public var answerBound: Duration = .seconds(30)
+    /// A `PullPages` unanswered after this is abandoned, and the sequence opened without it.
+    public var pullTimeout: Duration = .seconds(5)
+    /// A `SnapshotRequest` unanswered after this is asked again (at the next heartbeat).
+    public var snapshotTimeout: Duration = .seconds(30)
+    /// How long the coordinator waits for the answers to the `CloseSequence`s it sends to clean up
+    /// the surviving shards of a failed sequence before forgetting them.
+    public var cleanupTimeout: Duration = .seconds(10)
+    /// Placement rule.
+    public var placement: PlacementPolicy = .prefix
+    /// Constants of the `prefix` rule.
+    public var weights = PlacementWeights()
+    /// Most workers the registry takes (at most `HolderCell.maxSlot + 1`, 65,536).
+    public var maxWorkers = 4096
+    /// Workers tried for one open when the chosen one answers `capacity` or `unavailable`.
+    public var openAttempts = 3
+    /// The first sequence id given out. A restarted coordinator should start past any id still
+    /// open on a worker (for example at its start time in milliseconds shifted left 20 bits).
+    public var firstSequenceID: UInt64 = 1
+    /// Secret key of the prefix index's hashing (see `IndexKey.hash(seed:)`); the shell draws it
+    /// at random.
+    public var indexSeed: UInt64 = 0x6D66_6163_696E_6478
+    /// Keys the index makes room for at the start.
+    public var expectedIndexKeys = 1024
+    /// Keys of events kept per worker while its snapshot is awaited.
+    public var snapshotBufferKeys = 1 << 20
+    /// Failed sequences remembered, so that they are answered `unavailable`, not `unknownSequence`.
+    public var failedSequenceMemory = 65_536
+
+    /// A configuration for `spec` with every other value at its default.
+    public init(spec: ModelSpec) {
+        self.spec = spec
+    }
+
+    /// How long a worker may stay silent: `deadAfterHeartbeats` (at least 1) heartbeat intervals.
+    public var silenceLimit: Duration { heartbeatInterval * max(1, deadAfterHeartbeats) }
+}

@@ -1,0 +1,35 @@
+/// Running totals of what the coordinator did, reported by `StatsRequest`.
+struct CoordinatorCounters: Sendable, Hashable {
+    /// Client requests received.
+    var clientRequests: UInt64 = 0
+    /// Client requests answered with an `ErrorReply`.
+    var clientErrors: UInt64 = 0
+    /// Sequences placed (each open attempt that found a worker).
+    var placements: UInt64 = 0
+    /// Opens answered `capacity` because no worker had room.
+    var placementsRefused: UInt64 = 0
+    /// `PullPages` requests sent.
+    var pulls: UInt64 = 0
+    /// Prompt tokens of opened sequences.
+    var promptTokens: UInt64 = 0
+    /// Of those, tokens already cached where they were opened.
+    var cachedTokens: UInt64 = 0
+    /// `CacheEvent`s applied to the index.
+    var eventsApplied: UInt64 = 0
+    /// `CacheEvent`s ignored as already reflected.
+    var eventsStale: UInt64 = 0
+    /// Gaps found in event streams.
+    var eventGaps: UInt64 = 0
+    /// Snapshots asked for.
+    var snapshotsRequested: UInt64 = 0
+    /// Snapshots applied.
+    var snapshotsApplied: UInt64 = 0
+    /// Worker requests that reached their deadline.
+    var requestsTimedOut: UInt64 = 0
+    /// Worker answers that came for nothing awaited.
+    var lateReplies: UInt64 = 0
+    /// Workers declared dead.
+    var workerDeaths: UInt64 = 0
+    /// Sequences failed.
+    var sequencesFailed: UInt64 = 0
+}

@@ -1,0 +1,40 @@
+/// Events of the coordinator's life worth a log line; they change nothing by themselves.
+public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
+    /// A worker registered (`newRun`: it was live, so its previous run ended).
+    case workerRegistered(WorkerID, endpoint: String, newRun: Bool)
+    /// A worker's registration was refused.
+    case workerRefused(WorkerID, reason: String)
+    /// A worker missed its heartbeats; so many of its sequences failed and so many requests to it
+    /// were answered `unavailable`.
+    case workerDied(WorkerID, failedSequences: Int, answeredRequests: Int)
+    /// A worker's run ended otherwise (deregistration, or a new registration while live).
+    case workerLeft(WorkerID, reason: String, failedSequences: Int, answeredRequests: Int)
+    /// A snapshot was asked of a worker.
+    case snapshotRequested(WorkerID, SnapshotReason)
+    /// A worker's snapshot replaced what the index knew of it.
+    case snapshotApplied(WorkerID, keys: Int, staleRemoved: Int)
+    /// A request to a worker got no answer by its deadline.
+    case requestTimedOut(WorkerID, requestID: UInt64)
+    /// An answer came for a request no longer awaited (answered already, or its worker's run ended).
+    case lateReply(WorkerID, requestID: UInt64)
+    /// A sequence failed.
+    case sequenceFailed(UInt64, reason: String)
+
+    /// A log line.
+    public var description: String {
+        switch self {
+        case let .workerRegistered(id, endpoint, newRun):
+            "worker \(id) registered at \(endpoint)\(newRun ? " (a new run; the previous one ended)" : "")"
+        case let .workerRefused(id, reason): "worker \(id) refused: \(reason)"
+        case let .workerDied(id, sequences, requests):
+            "worker \(id) is dead: \(sequences) sequences failed, \(requests) requests answered unavailable"
+        case let .workerLeft(id, reason, sequences, requests):
+            "worker \(id) left (\(reason)): \(sequences) sequences failed, \(requests) requests answered unavailable"
+        case let .snapshotRequested(id, reason): "snapshot asked of worker \(id): \(reason)"
+        case let .snapshotApplied(id, keys, stale): "snapshot of worker \(id) applied: \(keys) keys, \(stale) stale keys removed"
+        case let .requestTimedOut(id, requestID): "request \(requestID) to worker \(id) timed out"
+        case let .lateReply(id, requestID): "late answer \(requestID) from worker \(id) dropped"
+        case let .sequenceFailed(id, reason): "sequence \(id) failed: \(reason)"
+        }
+    }
+}

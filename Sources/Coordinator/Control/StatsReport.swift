@@ -1,0 +1,69 @@
+import CacheProtocol
+
+/// StatsRequest to the coordinator: cluster totals, then per-worker figures.
+extension CoordinatorInstance {
+    /// Per-worker counters, each named `worker.<id>.<name>`.
+    static let workerCounterNames = [
+        "state", "pages.hot", "pages.compressed", "pages.disk", "pages.remote", "sequences", "live_sequences",
+        "free_pages", "load_tokens", "hit_rate_permille", "placements", "heartbeat_age_ms",
+    ]
+
+    /// The counters: `cluster.*` totals first, then `worker.<id>.*` for each worker in slot order,
+    /// as many workers as fit the protocol's 4096 counters (`cluster.workers.omitted` says how many
+    /// did not). Worker state: 0 live, 1 draining, 2 dead, 3 left; hit rate: cached prompt tokens
+    /// per thousand prompt tokens of the sequences opened there; heartbeat age: milliseconds since
+    /// the last heartbeat or registration.
+    func statsReply(at now: MonotonicInstant) -> StatsReply {
+        var counters: [StatsReply.Counter] = []
+        func add(_ name: String, _ value: UInt64) { counters.append(StatsReply.Counter(name: name, value: value)) }
+        func add(_ name: String, _ value: Int) { add(name, UInt64(max(0, value))) }
+        func permille(_ part: UInt64, _ whole: UInt64) -> UInt64 { whole == 0 ? 0 : part * 1000 / whole }
+        let records = registry.records
+        let perWorker = Self.workerCounterNames.count
+        let clusterCounterCount = 30
+        let shown = min(records.count, max(0, (WireLimits.maxCounters - clusterCounterCount) / perWorker))
+        add("cluster.workers", records.count)
+        add("cluster.workers.live", records.filter { $0.state == .live }.count)
+        add("cluster.workers.draining", records.filter { $0.state == .draining }.count)
+        add("cluster.workers.dead", records.filter { if case .dead = $0.state { true } else { false } }.count)
+        add("cluster.workers.left", records.filter { $0.state == .left }.count)
+        add("cluster.workers.omitted", records.count - shown)
+        add("cluster.sequences", sequences.count)
+        add("cluster.sequences.failed", self.counters.sequencesFailed)
+        add("cluster.index.keys", index.keyCount)
+        add("cluster.index.pages", index.pageCount)
+        add("cluster.placements", self.counters.placements)
+        add("cluster.placements.refused", self.counters.placementsRefused)
+        add("cluster.pulls", self.counters.pulls)
+        add("cluster.prompt_tokens", self.counters.promptTokens)
+        add("cluster.cached_tokens", self.counters.cachedTokens)
+        add("cluster.hit_rate_permille", permille(self.counters.cachedTokens, self.counters.promptTokens))
+        add("cluster.events.applied", self.counters.eventsApplied)
+        add("cluster.events.stale", self.counters.eventsStale)
+        add("cluster.events.gaps", self.counters.eventGaps)
+        add("cluster.snapshots.requested", self.counters.snapshotsRequested)
+        add("cluster.snapshots.applied", self.counters.snapshotsApplied)
+        add("cluster.requests.client", self.counters.clientRequests)
+        add("cluster.requests.client_errors", self.counters.clientErrors)
+        add("cluster.requests.pending", pending.requests.count)
+        add("cluster.operations.pending", pending.operations.count)
+        add("cluster.requests.timed_out", self.counters.requestsTimedOut)
+        add("cluster.replies.late", self.counters.lateReplies)
+        add("cluster.workers.deaths", self.counters.workerDeaths)
+        let pageSize = configuration.spec.pageSize
+        let unreported = configuration.weights.unreportedSequenceTokens
+        for record in records.prefix(shown) {
+            let prefix = "worker.\(record.id)."
+            add(prefix + "state", record.state.code)
+            for tier in PageTier.allCases { add(prefix + "pages.\(tier)", index.pages(of: record.slot, in: tier)) }
+            add(prefix + "sequences", record.shards)
+            add(prefix + "live_sequences", record.reported?.liveSequences ?? 0)
+            add(prefix + "free_pages", record.reported?.freePages ?? 0)
+            add(prefix + "load_tokens", record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported))
+            add(prefix + "hit_rate_permille", permille(record.cachedTokens, record.promptTokens))
+            add(prefix + "placements", record.placements)
+            add(prefix + "heartbeat_age_ms", record.heartbeatAgeMilliseconds(at: now))
+        }
+        return StatsReply(counters: counters)
+    }
+}

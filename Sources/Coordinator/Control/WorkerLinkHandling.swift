@@ -1,0 +1,153 @@
+import CacheProtocol
+
+/// The registration connection: RegisterWorker, Heartbeat, CacheEvent, DeregisterWorker, and the
+/// snapshots that keep the prefix index exact.
+extension CoordinatorInstance {
+    /// RegisterWorker: refused for another model, an empty endpoint or a full registry; otherwise
+    /// accepted with the cluster's spec, connected, and asked for a snapshot. A worker that was
+    /// still live is a new run: its previous run ends first (sequences failed, requests answered).
+    mutating func register(
+        _ body: RegisterWorker, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        let id = WorkerID(body.workerID)
+        func refuse(_ reason: String) {
+            out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: reason))))))
+            out.append(.notice(.workerRefused(id, reason: reason)))
+        }
+        guard body.modelFingerprint == fingerprint else {
+            // A live worker registering with another model has restarted: its previous run is over.
+            if let known = registry.slot(of: id), registry[known].state.isRoutable {
+                endRun(known, becoming: .left, reason: "it registered again with another model", died: false, at: now, into: &out)
+            }
+            refuse("the worker's model fingerprint \(body.modelFingerprint) is not the cluster's \(fingerprint) (\(configuration.spec))")
+            return
+        }
+        guard !body.endpoint.isEmpty else {
+            refuse("the registration names no endpoint")
+            return
+        }
+        var newRun = false
+        let slot: Int
+        if let known = registry.slot(of: id) {
+            slot = known
+            if registry[slot].state.isRoutable {
+                newRun = true
+                endRun(slot, becoming: .dead(since: now), reason: "it registered again", died: false, at: now, into: &out)
+            }
+            registry[slot].restart(registration: body, link: link, at: now)
+        } else {
+            guard registry.count < min(configuration.maxWorkers, HolderCell.maxSlot + 1) else {
+                refuse("the cluster has its maximum of \(registry.count) workers")
+                return
+            }
+            let limit = configuration.snapshotBufferKeys
+            slot = registry.add { WorkerRecord(id: id, slot: $0, registration: body, link: link, at: now, eventBufferLimit: limit) }
+        }
+        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec))))))
+        out.append(.connectWorker(id, endpoint: body.endpoint))
+        out.append(.notice(.workerRegistered(id, endpoint: body.endpoint, newRun: newRun)))
+        requestSnapshot(slot, reason: .registered, at: now, into: &out)
+    }
+
+    /// Heartbeat: `notRegistered` unless the worker is live or draining; otherwise its figures are
+    /// taken, its silence clock restarts, and a last event number other than the last applied
+    /// calls for a snapshot.
+    mutating func heartbeat(
+        _ body: Heartbeat, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+    ) {
+        guard let slot = registry.slot(of: WorkerID(body.workerID)), registry[slot].state.isRoutable else {
+            let error = ErrorReply(code: .notRegistered, message: "worker \(body.workerID) is not registered here; register again")
+            out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .errorReply(error))))
+            return
+        }
+        registry[slot].reported = ReportedLoad(body)
+        registry[slot].lastHeard = now
+        registry[slot].placedSinceHeartbeat = 0
+        registry[slot].link = link
+        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .ack(Ack()))))
+        if let reason = registry[slot].events.heartbeat(lastEventSequence: body.lastEventSequence) {
+            requestSnapshot(slot, reason: reason, at: now, into: &out)
+        } else if registry[slot].events.snapshot == .needed {
+            requestSnapshot(slot, reason: .retry, at: now, into: &out)
+        }
+    }
+
+    /// CacheEvent: applied in number order; a gap asks for a snapshot. Events of unknown, dead or
+    /// departed workers are dropped (their next registration brings a snapshot).
+    mutating func cacheEvent(_ event: CacheEvent, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+        guard let slot = registry.slot(of: WorkerID(event.workerID)), registry[slot].state.isRoutable else { return }
+        switch registry[slot].events.receive(event) {
+        case .apply:
+            apply(event, slot: slot)
+        case .stale:
+            counters.eventsStale += 1
+        case .buffered:
+            break
+        case .gap(let expected):
+            counters.eventGaps += 1
+            requestSnapshot(slot, reason: .eventGap(expected: expected, received: event.eventSequence), at: now, into: &out)
+        }
+    }
+
+    /// Applies one event's keys to the index (every stored page is hot: events carry no tier).
+    mutating func apply(_ event: CacheEvent, slot: Int) {
+        counters.eventsApplied += 1
+        switch event.kind {
+        case .stored:
+            for key in event.keys { index.insert(key, worker: slot, tier: .hot) }
+        case .removed:
+            for key in event.keys { index.remove(key, worker: slot) }
+        }
+    }
+
+    /// DeregisterWorker: `notRegistered` for an unknown worker; otherwise its run ends (its pages
+    /// leave the index, its sequences fail, requests in flight to it are answered `unavailable`)
+    /// and it is acknowledged.
+    mutating func deregister(
+        _ body: DeregisterWorker, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        guard let slot = registry.slot(of: WorkerID(body.workerID)) else {
+            let error = ErrorReply(code: .notRegistered, message: "worker \(body.workerID) is not registered here")
+            out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .errorReply(error))))
+            return
+        }
+        if registry[slot].state.isRoutable {
+            endRun(slot, becoming: .left, reason: "it deregistered", died: false, at: now, into: &out)
+        } else {
+            registry[slot].state = .left
+        }
+        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .ack(Ack()))))
+    }
+
+    /// Asks worker `slot` for a snapshot unless one is already awaited.
+    mutating func requestSnapshot(_ slot: Int, reason: SnapshotReason, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+        if case .requested = registry[slot].events.snapshot { return }
+        let worker = registry[slot].id
+        let id = pending.issue(to: worker, purpose: .snapshot, deadline: now.advanced(by: configuration.snapshotTimeout))
+        registry[slot].events.requested(id)
+        counters.snapshotsRequested += 1
+        out.append(.sendToWorker(worker, Envelope(requestID: id, message: .snapshotRequest(SnapshotRequest()))))
+        out.append(.notice(.snapshotRequested(worker, reason)))
+    }
+
+    /// A snapshot request's outcome: the reply replaces what the index knew of the worker and the
+    /// events kept meanwhile are applied on top; a failure leaves the snapshot to be asked again
+    /// at the next heartbeat.
+    mutating func snapshotAnswered(_ request: WorkerRequest, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+        guard let slot = registry.slot(of: request.worker), registry[slot].state.isRoutable,
+            registry[slot].events.snapshot == .requested(requestID: request.id)
+        else { return }
+        guard case .answered(.snapshotReply(let reply)) = outcome, reply.workerID == request.worker.rawValue else {
+            registry[slot].events.needSnapshot()
+            return
+        }
+        let (stale, _) = index.replace(worker: slot, with: reply.keys, tier: .hot)
+        counters.snapshotsApplied += 1
+        out.append(.notice(.snapshotApplied(request.worker, keys: reply.keys.count, staleRemoved: stale)))
+        let (events, broken) = registry[slot].events.snapshotApplied(eventSequence: reply.eventSequence)
+        for event in events { apply(event, slot: slot) }
+        if broken { requestSnapshot(slot, reason: .bufferedEventsBroken, at: now, into: &out) }
+    }
+}

@@ -1,0 +1,26 @@
+import CacheProtocol
+
+/// A decode batch in flight.
+struct DecodeProgress: Sendable {
+    /// One part's worker, role and sequences.
+    struct Part: Sendable {
+        /// The worker.
+        var worker: WorkerID
+        /// Whether it appends k and v.
+        var appends: Bool
+        /// Its sequences.
+        var sequenceIDs: [UInt64]
+    }
+
+    /// How to put the answers together.
+    var plan: DecodeMergePlan
+    /// The parts.
+    var parts: [Part]
+    /// Each part's outcome, `nil` while awaited.
+    var outcomes: [PartOutcome?]
+    /// The client's entries: sequence and query tokens, in its order.
+    var entries: [Decode.Entry]
+
+    /// Every sequence of the batch, in the client's order.
+    var sequenceIDs: [UInt64] { entries.map(\.sequenceID) }
+}

@@ -1,0 +1,22 @@
+/// A request the coordinator sent to a worker and awaits, with the instant by which it must be
+/// answered and what its answer serves.
+struct WorkerRequest: Sendable, Hashable {
+    /// What the answer serves.
+    enum Purpose: Sendable, Hashable {
+        /// Part `part` of the client operation `operation`.
+        case operation(UInt64, part: Int)
+        /// A snapshot of the worker's prefix cache.
+        case snapshot
+        /// A `CloseSequence` cleaning up a shard of a failed sequence; its answer is not needed.
+        case cleanup(sequenceID: UInt64)
+    }
+
+    /// The request id on the coordinator's connection to the worker.
+    var id: UInt64
+    /// The worker.
+    var worker: WorkerID
+    /// When it is given up.
+    var deadline: MonotonicInstant
+    /// What its answer serves.
+    var purpose: Purpose
+}
