@@ -6,6 +6,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels, transport, the worker and the coordinator's state machine.",
-        subcommands: [KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self, CoordinatorBenchCommand.self]
+        subcommands: [
+            KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self, CoordinatorBenchCommand.self,
+        ]
     )
 }

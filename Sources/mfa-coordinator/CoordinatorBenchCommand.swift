@@ -6,7 +6,8 @@ import Coordinator
 struct CoordinatorBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
-        abstract: "Measure the coordinator's state machine in process: events/s, placements/s of 64-page prompts, index bytes per page."
+        abstract:
+            "Measure the coordinator's state machine in process: events/s, placements/s of 64-page prompts, index bytes per page."
     )
 
     @Flag(help: "Print exactly one JSON object a line: events, placements, index-memory.")
@@ -25,7 +26,9 @@ struct CoordinatorBenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard workers >= 2, workers <= 65_536 else { throw ValidationError("--workers must be 2…65536") }
         guard chains >= 1, keysPerEvent >= 1, events >= 2, placements >= 1 else {
-            throw ValidationError("--chains, --keys-per-event, --events and --placements must be positive (events at least 2)")
+            throw ValidationError(
+                "--chains, --keys-per-event, --events and --placements must be positive (events at least 2)"
+            )
         }
     }
 

@@ -1,5 +1,6 @@
 import CacheProtocol
 import Testing
+
 @testable import Coordinator
 
 /// The coordinator benchmark on a tiny cluster: every case reported, the index filled as planned,
@@ -42,6 +43,8 @@ struct CoordinatorBenchmarkTests {
         #expect(json.count == 3)
         #expect(json.contains { $0.hasPrefix("{\"case\": \"events\", \"per_s\": ") && $0.hasSuffix("}") })
         #expect(json.contains { $0.hasPrefix("{\"case\": \"placements\", \"per_s\": ") && $0.hasSuffix("}") })
-        #expect(json.contains { $0.hasPrefix("{\"case\": \"index-memory\", \"bytes_per_page\": ") && $0.hasSuffix("}") })
+        #expect(
+            json.contains { $0.hasPrefix("{\"case\": \"index-memory\", \"bytes_per_page\": ") && $0.hasSuffix("}") }
+        )
     }
 }

@@ -1,4 +1,5 @@
 import CacheProtocol
+
 @testable import Coordinator
 
 /// Drives a `CoordinatorInstance` by hand: a clock the test moves, functions that play workers and
@@ -31,7 +32,9 @@ struct CoordinatorHarness {
 
     var pageSize: Int { instance.configuration.spec.pageSize }
 
-    static func link(_ worker: UInt64) -> RoutingIdentity { RoutingIdentity([0x57, UInt8(truncatingIfNeeded: worker)]) }
+    static func link(_ worker: UInt64) -> RoutingIdentity {
+        RoutingIdentity([0x57, UInt8(truncatingIfNeeded: worker)])
+    }
     static func endpoint(_ worker: UInt64) -> String { "tcp://10.0.0.\(worker):7100" }
 
     mutating func handle(_ input: CoordinatorInput) -> [CoordinatorDirective] {
@@ -47,24 +50,47 @@ struct CoordinatorHarness {
     // MARK: Worker side
 
     /// Sends a RegisterWorker from `worker`'s link.
-    mutating func register(_ worker: UInt64, hotPages: UInt64 = 1000, role: WorkerRole = .compute, fingerprint: ModelFingerprint? = nil)
+    mutating func register(
+        _ worker: UInt64,
+        hotPages: UInt64 = 1000,
+        role: WorkerRole = .compute,
+        fingerprint: ModelFingerprint? = nil
+    )
         throws -> [CoordinatorDirective]
     {
         let clusterFingerprint = try Self.spec().fingerprint
         let registration = RegisterWorker(
-            workerID: worker, endpoint: Self.endpoint(worker), role: role, hotPageCapacity: hotPages, storeBytes: 0,
-            modelFingerprint: fingerprint ?? clusterFingerprint)
+            workerID: worker,
+            endpoint: Self.endpoint(worker),
+            role: role,
+            hotPageCapacity: hotPages,
+            storeBytes: 0,
+            modelFingerprint: fingerprint ?? clusterFingerprint
+        )
         eventSequence[worker] = 0
         return fromLink(worker, .registerWorker(registration))
     }
 
     /// Registers `worker` and answers its snapshot request with `keys` (none by default).
-    mutating func join(_ worker: UInt64, hotPages: UInt64 = 1000, role: WorkerRole = .compute, keys: [PrefixKey] = []) throws {
+    mutating func join(
+        _ worker: UInt64,
+        hotPages: UInt64 = 1000,
+        role: WorkerRole = .compute,
+        keys: [PrefixKey] = []
+    ) throws {
         let directives = try register(worker, hotPages: hotPages, role: role)
-        guard let request = Self.sent(to: worker, in: directives).first(where: { $0.message == .snapshotRequest(SnapshotRequest()) }) else {
+        guard
+            let request = Self.sent(to: worker, in: directives).first(where: {
+                $0.message == .snapshotRequest(SnapshotRequest())
+            })
+        else {
             throw Failure(description: "no snapshot request after registering worker \(worker): \(directives)")
         }
-        _ = fromWorker(worker, request.requestID, .snapshotReply(SnapshotReply(workerID: worker, eventSequence: 0, keys: keys)))
+        _ = fromWorker(
+            worker,
+            request.requestID,
+            .snapshotReply(SnapshotReply(workerID: worker, eventSequence: 0, keys: keys))
+        )
     }
 
     mutating func fromLink(_ worker: UInt64, _ message: Message, requestID: UInt64? = nil) -> [CoordinatorDirective] {
@@ -74,21 +100,40 @@ struct CoordinatorHarness {
     }
 
     mutating func heartbeat(
-        _ worker: UInt64, liveSequences: UInt32 = 0, freePages: UInt64 = 1000, cachedPages: UInt64 = 0, lastEvent: UInt64? = nil
+        _ worker: UInt64,
+        liveSequences: UInt32 = 0,
+        freePages: UInt64 = 1000,
+        cachedPages: UInt64 = 0,
+        lastEvent: UInt64? = nil
     ) -> [CoordinatorDirective] {
         let beat = Heartbeat(
-            workerID: worker, liveSequences: liveSequences, freePages: freePages, cachedPages: cachedPages,
-            lastEventSequence: lastEvent ?? eventSequence[worker, default: 0])
+            workerID: worker,
+            liveSequences: liveSequences,
+            freePages: freePages,
+            cachedPages: cachedPages,
+            lastEventSequence: lastEvent ?? eventSequence[worker, default: 0]
+        )
         return fromLink(worker, .heartbeat(beat))
     }
 
     /// Sends the worker's next numbered CacheEvent (or one numbered `sequence`).
-    mutating func event(_ worker: UInt64, _ kind: CacheEvent.Kind, _ keys: [PrefixKey], sequence: UInt64? = nil) -> [CoordinatorDirective] {
+    mutating func event(
+        _ worker: UInt64,
+        _ kind: CacheEvent.Kind,
+        _ keys: [PrefixKey],
+        sequence: UInt64? = nil
+    ) -> [CoordinatorDirective] {
         let number = sequence ?? (eventSequence[worker, default: 0] + 1)
         eventSequence[worker] = max(eventSequence[worker, default: 0], number)
-        return handle(.received(
-            Envelope(requestID: 0, message: .cacheEvent(CacheEvent(workerID: worker, eventSequence: number, kind: kind, keys: keys))),
-            from: .workerLink(Self.link(worker))))
+        return handle(
+            .received(
+                Envelope(
+                    requestID: 0,
+                    message: .cacheEvent(CacheEvent(workerID: worker, eventSequence: number, kind: kind, keys: keys))
+                ),
+                from: .workerLink(Self.link(worker))
+            )
+        )
     }
 
     /// A worker's answer on the coordinator's connection to it.
@@ -106,8 +151,14 @@ struct CoordinatorHarness {
 
     /// Opens a sequence of `tokens` and plays the placed worker (answering any pull, then the open
     /// with `cachedTokens`). Returns the sequence id and the worker it went to.
-    mutating func open(_ tokens: [UInt32], namespace: String = "t", cachedTokens: UInt32 = 0) throws -> (sequence: UInt64, worker: UInt64) {
-        let (clientRequest, first) = fromClient(.openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens)))
+    mutating func open(
+        _ tokens: [UInt32],
+        namespace: String = "t",
+        cachedTokens: UInt32 = 0
+    ) throws -> (sequence: UInt64, worker: UInt64) {
+        let (clientRequest, first) = fromClient(
+            .openSequence(OpenSequence(sequenceID: 0, namespace: namespace, shardStart: 0, tokens: tokens))
+        )
         var directives = first
         for _ in 0..<4 {
             guard let (worker, envelope) = Self.workerSends(in: directives).first else {
@@ -115,11 +166,20 @@ struct CoordinatorHarness {
             }
             switch envelope.message {
             case .pullPages(let pull):
-                directives = fromWorker(worker.rawValue, envelope.requestID, .pullPagesReply(PullPagesReply(pulled: pull.keys.map { _ in true })))
+                directives = fromWorker(
+                    worker.rawValue,
+                    envelope.requestID,
+                    .pullPagesReply(PullPagesReply(pulled: pull.keys.map { _ in true }))
+                )
             case .openSequence(let body):
                 directives = fromWorker(
-                    worker.rawValue, envelope.requestID, .openSequenceReply(OpenSequenceReply(sequenceID: body.sequenceID, cachedTokens: cachedTokens)))
-                guard let answer = Self.answers(to: client, in: directives).first(where: { $0.requestID == clientRequest }),
+                    worker.rawValue,
+                    envelope.requestID,
+                    .openSequenceReply(OpenSequenceReply(sequenceID: body.sequenceID, cachedTokens: cachedTokens))
+                )
+                guard
+                    let answer = Self.answers(to: client, in: directives).first(where: { $0.requestID == clientRequest }
+                    ),
                     case .openSequenceReply(let reply) = answer.message
                 else { throw Failure(description: "no OpenSequenceReply to the client: \(directives)") }
                 return (reply.sequenceID, worker.rawValue)
@@ -133,7 +193,9 @@ struct CoordinatorHarness {
     // MARK: Reading directives
 
     static func sent(to worker: UInt64, in directives: [CoordinatorDirective]) -> [Envelope] {
-        directives.compactMap { if case .sendToWorker(let id, let envelope) = $0, id == WorkerID(worker) { envelope } else { nil } }
+        directives.compactMap {
+            if case .sendToWorker(let id, let envelope) = $0, id == WorkerID(worker) { envelope } else { nil }
+        }
     }
 
     static func workerSends(in directives: [CoordinatorDirective]) -> [(WorkerID, Envelope)] {
@@ -141,7 +203,9 @@ struct CoordinatorHarness {
     }
 
     static func answers(to client: RoutingIdentity, in directives: [CoordinatorDirective]) -> [Envelope] {
-        directives.compactMap { if case .answerClient(let id, let envelope) = $0, id == client { envelope } else { nil } }
+        directives.compactMap {
+            if case .answerClient(let id, let envelope) = $0, id == client { envelope } else { nil }
+        }
     }
 
     static func linkAnswers(in directives: [CoordinatorDirective]) -> [Envelope] {
@@ -162,6 +226,11 @@ struct CoordinatorHarness {
     }
 
     func keys(_ tokens: [UInt32], namespace: String = "t") -> [PrefixKey] {
-        PrefixKey.chain(namespace: namespace, fingerprint: instance.configuration.spec.fingerprint, tokens: tokens, pageSize: pageSize)
+        PrefixKey.chain(
+            namespace: namespace,
+            fingerprint: instance.configuration.spec.fingerprint,
+            tokens: tokens,
+            pageSize: pageSize
+        )
     }
 }

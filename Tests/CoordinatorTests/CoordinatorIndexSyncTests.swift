@@ -1,5 +1,6 @@
 import CacheProtocol
 import Testing
+
 @testable import Coordinator
 
 /// The global prefix index following workers' numbered events, and its snapshot resync.
@@ -20,7 +21,9 @@ struct CoordinatorIndexSyncTests {
         #expect(CoordinatorHarness.snapshotRequests(in: harness.heartbeat(1)).isEmpty)
     }
 
-    @Test("a gap in the event numbers asks for a snapshot; the snapshot replaces what was known (stale keys leave) and the events kept meanwhile are applied on top")
+    @Test(
+        "a gap in the event numbers asks for a snapshot; the snapshot replaces what was known (stale keys leave) and the events kept meanwhile are applied on top"
+    )
     func gapThenSnapshot() throws {
         var harness = try CoordinatorHarness()
         try harness.join(1)
@@ -37,7 +40,10 @@ struct CoordinatorIndexSyncTests {
         #expect(CoordinatorHarness.snapshotRequests(in: during).isEmpty)
         // The snapshot reflects events up to 3: keys 1, 2, 3 (key 0 was evicted in the lost event).
         let reply = harness.fromWorker(
-            1, request.1.requestID, .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 3, keys: Array(keys[1...3]))))
+            1,
+            request.1.requestID,
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 3, keys: Array(keys[1...3])))
+        )
         #expect(reply.contains(.notice(.snapshotApplied(WorkerID(1), keys: 3, staleRemoved: 1))))
         #expect(!harness.instance.indexHolds(keys[0], on: WorkerID(1)))
         #expect(keys[1...3].allSatisfy { harness.instance.indexHolds($0, on: WorkerID(1)) })
@@ -59,7 +65,11 @@ struct CoordinatorIndexSyncTests {
         #expect(CoordinatorHarness.linkAnswers(in: beat).first?.message == .ack(Ack()))
         let request = try #require(CoordinatorHarness.snapshotRequests(in: beat).first)
         #expect(beat.contains(.notice(.snapshotRequested(WorkerID(1), .heartbeatMismatch(reported: 2, applied: 1)))))
-        _ = harness.fromWorker(1, request.1.requestID, .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 2, keys: [keys[0]])))
+        _ = harness.fromWorker(
+            1,
+            request.1.requestID,
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 2, keys: [keys[0]]))
+        )
         #expect(harness.instance.indexedPages == 1)
         #expect(CoordinatorHarness.snapshotRequests(in: harness.heartbeat(1, lastEvent: 2)).isEmpty)
     }
@@ -74,14 +84,20 @@ struct CoordinatorIndexSyncTests {
         let registered = try harness.register(1)
         let request = try #require(CoordinatorHarness.snapshotRequests(in: registered).first)
         #expect(request.0 == WorkerID(1))
-        _ = harness.fromWorker(1, request.1.requestID, .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: Array(keys[0..<2]))))
+        _ = harness.fromWorker(
+            1,
+            request.1.requestID,
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: Array(keys[0..<2])))
+        )
         #expect(harness.instance.indexedPages == 4)
         #expect(!harness.instance.indexHolds(keys[4], on: WorkerID(1)))
         #expect(harness.instance.indexHolds(keys[0], on: WorkerID(2)))
         #expect(harness.instance.indexedKeys == 2)
     }
 
-    @Test("a snapshot request that fails is asked again at the next heartbeat; a snapshot from an older request is ignored")
+    @Test(
+        "a snapshot request that fails is asked again at the next heartbeat; a snapshot from an older request is ignored"
+    )
     func snapshotRetry() throws {
         var harness = try CoordinatorHarness()
         let registered = try harness.register(1)
@@ -91,9 +107,17 @@ struct CoordinatorIndexSyncTests {
         let second = try #require(CoordinatorHarness.snapshotRequests(in: beat).first)
         #expect(beat.contains(.notice(.snapshotRequested(WorkerID(1), .retry))))
         let keys = harness.keys(CoordinatorHarness.tokens(pages: 1))
-        _ = harness.fromWorker(1, first.1.requestID, .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: keys)))
+        _ = harness.fromWorker(
+            1,
+            first.1.requestID,
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: keys))
+        )
         #expect(harness.instance.indexedPages == 0)
-        _ = harness.fromWorker(1, second.1.requestID, .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: keys)))
+        _ = harness.fromWorker(
+            1,
+            second.1.requestID,
+            .snapshotReply(SnapshotReply(workerID: 1, eventSequence: 0, keys: keys))
+        )
         #expect(harness.instance.indexedPages == 1)
     }
 

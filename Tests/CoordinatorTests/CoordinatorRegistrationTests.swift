@@ -1,14 +1,25 @@
 import CacheProtocol
 import Testing
+
 @testable import Coordinator
 
 /// Registration, heartbeats and deregistration on the coordinator's worker endpoint.
 @Suite("CoordinatorRegistration")
 struct CoordinatorRegistrationTests {
-    @Test("a worker of another model is refused with a reason, stays unknown, and its heartbeat is answered notRegistered")
+    @Test(
+        "a worker of another model is refused with a reason, stays unknown, and its heartbeat is answered notRegistered"
+    )
     func otherModelRefused() throws {
         var harness = try CoordinatorHarness()
-        let other = try ModelSpec(name: "other", layers: 2, queryHeads: 2, kvHeads: 1, headDim: 4, kvStorage: .f32, pageSize: 4)
+        let other = try ModelSpec(
+            name: "other",
+            layers: 2,
+            queryHeads: 2,
+            kvHeads: 1,
+            headDim: 4,
+            kvStorage: .f32,
+            pageSize: 4
+        )
         let directives = try harness.register(7, fingerprint: other.fingerprint)
         let answer = try #require(CoordinatorHarness.linkAnswers(in: directives).first)
         guard case .registerWorkerReply(let reply) = answer.message, case .refused(let reason) = reply.outcome else {
@@ -35,11 +46,22 @@ struct CoordinatorRegistrationTests {
         var harness = try CoordinatorHarness()
         let directives = try harness.register(3)
         let answer = try #require(CoordinatorHarness.linkAnswers(in: directives).first)
-        #expect(answer.message == .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(try CoordinatorHarness.spec()))))
-        let connect = try #require(directives.firstIndex { $0 == .connectWorker(WorkerID(3), endpoint: CoordinatorHarness.endpoint(3)) })
-        let snapshot = try #require(directives.firstIndex {
-            if case .sendToWorker(WorkerID(3), let envelope) = $0 { envelope.message == .snapshotRequest(SnapshotRequest()) } else { false }
-        })
+        #expect(
+            answer.message
+                == .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(try CoordinatorHarness.spec())))
+        )
+        let connect = try #require(
+            directives.firstIndex { $0 == .connectWorker(WorkerID(3), endpoint: CoordinatorHarness.endpoint(3)) }
+        )
+        let snapshot = try #require(
+            directives.firstIndex {
+                if case .sendToWorker(WorkerID(3), let envelope) = $0 {
+                    envelope.message == .snapshotRequest(SnapshotRequest())
+                } else {
+                    false
+                }
+            }
+        )
         #expect(connect < snapshot)
         #expect(harness.instance.state(of: WorkerID(3)) == .live)
     }
@@ -54,7 +76,9 @@ struct CoordinatorRegistrationTests {
         #expect(CoordinatorHarness.errorCode(CoordinatorHarness.linkAnswers(in: unknown).first) == .notRegistered)
     }
 
-    @Test("a deregistered worker is acknowledged, leaves, loses its indexed pages and is disconnected; an unknown one is notRegistered")
+    @Test(
+        "a deregistered worker is acknowledged, leaves, loses its indexed pages and is disconnected; an unknown one is notRegistered"
+    )
     func deregistration() throws {
         var harness = try CoordinatorHarness()
         let keys = harness.keys(CoordinatorHarness.tokens(pages: 2))
@@ -76,20 +100,41 @@ struct CoordinatorRegistrationTests {
         var harness = try CoordinatorHarness()
         try harness.join(1)
         let fromClient = harness.fromClient(.pageGet(PageGet(keys: [])))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: fromClient.directives).first) == .badRequest)
-        let heartbeatFromClient = harness.fromClient(.heartbeat(Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0)))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: heartbeatFromClient.directives).first) == .badRequest)
-        let openOnLink = harness.fromLink(1, .openSequence(OpenSequence(sequenceID: 0, namespace: "t", shardStart: 0, tokens: [1])))
+        #expect(
+            CoordinatorHarness.errorCode(
+                CoordinatorHarness.answers(to: harness.client, in: fromClient.directives).first
+            ) == .badRequest
+        )
+        let heartbeatFromClient = harness.fromClient(
+            .heartbeat(Heartbeat(workerID: 1, liveSequences: 0, freePages: 0, cachedPages: 0, lastEventSequence: 0))
+        )
+        #expect(
+            CoordinatorHarness.errorCode(
+                CoordinatorHarness.answers(to: harness.client, in: heartbeatFromClient.directives).first
+            ) == .badRequest
+        )
+        let openOnLink = harness.fromLink(
+            1,
+            .openSequence(OpenSequence(sequenceID: 0, namespace: "t", shardStart: 0, tokens: [1]))
+        )
         #expect(CoordinatorHarness.errorCode(CoordinatorHarness.linkAnswers(in: openOnLink).first) == .badRequest)
         #expect(harness.instance.sequenceCount == 0)
-        let undecodable = harness.handle(.undecodable(from: .client(harness.client), requestID: 77, code: .version, reason: "major version 2"))
+        let undecodable = harness.handle(
+            .undecodable(from: .client(harness.client), requestID: 77, code: .version, reason: "major version 2")
+        )
         let answer = try #require(CoordinatorHarness.answers(to: harness.client, in: undecodable).first)
         #expect(answer.requestID == 77)
         #expect(CoordinatorHarness.errorCode(answer) == .version)
         let late = harness.fromWorker(1, 999_999, .ack(Ack()))
         #expect(late == [.notice(.lateReply(WorkerID(1), requestID: 999_999))])
-        let sequenceFromClient = harness.fromClient(.openSequence(OpenSequence(sequenceID: 5, namespace: "t", shardStart: 0, tokens: [1])))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: sequenceFromClient.directives).first) == .badRequest)
+        let sequenceFromClient = harness.fromClient(
+            .openSequence(OpenSequence(sequenceID: 5, namespace: "t", shardStart: 0, tokens: [1]))
+        )
+        #expect(
+            CoordinatorHarness.errorCode(
+                CoordinatorHarness.answers(to: harness.client, in: sequenceFromClient.directives).first
+            ) == .badRequest
+        )
         #expect(CoordinatorHarness.workerSends(in: sequenceFromClient.directives).isEmpty)
     }
 
@@ -103,7 +148,9 @@ struct CoordinatorRegistrationTests {
         harness.advance(.milliseconds(1500))
         _ = harness.tick()
         let (_, directives) = harness.fromClient(.statsRequest(StatsRequest()))
-        guard case .statsReply(let reply)? = CoordinatorHarness.answers(to: harness.client, in: directives).first?.message else {
+        guard
+            case .statsReply(let reply)? = CoordinatorHarness.answers(to: harness.client, in: directives).first?.message
+        else {
             Issue.record("no stats reply: \(directives)")
             return
         }

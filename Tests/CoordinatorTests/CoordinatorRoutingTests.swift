@@ -2,6 +2,7 @@ import CacheProtocol
 import Foundation
 import Kernels
 import Testing
+
 @testable import Coordinator
 
 /// Routing of prefill, decode, truncate and close by shard, and the exact merge of decode parts.
@@ -19,7 +20,9 @@ struct CoordinatorRoutingTests {
             let total = scores.reduce(0) { $0 + Foundation.exp($1 - maximum) }
             let logSum = maximum + Foundation.log(total)
             for d in 0..<4 {
-                output.append(Float(zip(scores, values).reduce(0) { $0 + Foundation.exp($1.0 - logSum) * Double($1.1[d]) }))
+                output.append(
+                    Float(zip(scores, values).reduce(0) { $0 + Foundation.exp($1.0 - logSum) * Double($1.1[d]) })
+                )
             }
             lse.append(Float(logSum))
         }
@@ -40,29 +43,44 @@ struct CoordinatorRoutingTests {
         let (a, onA) = try harness.open(aTokens, cachedTokens: 8)
         let (b, onB) = try harness.open(bTokens, cachedTokens: 16)
         let (c, onC) = try harness.open(cTokens, cachedTokens: 8)
-        guard onA == 1, onB == 1, onC == 2 else { throw CoordinatorHarness.Failure(description: "placed on \(onA), \(onB), \(onC)") }
+        guard onA == 1, onB == 1, onC == 2 else {
+            throw CoordinatorHarness.Failure(description: "placed on \(onA), \(onB), \(onC)")
+        }
         try harness.instance.continueOnNewShard(a, worker: WorkerID(2), start: 8)
         return (harness, a, b, c)
     }
 
-    static func decode(_ entries: [(UInt64, UInt32)], withKV: Bool = true) throws -> (Decode, q: [[Float]], k: [[Float]]) {
+    static func decode(
+        _ entries: [(UInt64, UInt32)],
+        withKV: Bool = true
+    ) throws -> (Decode, q: [[Float]], k: [[Float]]) {
         let rows = entries.reduce(0) { $0 + Int($1.1) }
         let q = (0..<rows).map { Self.vector(100 + $0) + Self.vector(200 + $0) }
         let k = (0..<rows).map { Self.vector(300 + $0) }
         let input = try AttentionInput(
             q: try WireTensor(f32: q.flatMap { $0 }, shape: [rows, 2, 4]),
             k: withKV ? try WireTensor(f32: k.flatMap { $0 }, shape: [rows, 1, 4]) : nil,
-            v: withKV ? try WireTensor(f32: k.map { $0.map { -$0 } }.flatMap { $0 }, shape: [rows, 1, 4]) : nil)
-        return (try Decode(layer: 0, entries: entries.map { Decode.Entry(sequenceID: $0.0, queryTokens: $0.1) }, input: input), q, k)
+            v: withKV ? try WireTensor(f32: k.map { $0.map { -$0 } }.flatMap { $0 }, shape: [rows, 1, 4]) : nil
+        )
+        return (
+            try Decode(
+                layer: 0,
+                entries: entries.map { Decode.Entry(sequenceID: $0.0, queryTokens: $0.1) },
+                input: input
+            ), q, k
+        )
     }
 
     static func output(rows: [[Float]], lse: [[Float]]) throws -> AttentionOutput {
         try AttentionOutput(
             output: try WireTensor(f32: rows.flatMap { $0 }, shape: [rows.count, 2, 4]),
-            lse: try WireTensor(f32: lse.flatMap { $0 }, shape: [lse.count, 2]))
+            lse: try WireTensor(f32: lse.flatMap { $0 }, shape: [lse.count, 2])
+        )
     }
 
-    @Test("a decode batch is split by worker: the tail gets its entries with k and v, earlier shards the queries alone; answers in any order are merged exactly, rows in the client's order")
+    @Test(
+        "a decode batch is split by worker: the tail gets its entries with k and v, earlier shards the queries alone; answers in any order are merged exactly, rows in the client's order"
+    )
     func splitAndMerge() throws {
         var (harness, a, b, c) = try Self.shardedCluster()
         let (batch, q, k) = try Self.decode([(a, 1), (b, 1), (c, 2)])
@@ -92,7 +110,11 @@ struct CoordinatorRoutingTests {
         #expect(try tailOne.input.k?.f32Values() == k[1])
         // Worker 2 holds A's and C's tails: one request with both, in the client's order, one-token
         // and two-token entries together.
-        #expect(tailTwo.entries == [Decode.Entry(sequenceID: a, queryTokens: 1), Decode.Entry(sequenceID: c, queryTokens: 2)])
+        #expect(
+            tailTwo.entries == [
+                Decode.Entry(sequenceID: a, queryTokens: 1), Decode.Entry(sequenceID: c, queryTokens: 2),
+            ]
+        )
         #expect(try tailTwo.input.q.f32Values() == q[0] + q[2] + q[3])
         #expect(try tailTwo.input.k?.f32Values() == k[0] + k[2] + k[3])
         #expect(try tailTwo.input.v?.f32Values() == (k[0] + k[2] + k[3]).map { -$0 })
@@ -106,16 +128,46 @@ struct CoordinatorRoutingTests {
         let partial2 = Self.attention(q: q[0], keys: tailKeys, values: tailValues)
         let whole = Self.attention(q: q[0], keys: firstKeys + tailKeys, values: firstValues + tailValues)
         let bRow = (Self.vector(700) + Self.vector(701), [Float(0.5), -1.5])
-        let cRows = [(Self.vector(800) + Self.vector(801), [Float(2), 3]), (Self.vector(802) + Self.vector(803), [Float(-4), 5])]
+        let cRows = [
+            (Self.vector(800) + Self.vector(801), [Float(2), 3]),
+            (Self.vector(802) + Self.vector(803), [Float(-4), 5]),
+        ]
 
         // Answers arrive in reverse order of sending.
-        let fromTwo = harness.fromWorker(2, tailTwoEnvelope.requestID, .decodeReply(DecodeReply(
-            layer: 0, result: try Self.output(rows: [partial2.output, cRows[0].0, cRows[1].0], lse: [partial2.lse, cRows[0].1, cRows[1].1]))))
+        let fromTwo = harness.fromWorker(
+            2,
+            tailTwoEnvelope.requestID,
+            .decodeReply(
+                DecodeReply(
+                    layer: 0,
+                    result: try Self.output(
+                        rows: [partial2.output, cRows[0].0, cRows[1].0],
+                        lse: [partial2.lse, cRows[0].1, cRows[1].1]
+                    )
+                )
+            )
+        )
         #expect(fromTwo.isEmpty)
-        _ = harness.fromWorker(1, tailOneEnvelope.requestID, .decodeReply(DecodeReply(
-            layer: 0, result: try Self.output(rows: [bRow.0], lse: [bRow.1]))))
-        let last = harness.fromWorker(1, earlierEnvelope.requestID, .decodeReply(DecodeReply(
-            layer: 0, result: try Self.output(rows: [partial1.output], lse: [partial1.lse]))))
+        _ = harness.fromWorker(
+            1,
+            tailOneEnvelope.requestID,
+            .decodeReply(
+                DecodeReply(
+                    layer: 0,
+                    result: try Self.output(rows: [bRow.0], lse: [bRow.1])
+                )
+            )
+        )
+        let last = harness.fromWorker(
+            1,
+            earlierEnvelope.requestID,
+            .decodeReply(
+                DecodeReply(
+                    layer: 0,
+                    result: try Self.output(rows: [partial1.output], lse: [partial1.lse])
+                )
+            )
+        )
         guard case .mergeDecode(let job)? = last.first, last.count == 1 else {
             Issue.record("expected one merge job, got \(last)")
             return
@@ -134,8 +186,12 @@ struct CoordinatorRoutingTests {
         for head in 0..<2 { #expect(abs(lse[head] - whole.lse[head]) < 1e-5) }
         // The same merge through AttentionMerge directly.
         let direct = try AttentionMerge.merge(
-            [AttentionResult(output: partial1.output, logSumExp: partial1.lse), AttentionResult(output: partial2.output, logSumExp: partial2.lse)],
-            headDim: 4)
+            [
+                AttentionResult(output: partial1.output, logSumExp: partial1.lse),
+                AttentionResult(output: partial2.output, logSumExp: partial2.lse),
+            ],
+            headDim: 4
+        )
         #expect(Array(output[0..<8]) == direct.output)
         // B's row, then C's two rows, copied as they came.
         #expect(Array(output[8..<16]) == bRow.0)
@@ -161,13 +217,20 @@ struct CoordinatorRoutingTests {
         #expect(sends.count == 1)
         let envelope = try #require(sends.first)
         #expect(envelope.message == .decode(batch))
-        let reply = DecodeReply(layer: 0, result: try Self.output(
-            rows: (0..<4).map { Self.vector($0) + Self.vector($0 + 9) }, lse: (0..<4).map { [Float($0), 1] }))
+        let reply = DecodeReply(
+            layer: 0,
+            result: try Self.output(
+                rows: (0..<4).map { Self.vector($0) + Self.vector($0 + 9) },
+                lse: (0..<4).map { [Float($0), 1] }
+            )
+        )
         let answered = harness.fromWorker(1, envelope.requestID, .decodeReply(reply))
         #expect(answered == [.answerClient(harness.client, Envelope(requestID: request, message: .decodeReply(reply)))])
     }
 
-    @Test("when the tail refuses a batch part with capacity, sequences nothing changed keep going and those another part changed fail")
+    @Test(
+        "when the tail refuses a batch part with capacity, sequences nothing changed keep going and those another part changed fail"
+    )
     func partlyApplied() throws {
         var (harness, a, b, c) = try Self.shardedCluster()
         let (batch, _, _) = try Self.decode([(a, 1), (b, 1), (c, 2)])
@@ -175,9 +238,19 @@ struct CoordinatorRoutingTests {
         for envelope in CoordinatorHarness.sent(to: 1, in: directives) {
             guard case .decode(let part) = envelope.message else { continue }
             let rows = part.input.rows
-            _ = harness.fromWorker(1, envelope.requestID, .decodeReply(DecodeReply(
-                layer: 0, result: try Self.output(rows: Array(repeating: Self.vector(1) + Self.vector(2), count: rows),
-                    lse: Array(repeating: [0, 0], count: rows)))))
+            _ = harness.fromWorker(
+                1,
+                envelope.requestID,
+                .decodeReply(
+                    DecodeReply(
+                        layer: 0,
+                        result: try Self.output(
+                            rows: Array(repeating: Self.vector(1) + Self.vector(2), count: rows),
+                            lse: Array(repeating: [0, 0], count: rows)
+                        )
+                    )
+                )
+            )
         }
         let tail = try #require(CoordinatorHarness.sent(to: 2, in: directives).first)
         let done = harness.fromWorker(2, tail.requestID, .errorReply(ErrorReply(code: .capacity, message: "no pages")))
@@ -192,9 +265,18 @@ struct CoordinatorRoutingTests {
         let (again, _, _) = try Self.decode([(c, 1)])
         let (secondRequest, second) = harness.fromClient(.decode(again))
         let only = try #require(CoordinatorHarness.sent(to: 2, in: second).first)
-        let refused = harness.fromWorker(2, only.requestID, .errorReply(ErrorReply(code: .capacity, message: "no pages")))
-        #expect(CoordinatorHarness.answers(to: harness.client, in: refused).first
-            == Envelope(requestID: secondRequest, message: .errorReply(ErrorReply(code: .capacity, message: "no pages"))))
+        let refused = harness.fromWorker(
+            2,
+            only.requestID,
+            .errorReply(ErrorReply(code: .capacity, message: "no pages"))
+        )
+        #expect(
+            CoordinatorHarness.answers(to: harness.client, in: refused).first
+                == Envelope(
+                    requestID: secondRequest,
+                    message: .errorReply(ErrorReply(code: .capacity, message: "no pages"))
+                )
+        )
         #expect(harness.instance.sequences[c] != nil)
     }
 
@@ -203,17 +285,28 @@ struct CoordinatorRoutingTests {
         var (harness, a, _, _) = try Self.shardedCluster()
         let (unknown, _, _) = try Self.decode([(a, 1), (424_242, 1)])
         let first = harness.fromClient(.decode(unknown))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: first.directives).first) == .unknownSequence)
+        #expect(
+            CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: first.directives).first)
+                == .unknownSequence
+        )
         #expect(CoordinatorHarness.workerSends(in: first.directives).isEmpty)
         let empty = try Decode(
-            layer: 0, entries: [],
-            input: try AttentionInput(q: try WireTensor(f32: [], shape: [0, 2, 4]), k: nil, v: nil))
+            layer: 0,
+            entries: [],
+            input: try AttentionInput(q: try WireTensor(f32: [], shape: [0, 2, 4]), k: nil, v: nil)
+        )
         let none = harness.fromClient(.decode(empty))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: none.directives).first) == .badRequest)
+        #expect(
+            CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: none.directives).first)
+                == .badRequest
+        )
         #expect(CoordinatorHarness.workerSends(in: none.directives).isEmpty)
         let (twice, _, _) = try Self.decode([(a, 1), (a, 1)])
         let second = harness.fromClient(.decode(twice))
-        #expect(CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: second.directives).first) == .badRequest)
+        #expect(
+            CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: second.directives).first)
+                == .badRequest
+        )
         #expect(CoordinatorHarness.workerSends(in: second.directives).isEmpty)
     }
 
@@ -225,10 +318,20 @@ struct CoordinatorRoutingTests {
         #expect(CoordinatorHarness.sent(to: 1, in: sentPrefill).isEmpty)
         let forwarded = try #require(CoordinatorHarness.sent(to: 2, in: sentPrefill).first)
         #expect(forwarded.message == prefill)
-        let prefillReply = PrefillReply(sequenceID: a, layer: 0, result: try Self.output(
-            rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)], lse: [[0, 0], [1, 1]]))
+        let prefillReply = PrefillReply(
+            sequenceID: a,
+            layer: 0,
+            result: try Self.output(
+                rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)],
+                lse: [[0, 0], [1, 1]]
+            )
+        )
         let answered = harness.fromWorker(2, forwarded.requestID, .prefillReply(prefillReply))
-        #expect(CoordinatorHarness.answers(to: harness.client, in: answered) == [Envelope(requestID: prefillRequest, message: .prefillReply(prefillReply))])
+        #expect(
+            CoordinatorHarness.answers(to: harness.client, in: answered) == [
+                Envelope(requestID: prefillRequest, message: .prefillReply(prefillReply))
+            ]
+        )
         #expect(harness.instance.sequences[a]?.length == 10)
 
         let (truncateRequest, sentTruncate) = harness.fromClient(.truncate(Truncate(sequenceID: a, length: 6)))
@@ -238,7 +341,11 @@ struct CoordinatorRoutingTests {
         #expect(dropped.message == .closeSequence(CloseSequence(sequenceID: a, commit: false)))
         _ = harness.fromWorker(2, dropped.requestID, .ack(Ack()))
         let truncated = harness.fromWorker(1, cut.requestID, .ack(Ack()))
-        #expect(CoordinatorHarness.answers(to: harness.client, in: truncated) == [Envelope(requestID: truncateRequest, message: .ack(Ack()))])
+        #expect(
+            CoordinatorHarness.answers(to: harness.client, in: truncated) == [
+                Envelope(requestID: truncateRequest, message: .ack(Ack()))
+            ]
+        )
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1)])
         #expect(harness.instance.sequences[a]?.length == 6)
 
@@ -250,7 +357,11 @@ struct CoordinatorRoutingTests {
         #expect(harness.instance.sequences[a] == nil)
         _ = harness.fromWorker(closes[0].0.rawValue, closes[0].1.requestID, .ack(Ack()))
         let closed = harness.fromWorker(closes[1].0.rawValue, closes[1].1.requestID, .ack(Ack()))
-        #expect(CoordinatorHarness.answers(to: harness.client, in: closed) == [Envelope(requestID: closeRequest, message: .ack(Ack()))])
+        #expect(
+            CoordinatorHarness.answers(to: harness.client, in: closed) == [
+                Envelope(requestID: closeRequest, message: .ack(Ack()))
+            ]
+        )
     }
 
     @Test("a dead worker holding an earlier shard fails the sequence and answers its decode at once")
@@ -261,12 +372,18 @@ struct CoordinatorRoutingTests {
         harness.advance(.seconds(3))
         _ = harness.heartbeat(2)
         let directives = harness.tick()
-        let answer = try #require(CoordinatorHarness.answers(to: harness.client, in: directives).first { $0.requestID == request })
+        let answer = try #require(
+            CoordinatorHarness.answers(to: harness.client, in: directives).first { $0.requestID == request }
+        )
         #expect(CoordinatorHarness.errorCode(answer) == .unavailable)
         #expect(harness.instance.sequences[a] == nil)
         #expect(harness.instance.sequences[c] != nil)
         // A's surviving shard on worker 2 is closed.
-        #expect(CoordinatorHarness.sent(to: 2, in: directives).contains { $0.message == .closeSequence(CloseSequence(sequenceID: a, commit: false)) })
+        #expect(
+            CoordinatorHarness.sent(to: 2, in: directives).contains {
+                $0.message == .closeSequence(CloseSequence(sequenceID: a, commit: false))
+            }
+        )
         #expect(harness.instance.pendingOperations == 0)
     }
 }

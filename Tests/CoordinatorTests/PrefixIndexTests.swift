@@ -1,6 +1,7 @@
 import CacheProtocol
 import Kernels
 import Testing
+
 @testable import Coordinator
 
 /// The prefix index against a plain dictionary model, and its leading-run search.
@@ -121,12 +122,16 @@ struct PrefixIndexTests {
         var none = CountingKeys(keys: (0..<64).map { Self.key(UInt64(9000 + $0)) })
         #expect(index.leadingRuns(credits: TierCredits(), keys: &none).isEmpty)
         #expect(none.asked == 1)
-        #expect(Set(index.leadingRuns(of: keys, credits: TierCredits()).map { [$0.slot, $0.pages] }) == [[4, 10], [5, 6]])
+        #expect(
+            Set(index.leadingRuns(of: keys, credits: TierCredits()).map { [$0.slot, $0.pages] }) == [[4, 10], [5, 6]]
+        )
     }
 
     @Test("the event cursor applies in order, ignores repeats, calls a gap, and applies kept events after a snapshot")
     func eventCursor() {
-        func event(_ number: UInt64) -> CacheEvent { CacheEvent(workerID: 1, eventSequence: number, kind: .stored, keys: [Self.key(number)]) }
+        func event(_ number: UInt64) -> CacheEvent {
+            CacheEvent(workerID: 1, eventSequence: number, kind: .stored, keys: [Self.key(number)])
+        }
         var cursor = WorkerEventCursor(bufferLimit: 100)
         #expect(cursor.receive(event(1)) == .buffered)
         cursor.requested(5)

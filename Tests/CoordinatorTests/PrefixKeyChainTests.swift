@@ -27,7 +27,10 @@ struct PrefixKeyChainTests {
         let tokens = (0..<4099).map { UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) }
         var chain = PrefixKeyChain(namespace: "some tenant", fingerprint: spec.fingerprint, pageSize: 4)
         let streamed = (0..<(tokens.count / 4)).compactMap { chain.next(tokens[($0 * 4)..<($0 * 4 + 4)]) }
-        #expect(streamed == PrefixKey.chain(namespace: "some tenant", fingerprint: spec.fingerprint, tokens: tokens, pageSize: 4))
+        #expect(
+            streamed
+                == PrefixKey.chain(namespace: "some tenant", fingerprint: spec.fingerprint, tokens: tokens, pageSize: 4)
+        )
         #expect(streamed.count == 1024)
     }
 }

@@ -45,12 +45,16 @@ public struct PrefixKeyChain: Sendable {
             var hasher = SHA256()
             hasher.update(bufferPointer: UnsafeRawBufferPointer(raw))
             return hasher.finalize().withUnsafeBytes { digest in
-                UnsafeMutableRawBufferPointer(rebasing: raw[parentOffset..<(parentOffset + Digest32.byteCount)]).copyMemory(from: digest)
-                return PrefixKey(digest: Digest32(
-                    w0: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    w1: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                    w2: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                    w3: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 24, as: UInt64.self))))
+                UnsafeMutableRawBufferPointer(rebasing: raw[parentOffset..<(parentOffset + Digest32.byteCount)])
+                    .copyMemory(from: digest)
+                return PrefixKey(
+                    digest: Digest32(
+                        w0: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                        w1: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                        w2: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                        w3: UInt64(littleEndian: digest.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+                    )
+                )
             }
         }
         count += 1

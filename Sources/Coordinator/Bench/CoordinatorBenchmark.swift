@@ -40,7 +40,8 @@ public struct CoordinatorBenchmark: Sendable {
         /// The `--json` line; `nil` for the text-only rows.
         public var json: String? {
             switch self {
-            case let .indexMemory(bytes, _, _, _, _): "{\"case\": \"index-memory\", \"bytes_per_page\": \(Self.number(bytes))}"
+            case let .indexMemory(bytes, _, _, _, _):
+                "{\"case\": \"index-memory\", \"bytes_per_page\": \(Self.number(bytes))}"
             case let .events(rate, _, _): "{\"case\": \"events\", \"per_s\": \(Self.number(rate))}"
             case let .placements(rate, _, _): "{\"case\": \"placements\", \"per_s\": \(Self.number(rate))}"
             case .keyChains, .decisions: nil
@@ -102,26 +103,45 @@ public struct CoordinatorBenchmark: Sendable {
         ResidentMemory.prepare()
         let spec: ModelSpec
         do {
-            spec = try ModelSpec(name: "bench", layers: 32, queryHeads: 32, kvHeads: 8, headDim: 128, kvStorage: .f16, pageSize: Self.pageSize)
+            spec = try ModelSpec(
+                name: "bench",
+                layers: 32,
+                queryHeads: 32,
+                kvHeads: 8,
+                headDim: 128,
+                kvStorage: .f16,
+                pageSize: Self.pageSize
+            )
         } catch {
             throw .unexpected("the benchmark's model spec: \(error)")
         }
-        var cluster = SimulatedCluster(instance: CoordinatorInstance(configuration: CoordinatorConfiguration(spec: spec)))
+        var cluster = SimulatedCluster(
+            instance: CoordinatorInstance(configuration: CoordinatorConfiguration(spec: spec))
+        )
         try cluster.register(workers: workers, fingerprint: spec.fingerprint)
 
         // index-memory
         let before = ResidentMemory.bytes()
         for chain in 0..<chains {
             let keys = PrefixKey.chain(
-                namespace: Self.namespace, fingerprint: spec.fingerprint, tokens: chainTokens(chain), pageSize: Self.pageSize)
+                namespace: Self.namespace,
+                fingerprint: spec.fingerprint,
+                tokens: chainTokens(chain),
+                pageSize: Self.pageSize
+            )
             for holder in holders(of: chain) { cluster.event(worker: holder, kind: .stored, keys: keys) }
         }
         let after = ResidentMemory.bytes()
         let pages = cluster.instance.index.pageCount
-        report(.indexMemory(
-            bytesPerPage: Double(after - before) / Double(max(1, pages)),
-            reservedBytesPerPage: Double(cluster.instance.index.reservedBytes) / Double(max(1, pages)),
-            pages: pages, keys: cluster.instance.index.keyCount, workers: workers))
+        report(
+            .indexMemory(
+                bytesPerPage: Double(after - before) / Double(max(1, pages)),
+                reservedBytesPerPage: Double(cluster.instance.index.reservedBytes) / Double(max(1, pages)),
+                pages: pages,
+                keys: cluster.instance.index.keyCount,
+                workers: workers
+            )
+        )
 
         // events
         var random = SplitMix64(seed: seed ^ 0xE7E7)
@@ -145,7 +165,9 @@ public struct CoordinatorBenchmark: Sendable {
             applied += inputs.count
         }
         guard cluster.instance.index.pageCount == pages else {
-            throw .unexpected("the index holds \(cluster.instance.index.pageCount) pages after the event pairs, \(pages) before")
+            throw .unexpected(
+                "the index holds \(cluster.instance.index.pageCount) pages after the event pairs, \(pages) before"
+            )
         }
         report(.events(perSecond: Double(applied) / Self.seconds(timed), keysPerEvent: keysPerEvent, pages: pages))
 
@@ -158,9 +180,19 @@ public struct CoordinatorBenchmark: Sendable {
             let inputs = (0..<count).map { index -> CoordinatorInput in
                 let tokens = promptTokens(&random)
                 return .received(
-                    Envelope(requestID: UInt64(placed + index + 1), message: .openSequence(OpenSequence(
-                        sequenceID: 0, namespace: Self.namespace, shardStart: 0, tokens: tokens))),
-                    from: .client(Self.client))
+                    Envelope(
+                        requestID: UInt64(placed + index + 1),
+                        message: .openSequence(
+                            OpenSequence(
+                                sequenceID: 0,
+                                namespace: Self.namespace,
+                                shardStart: 0,
+                                tokens: tokens
+                            )
+                        )
+                    ),
+                    from: .client(Self.client)
+                )
             }
             var outputs: [[CoordinatorDirective]] = []
             outputs.reserveCapacity(count)
@@ -173,7 +205,14 @@ public struct CoordinatorBenchmark: Sendable {
                 let chainStart = clock.now
                 for input in inputs {
                     if case .received(let envelope, _) = input, case .openSequence(let open) = envelope.message {
-                        chains.append(PrefixKey.chain(namespace: open.namespace, fingerprint: spec.fingerprint, tokens: open.tokens, pageSize: Self.pageSize))
+                        chains.append(
+                            PrefixKey.chain(
+                                namespace: open.namespace,
+                                fingerprint: spec.fingerprint,
+                                tokens: open.tokens,
+                                pageSize: Self.pageSize
+                            )
+                        )
                     }
                 }
                 let chainTime = clock.now - chainStart
@@ -182,16 +221,28 @@ public struct CoordinatorBenchmark: Sendable {
                 let decisionStart = clock.now
                 for keys in chains {
                     var source = StoredPrefixKeys(keys)
-                    if cluster.instance.place(keys: &source, promptTokens: promptPages * Self.pageSize, excluding: []) != nil { decided += 1 }
+                    if cluster.instance.place(keys: &source, promptTokens: promptPages * Self.pageSize, excluding: [])
+                        != nil
+                    {
+                        decided += 1
+                    }
                 }
                 let decisionTime = clock.now - decisionStart
-                guard decided == chains.count else { throw .unexpected("\(chains.count - decided) prompts found no worker") }
+                guard decided == chains.count else {
+                    throw .unexpected("\(chains.count - decided) prompts found no worker")
+                }
                 report(.decisions(perSecond: Double(decided) / Self.seconds(decisionTime), promptPages: promptPages))
             }
             pulls += try cluster.completeOpens(outputs)
             placed += count
         }
-        report(.placements(perSecond: Double(placed) / Self.seconds(timed), promptPages: promptPages, pullFraction: Double(pulls) / Double(placed)))
+        report(
+            .placements(
+                perSecond: Double(placed) / Self.seconds(timed),
+                promptPages: promptPages,
+                pullFraction: Double(pulls) / Double(placed)
+            )
+        )
     }
 
     /// The workers (1-based ids) holding chain `chain`.
@@ -221,7 +272,9 @@ public struct CoordinatorBenchmark: Sendable {
         bytes.reserveCapacity(32)
         for _ in 0..<4 {
             let word = random.next()
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
         }
         return PrefixKey(bytes: bytes) ?? PrefixKey(digest: .zero)
     }

@@ -24,24 +24,57 @@ struct SimulatedCluster: Sendable {
     mutating func register(workers: Int, fingerprint: ModelFingerprint) throws(CoordinatorBenchmarkError) {
         for worker in 1...workers {
             let registration = RegisterWorker(
-                workerID: UInt64(worker), endpoint: "tcp://10.1.\(worker / 256).\(worker % 256):7100", role: .compute,
-                hotPageCapacity: 1 << 24, storeBytes: 0, modelFingerprint: fingerprint)
+                workerID: UInt64(worker),
+                endpoint: "tcp://10.1.\(worker / 256).\(worker % 256):7100",
+                role: .compute,
+                hotPageCapacity: 1 << 24,
+                storeBytes: 0,
+                modelFingerprint: fingerprint
+            )
             let directives = instance.handle(
-                .received(Envelope(requestID: 1, message: .registerWorker(registration)), from: .workerLink(Self.link(worker))), at: now)
-            guard let snapshot = directives.compactMap({ directive -> Envelope? in
-                if case .sendToWorker(_, let envelope) = directive, case .snapshotRequest = envelope.message { envelope } else { nil }
-            }).first else { throw .unexpected("worker \(worker) was not accepted: \(directives)") }
+                .received(
+                    Envelope(requestID: 1, message: .registerWorker(registration)),
+                    from: .workerLink(Self.link(worker))
+                ),
+                at: now
+            )
+            guard
+                let snapshot = directives.compactMap({ directive -> Envelope? in
+                    if case .sendToWorker(_, let envelope) = directive, case .snapshotRequest = envelope.message {
+                        envelope
+                    } else {
+                        nil
+                    }
+                }).first
+            else { throw .unexpected("worker \(worker) was not accepted: \(directives)") }
             _ = instance.handle(
                 .received(
-                    Envelope(requestID: snapshot.requestID, message: .snapshotReply(SnapshotReply(workerID: UInt64(worker), eventSequence: 0, keys: []))),
-                    from: .worker(WorkerID(UInt64(worker)))),
-                at: now)
+                    Envelope(
+                        requestID: snapshot.requestID,
+                        message: .snapshotReply(SnapshotReply(workerID: UInt64(worker), eventSequence: 0, keys: []))
+                    ),
+                    from: .worker(WorkerID(UInt64(worker)))
+                ),
+                at: now
+            )
             _ = instance.handle(
                 .received(
-                    Envelope(requestID: 2, message: .heartbeat(Heartbeat(
-                        workerID: UInt64(worker), liveSequences: 0, freePages: 1 << 24, cachedPages: 0, lastEventSequence: 0))),
-                    from: .workerLink(Self.link(worker))),
-                at: now)
+                    Envelope(
+                        requestID: 2,
+                        message: .heartbeat(
+                            Heartbeat(
+                                workerID: UInt64(worker),
+                                liveSequences: 0,
+                                freePages: 1 << 24,
+                                cachedPages: 0,
+                                lastEventSequence: 0
+                            )
+                        )
+                    ),
+                    from: .workerLink(Self.link(worker))
+                ),
+                at: now
+            )
             eventNumbers[worker] = 0
         }
     }
@@ -51,8 +84,14 @@ struct SimulatedCluster: Sendable {
         let number = eventNumbers[worker, default: 0] + 1
         eventNumbers[worker] = number
         return .received(
-            Envelope(requestID: 0, message: .cacheEvent(CacheEvent(workerID: UInt64(worker), eventSequence: number, kind: kind, keys: keys))),
-            from: .workerLink(Self.link(worker)))
+            Envelope(
+                requestID: 0,
+                message: .cacheEvent(
+                    CacheEvent(workerID: UInt64(worker), eventSequence: number, kind: kind, keys: keys)
+                )
+            ),
+            from: .workerLink(Self.link(worker))
+        )
     }
 
     /// Sends `worker`'s next event.
@@ -68,9 +107,11 @@ struct SimulatedCluster: Sendable {
             var directives = first
             var opened: UInt64?
             for _ in 0..<4 {
-                guard let (worker, envelope) = directives.lazy.compactMap({ directive -> (WorkerID, Envelope)? in
-                    if case .sendToWorker(let worker, let envelope) = directive { (worker, envelope) } else { nil }
-                }).first else { break }
+                guard
+                    let (worker, envelope) = directives.lazy.compactMap({ directive -> (WorkerID, Envelope)? in
+                        if case .sendToWorker(let worker, let envelope) = directive { (worker, envelope) } else { nil }
+                    }).first
+                else { break }
                 let answer: Message
                 switch envelope.message {
                 case .pullPages(let pull):
@@ -84,19 +125,30 @@ struct SimulatedCluster: Sendable {
                 default:
                     throw .unexpected("a worker was sent \(envelope.message.type) during an open")
                 }
-                directives = instance.handle(.received(Envelope(requestID: envelope.requestID, message: answer), from: .worker(worker)), at: now)
+                directives = instance.handle(
+                    .received(Envelope(requestID: envelope.requestID, message: answer), from: .worker(worker)),
+                    at: now
+                )
                 if opened != nil { break }
             }
             guard let sequence = opened else { throw .unexpected("an open was not placed: \(first)") }
             clientRequest += 1
             let close = instance.handle(
                 .received(
-                    Envelope(requestID: clientRequest, message: .closeSequence(CloseSequence(sequenceID: sequence, commit: false))),
-                    from: .client(RoutingIdentity([0xBE]))),
-                at: now)
+                    Envelope(
+                        requestID: clientRequest,
+                        message: .closeSequence(CloseSequence(sequenceID: sequence, commit: false))
+                    ),
+                    from: .client(RoutingIdentity([0xBE]))
+                ),
+                at: now
+            )
             for directive in close {
                 if case .sendToWorker(let worker, let envelope) = directive {
-                    _ = instance.handle(.received(Envelope(requestID: envelope.requestID, message: .ack(Ack())), from: .worker(worker)), at: now)
+                    _ = instance.handle(
+                        .received(Envelope(requestID: envelope.requestID, message: .ack(Ack())), from: .worker(worker)),
+                        at: now
+                    )
                 }
             }
         }

@@ -37,7 +37,7 @@ public struct TierBenchmark {
         var text: String {
             switch self {
             case let .ceilings(memcpy, write, read):
-                "tier-ceilings            memcpy \(Self.number(memcpy)) GB/s  page file durable write \(Self.number(write)) GB/s  read+remove \(Self.number(read)) GB/s"
+                "tier-ceilings            memcpy \(Self.number(memcpy)) GB/s  page file durable write \(Self.number(write)) GB/s  read \(Self.number(read)) GB/s"
             case let .move(direction, gbps, ceiling, fraction):
                 "\("tier-\(direction)".padding(toLength: 25, withPad: " ", startingAt: 0))\(Self.number(gbps)) GB/s  \(Self.number(fraction * 100))% of \(ceiling)"
             }

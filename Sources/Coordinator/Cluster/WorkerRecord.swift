@@ -28,12 +28,23 @@ struct WorkerRecord: Sendable {
     var cachedTokens: UInt64 = 0
 
     /// A record for a registration.
-    init(id: WorkerID, slot: Int, registration: RegisterWorker, link: RoutingIdentity, at now: MonotonicInstant, eventBufferLimit: Int) {
+    init(
+        id: WorkerID,
+        slot: Int,
+        registration: RegisterWorker,
+        link: RoutingIdentity,
+        at now: MonotonicInstant,
+        eventBufferLimit: Int
+    ) {
         self.id = id
         self.slot = slot
         endpoint = registration.endpoint
         storeBytes = registration.storeBytes
-        load = WorkerLoad(state: .live, role: registration.role, hotPageCapacity: Int(clamping: registration.hotPageCapacity))
+        load = WorkerLoad(
+            state: .live,
+            role: registration.role,
+            hotPageCapacity: Int(clamping: registration.hotPageCapacity)
+        )
         self.link = link
         lastHeard = now
         events = WorkerEventCursor(bufferLimit: eventBufferLimit)
@@ -43,7 +54,11 @@ struct WorkerRecord: Sendable {
     mutating func restart(registration: RegisterWorker, link: RoutingIdentity, at now: MonotonicInstant) {
         endpoint = registration.endpoint
         storeBytes = registration.storeBytes
-        load = WorkerLoad(state: .live, role: registration.role, hotPageCapacity: Int(clamping: registration.hotPageCapacity))
+        load = WorkerLoad(
+            state: .live,
+            role: registration.role,
+            hotPageCapacity: Int(clamping: registration.hotPageCapacity)
+        )
         self.link = link
         lastHeard = now
         events = WorkerEventCursor(bufferLimit: events.bufferLimit)

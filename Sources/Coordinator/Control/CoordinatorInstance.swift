@@ -45,21 +45,44 @@ public struct CoordinatorInstance: Sendable {
         case .received(let envelope, .workerLink(let link)):
             linkMessage(envelope, from: link, at: now, into: &out)
         case .received(let envelope, .worker(let worker)):
-            workerAnswer(envelope.requestID, outcome: PartOutcome(answer: envelope.message), from: worker, at: now, into: &out)
+            workerAnswer(
+                envelope.requestID,
+                outcome: PartOutcome(answer: envelope.message),
+                from: worker,
+                at: now,
+                into: &out
+            )
         case .undecodable(.client(let client), let requestID?, let code, let reason):
             counters.clientRequests += 1
             counters.clientErrors += 1
-            out.append(.answerClient(client, Envelope(requestID: requestID, message: .errorReply(ErrorReply(code: code, message: reason)))))
+            out.append(
+                .answerClient(
+                    client,
+                    Envelope(requestID: requestID, message: .errorReply(ErrorReply(code: code, message: reason)))
+                )
+            )
         case .undecodable(.workerLink(let link), let requestID?, let code, let reason) where requestID != 0:
-            out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .errorReply(ErrorReply(code: code, message: reason)))))
+            out.append(
+                .answerWorkerLink(
+                    link,
+                    Envelope(requestID: requestID, message: .errorReply(ErrorReply(code: code, message: reason)))
+                )
+            )
         case .undecodable(.worker(let worker), let requestID?, _, let reason):
             workerAnswer(
-                requestID, outcome: .lost("worker \(worker) answered something undecodable: \(reason)"), from: worker, at: now,
-                into: &out)
+                requestID,
+                outcome: .lost("worker \(worker) answered something undecodable: \(reason)"),
+                from: worker,
+                at: now,
+                into: &out
+            )
         case .undecodable:
             break
         case .sendFailed(let worker, let requestID, let reason):
-            let error = ErrorReply(code: .unavailable, message: "the request could not be sent to worker \(worker): \(reason)")
+            let error = ErrorReply(
+                code: .unavailable,
+                message: "the request could not be sent to worker \(worker): \(reason)"
+            )
             workerAnswer(requestID, outcome: .refused(error), from: worker, at: now, into: &out)
         case .tick:
             tick(at: now, into: &out)
@@ -69,7 +92,12 @@ public struct CoordinatorInstance: Sendable {
 
     // MARK: Dispatch
 
-    private mutating func clientRequest(_ envelope: Envelope, from client: RoutingIdentity, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    private mutating func clientRequest(
+        _ envelope: Envelope,
+        from client: RoutingIdentity,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         counters.clientRequests += 1
         let id = envelope.requestID
         switch envelope.message {
@@ -86,7 +114,12 @@ public struct CoordinatorInstance: Sendable {
         }
     }
 
-    private mutating func linkMessage(_ envelope: Envelope, from link: RoutingIdentity, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    private mutating func linkMessage(
+        _ envelope: Envelope,
+        from link: RoutingIdentity,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         let id = envelope.requestID
         switch envelope.message {
         case .registerWorker(let body): register(body, link: link, requestID: id, at: now, into: &out)
@@ -100,7 +133,11 @@ public struct CoordinatorInstance: Sendable {
     }
 
     private mutating func workerAnswer(
-        _ requestID: UInt64, outcome: PartOutcome, from worker: WorkerID, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ requestID: UInt64,
+        outcome: PartOutcome,
+        from worker: WorkerID,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard let request = pending.take(requestID, from: worker) else {
             counters.lateReplies += 1
@@ -111,7 +148,12 @@ public struct CoordinatorInstance: Sendable {
     }
 
     /// Hands the outcome of `request` to whatever awaits it.
-    mutating func deliver(_ request: WorkerRequest, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func deliver(
+        _ request: WorkerRequest,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         switch request.purpose {
         case .snapshot:
             snapshotAnswered(request, outcome, at: now, into: &out)
@@ -133,7 +175,12 @@ public struct CoordinatorInstance: Sendable {
     // MARK: Answers
 
     /// Answers a client request that started no operation with `refusal`.
-    mutating func refuse(_ refusal: RequestRefusal, client: RoutingIdentity, requestID: UInt64, into out: inout [CoordinatorDirective]) {
+    mutating func refuse(
+        _ refusal: RequestRefusal,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        into out: inout [CoordinatorDirective]
+    ) {
         counters.clientErrors += 1
         out.append(.answerClient(client, Envelope(requestID: requestID, message: .errorReply(refusal.reply))))
     }
@@ -153,7 +200,12 @@ public struct CoordinatorInstance: Sendable {
     /// Sends `message` to `worker` as part `part` of `operation`, due by the operation's deadline
     /// or `timeout`, whichever comes first.
     mutating func send(
-        _ message: Message, to worker: WorkerID, operation: UInt64, part: Int, timeout: Duration? = nil, at now: MonotonicInstant,
+        _ message: Message,
+        to worker: WorkerID,
+        operation: UInt64,
+        part: Int,
+        timeout: Duration? = nil,
+        at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
         guard let deadline = pending[operation: operation]?.deadline else { return }
@@ -185,7 +237,10 @@ public struct CoordinatorInstance: Sendable {
     /// Looks up an open sequence for a client request; answers the refusal and returns nil when
     /// there is none (failed sequences are `unavailable`, others `unknownSequence`).
     mutating func openSequenceRecord(
-        _ id: UInt64, client: RoutingIdentity, requestID: UInt64, into out: inout [CoordinatorDirective]
+        _ id: UInt64,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        into out: inout [CoordinatorDirective]
     ) -> SequenceRecord? {
         if let record = sequences[id], record.phase == .open { return record }
         if let reason = sequences.failure(of: id) {

@@ -31,7 +31,8 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
         case let .workerLeft(id, reason, sequences, requests):
             "worker \(id) left (\(reason)): \(sequences) sequences failed, \(requests) requests answered unavailable"
         case let .snapshotRequested(id, reason): "snapshot asked of worker \(id): \(reason)"
-        case let .snapshotApplied(id, keys, stale): "snapshot of worker \(id) applied: \(keys) keys, \(stale) stale keys removed"
+        case let .snapshotApplied(id, keys, stale):
+            "snapshot of worker \(id) applied: \(keys) keys, \(stale) stale keys removed"
         case let .requestTimedOut(id, requestID): "request \(requestID) to worker \(id) timed out"
         case let .lateReply(id, requestID): "late answer \(requestID) from worker \(id) dropped"
         case let .sequenceFailed(id, reason): "sequence \(id) failed: \(reason)"

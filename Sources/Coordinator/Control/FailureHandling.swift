@@ -7,12 +7,22 @@ extension CoordinatorInstance {
     mutating func tick(at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
         for slot in 0..<registry.count where registry[slot].state.isRoutable {
             if registry[slot].lastHeard.advanced(by: configuration.silenceLimit) <= now {
-                endRun(slot, becoming: .dead(since: now), reason: "no heartbeat for \(configuration.silenceLimit)", died: true, at: now, into: &out)
+                endRun(
+                    slot,
+                    becoming: .dead(since: now),
+                    reason: "no heartbeat for \(configuration.silenceLimit)",
+                    died: true,
+                    at: now,
+                    into: &out
+                )
             }
         }
         for id in pending.overdueRequests(at: now) {
-            guard let request = pending.requests[id], let taken = pending.take(id, from: request.worker) else { continue }
-            if case .cleanup = taken.purpose {} else {
+            guard let request = pending.requests[id], let taken = pending.take(id, from: request.worker) else {
+                continue
+            }
+            if case .cleanup = taken.purpose {
+            } else {
                 counters.requestsTimedOut += 1
                 out.append(.notice(.requestTimedOut(taken.worker, requestID: id)))
             }
@@ -28,7 +38,11 @@ extension CoordinatorInstance {
     /// answered as lost at once, and every operation on a failed sequence is answered
     /// `unavailable`; its connection is closed. Other workers' sequences are untouched.
     mutating func endRun(
-        _ slot: Int, becoming state: WorkerState, reason: String, died: Bool, at now: MonotonicInstant,
+        _ slot: Int,
+        becoming state: WorkerState,
+        reason: String,
+        died: Bool,
+        at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
         let worker = registry[slot].id
@@ -46,7 +60,9 @@ extension CoordinatorInstance {
             deliver(request, .lost(why), at: now, into: &out)
         }
         let failedSet = Set(failed)
-        let touching = pending.operations.values.filter { $0.work.sequenceIDs.contains(where: failedSet.contains) }.map(\.id).sorted()
+        let touching = pending.operations.values.filter { $0.work.sequenceIDs.contains(where: failedSet.contains) }.map(
+            \.id
+        ).sorted()
         for id in touching {
             abandon(id, refusal: .workerUnavailable(worker, state: state), at: now, into: &out)
         }
@@ -56,13 +72,22 @@ extension CoordinatorInstance {
             counters.workerDeaths += 1
             out.append(.notice(.workerDied(worker, failedSequences: failed.count, answeredRequests: inFlight.count)))
         } else {
-            out.append(.notice(.workerLeft(worker, reason: reason, failedSequences: failed.count, answeredRequests: inFlight.count)))
+            out.append(
+                .notice(
+                    .workerLeft(worker, reason: reason, failedSequences: failed.count, answeredRequests: inFlight.count)
+                )
+            )
         }
     }
 
     /// Fails sequence `id`: it leaves the table (remembered as failed, so later requests are
     /// answered `unavailable`), and its shards on routable workers are closed without commit.
-    mutating func failSequence(_ id: UInt64, reason: String, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func failSequence(
+        _ id: UInt64,
+        reason: String,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard let record = sequences.fail(id, reason: reason) else { return }
         account(record, -1)
         counters.sequencesFailed += 1
@@ -73,15 +98,34 @@ extension CoordinatorInstance {
     }
 
     /// Closes sequence `id`'s shard on `worker` without commit; the answer is not awaited by anyone.
-    mutating func cleanUp(_ id: UInt64, on worker: WorkerID, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
-        let request = pending.issue(to: worker, purpose: .cleanup(sequenceID: id), deadline: now.advanced(by: configuration.cleanupTimeout))
-        out.append(.sendToWorker(worker, Envelope(requestID: request, message: .closeSequence(CloseSequence(sequenceID: id, commit: false)))))
+    mutating func cleanUp(
+        _ id: UInt64,
+        on worker: WorkerID,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        let request = pending.issue(
+            to: worker,
+            purpose: .cleanup(sequenceID: id),
+            deadline: now.advanced(by: configuration.cleanupTimeout)
+        )
+        out.append(
+            .sendToWorker(
+                worker,
+                Envelope(requestID: request, message: .closeSequence(CloseSequence(sequenceID: id, commit: false)))
+            )
+        )
     }
 
     /// Gives up operation `id` before all its answers came: its client is answered with `refusal`,
     /// its outstanding requests are dropped, and every sequence it may have changed without the
     /// client knowing fails.
-    mutating func abandon(_ id: UInt64, refusal: RequestRefusal, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func abandon(
+        _ id: UInt64,
+        refusal: RequestRefusal,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard let operation = pending[operation: id] else { return }
         let reason = "a request on it was abandoned: \(refusal.description)"
         switch operation.work {
@@ -90,7 +134,9 @@ extension CoordinatorInstance {
         case .prefill(let progress):
             failSequence(progress.sequenceID, reason: reason, at: now, into: &out)
         case .decode(let progress):
-            for sequence in Self.changedOrUnknown(progress) { failSequence(sequence, reason: reason, at: now, into: &out) }
+            for sequence in Self.changedOrUnknown(progress) {
+                failSequence(sequence, reason: reason, at: now, into: &out)
+            }
         case .truncate(let progress):
             failSequence(progress.sequenceID, reason: reason, at: now, into: &out)
         case .close, .drain:

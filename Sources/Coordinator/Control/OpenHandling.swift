@@ -7,18 +7,31 @@ extension CoordinatorInstance {
     /// Refused when it comes with a sequence id or shard start; `capacity` at once when no worker
     /// has room.
     mutating func openSequence(
-        _ body: OpenSequence, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: OpenSequence,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard body.sequenceID == 0, body.shardStart == 0 else {
             refuse(
-                .malformed("a client opens a sequence with sequence id 0 and shard start 0, not \(body.sequenceID) and \(body.shardStart)"),
-                client: client, requestID: requestID, into: &out)
+                .malformed(
+                    "a client opens a sequence with sequence id 0 and shard start 0, not \(body.sequenceID) and \(body.shardStart)"
+                ),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
             return
         }
         let progress = OpenProgress(sequenceID: nextSequenceID, namespace: body.namespace, tokens: body.tokens)
         nextSequenceID &+= 1
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .open(progress))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .open(progress)
+        )
         attemptOpen(operation, at: now, into: &out)
     }
 
@@ -26,7 +39,13 @@ extension CoordinatorInstance {
     /// client when no worker can take it (`capacity`, or the last worker's refusal).
     mutating func attemptOpen(_ operation: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
         guard case .open(var progress)? = pending[operation: operation]?.work else { return }
-        guard let (decision, keys) = place(tokens: progress.tokens, namespace: progress.namespace, excluding: progress.tried) else {
+        guard
+            let (decision, keys) = place(
+                tokens: progress.tokens,
+                namespace: progress.namespace,
+                excluding: progress.tried
+            )
+        else {
             counters.placementsRefused += 1
             if let error = progress.lastError {
                 complete(operation, with: .errorReply(error), into: &out)
@@ -44,17 +63,34 @@ extension CoordinatorInstance {
         progress.reservedPages = decision.neededPages
         registry[decision.slot].placedSinceHeartbeat += decision.neededPages
         let record = SequenceRecord(
-            id: progress.sequenceID, namespace: progress.namespace, phase: .opening, promptTokens: progress.tokens.count,
-            length: 0, shards: [Shard(worker: decision.worker, slot: decision.slot, start: 0)])
+            id: progress.sequenceID,
+            namespace: progress.namespace,
+            phase: .opening,
+            promptTokens: progress.tokens.count,
+            length: 0,
+            shards: [Shard(worker: decision.worker, slot: decision.slot, start: 0)]
+        )
         sequences[progress.sequenceID] = record
         account(record, +1)
         if let pull = decision.pull {
             progress.stage = .pulling
             pending[operation: operation]?.work = .open(progress)
             counters.pulls += 1
-            let message = Message.pullPages(PullPages(
-                peerEndpoint: registry[pull.source.slot].endpoint, keys: Array(keys[pull.pages])))
-            send(message, to: decision.worker, operation: operation, part: 0, timeout: configuration.pullTimeout, at: now, into: &out)
+            let message = Message.pullPages(
+                PullPages(
+                    peerEndpoint: registry[pull.source.slot].endpoint,
+                    keys: Array(keys[pull.pages])
+                )
+            )
+            send(
+                message,
+                to: decision.worker,
+                operation: operation,
+                part: 0,
+                timeout: configuration.pullTimeout,
+                at: now,
+                into: &out
+            )
         } else {
             progress.stage = .opening
             pending[operation: operation]?.work = .open(progress)
@@ -62,9 +98,20 @@ extension CoordinatorInstance {
         }
     }
 
-    private mutating func sendOpen(_ progress: OpenProgress, operation: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
-        let message = Message.openSequence(OpenSequence(
-            sequenceID: progress.sequenceID, namespace: progress.namespace, shardStart: 0, tokens: progress.tokens))
+    private mutating func sendOpen(
+        _ progress: OpenProgress,
+        operation: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        let message = Message.openSequence(
+            OpenSequence(
+                sequenceID: progress.sequenceID,
+                namespace: progress.namespace,
+                shardStart: 0,
+                tokens: progress.tokens
+            )
+        )
         send(message, to: progress.worker, operation: operation, part: 0, at: now, into: &out)
     }
 
@@ -72,12 +119,18 @@ extension CoordinatorInstance {
     /// failed pull only means fewer cached tokens). The open's reply completes the operation; a
     /// `capacity` or `unavailable` refusal, or a lost open, tries another worker while attempts
     /// remain; any other refusal is the answer.
-    mutating func advanceOpen(_ operation: UInt64, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func advanceOpen(
+        _ operation: UInt64,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard case .open(var progress)? = pending[operation: operation]?.work else { return }
         if progress.stage == .pulling {
             guard registry[progress.slot].state.isRoutable else {
                 releaseOpen(progress, cleanUp: false, at: now, into: &out)
-                progress.lastError = RequestRefusal.workerUnavailable(progress.worker, state: registry[progress.slot].state).reply
+                progress.lastError =
+                    RequestRefusal.workerUnavailable(progress.worker, state: registry[progress.slot].state).reply
                 retryOpen(operation, progress, at: now, into: &out)
                 return
             }
@@ -100,11 +153,19 @@ extension CoordinatorInstance {
             counters.promptTokens += UInt64(progress.tokens.count)
             counters.cachedTokens += UInt64(cached)
             complete(
-                operation, with: .openSequenceReply(OpenSequenceReply(sequenceID: progress.sequenceID, cachedTokens: reply.cachedTokens)),
-                into: &out)
+                operation,
+                with: .openSequenceReply(
+                    OpenSequenceReply(sequenceID: progress.sequenceID, cachedTokens: reply.cachedTokens)
+                ),
+                into: &out
+            )
         case .answered(let other):
             releaseOpen(progress, cleanUp: true, at: now, into: &out)
-            complete(operation, refusal: .badWorkerAnswer("worker \(progress.worker) answered \(other.type) to OpenSequence"), into: &out)
+            complete(
+                operation,
+                refusal: .badWorkerAnswer("worker \(progress.worker) answered \(other.type) to OpenSequence"),
+                into: &out
+            )
         case .refused(let error) where error.code == .capacity || error.code == .unavailable:
             releaseOpen(progress, cleanUp: false, at: now, into: &out)
             progress.lastError = error
@@ -119,23 +180,40 @@ extension CoordinatorInstance {
         }
     }
 
-    private mutating func retryOpen(_ operation: UInt64, _ progress: OpenProgress, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    private mutating func retryOpen(
+        _ operation: UInt64,
+        _ progress: OpenProgress,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         var progress = progress
         progress.stage = .placing
         pending[operation: operation]?.work = .open(progress)
         if progress.tried.count < configuration.openAttempts {
             attemptOpen(operation, at: now, into: &out)
         } else {
-            complete(operation, with: .errorReply(progress.lastError ?? RequestRefusal.noCapacity(pages: 0, workers: 0).reply), into: &out)
+            complete(
+                operation,
+                with: .errorReply(progress.lastError ?? RequestRefusal.noCapacity(pages: 0, workers: 0).reply),
+                into: &out
+            )
         }
     }
 
     /// Undoes a placement: the sequence leaves the table and its pages are given back; with
     /// `cleanUp`, the worker (if still routable) is told to close the sequence it may have opened.
-    mutating func releaseOpen(_ progress: OpenProgress, cleanUp closeOnWorker: Bool, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func releaseOpen(
+        _ progress: OpenProgress,
+        cleanUp closeOnWorker: Bool,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard progress.stage != .placing else { return }
         if let record = sequences.remove(progress.sequenceID) { account(record, -1) }
-        registry[progress.slot].placedSinceHeartbeat = max(0, registry[progress.slot].placedSinceHeartbeat - progress.reservedPages)
+        registry[progress.slot].placedSinceHeartbeat = max(
+            0,
+            registry[progress.slot].placedSinceHeartbeat - progress.reservedPages
+        )
         if closeOnWorker, registry[progress.slot].state.isRoutable {
             cleanUp(progress.sequenceID, on: progress.worker, at: now, into: &out)
         }
@@ -146,9 +224,14 @@ extension CoordinatorInstance {
     /// prompt's leading prefix keys as far as they were computed (the `prefix` policy computes
     /// them one page at a time and stops a few pages past the longest run any worker holds; the
     /// other policies compute none).
-    mutating func place(tokens: [UInt32], namespace: String, excluding: [WorkerID]) -> (PlacementDecision, [PrefixKey])? {
+    mutating func place(tokens: [UInt32], namespace: String, excluding: [WorkerID]) -> (PlacementDecision, [PrefixKey])?
+    {
         var prompt = PromptPrefixKeys(
-            tokens: tokens, namespace: namespace, fingerprint: fingerprint, pageSize: configuration.spec.pageSize)
+            tokens: tokens,
+            namespace: namespace,
+            fingerprint: fingerprint,
+            pageSize: configuration.spec.pageSize
+        )
         guard let decision = place(keys: &prompt, promptTokens: tokens.count, excluding: excluding) else { return nil }
         return (decision, prompt.keys)
     }
@@ -159,7 +242,11 @@ extension CoordinatorInstance {
     /// Under `prefix`, the candidates are the workers holding the first page and the least-loaded
     /// worker holding none: every worker holding none has the same cached credit and pull credit,
     /// so among them the cost rule can only pick the least loaded (then the lowest id).
-    mutating func place<Source: PrefixKeySource>(keys source: inout Source, promptTokens: Int, excluding: [WorkerID]) -> PlacementDecision? {
+    mutating func place<Source: PrefixKeySource>(
+        keys source: inout Source,
+        promptTokens: Int,
+        excluding: [WorkerID]
+    ) -> PlacementDecision? {
         let pageSize = configuration.spec.pageSize
         let weights = configuration.weights
         let promptPages = (promptTokens + pageSize - 1) / pageSize
@@ -180,10 +267,17 @@ extension CoordinatorInstance {
                     let load = records[slot].load
                     let id = records[slot].id
                     guard load.takesSequences, !excluding.contains(id) else { continue }
-                    candidates.append(PlacementCandidate(
-                        slot: slot, worker: id, cachedPages: 0, hotCachedPages: 0, credit: 0,
-                        loadTokens: load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported),
-                        roomPages: load.roomPages))
+                    candidates.append(
+                        PlacementCandidate(
+                            slot: slot,
+                            worker: id,
+                            cachedPages: 0,
+                            hotCachedPages: 0,
+                            credit: 0,
+                            loadTokens: load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported),
+                            roomPages: load.roomPages
+                        )
+                    )
                 }
                 return (candidates, source)
             }
@@ -196,12 +290,22 @@ extension CoordinatorInstance {
                 guard load.state.isRoutable else { continue }
                 let runLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
                 if load.takesSequences, !excluding.contains(id) {
-                    candidates.append(PlacementCandidate(
-                        slot: run.slot, worker: id, cachedPages: run.pages, hotCachedPages: run.hotPages, credit: run.credit,
-                        loadTokens: runLoad, roomPages: load.roomPages))
+                    candidates.append(
+                        PlacementCandidate(
+                            slot: run.slot,
+                            worker: id,
+                            cachedPages: run.pages,
+                            hotCachedPages: run.hotPages,
+                            credit: run.credit,
+                            loadTokens: runLoad,
+                            roomPages: load.roomPages
+                        )
+                    )
                 }
                 if let current = source {
-                    guard (run.pages, -runLoad, -run.slot) > (current.pages, -sourceLoad, -current.slot) else { continue }
+                    guard (run.pages, -runLoad, -run.slot) > (current.pages, -sourceLoad, -current.slot) else {
+                        continue
+                    }
                 }
                 source = PullSource(slot: run.slot, worker: id, pages: run.pages)
                 sourceLoad = runLoad
@@ -216,14 +320,28 @@ extension CoordinatorInstance {
                 let slotLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
                 if let best = idle, (best.loadTokens, best.worker) <= (slotLoad, id) { continue }
                 idle = PlacementCandidate(
-                    slot: slot, worker: id, cachedPages: 0, hotCachedPages: 0, credit: 0, loadTokens: slotLoad, roomPages: room)
+                    slot: slot,
+                    worker: id,
+                    cachedPages: 0,
+                    hotCachedPages: 0,
+                    credit: 0,
+                    loadTokens: slotLoad,
+                    roomPages: room
+                )
             }
             if let idle { candidates.append(idle) }
             return (candidates, source)
         }
-        guard let decision = Placer.choose(
-            candidates: candidates, source: pullSource, promptTokens: promptTokens, pageSize: pageSize,
-            policy: policy, weights: weights, roundRobinAfter: roundRobinAfter)
+        guard
+            let decision = Placer.choose(
+                candidates: candidates,
+                source: pullSource,
+                promptTokens: promptTokens,
+                pageSize: pageSize,
+                policy: policy,
+                weights: weights,
+                roundRobinAfter: roundRobinAfter
+            )
         else { return nil }
         if policy == .roundRobin { roundRobinAfter = decision.slot }
         return decision

@@ -40,7 +40,8 @@ enum RequestRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     /// A readable account.
     var description: String {
         switch self {
-        case let .unexpected(type, connection): "\(type) is not a request the coordinator takes on its \(connection) endpoint"
+        case let .unexpected(type, connection):
+            "\(type) is not a request the coordinator takes on its \(connection) endpoint"
         case let .malformed(reason): reason
         case let .unknownSequence(id): "no open sequence \(id)"
         case let .sequenceFailed(id, reason): "sequence \(id) failed (\(reason)); reopen it"

@@ -7,20 +7,39 @@ extension CoordinatorInstance {
 
     /// Prefill goes to the tail shard's worker, as it came; its answer goes back as it came.
     mutating func prefill(
-        _ body: Prefill, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: Prefill,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
-        guard let record = openSequenceRecord(body.sequenceID, client: client, requestID: requestID, into: &out) else { return }
+        guard let record = openSequenceRecord(body.sequenceID, client: client, requestID: requestID, into: &out) else {
+            return
+        }
         let progress = PrefillProgress(
-            sequenceID: body.sequenceID, layer: body.layer, start: Int(body.startPosition), tokens: body.tokenCount)
+            sequenceID: body.sequenceID,
+            layer: body.layer,
+            start: Int(body.startPosition),
+            tokens: body.tokenCount
+        )
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .prefill(progress))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .prefill(progress)
+        )
         send(.prefill(body), to: record.tail.worker, operation: operation, part: 0, at: now, into: &out)
     }
 
     /// The tail's answer. A `PrefillReply` is the answer (and, for layer 0, grows the sequence); a
     /// refusal is passed on (the worker changed nothing; a `capacity` refusal is where a spill to
     /// a new shard will start, see docs/COORDINATOR.md); a lost request fails the sequence.
-    mutating func advancePrefill(_ operation: UInt64, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func advancePrefill(
+        _ operation: UInt64,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard case .prefill(let progress)? = pending[operation: operation]?.work else { return }
         switch outcome {
         case .answered(.prefillReply(let reply)) where reply.result.rows == progress.tokens:
@@ -29,7 +48,9 @@ extension CoordinatorInstance {
             }
             complete(operation, with: .prefillReply(reply), into: &out)
         case .answered(let other):
-            let refusal = RequestRefusal.badWorkerAnswer("the tail answered \(other.type) that does not fit the prefill")
+            let refusal = RequestRefusal.badWorkerAnswer(
+                "the tail answered \(other.type) that does not fit the prefill"
+            )
             failSequence(progress.sequenceID, reason: refusal.description, at: now, into: &out)
             complete(operation, refusal: refusal, into: &out)
         case .refused(let error):
@@ -46,10 +67,19 @@ extension CoordinatorInstance {
     /// (else it is refused whole, nothing sent); it is split by worker (`DecodeSplit`) and each
     /// part sent.
     mutating func decode(
-        _ body: Decode, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: Decode,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard !body.entries.isEmpty else {
-            refuse(.malformed("a decode batch needs at least one entry"), client: client, requestID: requestID, into: &out)
+            refuse(
+                .malformed("a decode batch needs at least one entry"),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
             return
         }
         var shards: [[Shard]] = []
@@ -60,22 +90,40 @@ extension CoordinatorInstance {
                 refuse(.duplicateEntry(entry.sequenceID), client: client, requestID: requestID, into: &out)
                 return
             }
-            guard let record = openSequenceRecord(entry.sequenceID, client: client, requestID: requestID, into: &out) else { return }
+            guard let record = openSequenceRecord(entry.sequenceID, client: client, requestID: requestID, into: &out)
+            else { return }
             shards.append(record.shards)
         }
         let split: DecodeSplit
         do {
             split = try DecodeSplit.split(body, shards: shards)
         } catch {
-            refuse(.malformed("the decode batch cannot be split: \(error)"), client: client, requestID: requestID, into: &out)
+            refuse(
+                .malformed("the decode batch cannot be split: \(error)"),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
             return
         }
         let progress = DecodeProgress(
             plan: split.plan,
-            parts: split.parts.map { DecodeProgress.Part(worker: $0.worker, appends: $0.appends, sequenceIDs: $0.decode.entries.map(\.sequenceID)) },
-            outcomes: Array(repeating: nil, count: split.parts.count), entries: body.entries)
+            parts: split.parts.map {
+                DecodeProgress.Part(
+                    worker: $0.worker,
+                    appends: $0.appends,
+                    sequenceIDs: $0.decode.entries.map(\.sequenceID)
+                )
+            },
+            outcomes: Array(repeating: nil, count: split.parts.count),
+            entries: body.entries
+        )
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .decode(progress))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .decode(progress)
+        )
         for (index, part) in split.parts.enumerated() {
             send(.decode(part.decode), to: part.worker, operation: operation, part: index, at: now, into: &out)
         }
@@ -87,7 +135,11 @@ extension CoordinatorInstance {
     /// `unavailable` otherwise, failing every sequence it changed or may have changed: the client
     /// cannot know their lengths.
     mutating func advanceDecode(
-        _ operation: UInt64, part: Int, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ operation: UInt64,
+        part: Int,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard let current = pending[operation: operation], case .decode(var progress) = current.work else { return }
         var outcome = outcome
@@ -95,7 +147,9 @@ extension CoordinatorInstance {
             guard case .decodeReply(let reply) = message, reply.layer == progress.plan.layer,
                 reply.result.rows == progress.plan.partRows[part]
             else {
-                outcome = .lost("worker \(progress.parts[part].worker) answered \(message.type) that does not fit its part of the decode")
+                outcome = .lost(
+                    "worker \(progress.parts[part].worker) answered \(message.type) that does not fit its part of the decode"
+                )
                 progress.outcomes[part] = outcome
                 pending[operation: operation]?.work = .decode(progress)
                 finishFailedDecode(operation, progress, at: now, into: &out)
@@ -127,12 +181,23 @@ extension CoordinatorInstance {
             return
         }
         guard let finished = pending.finish(operation) else { return }
-        out.append(.mergeDecode(DecodeMergeJob(
-            client: finished.client, requestID: finished.requestID, plan: progress.plan, parts: replies.map(\.result))))
+        out.append(
+            .mergeDecode(
+                DecodeMergeJob(
+                    client: finished.client,
+                    requestID: finished.requestID,
+                    plan: progress.plan,
+                    parts: replies.map(\.result)
+                )
+            )
+        )
     }
 
     private mutating func finishFailedDecode(
-        _ operation: UInt64, _ progress: DecodeProgress, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ operation: UInt64,
+        _ progress: DecodeProgress,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         let changed = Self.changedOrUnknown(progress)
         var cause = "a part was lost"
@@ -147,7 +212,9 @@ extension CoordinatorInstance {
                 break
             }
         }
-        if changed.isEmpty, let firstRefusal, !progress.outcomes.contains(where: { if case .lost? = $0 { true } else { false } }) {
+        if changed.isEmpty, let firstRefusal,
+            !progress.outcomes.contains(where: { if case .lost? = $0 { true } else { false } })
+        {
             complete(operation, with: .errorReply(firstRefusal), into: &out)
             return
         }
@@ -155,7 +222,12 @@ extension CoordinatorInstance {
             cause = firstRefusal.description
         }
         for sequence in changed {
-            failSequence(sequence, reason: "a decode batch on it was only partly applied (\(cause))", at: now, into: &out)
+            failSequence(
+                sequence,
+                reason: "a decode batch on it was only partly applied (\(cause))",
+                at: now,
+                into: &out
+            )
         }
         complete(operation, refusal: .partlyApplied(failed: changed, cause: cause), into: &out)
     }
@@ -178,9 +250,15 @@ extension CoordinatorInstance {
     /// Truncate goes to the shards it cuts: the shard holding the new end (or the tail) gets the
     /// `Truncate`; shards starting past the new end are closed and dropped.
     mutating func truncate(
-        _ body: Truncate, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: Truncate,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
-        guard let record = openSequenceRecord(body.sequenceID, client: client, requestID: requestID, into: &out) else { return }
+        guard let record = openSequenceRecord(body.sequenceID, client: client, requestID: requestID, into: &out) else {
+            return
+        }
         let length = Int(body.length)
         var parts: [FanOutProgress.Part] = []
         var messages: [Message] = []
@@ -195,9 +273,17 @@ extension CoordinatorInstance {
             }
         }
         let progress = FanOutProgress(
-            sequenceID: body.sequenceID, length: length, parts: parts, outcomes: Array(repeating: nil, count: parts.count))
+            sequenceID: body.sequenceID,
+            length: length,
+            parts: parts,
+            outcomes: Array(repeating: nil, count: parts.count)
+        )
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .truncate(progress))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .truncate(progress)
+        )
         for (index, part) in parts.enumerated() {
             send(messages[index], to: part.worker, operation: operation, part: index, at: now, into: &out)
         }
@@ -207,7 +293,11 @@ extension CoordinatorInstance {
     /// and the client acknowledged. Otherwise the first refusal is answered when nothing changed;
     /// when some shards changed, or an outcome is unknown, the sequence fails.
     mutating func advanceTruncate(
-        _ operation: UInt64, part: Int, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ operation: UInt64,
+        part: Int,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard case .truncate(var progress)? = pending[operation: operation]?.work else { return }
         progress.outcomes[part] = outcome
@@ -242,7 +332,11 @@ extension CoordinatorInstance {
     /// once. A failed sequence is acknowledged at once (its shards were closed when it failed) and
     /// forgotten.
     mutating func close(
-        _ body: CloseSequence, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: CloseSequence,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard let record = sequences[body.sequenceID], record.phase == .open else {
             if sequences.forgetFailure(body.sequenceID) {
@@ -261,9 +355,17 @@ extension CoordinatorInstance {
             return
         }
         let progress = FanOutProgress(
-            sequenceID: body.sequenceID, length: 0, parts: parts, outcomes: Array(repeating: nil, count: parts.count))
+            sequenceID: body.sequenceID,
+            length: 0,
+            parts: parts,
+            outcomes: Array(repeating: nil, count: parts.count)
+        )
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .close(progress))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .close(progress)
+        )
         for (index, part) in parts.enumerated() {
             send(.closeSequence(body), to: part.worker, operation: operation, part: index, at: now, into: &out)
         }
@@ -272,7 +374,11 @@ extension CoordinatorInstance {
     /// One shard's answer to a close: once all are in, `Ack` when all acknowledged, else the first
     /// refusal, else `unavailable`.
     mutating func advanceClose(
-        _ operation: UInt64, part: Int, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ operation: UInt64,
+        part: Int,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard case .close(var progress)? = pending[operation: operation]?.work else { return }
         progress.outcomes[part] = outcome
@@ -284,10 +390,18 @@ extension CoordinatorInstance {
                 complete(operation, with: .errorReply(error), into: &out)
                 return
             case .lost(let reason)?:
-                complete(operation, refusal: .timedOut("closing sequence \(progress.sequenceID) (\(reason))"), into: &out)
+                complete(
+                    operation,
+                    refusal: .timedOut("closing sequence \(progress.sequenceID) (\(reason))"),
+                    into: &out
+                )
                 return
             case .answered(let message)? where message != .ack(Ack()):
-                complete(operation, refusal: .badWorkerAnswer("a shard answered \(message.type) to CloseSequence"), into: &out)
+                complete(
+                    operation,
+                    refusal: .badWorkerAnswer("a shard answered \(message.type) to CloseSequence"),
+                    into: &out
+                )
                 return
             default:
                 continue
@@ -301,7 +415,11 @@ extension CoordinatorInstance {
     /// Drain is forwarded to its worker, which must be live; once it acknowledges, no new sequence
     /// is placed on it.
     mutating func drain(
-        _ body: Drain, client: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: Drain,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         let worker = WorkerID(body.workerID)
         guard let slot = registry.slot(of: worker) else {
@@ -309,23 +427,41 @@ extension CoordinatorInstance {
             return
         }
         guard registry[slot].state.isRoutable else {
-            refuse(.workerUnavailable(worker, state: registry[slot].state), client: client, requestID: requestID, into: &out)
+            refuse(
+                .workerUnavailable(worker, state: registry[slot].state),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
             return
         }
         let operation = pending.begin(
-            client: client, requestID: requestID, deadline: now.advanced(by: configuration.answerBound), work: .drain(worker))
+            client: client,
+            requestID: requestID,
+            deadline: now.advanced(by: configuration.answerBound),
+            work: .drain(worker)
+        )
         send(.drain(body), to: worker, operation: operation, part: 0, at: now, into: &out)
     }
 
     /// The worker's answer to a drain.
-    mutating func advanceDrain(_ operation: UInt64, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func advanceDrain(
+        _ operation: UInt64,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard case .drain(let worker)? = pending[operation: operation]?.work else { return }
         switch outcome {
         case .answered(.ack):
             if let slot = registry.slot(of: worker), registry[slot].state == .live { registry[slot].state = .draining }
             complete(operation, with: .ack(Ack()), into: &out)
         case .answered(let other):
-            complete(operation, refusal: .badWorkerAnswer("worker \(worker) answered \(other.type) to Drain"), into: &out)
+            complete(
+                operation,
+                refusal: .badWorkerAnswer("worker \(worker) answered \(other.type) to Drain"),
+                into: &out
+            )
         case .refused(let error):
             complete(operation, with: .errorReply(error), into: &out)
         case .lost(let reason):

@@ -59,7 +59,10 @@ extension CoordinatorInstance {
             add(prefix + "sequences", record.shards)
             add(prefix + "live_sequences", record.reported?.liveSequences ?? 0)
             add(prefix + "free_pages", record.reported?.freePages ?? 0)
-            add(prefix + "load_tokens", record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported))
+            add(
+                prefix + "load_tokens",
+                record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
+            )
             add(prefix + "hit_rate_permille", permille(record.cachedTokens, record.promptTokens))
             add(prefix + "placements", record.placements)
             add(prefix + "heartbeat_age_ms", record.heartbeatAgeMilliseconds(at: now))

@@ -7,20 +7,40 @@ extension CoordinatorInstance {
     /// accepted with the cluster's spec, connected, and asked for a snapshot. A worker that was
     /// still live is a new run: its previous run ends first (sequences failed, requests answered).
     mutating func register(
-        _ body: RegisterWorker, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant,
+        _ body: RegisterWorker,
+        link: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
         let id = WorkerID(body.workerID)
         func refuse(_ reason: String) {
-            out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: reason))))))
+            out.append(
+                .answerWorkerLink(
+                    link,
+                    Envelope(
+                        requestID: requestID,
+                        message: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: reason)))
+                    )
+                )
+            )
             out.append(.notice(.workerRefused(id, reason: reason)))
         }
         guard body.modelFingerprint == fingerprint else {
             // A live worker registering with another model has restarted: its previous run is over.
             if let known = registry.slot(of: id), registry[known].state.isRoutable {
-                endRun(known, becoming: .left, reason: "it registered again with another model", died: false, at: now, into: &out)
+                endRun(
+                    known,
+                    becoming: .left,
+                    reason: "it registered again with another model",
+                    died: false,
+                    at: now,
+                    into: &out
+                )
             }
-            refuse("the worker's model fingerprint \(body.modelFingerprint) is not the cluster's \(fingerprint) (\(configuration.spec))")
+            refuse(
+                "the worker's model fingerprint \(body.modelFingerprint) is not the cluster's \(fingerprint) (\(configuration.spec))"
+            )
             return
         }
         guard !body.endpoint.isEmpty else {
@@ -33,7 +53,14 @@ extension CoordinatorInstance {
             slot = known
             if registry[slot].state.isRoutable {
                 newRun = true
-                endRun(slot, becoming: .dead(since: now), reason: "it registered again", died: false, at: now, into: &out)
+                endRun(
+                    slot,
+                    becoming: .dead(since: now),
+                    reason: "it registered again",
+                    died: false,
+                    at: now,
+                    into: &out
+                )
             }
             registry[slot].restart(registration: body, link: link, at: now)
         } else {
@@ -42,9 +69,19 @@ extension CoordinatorInstance {
                 return
             }
             let limit = configuration.snapshotBufferKeys
-            slot = registry.add { WorkerRecord(id: id, slot: $0, registration: body, link: link, at: now, eventBufferLimit: limit) }
+            slot = registry.add {
+                WorkerRecord(id: id, slot: $0, registration: body, link: link, at: now, eventBufferLimit: limit)
+            }
         }
-        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec))))))
+        out.append(
+            .answerWorkerLink(
+                link,
+                Envelope(
+                    requestID: requestID,
+                    message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec)))
+                )
+            )
+        )
         out.append(.connectWorker(id, endpoint: body.endpoint))
         out.append(.notice(.workerRegistered(id, endpoint: body.endpoint, newRun: newRun)))
         requestSnapshot(slot, reason: .registered, at: now, into: &out)
@@ -54,10 +91,17 @@ extension CoordinatorInstance {
     /// taken, its silence clock restarts, and a last event number other than the last applied
     /// calls for a snapshot.
     mutating func heartbeat(
-        _ body: Heartbeat, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant, into out: inout [CoordinatorDirective]
+        _ body: Heartbeat,
+        link: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
     ) {
         guard let slot = registry.slot(of: WorkerID(body.workerID)), registry[slot].state.isRoutable else {
-            let error = ErrorReply(code: .notRegistered, message: "worker \(body.workerID) is not registered here; register again")
+            let error = ErrorReply(
+                code: .notRegistered,
+                message: "worker \(body.workerID) is not registered here; register again"
+            )
             out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .errorReply(error))))
             return
         }
@@ -86,7 +130,12 @@ extension CoordinatorInstance {
             break
         case .gap(let expected):
             counters.eventGaps += 1
-            requestSnapshot(slot, reason: .eventGap(expected: expected, received: event.eventSequence), at: now, into: &out)
+            requestSnapshot(
+                slot,
+                reason: .eventGap(expected: expected, received: event.eventSequence),
+                at: now,
+                into: &out
+            )
         }
     }
 
@@ -105,7 +154,10 @@ extension CoordinatorInstance {
     /// leave the index, its sequences fail, requests in flight to it are answered `unavailable`)
     /// and it is acknowledged.
     mutating func deregister(
-        _ body: DeregisterWorker, link: RoutingIdentity, requestID: UInt64, at now: MonotonicInstant,
+        _ body: DeregisterWorker,
+        link: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
         guard let slot = registry.slot(of: WorkerID(body.workerID)) else {
@@ -122,10 +174,19 @@ extension CoordinatorInstance {
     }
 
     /// Asks worker `slot` for a snapshot unless one is already awaited.
-    mutating func requestSnapshot(_ slot: Int, reason: SnapshotReason, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func requestSnapshot(
+        _ slot: Int,
+        reason: SnapshotReason,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         if case .requested = registry[slot].events.snapshot { return }
         let worker = registry[slot].id
-        let id = pending.issue(to: worker, purpose: .snapshot, deadline: now.advanced(by: configuration.snapshotTimeout))
+        let id = pending.issue(
+            to: worker,
+            purpose: .snapshot,
+            deadline: now.advanced(by: configuration.snapshotTimeout)
+        )
         registry[slot].events.requested(id)
         counters.snapshotsRequested += 1
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: .snapshotRequest(SnapshotRequest()))))
@@ -135,7 +196,12 @@ extension CoordinatorInstance {
     /// A snapshot request's outcome: the reply replaces what the index knew of the worker and the
     /// events kept meanwhile are applied on top; a failure leaves the snapshot to be asked again
     /// at the next heartbeat.
-    mutating func snapshotAnswered(_ request: WorkerRequest, _ outcome: PartOutcome, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func snapshotAnswered(
+        _ request: WorkerRequest,
+        _ outcome: PartOutcome,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard let slot = registry.slot(of: request.worker), registry[slot].state.isRoutable,
             registry[slot].events.snapshot == .requested(requestID: request.id)
         else { return }

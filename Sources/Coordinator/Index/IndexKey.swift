@@ -18,7 +18,8 @@ struct IndexKey: Sendable, Hashable {
                     w0: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
                     w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
                     w2: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
-                    w3: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+                    w3: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                )
             }
         } else {
             let bytes = key.bytes

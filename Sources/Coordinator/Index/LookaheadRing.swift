@@ -22,9 +22,18 @@ struct LookaheadRing {
         guard count < Self.capacity else { return }
         let slot = (start + count) % Self.capacity
         switch slot {
-        case 0: keys.0 = key; hashes.0 = hash; entryPrefetched.0 = false
-        case 1: keys.1 = key; hashes.1 = hash; entryPrefetched.1 = false
-        default: keys.2 = key; hashes.2 = hash; entryPrefetched.2 = false
+        case 0:
+            keys.0 = key
+            hashes.0 = hash
+            entryPrefetched.0 = false
+        case 1:
+            keys.1 = key
+            hashes.1 = hash
+            entryPrefetched.1 = false
+        default:
+            keys.2 = key
+            hashes.2 = hash
+            entryPrefetched.2 = false
         }
         count += 1
     }

@@ -162,7 +162,9 @@ struct PrefixIndex: Sendable {
         var kept = 0
         if before > 0 {
             var seen = Set<IndexKey>()
-            for key in keys where seen.insert(IndexKey(key)).inserted && self.tier(of: key, slot: slot) != nil { kept += 1 }
+            for key in keys where seen.insert(IndexKey(key)).inserted && self.tier(of: key, slot: slot) != nil {
+                kept += 1
+            }
         }
         removeAll(worker: slot)
         var added = 0
@@ -188,14 +190,23 @@ struct PrefixIndex: Sendable {
     /// After the first key, keys are asked for two ahead of the one looked up, and each lookup's
     /// two cache misses (its bucket, then its entry) are prefetched one key apart: they overlap
     /// the caller's work on the keys ahead instead of stalling.
-    mutating func leadingRuns<Source: PrefixKeySource>(credits: TierCredits, keys source: inout Source) -> [PrefixHolding] {
+    mutating func leadingRuns<Source: PrefixKeySource>(
+        credits: TierCredits,
+        keys source: inout Source
+    ) -> [PrefixHolding] {
         guard let firstKey = source.next() else { return [] }
         let firstIndexKey = IndexKey(firstKey)
         guard let (_, firstEntry) = find(firstIndexKey, hash: firstIndexKey.hash(seed: seed)) else { return [] }
         var runs: [PrefixHolding] = []
         forEachHolder(of: firstEntry) { cell in
-            runs.append(PrefixHolding(
-                slot: cell.slot, pages: 1, hotPages: cell.tier == .hot ? 1 : 0, credit: credits.credit(cell.tier)))
+            runs.append(
+                PrefixHolding(
+                    slot: cell.slot,
+                    pages: 1,
+                    hotPages: cell.tier == .hot ? 1 : 0,
+                    credit: credits.credit(cell.tier)
+                )
+            )
         }
         var active = runs.count
         // The scratch arrays are moved out while in use, so that reading the index's holders does

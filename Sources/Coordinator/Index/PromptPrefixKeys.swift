@@ -19,7 +19,8 @@ struct PromptPrefixKeys: PrefixKeySource {
     /// The next full page's key; `nil` past the last full page.
     mutating func next() -> PrefixKey? {
         let start = keys.count * pageSize
-        guard pageSize >= 1, start + pageSize <= tokens.count, let key = chain.next(tokens[start..<(start + pageSize)]) else {
+        guard pageSize >= 1, start + pageSize <= tokens.count, let key = chain.next(tokens[start..<(start + pageSize)])
+        else {
             return nil
         }
         keys.append(key)

@@ -18,7 +18,8 @@ public enum SnapshotReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .registered: "the worker registered"
         case let .eventGap(expected, received): "event \(received) came when \(expected) was next"
-        case let .heartbeatMismatch(reported, applied): "heartbeat names event \(reported), \(applied) was the last applied"
+        case let .heartbeatMismatch(reported, applied):
+            "heartbeat names event \(reported), \(applied) was the last applied"
         case .bufferedEventsBroken: "the events buffered during the snapshot do not continue it"
         case .retry: "the previous snapshot request failed"
         }

@@ -22,8 +22,12 @@ public struct PlacementWeights: Sendable, Hashable {
 
     /// Weights; the defaults are those docs/COORDINATOR.md explains.
     public init(
-        prefillWeight: Double = 1.0, decodeWeight: Double = 1.0, tierCredits: TierCredits = TierCredits(),
-        pullCredit: Double = 0.5, minimumPullPages: Int = 1, unreportedSequenceTokens: Int = 1024
+        prefillWeight: Double = 1.0,
+        decodeWeight: Double = 1.0,
+        tierCredits: TierCredits = TierCredits(),
+        pullCredit: Double = 0.5,
+        minimumPullPages: Int = 1,
+        unreportedSequenceTokens: Int = 1024
     ) {
         self.prefillWeight = prefillWeight
         self.decodeWeight = decodeWeight

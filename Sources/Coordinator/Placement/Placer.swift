@@ -6,16 +6,27 @@ enum Placer {
     /// Chooses among `candidates` by `policy`. `source` is the live holder of the longest leading
     /// run (for pulls); `roundRobinAfter` is the slot chosen last by round-robin.
     static func choose(
-        candidates: [PlacementCandidate], source: PullSource?, promptTokens: Int, pageSize: Int,
-        policy: PlacementPolicy, weights: PlacementWeights, roundRobinAfter: Int
+        candidates: [PlacementCandidate],
+        source: PullSource?,
+        promptTokens: Int,
+        pageSize: Int,
+        policy: PlacementPolicy,
+        weights: PlacementWeights,
+        roundRobinAfter: Int
     ) -> PlacementDecision? {
         let promptPages = (promptTokens + pageSize - 1) / pageSize
         func needed(_ candidate: PlacementCandidate) -> Int { max(0, promptPages - candidate.hotCachedPages) }
         func fits(_ candidate: PlacementCandidate) -> Bool { needed(candidate) <= candidate.roomPages }
-        func decision(_ candidate: PlacementCandidate, pull: PlacementDecision.Pull?, cost: Double) -> PlacementDecision {
+        func decision(_ candidate: PlacementCandidate, pull: PlacementDecision.Pull?, cost: Double) -> PlacementDecision
+        {
             PlacementDecision(
-                slot: candidate.slot, worker: candidate.worker, cachedPages: candidate.cachedPages,
-                neededPages: needed(candidate), pull: pull, cost: cost)
+                slot: candidate.slot,
+                worker: candidate.worker,
+                cachedPages: candidate.cachedPages,
+                neededPages: needed(candidate),
+                pull: pull,
+                cost: cost
+            )
         }
         switch policy {
         case .prefix:
@@ -23,16 +34,23 @@ enum Placer {
             for candidate in candidates where fits(candidate) {
                 var pull: PlacementDecision.Pull?
                 var pullable = 0
-                if let source, source.slot != candidate.slot, source.pages - candidate.cachedPages >= max(1, weights.minimumPullPages) {
+                if let source, source.slot != candidate.slot,
+                    source.pages - candidate.cachedPages >= max(1, weights.minimumPullPages)
+                {
                     pullable = source.pages - candidate.cachedPages
                     pull = PlacementDecision.Pull(source: source, pages: candidate.cachedPages..<source.pages)
                 }
                 let credited = Double(pageSize) * (candidate.credit + weights.pullCredit * Double(pullable))
-                let cost = weights.prefillWeight * max(0, Double(promptTokens) - credited)
+                let cost =
+                    weights.prefillWeight * max(0, Double(promptTokens) - credited)
                     + weights.decodeWeight * Double(candidate.loadTokens)
                 if let current = best {
-                    let better = cost < current.cost
-                        || (cost == current.cost && (candidate.loadTokens, candidate.worker) < (current.candidate.loadTokens, current.candidate.worker))
+                    let better =
+                        cost < current.cost
+                        || (cost == current.cost
+                            && (candidate.loadTokens, candidate.worker) < (
+                                current.candidate.loadTokens, current.candidate.worker
+                            ))
                     if !better { continue }
                 }
                 best = (candidate, cost, pull)

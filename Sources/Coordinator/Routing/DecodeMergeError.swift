@@ -11,7 +11,8 @@ public enum DecodeMergeError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String {
         switch self {
         case let .partCount(expected, actual): "the decode had \(expected) parts, \(actual) answers came"
-        case let .partShape(part, shape, rows): "part \(part) answered shape \(shape), \(rows) rows of the first part's heads were expected"
+        case let .partShape(part, shape, rows):
+            "part \(part) answered shape \(shape), \(rows) rows of the first part's heads were expected"
         case let .merge(reason): "the partial results could not be merged: \(reason)"
         }
     }

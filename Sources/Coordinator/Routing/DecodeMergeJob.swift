@@ -31,7 +31,10 @@ public struct DecodeMergeJob: Sendable, Hashable {
         do throws(DecodeMergeError) {
             return Envelope(requestID: requestID, message: .decodeReply(try merged()))
         } catch {
-            return Envelope(requestID: requestID, message: .errorReply(ErrorReply(code: .internal, message: error.description)))
+            return Envelope(
+                requestID: requestID,
+                message: .errorReply(ErrorReply(code: .internal, message: error.description))
+            )
         }
     }
 
@@ -45,7 +48,8 @@ public struct DecodeMergeJob: Sendable, Hashable {
         var outputs: [[Float]] = []
         var sums: [[Float]] = []
         for (index, part) in parts.enumerated() {
-            guard part.rows == plan.partRows[index], part.output.shape[1] == heads, part.output.shape[2] == headDim else {
+            guard part.rows == plan.partRows[index], part.output.shape[1] == heads, part.output.shape[2] == headDim
+            else {
                 throw .partShape(part: index, shape: part.output.shape, expectedRows: plan.partRows[index])
             }
             do {
@@ -66,16 +70,19 @@ public struct DecodeMergeJob: Sendable, Hashable {
                 let from = source.firstRow
                 output.replaceSubrange(
                     (row * width)..<((row + entry.rows) * width),
-                    with: outputs[source.part][(from * width)..<((from + entry.rows) * width)])
+                    with: outputs[source.part][(from * width)..<((from + entry.rows) * width)]
+                )
                 lse.replaceSubrange(
                     (row * heads)..<((row + entry.rows) * heads),
-                    with: sums[source.part][(from * heads)..<((from + entry.rows) * heads)])
+                    with: sums[source.part][(from * heads)..<((from + entry.rows) * heads)]
+                )
             } else {
                 let partials = entry.sources.map { source in
                     let from = source.firstRow
                     return AttentionResult(
                         output: Array(outputs[source.part][(from * width)..<((from + entry.rows) * width)]),
-                        logSumExp: Array(sums[source.part][(from * heads)..<((from + entry.rows) * heads)]))
+                        logSumExp: Array(sums[source.part][(from * heads)..<((from + entry.rows) * heads)])
+                    )
                 }
                 let merged: AttentionResult
                 do {
@@ -91,7 +98,8 @@ public struct DecodeMergeJob: Sendable, Hashable {
         do {
             let result = try AttentionOutput(
                 output: try WireTensor(f32: output, shape: [rows, heads, headDim]),
-                lse: try WireTensor(f32: lse, shape: [rows, heads]))
+                lse: try WireTensor(f32: lse, shape: [rows, heads])
+            )
             return DecodeReply(layer: plan.layer, result: result)
         } catch {
             throw .merge(error.description)

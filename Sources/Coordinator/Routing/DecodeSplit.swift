@@ -71,15 +71,23 @@ struct DecodeSplit: Sendable {
             if part.appends, let k = decode.input.k, let v = decode.input.v {
                 input = try AttentionInput(
                     q: try TensorRows.gather(decode.input.q, rows: part.ranges),
-                    k: try TensorRows.gather(k, rows: part.ranges), v: try TensorRows.gather(v, rows: part.ranges))
+                    k: try TensorRows.gather(k, rows: part.ranges),
+                    v: try TensorRows.gather(v, rows: part.ranges)
+                )
             } else {
                 input = try AttentionInput(q: try TensorRows.gather(decode.input.q, rows: part.ranges), k: nil, v: nil)
             }
-            parts.append(Part(
-                worker: part.worker, appends: part.appends,
-                decode: try Decode(layer: decode.layer, entries: part.entries, input: input)))
+            parts.append(
+                Part(
+                    worker: part.worker,
+                    appends: part.appends,
+                    decode: try Decode(layer: decode.layer, entries: part.entries, input: input)
+                )
+            )
         }
         return DecodeSplit(
-            parts: parts, plan: DecodeMergePlan(layer: decode.layer, entries: entries, partRows: building.map(\.rows)))
+            parts: parts,
+            plan: DecodeMergePlan(layer: decode.layer, entries: entries, partRows: building.map(\.rows))
+        )
     }
 }

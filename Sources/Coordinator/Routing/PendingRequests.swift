@@ -13,7 +13,12 @@ struct PendingRequests: Sendable {
     init() {}
 
     /// Starts an operation; returns its id.
-    mutating func begin(client: RoutingIdentity, requestID: UInt64, deadline: MonotonicInstant, work: OperationWork) -> UInt64 {
+    mutating func begin(
+        client: RoutingIdentity,
+        requestID: UInt64,
+        deadline: MonotonicInstant,
+        work: OperationWork
+    ) -> UInt64 {
         let id = nextOperationID
         nextOperationID &+= 1
         operations[id] = ClientOperation(id: id, client: client, requestID: requestID, deadline: deadline, work: work)

@@ -116,9 +116,18 @@ actor PageTiers: LowerTiers {
                 for await result in group { out.append(result) }
                 return out
             }
-            // The fetches overlap: each move is counted with the batch's elapsed time.
+            // The fetches overlap: each move is counted with an equal share of the batch's wall
+            // time (its decode and check included), so the moves' durations add up to the time
+            // the batch took.
+            var decoded: [(PrefixKey, [UInt8]?, RawPage?)] = []
             for (key, bytes) in fetched where takeRemoteEntry(key) {
-                found[key] = verified(bytes, key: key, tier: .remote, started: started)
+                decoded.append((key, bytes, verified(bytes, key: key, tier: .remote, recordMove: false)))
+            }
+            let share = started.duration(to: .now) / max(1, decoded.count)
+            for (key, bytes, page) in decoded {
+                guard let page, let bytes else { continue }
+                moves.record(from: Tier.remote.rawValue, to: "hot", bytes: bytes.count, duration: share)
+                found[key] = page
             }
         }
         return keys.compactMap { key in found.removeValue(forKey: key).map { (key, $0) } }
@@ -310,7 +319,13 @@ actor PageTiers: LowerTiers {
     /// The page `bytes` taken from `tier` decode to, counted as a hit (and a move to hot that began
     /// at `started`); nil, counted as a miss and logged, when the bytes could not be read or fail a
     /// check.
-    private func verified(_ bytes: [UInt8]?, key: PrefixKey, tier: Tier, started: ContinuousClock.Instant) -> RawPage? {
+    private func verified(
+        _ bytes: [UInt8]?,
+        key: PrefixKey,
+        tier: Tier,
+        started: ContinuousClock.Instant = .now,
+        recordMove: Bool = true
+    ) -> RawPage? {
         guard let bytes else {
             logger.warning("\(tier.rawValue) tier: page unreadable, a miss", metadata: ["key": "\(key)"])
             count(tier, hit: false)
@@ -319,7 +334,9 @@ actor PageTiers: LowerTiers {
         do {
             let page = try codec.decode(bytes)
             count(tier, hit: true)
-            moves.record(from: tier.rawValue, to: "hot", bytes: bytes.count, duration: started.duration(to: .now))
+            if recordMove {
+                moves.record(from: tier.rawValue, to: "hot", bytes: bytes.count, duration: started.duration(to: .now))
+            }
             return page
         } catch {
             logger.warning(
