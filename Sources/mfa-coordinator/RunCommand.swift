@@ -3,12 +3,12 @@ import CacheProtocol
 import Coordinator
 import Foundation
 
-/// `mfa-coordinator run`: the workload driver. With `--coordinator` it replays a workload (a
-/// Mooncake-format trace, or the built-in chat workload) through an existing cluster's client
-/// endpoint and prints what happened. Without it, it is the demo `make demo` runs: it starts a local
-/// cluster (a store worker and a compute worker found next to this executable), drives a checked
-/// workload through it, prints what happened and shuts the cluster down. Exits non-zero if a request
-/// failed or an answer differed from the reference.
+/// `mfa-coordinator run`: the workload driver, and what `make demo` runs. Replays a workload (a
+/// Mooncake-format trace, or the built-in chat workload) through a cluster and reports it. Without
+/// `--coordinator` it starts its own local cluster (a coordinator and `--workers` workers from the
+/// binaries beside it, in a temporary directory) and stops it at the end. Exits non-zero when a
+/// request failed, an answer differed from the reference, or the local cluster did not shut down
+/// cleanly.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -31,46 +31,83 @@ struct RunCommand: AsyncParsableCommand {
     var check = 4
     @Option(help: "The cluster's model spec.")
     var model = "name=demo,layers=2,q-heads=8,kv-heads=2,head-dim=64,kv=f16,page=16"
-    @Flag(help: "Print one JSON object instead of the report.")
+    @Option(help: "The local cluster's placement: prefix, round-robin or least-loaded.")
+    var placement = "prefix"
+    @Option(name: .customLong("worker-memory"), help: "Each local worker's hot pool (e.g. 8MiB).")
+    var workerMemory = "8MiB"
+    @Option(help: "Workers of the local cluster.")
+    var workers = 3
+    @Flag(help: "Run the workload under prefix placement and under round-robin, each on a fresh local cluster.")
+    var compare = false
+    @Flag(help: "Print one JSON object a run instead of the report.")
     var json = false
 
     func run() async throws {
-        guard let coordinator else {
-            let binary = try LaunchedWorker.binaryNextToExecutable()
-            let report = await ClusterDemo(workerBinary: binary).run()
-            for line in report.lines { print(line) }
-            if !report.passed { throw ExitCode(1) }
-            return
-        }
         let spec: ModelSpec
         let requests: [WorkloadRequest]
         do {
             spec = try ModelSpec(parsing: model)
+            let scaling = TraceScaling(blockTokens: blockTokens, speedup: speedup)
             let source: WorkloadSource =
-                trace.map {
-                    .trace(
-                        path: $0,
-                        requests: self.requests,
-                        scaling: TraceScaling(blockTokens: blockTokens, speedup: speedup)
-                    )
-                }
-                ?? .chat(ChatWorkload())
+                trace.map { .trace(path: $0, requests: self.requests, scaling: scaling) } ?? .chat(ChatWorkload())
             requests = try source.requests()
         } catch {
             throw ValidationError("\(error)")
         }
-        let run = WorkloadRun(
-            endpoint: coordinator,
-            spec: spec,
-            requests: requests,
-            driver: WorkloadDriver(spec: spec, concurrency: concurrency, checkedRequests: check)
-        )
-        let report = try await run.run()
-        if json {
-            print(report.json)
+        let driver = WorkloadDriver(spec: spec, concurrency: concurrency, checkedRequests: check)
+        var passed = true
+        if let coordinator {
+            let report = try await WorkloadRun(endpoint: coordinator, spec: spec, requests: requests, driver: driver)
+                .run(progress: progress)
+            show(report.json, report.lines)
+            passed = report.passed
         } else {
-            for line in report.lines { print(line) }
+            let binaries = try LaunchedWorker.binaryNextToExecutable().deletingLastPathComponent()
+            for policy in compare ? ["prefix", "round-robin"] : [placement] {
+                var options = LocalCluster.Options(model: spec.description)
+                options.workers = workers
+                options.workerMemory = workerMemory
+                options.placement = policy
+                let cluster = try await LocalCluster(binaries: binaries, options: options)
+                let report: WorkloadReport
+                do {
+                    report = try await WorkloadRun(
+                        endpoint: cluster.clientEndpoint, spec: spec, requests: requests, driver: driver
+                    ).run(placement: policy, progress: progress)
+                } catch {
+                    _ = cluster.stop()
+                    throw error
+                }
+                let (exits, removed) = cluster.stop()
+                let clean = removed && exits.allSatisfy { $0.status == 0 }
+                let shutdown =
+                    "shutdown     " + exits.map { "\($0.name) exited \($0.status.map(String.init) ?? "by a signal")" }
+                    .joined(separator: ", ") + (removed ? "; run directory removed" : "; run directory LEFT")
+                show(report.json, ["cluster      \(workers) workers and a coordinator on loopback, model \(spec)"] + report.lines + [shutdown])
+                passed = passed && report.passed && clean
+            }
         }
-        if !report.passed { throw ExitCode(1) }
+        if !json { print(passed ? "result: all checks passed" : "result: FAILED") }
+        if !passed { throw ExitCode(1) }
+    }
+
+    private func show(_ jsonLine: String, _ lines: [String]) {
+        if json {
+            print(jsonLine)
+        } else {
+            for line in lines { print(line) }
+        }
+        fflush(stdout)
+    }
+
+    /// A progress bar on standard error when it is a terminal.
+    private var progress: @Sendable (Int, Int) -> Void {
+        guard isatty(STDERR_FILENO) == 1 else { return { _, _ in } }
+        return { done, total in
+            let width = 40
+            let filled = total == 0 ? width : width * done / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+        }
     }
 }
