@@ -25,6 +25,8 @@ final class ServedCluster {
     let workersEndpoint: String
     /// The model spec every process was started with.
     let model: String
+    /// The CURVE options every worker gets.
+    let workerSecurityArguments: [String]
     /// The workers by id.
     private(set) var workers: [UInt64: LaunchedWorker] = [:]
     /// The libzmq context of the client.
@@ -39,6 +41,9 @@ final class ServedCluster {
         workerCount: Int,
         memory: String = "16MiB",
         placement: String = "prefix",
+        coordinatorArguments: [String] = [],
+        workerSecurityArguments: [String] = [],
+        clientCurve: ZMQCurveSecurity? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         coordinator = try BuiltExecutable.coordinator.launch(
@@ -46,7 +51,7 @@ final class ServedCluster {
                 "serve", "--listen", "tcp://127.0.0.1:*", "--workers-endpoint", "tcp://127.0.0.1:*", "--model", model,
                 "--heartbeat", "\(Self.heartbeatMilliseconds)", "--dead-after", "\(Self.deadAfter)",
                 "--placement", placement, "--log-level", "info",
-            ],
+            ] + coordinatorArguments,
             readyLinePrefix: "listening ",
             sourceLocation: sourceLocation
         )
@@ -60,8 +65,11 @@ final class ServedCluster {
         clientEndpoint = try #require(fields["client"], "no client endpoint in `\(coordinator.readyLine ?? "")`")
         workersEndpoint = try #require(fields["workers"], "no workers endpoint in `\(coordinator.readyLine ?? "")`")
         self.model = model
+        self.workerSecurityArguments = workerSecurityArguments
         context = try ZMQContext()
-        client = try ClusterClient(context: context, endpoint: clientEndpoint, timeout: .seconds(20))
+        var clientOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
+        clientOptions.curve = clientCurve
+        client = try ClusterClient(context: context, endpoint: clientEndpoint, timeout: .seconds(20), options: clientOptions)
         for id in 1...UInt64(workerCount) {
             workers[id] = try launchWorker(
                 model: model,
@@ -78,6 +86,7 @@ final class ServedCluster {
     /// The arguments that register a worker with this cluster's coordinator as `id`.
     func workerArguments(id: UInt64) -> [String] {
         ["--coordinator", workersEndpoint, "--heartbeat", "\(Self.heartbeatMilliseconds)", "--worker-id", "\(id)"]
+            + workerSecurityArguments
     }
 
     /// The coordinator's counters.
