@@ -122,6 +122,24 @@ extension CoordinatorInstance {
             retrySpillOpen(&open, operation: operation, part: index, deadline: current.deadline, at: now, into: &out)
         }
         spill.opens[index] = open
+        if spill.opensSettled {
+            // A shard opened on a worker that stopped taking sequences (it began draining), or for
+            // a sequence no longer open, cannot be recorded: the spill fails as a whole.
+            for settled in spill.opens.indices where spill.opens[settled].state == .opened {
+                let candidate = spill.opens[settled]
+                let usable = registry[candidate.slot].takesSequences
+                    && sequences[candidate.sequenceID]?.phase == .open
+                if !usable {
+                    spill.opens[settled].state = .failed(
+                        RequestRefusal.workerUnavailable(candidate.worker, state: registry[candidate.slot].state).reply
+                    )
+                    releaseSpillReservation(candidate)
+                    if registry[candidate.slot].state.isRoutable {
+                        cleanUp(candidate.sequenceID, on: candidate.worker, at: now, into: &out)
+                    }
+                }
+            }
+        }
         progress.spill = spill
         pending[operation: operation]?.work = .decode(progress)
         guard spill.opensSettled else { return }
