@@ -32,7 +32,8 @@ struct CoordinatorSpillTests {
 
     static func counter(_ name: String, _ harness: inout CoordinatorHarness) -> UInt64? {
         let (_, directives) = harness.fromClient(.statsRequest(StatsRequest()))
-        guard case .statsReply(let stats)? = CoordinatorHarness.answers(to: harness.client, in: directives).first?.message
+        guard
+            case .statsReply(let stats)? = CoordinatorHarness.answers(to: harness.client, in: directives).first?.message
         else { return nil }
         return stats.counters.first { $0.name == name }?.value
     }
@@ -93,12 +94,16 @@ struct CoordinatorSpillTests {
         _ = harness.fromWorker(
             2,
             tail.0.requestID,
-            .decodeReply(DecodeReply(layer: 0, result: try Routing.output(rows: [partial2.output], lse: [partial2.lse])))
+            .decodeReply(
+                DecodeReply(layer: 0, result: try Routing.output(rows: [partial2.output], lse: [partial2.lse]))
+            )
         )
         let last = harness.fromWorker(
             1,
             earlier.0.requestID,
-            .decodeReply(DecodeReply(layer: 0, result: try Routing.output(rows: [partial1.output], lse: [partial1.lse])))
+            .decodeReply(
+                DecodeReply(layer: 0, result: try Routing.output(rows: [partial1.output], lse: [partial1.lse]))
+            )
         )
         guard case .mergeDecode(let job)? = last.first, last.count == 1 else {
             Issue.record("expected one merge job, got \(last)")
@@ -169,7 +174,9 @@ struct CoordinatorSpillTests {
         #expect(tail.1.entries == [Decode.Entry(sequenceID: a, queryTokens: 2)])
 
         var (closing, later) = try Self.spilled()
-        let (closeRequest, sentClose) = closing.fromClient(.closeSequence(CloseSequence(sequenceID: later, commit: true)))
+        let (closeRequest, sentClose) = closing.fromClient(
+            .closeSequence(CloseSequence(sequenceID: later, commit: true))
+        )
         let closes = CoordinatorHarness.workerSends(in: sentClose)
         #expect(Set(closes.map(\.0)) == [WorkerID(1), WorkerID(2)])
         #expect(closes.allSatisfy { $0.1.message == .closeSequence(CloseSequence(sequenceID: later, commit: true)) })
@@ -194,7 +201,9 @@ struct CoordinatorSpillTests {
         _ = harness.fromWorker(1, cut.requestID, .ack(Ack()))
         let done = harness.fromWorker(2, dropped.requestID, .ack(Ack()))
         #expect(
-            CoordinatorHarness.answers(to: harness.client, in: done) == [Envelope(requestID: request, message: .ack(Ack()))]
+            CoordinatorHarness.answers(to: harness.client, in: done) == [
+                Envelope(requestID: request, message: .ack(Ack()))
+            ]
         )
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1)])
         #expect(harness.instance.sequences[a]?.length == 7)
@@ -290,7 +299,9 @@ struct CoordinatorSpillTests {
         #expect(harness.instance.sequences[a]?.length == 9)
     }
 
-    @Test("a dead second-shard worker fails the spilled sequence: its decode in flight and later requests are unavailable")
+    @Test(
+        "a dead second-shard worker fails the spilled sequence: its decode in flight and later requests are unavailable"
+    )
     func deadSecondShard() throws {
         var (harness, a) = try Self.spilled()
         let (batch, _, _) = try Routing.decode([(a, 1)])

@@ -64,7 +64,14 @@ extension CoordinatorInstance {
             guard placeSpill(&opens[index]) else {
                 for placed in opens[..<index] { releaseSpillReservation(placed) }
                 counters.spillsRefused += 1
-                refuseSpill(operation, progress, refusedParts: refusedParts, sequenceID: opens[index].sequenceID, at: now, into: &out)
+                refuseSpill(
+                    operation,
+                    progress,
+                    refusedParts: refusedParts,
+                    sequenceID: opens[index].sequenceID,
+                    at: now,
+                    into: &out
+                )
                 return true
             }
         }
@@ -127,7 +134,8 @@ extension CoordinatorInstance {
             // a sequence no longer open, cannot be recorded: the spill fails as a whole.
             for settled in spill.opens.indices where spill.opens[settled].state == .opened {
                 let candidate = spill.opens[settled]
-                let usable = registry[candidate.slot].takesSequences
+                let usable =
+                    registry[candidate.slot].takesSequences
                     && sequences[candidate.sequenceID]?.phase == .open
                 if !usable {
                     spill.opens[settled].state = .failed(
@@ -194,7 +202,9 @@ extension CoordinatorInstance {
             } catch {
                 let reason = "its new shard on worker \(open.worker) could not be recorded: \(error)"
                 failSequence(open.sequenceID, reason: reason, at: now, into: &out)
-                if registry[open.slot].state.isRoutable { cleanUp(open.sequenceID, on: open.worker, at: now, into: &out) }
+                if registry[open.slot].state.isRoutable {
+                    cleanUp(open.sequenceID, on: open.worker, at: now, into: &out)
+                }
                 abandon(operation, refusal: .sequenceFailed(open.sequenceID, reason: reason), at: now, into: &out)
                 return
             }
@@ -230,9 +240,14 @@ extension CoordinatorInstance {
         let kept = progress.parts.indices.filter { !spill.refusedParts.contains($0) }
         var newIndex: [Int: Int] = [:]
         for (index, part) in kept.enumerated() { newIndex[part] = index }
-        rebuilt.parts = kept.map { progress.parts[$0] }
+        rebuilt.parts =
+            kept.map { progress.parts[$0] }
             + split.parts.map {
-                DecodeProgress.Part(worker: $0.worker, appends: $0.appends, sequenceIDs: $0.decode.entries.map(\.sequenceID))
+                DecodeProgress.Part(
+                    worker: $0.worker,
+                    appends: $0.appends,
+                    sequenceIDs: $0.decode.entries.map(\.sequenceID)
+                )
             }
         rebuilt.outcomes = kept.map { progress.outcomes[$0] } + Array(repeating: nil, count: split.parts.count)
         rebuilt.plan.partRows = kept.map { progress.plan.partRows[$0] } + split.plan.partRows
@@ -250,7 +265,14 @@ extension CoordinatorInstance {
         rebuilt.spill?.awaitingOpens = false
         pending[operation: operation]?.work = .decode(rebuilt)
         for (index, part) in split.parts.enumerated() {
-            send(.decode(part.decode), to: part.worker, operation: operation, part: kept.count + index, at: now, into: &out)
+            send(
+                .decode(part.decode),
+                to: part.worker,
+                operation: operation,
+                part: kept.count + index,
+                at: now,
+                into: &out
+            )
         }
     }
 
