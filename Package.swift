@@ -92,7 +92,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "mfa-coordinator",
-            dependencies: ["Coordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Coordinator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // The test kit every test target shares: fixtures, process launching, references.

@@ -261,20 +261,21 @@ struct CoordinatorRoutingTests {
         #expect(harness.instance.sequences[b] == nil)
         #expect(harness.instance.sequences[a]?.length == 8)
         #expect(harness.instance.sequences[c]?.length == 8)
-        // A batch refused whole by its only appending worker is answered with the refusal.
+        // A batch refused whole by its only appending worker is answered with the refusal (a
+        // `capacity` refusal at a page boundary would spill instead: CoordinatorSpill).
         let (again, _, _) = try Self.decode([(c, 1)])
         let (secondRequest, second) = harness.fromClient(.decode(again))
         let only = try #require(CoordinatorHarness.sent(to: 2, in: second).first)
         let refused = harness.fromWorker(
             2,
             only.requestID,
-            .errorReply(ErrorReply(code: .capacity, message: "no pages"))
+            .errorReply(ErrorReply(code: .badRequest, message: "a non-finite row"))
         )
         #expect(
             CoordinatorHarness.answers(to: harness.client, in: refused).first
                 == Envelope(
                     requestID: secondRequest,
-                    message: .errorReply(ErrorReply(code: .capacity, message: "no pages"))
+                    message: .errorReply(ErrorReply(code: .badRequest, message: "a non-finite row"))
                 )
         )
         #expect(harness.instance.sequences[c] != nil)

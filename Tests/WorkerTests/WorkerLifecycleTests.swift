@@ -1,6 +1,7 @@
 import CacheProtocol
 import Foundation
 import Kernels
+import TestSupport
 import Testing
 
 @testable import Worker
@@ -39,6 +40,11 @@ struct WorkerLifecycleTests {
         )
         let registration = try await coordinator.acceptRegistration()
         #expect(registration.workerID == workerID)
+        // Its first heartbeat shows the worker has taken the acceptance (the link handles answers
+        // on a task, which a busy machine can delay).
+        while true {
+            if case .heartbeat = try await coordinator.next(timeout: .seconds(60)).envelope.message { break }
+        }
         return worker
     }
 
@@ -143,6 +149,33 @@ struct WorkerLifecycleTests {
             "a gap of \(longest) between heartbeats (interval \(interval)), prefill took \(busy)"
         )
         #expect(worker.terminate() == 0)
+    }
+
+    @Test("a refused registration: the worker logs the reason and exits with a failure")
+    func refusedRegistration() async throws {
+        let spec = try ModelSpec(parsing: Self.smallModel)
+        let context = try ZMQContext()
+        let coordinator = try FakeCoordinator(spec: spec, context: context)
+        defer { Task { await coordinator.close() } }
+        let worker = try launchWorker(
+            model: Self.smallModel,
+            arguments: [
+                "--coordinator", coordinator.address, "--worker-id", "33", "--heartbeat",
+                "\(Self.heartbeatMilliseconds)",
+            ]
+        )
+        let arrival = try await coordinator.next()
+        guard case .registerWorker = arrival.envelope.message else {
+            Issue.record("the worker sent \(arrival.envelope.message.type) instead of RegisterWorker")
+            return
+        }
+        try await coordinator.answer(
+            arrival,
+            with: .registerWorkerReply(RegisterWorkerReply(outcome: .refused(reason: "no room for more workers")))
+        )
+        let exit = worker.process.waitForExit(within: .seconds(10))
+        #expect(exit != nil && exit != .exited(0), "\(worker.process.diagnostics)")
+        #expect(worker.process.standardError.contains("no room for more workers"), "\(worker.process.diagnostics)")
     }
 
     @Test("Drain of a worker with no sequence: it deregisters at once and exits 0")

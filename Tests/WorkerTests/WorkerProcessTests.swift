@@ -508,6 +508,14 @@ struct WorkerProcessTests {
             timeout: .seconds(5)
         )
 
+        // The first heartbeat after the new RegisterWorker shows the worker took the acceptance
+        // (it sends none while registering): only a registered worker deregisters.
+        var registeredAgain = false
+        for _ in 0..<10 where !registeredAgain {
+            if case .heartbeat = try await next().1.message { registeredAgain = true }
+        }
+        #expect(registeredAgain)
+
         // On SIGTERM the worker deregisters, waits for the Ack, and exits 0.
         worker.sendTermination()
         var deregistration: Envelope?

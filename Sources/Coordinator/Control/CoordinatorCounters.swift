@@ -8,6 +8,10 @@ struct CoordinatorCounters: Sendable, Hashable {
     var placements: UInt64 = 0
     /// Opens answered `capacity` because no worker had room.
     var placementsRefused: UInt64 = 0
+    /// New shards a spill opened (a sequence continued on another worker).
+    var spills: UInt64 = 0
+    /// Spills given up because no worker could take the new shard.
+    var spillsRefused: UInt64 = 0
     /// `PullPages` requests sent.
     var pulls: UInt64 = 0
     /// Prompt tokens of opened sequences.

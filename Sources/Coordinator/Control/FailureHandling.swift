@@ -134,6 +134,7 @@ extension CoordinatorInstance {
         case .prefill(let progress):
             failSequence(progress.sequenceID, reason: reason, at: now, into: &out)
         case .decode(let progress):
+            if let spill = progress.spill { abandonSpill(spill, at: now, into: &out) }
             for sequence in Self.changedOrUnknown(progress) {
                 failSequence(sequence, reason: reason, at: now, into: &out)
             }

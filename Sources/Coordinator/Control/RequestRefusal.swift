@@ -15,6 +15,8 @@ enum RequestRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case duplicateEntry(UInt64)
     /// No worker has room for the prompt.
     case noCapacity(pages: Int, workers: Int)
+    /// The sequence's tail is out of pages and no other worker could take a new shard of it.
+    case noSpillCapacity(UInt64)
     /// No worker with this id.
     case unknownWorker(WorkerID)
     /// The worker is dead, gone or draining.
@@ -31,7 +33,7 @@ enum RequestRefusal: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .unexpected, .malformed, .duplicateEntry, .unknownWorker: .badRequest
         case .unknownSequence: .unknownSequence
-        case .noCapacity: .capacity
+        case .noCapacity, .noSpillCapacity: .capacity
         case .sequenceFailed, .workerUnavailable, .timedOut, .partlyApplied: .unavailable
         case .badWorkerAnswer: .internal
         }
@@ -50,6 +52,8 @@ enum RequestRefusal: Error, Sendable, Hashable, CustomStringConvertible {
             workers == 0
                 ? "no live compute worker can take a sequence"
                 : "no worker has room for the prompt's \(pages) pages (\(workers) live compute workers)"
+        case let .noSpillCapacity(id):
+            "the worker holding sequence \(id)'s tail is out of pages and no other worker could take a new shard of it"
         case let .unknownWorker(id): "no worker \(id) is registered"
         case let .workerUnavailable(id, state): "worker \(id) is \(state)"
         case let .timedOut(what): "\(what) was not answered in time"

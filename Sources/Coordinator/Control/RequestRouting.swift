@@ -32,8 +32,8 @@ extension CoordinatorInstance {
     }
 
     /// The tail's answer. A `PrefillReply` is the answer (and, for layer 0, grows the sequence); a
-    /// refusal is passed on (the worker changed nothing; a `capacity` refusal is where a spill to
-    /// a new shard will start, see docs/COORDINATOR.md); a lost request fails the sequence.
+    /// refusal is passed on (the worker changed nothing; a prefill does not spill, see
+    /// docs/COORDINATOR.md); a lost request fails the sequence.
     mutating func advancePrefill(
         _ operation: UInt64,
         _ outcome: PartOutcome,
@@ -116,7 +116,8 @@ extension CoordinatorInstance {
                 )
             },
             outcomes: Array(repeating: nil, count: split.parts.count),
-            entries: body.entries
+            entries: body.entries,
+            batch: body
         )
         let operation = pending.begin(
             client: client,
@@ -142,6 +143,10 @@ extension CoordinatorInstance {
         into out: inout [CoordinatorDirective]
     ) {
         guard let current = pending[operation: operation], case .decode(var progress) = current.work else { return }
+        if progress.spill?.awaitingOpens == true {
+            advanceSpillOpen(operation, open: part, outcome, at: now, into: &out)
+            return
+        }
         var outcome = outcome
         if case .answered(let message) = outcome {
             guard case .decodeReply(let reply) = message, reply.layer == progress.plan.layer,
@@ -166,7 +171,9 @@ extension CoordinatorInstance {
         var replies: [DecodeReply] = []
         for outcome in progress.outcomes {
             guard case .answered(.decodeReply(let reply))? = outcome else {
-                finishFailedDecode(operation, progress, at: now, into: &out)
+                if !startSpill(operation, progress, at: now, into: &out) {
+                    finishFailedDecode(operation, progress, at: now, into: &out)
+                }
                 return
             }
             replies.append(reply)
@@ -193,7 +200,9 @@ extension CoordinatorInstance {
         )
     }
 
-    private mutating func finishFailedDecode(
+    /// Answers a batch with a failed part: the first refusal when no sequence changed, else
+    /// `unavailable`, failing the sequences that changed or may have changed.
+    mutating func finishFailedDecode(
         _ operation: UInt64,
         _ progress: DecodeProgress,
         at now: MonotonicInstant,

@@ -1,7 +1,7 @@
 /// The sequence-table step of a spill: a sequence whose tail worker is out of pages continues on
-/// another worker as a new tail shard. The full flow (choosing the worker, its `OpenSequence` with
-/// the shard start, retrying the refused request there) is described in docs/COORDINATOR.md; this
-/// is the part that keeps the table, routing and loads right once the new shard exists.
+/// another worker as a new tail shard. The flow (choosing the worker, its `OpenSequence` with the
+/// shard start, re-sending the refused request) is `DecodeSpillHandling`; this is the part that
+/// keeps the table, routing and loads right once the new shard exists.
 extension CoordinatorInstance {
     /// Why a shard could not be added.
     enum ShardContinuationError: Error, Sendable, Hashable, CustomStringConvertible {

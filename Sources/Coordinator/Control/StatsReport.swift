@@ -34,6 +34,8 @@ extension CoordinatorInstance {
         add("cluster.index.pages", index.pageCount)
         add("cluster.placements", self.counters.placements)
         add("cluster.placements.refused", self.counters.placementsRefused)
+        add("cluster.spills", self.counters.spills)
+        add("cluster.spills.refused", self.counters.spillsRefused)
         add("cluster.pulls", self.counters.pulls)
         add("cluster.prompt_tokens", self.counters.promptTokens)
         add("cluster.cached_tokens", self.counters.cachedTokens)

@@ -17,9 +17,9 @@ import Synchronization
 ///   process is killed by PID if it is still running, whatever path its owner took.
 /// - Dying with this process: the child gets `ParentWatch.environmentVariable` set to this
 ///   process's id; `mfa-worker` and `mfa-coordinator` call `ParentWatch.startIfRequested()` at
-///   start and SIGKILL themselves within `ParentWatch.interval` of this process's death, however
-///   it died (a killed test run leaves no worker behind). `ParentWatch` says why a watch of the
-///   parent process id, and not `PR_SET_PDEATHSIG`, which follows the spawning thread.
+///   start and SIGKILL themselves as soon as this process has died, however it died (a killed test
+///   run leaves no worker behind). `ParentWatch` says why a pidfd of the parent process, and not
+///   `PR_SET_PDEATHSIG`, which follows the spawning thread.
 public final class LaunchedProcess: Sendable {
     /// The executable started.
     public let executable: URL

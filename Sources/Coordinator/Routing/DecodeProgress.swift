@@ -20,6 +20,10 @@ struct DecodeProgress: Sendable {
     var outcomes: [PartOutcome?]
     /// The client's entries: sequence and query tokens, in its order.
     var entries: [Decode.Entry]
+    /// The client's batch, kept so that a part refused `capacity` can be re-sent after a spill.
+    var batch: Decode
+    /// The spill under way or done, `nil` when the batch has not spilled (a batch spills once).
+    var spill: DecodeSpill?
 
     /// Every sequence of the batch, in the client's order.
     var sequenceIDs: [UInt64] { entries.map(\.sequenceID) }

@@ -52,8 +52,9 @@ final class CoordinatorConnection: Service, Sendable {
 
     /// Registers, then heartbeats and handles answers until graceful shutdown; then deregisters
     /// (a bounded wait) and closes. On cancellation the DeregisterWorker is still sent, without
-    /// waiting for its answer.
-    func run() async {
+    /// waiting for its answer. When the coordinator refuses the worker, it closes at once and
+    /// throws `CoordinatorLinkError.refused`, which shuts the worker down.
+    func run() async throws(CoordinatorLinkError) {
         updateLink { $0.start() }
         endpoint.sendPeriodically(
             every: heartbeatInterval,
@@ -62,14 +63,31 @@ final class CoordinatorConnection: Service, Sendable {
             },
             messages: { [self] in tick() }
         )
+        var refusal: String?
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await receiveAnswers() }
-            try? await gracefulShutdown()
+            await untilShutdownOrFinished()
             endpoint.stopPeriodicSends()
-            await deregister()
+            if case .refused(let reason) = link.withLock({ $0.state }) {
+                refusal = reason
+            } else {
+                await deregister()
+            }
             endpoint.stopReceiving()
         }
         await endpoint.close()
+        if let refusal { throw .refused(reason: refusal) }
+    }
+
+    /// Returns at graceful shutdown (or cancellation), or as soon as the link is finished (the
+    /// coordinator refused the worker).
+    private func untilShutdownOrFinished() async {
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { try? await gracefulShutdown() }
+            race.addTask { [finished] in await finished.wait() }
+            await race.next()
+            race.cancelAll()
+        }
     }
 
     /// Sends `events` if registered.

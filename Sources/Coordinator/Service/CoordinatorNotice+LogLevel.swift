@@ -1,0 +1,14 @@
+import Logging
+
+extension CoordinatorNotice {
+    /// The level the shell logs this notice at: failures an operator must see as warnings,
+    /// membership changes as info, index and late-answer bookkeeping as debug.
+    var logLevel: Logger.Level {
+        switch self {
+        case .workerRefused, .workerDied, .requestTimedOut: .warning
+        case .workerRegistered, .workerLeft: .info
+        case .sequenceFailed: .notice
+        case .snapshotRequested, .snapshotApplied, .lateReply: .debug
+        }
+    }
+}
