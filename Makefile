@@ -24,7 +24,7 @@ build: deps
 
 ## Starts a local cluster, drives a workload through it, prints what happened, shuts down.
 demo: build
-	.build/release/mfa-coordinator run
+	.build/release/mfa-coordinator run --trace data/mooncake-excerpt.jsonl
 
 ## Runs every test target.
 test: deps

@@ -72,7 +72,10 @@ struct RunCommand: AsyncParsableCommand {
                 let report: WorkloadReport
                 do {
                     report = try await WorkloadRun(
-                        endpoint: cluster.clientEndpoint, spec: spec, requests: requests, driver: driver
+                        endpoint: cluster.clientEndpoint,
+                        spec: spec,
+                        requests: requests,
+                        driver: driver
                     ).run(placement: policy, progress: progress)
                 } catch {
                     _ = cluster.stop()
@@ -81,9 +84,15 @@ struct RunCommand: AsyncParsableCommand {
                 let (exits, removed) = cluster.stop()
                 let clean = removed && exits.allSatisfy { $0.status == 0 }
                 let shutdown =
-                    "shutdown     " + exits.map { "\($0.name) exited \($0.status.map(String.init) ?? "by a signal")" }
+                    "shutdown     "
+                    + exits.map { "\($0.name) exited \($0.status.map(String.init) ?? "by a signal")" }
                     .joined(separator: ", ") + (removed ? "; run directory removed" : "; run directory LEFT")
-                show(report.json, ["cluster      \(workers) workers and a coordinator on loopback, model \(spec)"] + report.lines + [shutdown])
+                show(
+                    report.json,
+                    ["cluster      \(workers) workers and a coordinator on loopback, model \(spec)"] + report.lines + [
+                        shutdown
+                    ]
+                )
                 passed = passed && report.passed && clean
             }
         }
@@ -97,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             for line in lines { print(line) }
         }
-        fflush(stdout)
+        fflush(nil)
     }
 
     /// A progress bar on standard error when it is a terminal.

@@ -22,23 +22,25 @@ struct ParentDeathTests {
         return processes.filter(ProcessTable.isRunning)
     }
 
-    @Test("the workers `mfa-coordinator run` started are gone within 3 s of a SIGKILL to the coordinator")
-    func workersDieWithTheirCoordinator() throws {
-        let coordinator = try BuiltExecutable.coordinator.launch(arguments: ["run"])
-        var workers: [ProcessTable.Entry] = []
-        // Whatever happens below, no worker outlives the test.
-        defer { for worker in workers where ProcessTable.isRunning(worker) { kill(worker.pid, SIGKILL) } }
+    @Test("the local cluster `mfa-coordinator run` started is gone within 3 s of a SIGKILL to it")
+    func clusterDiesWithItsRun() throws {
+        let run = try BuiltExecutable.coordinator.launch(arguments: ["run"])
+        var children: [ProcessTable.Entry] = []
+        // Whatever happens below, no process of the cluster outlives the test.
+        defer { for child in children where ProcessTable.isRunning(child) { kill(child.pid, SIGKILL) } }
         let deadline = ContinuousClock.now + .seconds(60)
-        while workers.count < 2, coordinator.exit == nil, ContinuousClock.now < deadline {
-            workers = ProcessTable.children(of: coordinator.pid, named: "mfa-worker")
-            if workers.count < 2 { Thread.sleep(forTimeInterval: 0.005) }
+        while children.count < 4, run.exit == nil, ContinuousClock.now < deadline {
+            children =
+                ProcessTable.children(of: run.pid, named: "mfa-worker")
+                + ProcessTable.children(of: run.pid, named: "mfa-coordinator")
+            if children.count < 4 { Thread.sleep(forTimeInterval: 0.005) }
         }
-        try #require(workers.count == 2, "the coordinator's workers: \(workers)\n\(coordinator.diagnostics)")
-        #expect(coordinator.kill() == .signalled(SIGKILL))
-        let survivors = Self.survivors(of: workers, within: Self.orphanLifetime)
+        try #require(children.count == 4, "the run's coordinator and workers: \(children)\n\(run.diagnostics)")
+        #expect(run.kill() == .signalled(SIGKILL))
+        let survivors = Self.survivors(of: children, within: Self.orphanLifetime)
         #expect(
             survivors.isEmpty,
-            "still running \(Self.orphanLifetime) after their coordinator was killed: \(survivors)"
+            "still running \(Self.orphanLifetime) after the run that started them was killed: \(survivors)"
         )
     }
 

@@ -25,6 +25,21 @@ struct CoordinatorLinkTests {
         directives.compactMap { if case .send(let envelope) = $0 { envelope } else { nil } }
     }
 
+    @Test("an answer to a registration sent before a retry still registers the worker")
+    func lateAnswerAfterRetry() throws {
+        var (link, spec) = try Self.link()
+        let first = try #require(Self.sent(link.start()).first)
+        var retry: [Envelope] = []
+        for _ in 0..<CoordinatorLink.registrationRetryTicks { retry += Self.sent(link.tick(status: Self.status)) }
+        let second = try #require(retry.first)
+        guard case .registerWorker = second.message else { throw ServiceError.internal("no retry") }
+        #expect(second.requestID != first.requestID)
+        _ = link.received(
+            Envelope(requestID: first.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))
+        )
+        #expect(link.state == .registered)
+    }
+
     @Test("registers, then heartbeats with the last event sent; events flow only once registered")
     func registerAndHeartbeat() throws {
         var (link, spec) = try Self.link()

@@ -64,7 +64,9 @@ public struct LocalCluster: Sendable {
     /// Starts the coordinator, then the workers, and waits until every worker is registered and
     /// live; a failure stops what was started and removes the run directory before it is thrown.
     public init(binaries: URL, options: Options) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mfa-cluster-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mfa-cluster-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         var started: [LaunchedProcess] = []
         do {
@@ -75,7 +77,8 @@ public struct LocalCluster: Sendable {
                     options.model, "--placement", options.placement, "--heartbeat", "\(options.heartbeatMilliseconds)",
                     "--log-level", "error",
                 ],
-                readyLinePrefix: "listening ")
+                readyLinePrefix: "listening "
+            )
             started.append(coordinator)
             let endpoints = try Self.endpoints(coordinator.readyLine ?? "")
             var workers: [LaunchedWorker] = []
@@ -88,7 +91,8 @@ public struct LocalCluster: Sendable {
                         "--model", options.model, "--coordinator", endpoints.workers, "--worker-id", "\(id)",
                         "--heartbeat", "\(options.heartbeatMilliseconds)", "--memory", options.workerMemory,
                         "--compressed-memory", options.compressedMemory, "--data-dir", data, "--disk", options.disk,
-                    ])
+                    ]
+                )
                 started.append(worker.process)
                 workers.append(worker)
             }
@@ -113,7 +117,9 @@ public struct LocalCluster: Sendable {
         var exits = workers.enumerated().map { index, worker in
             Exit(name: "worker \(index + 1)", pid: worker.pid, status: worker.stop(within: timeout))
         }
-        exits.append(Exit(name: "coordinator", pid: coordinator.pid, status: coordinator.stop(within: timeout)?.exitStatus))
+        exits.append(
+            Exit(name: "coordinator", pid: coordinator.pid, status: coordinator.stop(within: timeout)?.exitStatus)
+        )
         try? FileManager.default.removeItem(atPath: directory)
         return (exits, !FileManager.default.fileExists(atPath: directory))
     }
@@ -126,7 +132,10 @@ public struct LocalCluster: Sendable {
             if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
         }
         guard let client = fields["client"], let workers = fields["workers"] else {
-            throw StartFailure(description: "the coordinator printed `listening \(line)`, not `listening client=<endpoint> workers=<endpoint>`")
+            throw StartFailure(
+                description:
+                    "the coordinator printed `listening \(line)`, not `listening client=<endpoint> workers=<endpoint>`"
+            )
         }
         return (client, workers)
     }
@@ -143,7 +152,8 @@ public struct LocalCluster: Sendable {
             if live >= UInt64(workers.count) { return }
             guard ContinuousClock.now < deadline else {
                 throw StartFailure(
-                    description: "\(live) of \(workers.count) workers registered within \(options.registrationTimeout)")
+                    description: "\(live) of \(workers.count) workers registered within \(options.registrationTimeout)"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -51,6 +51,11 @@ struct CoordinatorLink: Sendable {
     private(set) var lastEventSent: UInt64 = 0
     private var nextRequestID: UInt64 = 1
     private var ticksWaiting = 0
+    /// Request ids of the RegisterWorker messages sent while registering, newest last: an answer
+    /// to an earlier one that arrives after a retry is as good as an answer to the latest.
+    private var registrationsSent: [UInt64] = []
+    /// How many of them are remembered.
+    private static let rememberedRegistrations = 8
 
     /// A link that will register as `registration` says.
     init(registration: RegisterWorker) {
@@ -60,6 +65,8 @@ struct CoordinatorLink: Sendable {
     /// Starts registering.
     mutating func start() -> [Directive] {
         let id = takeRequestID()
+        if case .registering = state {} else { registrationsSent = [] }
+        registrationsSent = Array((registrationsSent + [id]).suffix(Self.rememberedRegistrations))
         state = .registering(requestID: id)
         ticksWaiting = 0
         return [.send(Envelope(requestID: id, message: .registerWorker(registration)))]
@@ -124,7 +131,7 @@ struct CoordinatorLink: Sendable {
         }
         switch envelope.message {
         case .registerWorkerReply(let reply):
-            guard case .registering(let id) = state, id == envelope.requestID else { return [] }
+            guard case .registering = state, registrationsSent.contains(envelope.requestID) else { return [] }
             switch reply.outcome {
             case .accepted(let spec) where spec.fingerprint == registration.modelFingerprint:
                 state = .registered
