@@ -5,4 +5,13 @@ import CacheProtocol
 protocol PrefixKeySource {
     /// The next page's key; `nil` when there are no more.
     mutating func next() -> PrefixKey?
+
+    /// Told, once the search is over, that some worker holds the first `pages` keys given (the
+    /// longest leading run): a source that remembers keys keeps those it had to compute.
+    mutating func leadingPagesHeld(_ pages: Int)
+}
+
+extension PrefixKeySource {
+    /// Nothing to remember.
+    mutating func leadingPagesHeld(_ pages: Int) {}
 }
