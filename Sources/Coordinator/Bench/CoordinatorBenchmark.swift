@@ -249,7 +249,7 @@ public struct CoordinatorBenchmark: Sendable {
             .keyCache(
                 hitRate: cacheUse.hitRate,
                 keysPerOpen: Double(cacheUse.hits + cacheUse.misses) / Double(max(1, placed)),
-                computedPerOpen: Double(cacheUse.misses) / Double(max(1, placed)),
+                computedPerOpen: Double(cacheUse.computed) / Double(max(1, placed)),
                 pages: cluster.instance.keyCache.count,
                 capacity: cluster.instance.keyCache.capacity
             )

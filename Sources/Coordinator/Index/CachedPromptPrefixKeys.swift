@@ -32,6 +32,8 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
     private var chain: PrefixKeyChain?
     /// The entry of the previous page when it was a hit.
     private var lastEntry: Int?
+    /// The page the cache was last asked for and did not hold (its key not computed yet).
+    private var missedPage = -1
 
     /// The keys of `tokens`' full pages in `namespace` under model `fingerprint`, pages of
     /// `pageSize` tokens, looked up in `cache`.
@@ -54,48 +56,67 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
     mutating func next() -> PrefixKey? {
         let page = keys.count
         guard page < pageCount else { return nil }
-        let parent = keys.last ?? PrefixKey(digest: .zero)
-        let start = page * pageSize
         if cache.isEnabled {
-            let namespaceID = resolvedNamespaceID()
-            let tokens = tokens
-            let found = tokens.withUnsafeBufferPointer { buffer -> (key: PrefixKey, entry: Int)? in
-                guard let base = buffer.baseAddress else { return nil }
-                if let previous = lastEntry,
-                    let hit = cache.lookup(after: previous, namespace: namespaceID, parent: parent, tokens: base + start)
-                {
-                    return hit
-                }
-                hashAhead(through: page + 1, namespace: namespaceID, tokens: base, prefetch: false)
-                let hit = cache.lookup(hash: hashes[page], namespace: namespaceID, parent: parent, tokens: base + start)
-                if hit == nil {
-                    // The prompt leaves what is cached here: the next pages are likely misses too,
-                    // whose buckets can come while this page's key is computed.
-                    hashAhead(
-                        through: min(pageCount, page + 1 + Self.hashAhead),
-                        namespace: namespaceID,
-                        tokens: base,
-                        prefetch: true
-                    )
-                }
-                return hit
-            }
-            lastEntry = found?.entry
-            if let found {
-                keys.append(found.key)
-                return found.key
-            }
+            if missedPage != page, let key = cached(page) { return key }
         } else {
             cache.countMiss()
         }
+        let parent = keys.last ?? PrefixKey(digest: .zero)
+        let start = page * pageSize
         if chain == nil {
             chain = PrefixKeyChain(namespace: namespace, fingerprint: fingerprint, pageSize: pageSize)
         }
         if chain?.count != page { chain?.resume(after: parent, pages: page) }
         guard let key = chain?.next(tokens[start..<(start + pageSize)]) else { return nil }
+        cache.countComputed()
         computedPages.append(page)
         keys.append(key)
         return key
+    }
+
+    /// The next full page's key if the cache holds it (or the cache is off, when it is computed as
+    /// `next` does); `nil` when it would have to be computed, or past the last full page.
+    mutating func nextIfKnown() -> PrefixKey? {
+        guard cache.isEnabled else { return next() }
+        let page = keys.count
+        guard page < pageCount, missedPage != page else { return nil }
+        return cached(page)
+    }
+
+    /// Page `page`'s key from the cache (appended to `keys`), or `nil`, noting the miss.
+    private mutating func cached(_ page: Int) -> PrefixKey? {
+        let parent = keys.last ?? PrefixKey(digest: .zero)
+        let start = page * pageSize
+        let namespaceID = resolvedNamespaceID()
+        let tokens = tokens
+        let found = tokens.withUnsafeBufferPointer { buffer -> (key: PrefixKey, entry: Int)? in
+            guard let base = buffer.baseAddress else { return nil }
+            if let previous = lastEntry,
+                let hit = cache.lookup(after: previous, namespace: namespaceID, parent: parent, tokens: base + start)
+            {
+                return hit
+            }
+            hashAhead(through: page + 1, namespace: namespaceID, tokens: base, prefetch: false)
+            let hit = cache.lookup(hash: hashes[page], namespace: namespaceID, parent: parent, tokens: base + start)
+            if hit == nil {
+                // The prompt leaves what is cached here: the next pages are likely misses too,
+                // whose buckets can come while this page's key is computed.
+                hashAhead(
+                    through: min(pageCount, page + 1 + Self.hashAhead),
+                    namespace: namespaceID,
+                    tokens: base,
+                    prefetch: true
+                )
+            }
+            return hit
+        }
+        lastEntry = found?.entry
+        guard let found else {
+            missedPage = page
+            return nil
+        }
+        keys.append(found.key)
+        return found.key
     }
 
     /// Stores in the cache the keys it computed among the first `pages`.

@@ -177,6 +177,11 @@ struct PrefixKeyCache: Sendable {
         statistics.misses += 1
     }
 
+    /// Counts a key computed with SHA-256.
+    mutating func countComputed() {
+        statistics.computed += 1
+    }
+
     /// Starts bringing the bucket where the probe for `hash` (unmasked) begins towards the core.
     @inline(__always)
     func prefetchBucket(_ hash: UInt64) {

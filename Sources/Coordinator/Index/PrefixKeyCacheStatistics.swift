@@ -4,6 +4,9 @@ struct PrefixKeyCacheStatistics: Sendable, Hashable {
     var hits = 0
     /// Keys asked for and not found (computed with SHA-256).
     var misses = 0
+    /// Keys computed with SHA-256 by the prompts using the cache (a miss whose key turned out not
+    /// to be needed is not computed).
+    var computed = 0
     /// Keys stored.
     var insertions = 0
     /// Keys dropped to make room.
@@ -19,6 +22,7 @@ struct PrefixKeyCacheStatistics: Sendable, Hashable {
         PrefixKeyCacheStatistics(
             hits: hits - earlier.hits,
             misses: misses - earlier.misses,
+            computed: computed - earlier.computed,
             insertions: insertions - earlier.insertions,
             evictions: evictions - earlier.evictions
         )
