@@ -51,11 +51,22 @@ struct PrefixKeyCacheTests {
     }
 
     static func fingerprint(pageSize: Int) throws -> ModelFingerprint {
-        try ModelSpec(name: "tiny", layers: 2, queryHeads: 2, kvHeads: 1, headDim: 4, kvStorage: .f32, pageSize: pageSize)
-            .fingerprint
+        try ModelSpec(
+            name: "tiny",
+            layers: 2,
+            queryHeads: 2,
+            kvHeads: 1,
+            headDim: 4,
+            kvStorage: .f32,
+            pageSize: pageSize
+        )
+        .fingerprint
     }
 
-    @Test("random prompts sharing prefixes get exactly PrefixKey.chain's keys, and shared pages are hits", arguments: [1, 3, 4, 16])
+    @Test(
+        "random prompts sharing prefixes get exactly PrefixKey.chain's keys, and shared pages are hits",
+        arguments: [1, 3, 4, 16]
+    )
     func sharedPrefixes(pageSize: Int) throws {
         let fingerprint = try Self.fingerprint(pageSize: pageSize)
         var cache = PrefixKeyCache(pageSize: pageSize, byteBudget: 1 << 22, hash: PrefixTokenHash(seed: 42))
@@ -102,7 +113,10 @@ struct PrefixKeyCacheTests {
         #expect(cache.statistics.hits == 4)
     }
 
-    @Test("the same tokens in another namespace are other keys and never a hit, even when every hash collides", arguments: [UInt64.max, 0])
+    @Test(
+        "the same tokens in another namespace are other keys and never a hit, even when every hash collides",
+        arguments: [UInt64.max, 0]
+    )
     func namespacesApart(mask: UInt64) throws {
         let fingerprint = try Self.fingerprint(pageSize: 4)
         var cache = PrefixKeyCache(pageSize: 4, byteBudget: 1 << 20, hash: PrefixTokenHash(seed: 9, mask: mask))
@@ -133,7 +147,9 @@ struct PrefixKeyCacheTests {
         )
     }
 
-    @Test("under eviction pressure every key is still exact, the cache stays within its budget, and recent pages survive")
+    @Test(
+        "under eviction pressure every key is still exact, the cache stays within its budget, and recent pages survive"
+    )
     func evictionPressure() throws {
         let fingerprint = try Self.fingerprint(pageSize: 4)
         let budget = 40 * PrefixKeyCache.entryBytes(pageSize: 4) + 64 * 8
@@ -145,7 +161,13 @@ struct PrefixKeyCacheTests {
             namespace = (namespace + 1) % 3
             let keys = Self.cachedChain(&cache, tokens: tokens, namespace: "n\(namespace)", fingerprint: fingerprint)
             #expect(
-                keys == PrefixKey.chain(namespace: "n\(namespace)", fingerprint: fingerprint, tokens: tokens, pageSize: 4)
+                keys
+                    == PrefixKey.chain(
+                        namespace: "n\(namespace)",
+                        fingerprint: fingerprint,
+                        tokens: tokens,
+                        pageSize: 4
+                    )
             )
             #expect(cache.count <= cache.capacity)
         }
@@ -244,7 +266,9 @@ struct PrefixKeyCacheTests {
         #expect(table.id(of: "b").id == 7)
     }
 
-    @Test("the coordinator's placement takes its keys through the cache: exact keys, hits on the shared prefix, only held pages kept, one key hashed past the run")
+    @Test(
+        "the coordinator's placement takes its keys through the cache: exact keys, hits on the shared prefix, only held pages kept, one key hashed past the run"
+    )
     func placement() throws {
         for budget in [CoordinatorConfiguration(spec: try CoordinatorHarness.spec()).prefixKeyCacheBytes, 0] {
             var harness = try CoordinatorHarness { $0.prefixKeyCacheBytes = budget }

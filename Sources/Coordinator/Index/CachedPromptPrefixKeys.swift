@@ -150,7 +150,8 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
 
     /// Computes the hashes of pages up to `end` (exclusive) of the prompt whose tokens start at
     /// `tokens`; with `prefetch`, starts fetching their buckets.
-    private mutating func hashAhead(through end: Int, namespace: UInt32, tokens: UnsafePointer<UInt32>, prefetch: Bool) {
+    private mutating func hashAhead(through end: Int, namespace: UInt32, tokens: UnsafePointer<UInt32>, prefetch: Bool)
+    {
         guard hashes.count < end else { return }
         let pageSize = pageSize
         let hash = cache.hash

@@ -146,7 +146,9 @@ struct PrefixKeyCache: Sendable {
         let base = entry * stride
         return storage.withUnsafeMutableBufferPointer { words in
             words[base] |= Self.referencedBit
-            return PrefixKey(digest: Digest32(words: (words[base + 6], words[base + 7], words[base + 8], words[base + 9])))
+            return PrefixKey(
+                digest: Digest32(words: (words[base + 6], words[base + 7], words[base + 8], words[base + 9]))
+            )
         }
     }
 
@@ -213,7 +215,12 @@ struct PrefixKeyCache: Sendable {
     }
 
     /// The entry of the page, if held; `masked` is its masked hash.
-    private func find(hash masked: UInt64, namespace: UInt32, parent: PrefixKey, tokens: UnsafePointer<UInt32>)
+    private func find(
+        hash masked: UInt64,
+        namespace: UInt32,
+        parent: PrefixKey,
+        tokens: UnsafePointer<UInt32>
+    )
         -> Int?
     {
         guard count > 0 else { return nil }
