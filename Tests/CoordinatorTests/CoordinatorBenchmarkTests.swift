@@ -21,7 +21,7 @@ struct CoordinatorBenchmarkTests {
         benchmark.batch = 64
         var rows: [CoordinatorBenchmark.Row] = []
         try benchmark.run { rows.append($0) }
-        #expect(rows.count == 5)
+        #expect(rows.count == 6)
         guard case let .indexMemory(_, reserved, pages, keys, workers)? = rows.first else {
             Issue.record("the first row is not index-memory: \(rows)")
             return
@@ -39,6 +39,16 @@ struct CoordinatorBenchmarkTests {
         #expect(eventPages == pages)
         #expect(rows.contains { if case .placements(let rate, 8, _) = $0 { rate > 0 } else { false } })
         #expect(rows.contains { if case .decisions(let rate, 8) = $0 { rate > 0 } else { false } })
+        // Prompts share prefixes with earlier ones, so some of their keys come from the cache.
+        #expect(
+            rows.contains {
+                if case .keyCache(let hitRate, let asked, let computed, let pages, _) = $0 {
+                    hitRate > 0 && hitRate < 1 && computed < asked && pages > 0
+                } else {
+                    false
+                }
+            }
+        )
         let json = rows.compactMap(\.json)
         #expect(json.count == 3)
         #expect(json.contains { $0.hasPrefix("{\"case\": \"events\", \"per_s\": ") && $0.hasSuffix("}") })

@@ -33,4 +33,18 @@ struct PrefixKeyChainTests {
         )
         #expect(streamed.count == 1024)
     }
+
+    @Test("resumed after known keys, the chain continues exactly as if it had computed them")
+    func resume() throws {
+        let spec = try ModelSpec(parsing: "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=8,kv=bf16,page=4")
+        let tokens = (0..<40).map { UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) }
+        let expected = PrefixKey.chain(namespace: "n", fingerprint: spec.fingerprint, tokens: tokens, pageSize: 4)
+        for known in [0, 1, 5, 9] {
+            var chain = PrefixKeyChain(namespace: "n", fingerprint: spec.fingerprint, pageSize: 4)
+            chain.resume(after: known == 0 ? PrefixKey(digest: .zero) : expected[known - 1], pages: known)
+            #expect(chain.count == known)
+            let rest = (known..<10).compactMap { chain.next(tokens[($0 * 4)..<($0 * 4 + 4)]) }
+            #expect(rest == Array(expected[known...]))
+        }
+    }
 }

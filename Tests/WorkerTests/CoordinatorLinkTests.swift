@@ -35,7 +35,10 @@ struct CoordinatorLinkTests {
         guard case .registerWorker = second.message else { throw ServiceError.internal("no retry") }
         #expect(second.requestID != first.requestID)
         _ = link.received(
-            Envelope(requestID: first.requestID, message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec))))
+            Envelope(
+                requestID: first.requestID,
+                message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+            )
         )
         #expect(link.state == .registered)
     }

@@ -49,7 +49,9 @@ struct WorkerLifecycleTests {
             if case .heartbeat = arrival.envelope.message { return worker }
             if case .registerWorker = arrival.envelope.message {
                 try await coordinator.answer(
-                    arrival, with: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(coordinator.spec))))
+                    arrival,
+                    with: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(coordinator.spec)))
+                )
             }
         }
         Issue.record("worker \(workerID) sent no heartbeat within 60 s of its registration")

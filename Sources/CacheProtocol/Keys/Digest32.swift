@@ -22,6 +22,14 @@ public struct Digest32: Sendable, Hashable, CustomStringConvertible {
         self.w3 = w3
     }
 
+    /// The little-endian words of bytes 0–7, 8–15, 16–23, 24–31.
+    public var words: (UInt64, UInt64, UInt64, UInt64) { (w0, w1, w2, w3) }
+
+    /// The digest whose bytes 0–7, 8–15, 16–23, 24–31 are the little-endian words of `words`.
+    public init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+    }
+
     /// The 32 bytes of `bytes`; returns `nil` unless `bytes` holds exactly 32.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }

@@ -30,6 +30,22 @@ public struct PrefixKeyChain: Sendable {
         message = writer.bytes
     }
 
+    /// Continues the chain after `pages` pages whose last key is `parent` (32 zero bytes for no
+    /// page), as if those pages had been given to `next`: for a caller that knows some leading keys
+    /// already (a cache of keys) and computes only the rest. The keys that follow are exact only if
+    /// `parent` is the true key of page `pages - 1` of the same namespace and model.
+    public mutating func resume(after parent: PrefixKey, pages: Int) {
+        let parentOffset = parentOffset
+        let words = parent.digest.words
+        message.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: words.0.littleEndian, toByteOffset: parentOffset, as: UInt64.self)
+            raw.storeBytes(of: words.1.littleEndian, toByteOffset: parentOffset + 8, as: UInt64.self)
+            raw.storeBytes(of: words.2.littleEndian, toByteOffset: parentOffset + 16, as: UInt64.self)
+            raw.storeBytes(of: words.3.littleEndian, toByteOffset: parentOffset + 24, as: UInt64.self)
+        }
+        count = max(0, pages)
+    }
+
     /// The key of the next page, whose tokens are `tokens`; `nil` (and nothing changes) unless
     /// there are exactly `pageSize` of them and `pageSize` is at least 1.
     public mutating func next(_ tokens: ArraySlice<UInt32>) -> PrefixKey? {

@@ -20,7 +20,9 @@ import Kernels
 ///   in batches of `batch`; between batches, untimed, the simulated workers answer the pulls and
 ///   opens and the sequences are closed. Two text-only lines split the cost, on the first batch's
 ///   prompts: `key-chains` (all of each prompt's keys, SHA-256 alone) and `decisions` (placement
-///   with every key computed beforehand).
+///   with every key computed beforehand). A third, `key-cache`, gives the share of the keys the
+///   timed opens asked for that `PrefixKeyCache` held (it starts empty: the index was filled by
+///   events, as after a coordinator restart), and the SHA-256 keys computed per open.
 public struct CoordinatorBenchmark: Sendable {
     /// One measured line.
     public enum Row: Sendable, Equatable {
@@ -36,6 +38,9 @@ public struct CoordinatorBenchmark: Sendable {
         /// Placement decisions per second with every prompt's keys computed beforehand (text only:
         /// placement without SHA-256).
         case decisions(perSecond: Double, promptPages: Int)
+        /// The prefix-key cache over the timed opens (text only): the share of keys asked for that
+        /// it held, keys asked for and computed per open, and the pages it holds at the end.
+        case keyCache(hitRate: Double, keysPerOpen: Double, computedPerOpen: Double, pages: Int, capacity: Int)
 
         /// The `--json` line; `nil` for the text-only rows.
         public var json: String? {
@@ -44,7 +49,7 @@ public struct CoordinatorBenchmark: Sendable {
                 "{\"case\": \"index-memory\", \"bytes_per_page\": \(Self.number(bytes))}"
             case let .events(rate, _, _): "{\"case\": \"events\", \"per_s\": \(Self.number(rate))}"
             case let .placements(rate, _, _): "{\"case\": \"placements\", \"per_s\": \(Self.number(rate))}"
-            case .keyChains, .decisions: nil
+            case .keyChains, .decisions, .keyCache: nil
             }
         }
 
@@ -61,6 +66,8 @@ public struct CoordinatorBenchmark: Sendable {
                 "key-chains     \(Self.number(rate)) prefix-key chains/s of \(pages) pages alone (SHA-256)"
             case let .decisions(rate, pages):
                 "decisions      \(Self.number(rate)) placement decisions/s of \(pages)-page prompts with their keys computed beforehand"
+            case let .keyCache(hitRate, asked, computed, pages, capacity):
+                "key-cache      \(Self.number(hitRate * 100))% of prefix keys found in the cache; \(Self.number(asked)) keys asked and \(Self.number(computed)) computed (SHA-256) per open; \(pages) of \(capacity) pages held"
             }
         }
 
@@ -98,7 +105,7 @@ public struct CoordinatorBenchmark: Sendable {
     private static let namespace = "bench"
     private static let client = RoutingIdentity([0xBE])
 
-    /// Runs the three cases (and the key-chain line), handing each row to `report` as it is measured.
+    /// Runs the three cases (and the key-chain, decision and key-cache lines), handing each row to `report` as it is measured.
     public func run(report: (Row) -> Void) throws(CoordinatorBenchmarkError) {
         ResidentMemory.prepare()
         let spec: ModelSpec
@@ -173,6 +180,7 @@ public struct CoordinatorBenchmark: Sendable {
 
         // placements
         timed = .zero
+        let cacheBefore = cluster.instance.keyCache.statistics
         var placed = 0
         var pulls = 0
         while placed < placements {
@@ -236,6 +244,16 @@ public struct CoordinatorBenchmark: Sendable {
             pulls += try cluster.completeOpens(outputs)
             placed += count
         }
+        let cacheUse = cluster.instance.keyCache.statistics.since(cacheBefore)
+        report(
+            .keyCache(
+                hitRate: cacheUse.hitRate,
+                keysPerOpen: Double(cacheUse.hits + cacheUse.misses) / Double(max(1, placed)),
+                computedPerOpen: Double(cacheUse.computed) / Double(max(1, placed)),
+                pages: cluster.instance.keyCache.count,
+                capacity: cluster.instance.keyCache.capacity
+            )
+        )
         report(
             .placements(
                 perSecond: Double(placed) / Self.seconds(timed),

@@ -38,6 +38,10 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     /// Secret key of the prefix index's hashing (see `IndexKey.hash(seed:)`); the shell draws it
     /// at random.
     public var indexSeed: UInt64 = 0x6D66_6163_696E_6478
+    /// Bytes the cache of computed prefix keys may use (`PrefixKeyCache`: 144 bytes per page of 16
+    /// tokens plus its buckets); 0 computes every key with SHA-256. Its hashing is keyed by
+    /// `indexSeed`.
+    public var prefixKeyCacheBytes = 256 << 20
     /// Keys the index makes room for at the start.
     public var expectedIndexKeys = 1024
     /// Keys of events kept per worker while its snapshot is awaited.

@@ -20,6 +20,7 @@ public struct CoordinatorInstance: Sendable {
     let fingerprint: ModelFingerprint
     var registry = WorkerRegistry()
     var index: PrefixIndex
+    var keyCache: PrefixKeyCache
     var sequences: SequenceTable
     var pending = PendingRequests()
     var counters = CoordinatorCounters()
@@ -31,6 +32,11 @@ public struct CoordinatorInstance: Sendable {
         self.configuration = configuration
         fingerprint = configuration.spec.fingerprint
         index = PrefixIndex(seed: configuration.indexSeed, expectedKeys: configuration.expectedIndexKeys)
+        keyCache = PrefixKeyCache(
+            pageSize: configuration.spec.pageSize,
+            byteBudget: configuration.prefixKeyCacheBytes,
+            hash: PrefixTokenHash(seed: configuration.indexSeed ^ PrefixTokenHash.seedTweak)
+        )
         sequences = SequenceTable(failureMemory: configuration.failedSequenceMemory)
         nextSequenceID = max(1, configuration.firstSequenceID)
     }

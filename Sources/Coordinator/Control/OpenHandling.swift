@@ -221,18 +221,24 @@ extension CoordinatorInstance {
 
     /// Chooses the worker for a prompt of `tokens` in `namespace`, among live compute workers not
     /// in `excluding`, by the configured policy; `nil` when none has room. Also returns the
-    /// prompt's leading prefix keys as far as they were computed (the `prefix` policy computes
-    /// them one page at a time and stops a few pages past the longest run any worker holds; the
-    /// other policies compute none).
+    /// prompt's leading prefix keys as far as they were needed (the `prefix` policy takes them one
+    /// page at a time and stops a few pages past the longest run any worker holds; the other
+    /// policies take none). Keys come from `keyCache` where it holds them and from SHA-256
+    /// otherwise; computed keys some worker holds are added to it.
     mutating func place(tokens: [UInt32], namespace: String, excluding: [WorkerID]) -> (PlacementDecision, [PrefixKey])?
     {
-        var prompt = PromptPrefixKeys(
+        var prompt = CachedPromptPrefixKeys(
             tokens: tokens,
             namespace: namespace,
             fingerprint: fingerprint,
-            pageSize: configuration.spec.pageSize
+            pageSize: configuration.spec.pageSize,
+            cache: PrefixKeyCache.placeholder
         )
-        guard let decision = place(keys: &prompt, promptTokens: tokens.count, excluding: excluding) else { return nil }
+        // The cache moves into the prompt for this placement and back after, never copied.
+        swap(&prompt.cache, &keyCache)
+        let decision = place(keys: &prompt, promptTokens: tokens.count, excluding: excluding)
+        swap(&prompt.cache, &keyCache)
+        guard let decision else { return nil }
         return (decision, prompt.keys)
     }
 
@@ -253,6 +259,7 @@ extension CoordinatorInstance {
         var holdings: [PrefixHolding] = []
         if configuration.placement == .prefix {
             holdings = index.leadingRuns(credits: weights.tierCredits, keys: &source)
+            source.leadingPagesHeld(holdings.reduce(0) { max($0, $1.pages) })
         }
         let policy = configuration.placement
         // Only the plain `load` and `id` of each record are read: copying a whole record would

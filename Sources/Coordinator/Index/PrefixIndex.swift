@@ -189,7 +189,9 @@ struct PrefixIndex: Sendable {
     ///
     /// After the first key, keys are asked for two ahead of the one looked up, and each lookup's
     /// two cache misses (its bucket, then its entry) are prefetched one key apart: they overlap
-    /// the caller's work on the keys ahead instead of stalling.
+    /// the caller's work on the keys ahead instead of stalling. Keys ahead are asked for with
+    /// `nextIfKnown`: a source that knows some keys without computing them (a cache) computes a
+    /// key only when it is the next to look up, so at most one past the longest run.
     mutating func leadingRuns<Source: PrefixKeySource>(
         credits: TierCredits,
         keys source: inout Source
@@ -224,8 +226,12 @@ struct PrefixIndex: Sendable {
         var exhausted = false
         while active > 0 {
             while !exhausted, ahead.count < LookaheadRing.capacity {
-                guard let key = source.next() else {
-                    exhausted = true
+                // Only the key to look up next may have to be computed: keys further ahead are
+                // taken when the source knows them (a cache), so that a key the search may never
+                // need is hashed only once the index has found the page before it.
+                let next = ahead.count == 0 ? source.next() : source.nextIfKnown()
+                guard let key = next else {
+                    if ahead.count == 0 { exhausted = true }
                     break
                 }
                 let indexKey = IndexKey(key)

@@ -5,4 +5,20 @@ import CacheProtocol
 protocol PrefixKeySource {
     /// The next page's key; `nil` when there are no more.
     mutating func next() -> PrefixKey?
+
+    /// The next page's key if it can be given without computing it; `nil` when it would have to
+    /// be computed (a later `next()` computes it) or when there are no more.
+    mutating func nextIfKnown() -> PrefixKey?
+
+    /// Told, once the search is over, that some worker holds the first `pages` keys given (the
+    /// longest leading run): a source that remembers keys keeps those it had to compute.
+    mutating func leadingPagesHeld(_ pages: Int)
+}
+
+extension PrefixKeySource {
+    /// Every key is known: `next()`.
+    mutating func nextIfKnown() -> PrefixKey? { next() }
+
+    /// Nothing to remember.
+    mutating func leadingPagesHeld(_ pages: Int) {}
 }
