@@ -68,7 +68,7 @@ struct WorkerPromiseTests {
     /// f32 pages (16 KiB): the worker's answers are compared with a float64 reference.
     static let exactModel = "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f32,page=16"
     /// f16 pages (8 KiB), for the tier tests.
-    static let tierModel = "name=tiny,layers=2,q-heads=4,kv-heads=2,head-dim=32,kv=f16,page=16"
+    static let tierModel = TieredWorkerProcessTests.model
     /// How far an f32 answer may be from the float64 reference.
     static let tolerance = 1e-4
 
@@ -85,27 +85,6 @@ struct WorkerPromiseTests {
             return (code, message)
         } catch {
             return (.internal, "not a refusal: \(error)")
-        }
-    }
-
-    /// `count` random encoded pages of the tier model with distinct keys.
-    static func tierPages(_ count: Int, seed: UInt64) throws -> [EncodedPage] {
-        let spec = try ModelSpec(parsing: tierModel)
-        let layout = try PageLayout(
-            layers: spec.layers,
-            pageSize: spec.pageSize,
-            kvHeads: spec.kvHeads,
-            headDim: spec.headDim,
-            storage: spec.kvStorage
-        )
-        var random = SplitMix64(seed: seed)
-        return try (0..<count).map { n in
-            EncodedPage(
-                key: tierKey(Int(seed) * 1000 + n),
-                bytes: PageCodec().encode(
-                    try RawPage(layout: layout, values: random.floats(layout.elementCount, in: -4..<4))
-                )
-            )
         }
     }
 
@@ -254,7 +233,7 @@ struct WorkerPromiseTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--data-dir", directory, "--disk", "1MiB"]
-        let pages = try Self.tierPages(8, seed: 31)
+        let pages = try TieredWorkerProcessTests.pages(8, seed: 31)
         do {
             // Two hot pages: six of the eight go to disk, and reading them back promotes them.
             let worker = try WorkerProcess(model: Self.tierModel, memory: "16KiB", arguments: arguments)
@@ -293,7 +272,7 @@ struct WorkerPromiseTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let arguments = ["--compressed-memory", "16KiB", "--data-dir", directory, "--disk", "1MiB"]
-        let pages = try Self.tierPages(8, seed: 41)
+        let pages = try TieredWorkerProcessTests.pages(8, seed: 41)
         do {
             // Four hot pages, one in compressed RAM, three on disk; one disk page is read back hot.
             let worker = try WorkerProcess(model: Self.tierModel, memory: "32KiB", arguments: arguments)
