@@ -68,7 +68,8 @@ struct RemoteTierTests {
         let remote = try RemoteTier(
             endpoints: [store.address],
             context: context,
-            timeout: .seconds(5),
+            // Generous: the loopback store answers from a task, which a busy parallel run can delay.
+            timeout: .seconds(30),
             logger: log.logger
         )
         let pages = try (0..<3).map { try randomPage(storage, seed: UInt64(300 + $0)) }
@@ -124,7 +125,8 @@ struct RemoteTierTests {
         let remote = try RemoteTier(
             endpoints: stores.map(\.address),
             context: context,
-            timeout: .seconds(5),
+            // Generous: the loopback store answers from a task, which a busy parallel run can delay.
+            timeout: .seconds(30),
             logger: CapturedLog().logger
         )
         let page = EncodedPage(key: tierKey(0), bytes: PageCodec().encode(try randomPage(.f16, seed: 4)))
