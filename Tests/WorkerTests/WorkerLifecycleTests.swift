@@ -75,24 +75,56 @@ struct WorkerLifecycleTests {
         }
     }
 
-    @Test("heartbeats keep their interval while a long prefill keeps the service busy")
-    func heartbeatsDuringLongPrefill() async throws {
+    /// A registered worker of the big model with one sequence of `longPrefillTokens` tokens open,
+    /// and the frames of its prefill, one request per layer.
+    struct LongPrefill {
+        let spec: ModelSpec
+        let context: ZMQContext
+        let coordinator: FakeCoordinator
+        let worker: WorkerProcess
+        let client: ClusterClient
+        let sequence: UInt64
+        let requests: [[[UInt8]]]
+    }
+
+    static func longPrefill(workerID: UInt64, namespace: String) async throws -> LongPrefill {
         let spec = try ModelSpec(parsing: Self.bigModel)
         let context = try ZMQContext()
         let coordinator = try FakeCoordinator(spec: spec, context: context)
-        defer { Task { await coordinator.close() } }
         let worker = try await Self.registeredWorker(
             model: Self.bigModel,
             memory: "32MiB",
             coordinator: coordinator,
-            workerID: 7
+            workerID: workerID
         )
-
         let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.disconnect() } }
         let tokens = Self.longPrefillTokens
-        let sequence = try await client.open(namespace: "long", tokens: (0..<UInt32(tokens)).map { $0 }).sequenceID
-        let requests = try Self.prefillRequests(spec: spec, sequenceID: sequence, tokens: tokens)
+        let sequence = try await client.open(namespace: namespace, tokens: (0..<UInt32(tokens)).map { $0 })
+            .sequenceID
+        return LongPrefill(
+            spec: spec,
+            context: context,
+            coordinator: coordinator,
+            worker: worker,
+            client: client,
+            sequence: sequence,
+            requests: try Self.prefillRequests(spec: spec, sequenceID: sequence, tokens: tokens)
+        )
+    }
+
+    @Test("heartbeats keep their interval while a long prefill keeps the service busy")
+    func heartbeatsDuringLongPrefill() async throws {
+        let setup = try await Self.longPrefill(workerID: 7, namespace: "long")
+        let (spec, context, coordinator, worker, client) = (
+            setup.spec, setup.context, setup.coordinator, setup.worker, setup.client
+        )
+        defer {
+            Task {
+                await client.disconnect()
+                await coordinator.close()
+            }
+        }
+        let requests = setup.requests
 
         // Everything the worker sends to its coordinator is taken off the socket as it arrives,
         // until a marker the test sends itself once the prefill is answered; on a thread of its
@@ -241,21 +273,17 @@ struct WorkerLifecycleTests {
 
     @Test("SIGTERM during a long prefill: the prefill taken is answered, then the worker deregisters and exits 0")
     func terminationAnswersTheRequestInFlight() async throws {
-        let spec = try ModelSpec(parsing: Self.bigModel)
-        let context = try ZMQContext()
-        let coordinator = try FakeCoordinator(spec: spec, context: context)
-        defer { Task { await coordinator.close() } }
-        let worker = try await Self.registeredWorker(
-            model: Self.bigModel,
-            memory: "32MiB",
-            coordinator: coordinator,
-            workerID: 33
+        let setup = try await Self.longPrefill(workerID: 33, namespace: "t")
+        let (context, coordinator, worker, client, sequence) = (
+            setup.context, setup.coordinator, setup.worker, setup.client, setup.sequence
         )
-        let client = try ClusterClient(context: context, endpoint: worker.endpoint, timeout: .seconds(30))
-        defer { Task { await client.disconnect() } }
-        let tokens = Self.longPrefillTokens
-        let sequence = try await client.open(namespace: "t", tokens: (0..<UInt32(tokens)).map { $0 }).sequenceID
-        let requests = try Self.prefillRequests(spec: spec, sequenceID: sequence, tokens: tokens).prefix(2)
+        defer {
+            Task {
+                await client.disconnect()
+                await coordinator.close()
+            }
+        }
+        let requests = setup.requests.prefix(2)
 
         let raw = try ZMQEndpoint(
             .dealer,
