@@ -1,4 +1,5 @@
 import CacheProtocol
+import Testing
 
 @testable import Coordinator
 
@@ -142,6 +143,35 @@ struct CoordinatorHarness {
     }
 
     // MARK: Client side
+
+    /// Truncates sequence `id`, held by worker 1 up to past `length` and by worker 2 after it, to
+    /// `length`: checks that worker 1 is told to truncate and worker 2 to close its shard without
+    /// commit, acknowledges both, and checks the client's single `Ack`.
+    mutating func truncateIntoFirstShard(
+        _ id: UInt64,
+        to length: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
+        throws
+    {
+        let (request, directives) = fromClient(.truncate(Truncate(sequenceID: id, length: UInt32(length))))
+        let cut = try #require(Self.sent(to: 1, in: directives).first, sourceLocation: sourceLocation)
+        let dropped = try #require(Self.sent(to: 2, in: directives).first, sourceLocation: sourceLocation)
+        #expect(
+            cut.message == .truncate(Truncate(sequenceID: id, length: UInt32(length))),
+            sourceLocation: sourceLocation
+        )
+        #expect(
+            dropped.message == .closeSequence(CloseSequence(sequenceID: id, commit: false)),
+            sourceLocation: sourceLocation
+        )
+        _ = fromWorker(2, dropped.requestID, .ack(Ack()))
+        let done = fromWorker(1, cut.requestID, .ack(Ack()))
+        #expect(
+            Self.answers(to: client, in: done) == [Envelope(requestID: request, message: .ack(Ack()))],
+            sourceLocation: sourceLocation
+        )
+    }
 
     mutating func fromClient(_ message: Message) -> (requestID: UInt64, directives: [CoordinatorDirective]) {
         let id = nextClientRequest

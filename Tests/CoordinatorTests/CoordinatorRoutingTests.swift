@@ -335,18 +335,7 @@ struct CoordinatorRoutingTests {
         )
         #expect(harness.instance.sequences[a]?.length == 10)
 
-        let (truncateRequest, sentTruncate) = harness.fromClient(.truncate(Truncate(sequenceID: a, length: 6)))
-        let cut = try #require(CoordinatorHarness.sent(to: 1, in: sentTruncate).first)
-        #expect(cut.message == .truncate(Truncate(sequenceID: a, length: 6)))
-        let dropped = try #require(CoordinatorHarness.sent(to: 2, in: sentTruncate).first)
-        #expect(dropped.message == .closeSequence(CloseSequence(sequenceID: a, commit: false)))
-        _ = harness.fromWorker(2, dropped.requestID, .ack(Ack()))
-        let truncated = harness.fromWorker(1, cut.requestID, .ack(Ack()))
-        #expect(
-            CoordinatorHarness.answers(to: harness.client, in: truncated) == [
-                Envelope(requestID: truncateRequest, message: .ack(Ack()))
-            ]
-        )
+        try harness.truncateIntoFirstShard(a, to: 6)
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1)])
         #expect(harness.instance.sequences[a]?.length == 6)
 

@@ -193,18 +193,7 @@ struct CoordinatorSpillTests {
     @Test("after a spill, a truncation into the first shard cuts it and closes the new one")
     func truncateAfterSpill() throws {
         var (harness, a) = try Self.spilled()
-        let (request, directives) = harness.fromClient(.truncate(Truncate(sequenceID: a, length: 7)))
-        let cut = try #require(CoordinatorHarness.sent(to: 1, in: directives).first)
-        let dropped = try #require(CoordinatorHarness.sent(to: 2, in: directives).first)
-        #expect(cut.message == .truncate(Truncate(sequenceID: a, length: 7)))
-        #expect(dropped.message == .closeSequence(CloseSequence(sequenceID: a, commit: false)))
-        _ = harness.fromWorker(1, cut.requestID, .ack(Ack()))
-        let done = harness.fromWorker(2, dropped.requestID, .ack(Ack()))
-        #expect(
-            CoordinatorHarness.answers(to: harness.client, in: done) == [
-                Envelope(requestID: request, message: .ack(Ack()))
-            ]
-        )
+        try harness.truncateIntoFirstShard(a, to: 7)
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1)])
         #expect(harness.instance.sequences[a]?.length == 7)
     }
