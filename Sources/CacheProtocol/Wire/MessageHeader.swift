@@ -4,7 +4,7 @@
 /// | --- | --- | --- |
 /// | 0 | 4 | magic: the ASCII bytes `MFAC` |
 /// | 4 | 1 | protocol major version (1) |
-/// | 5 | 1 | protocol minor version (0) |
+/// | 5 | 1 | protocol minor version (1) |
 /// | 6 | 2 | message type (`MessageType`) |
 /// | 8 | 2 | flags: reserved, sent as 0, ignored on receipt |
 /// | 10 | 2 | number of bulk frames after frame 0 |
@@ -18,7 +18,7 @@ public struct MessageHeader: Sendable, Hashable {
     /// The major version this code speaks; a message of another major version is refused.
     public static let protocolMajor: UInt8 = 1
     /// The minor version this code sends. Minor versions only add message types and error codes.
-    public static let protocolMinor: UInt8 = 0
+    public static let protocolMinor: UInt8 = 1
 
     /// Minor version of the sender.
     public let versionMinor: UInt8
