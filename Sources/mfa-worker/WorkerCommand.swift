@@ -39,7 +39,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
     @Option(name: .customLong("worker-id"), help: "This worker's id in the cluster.")
     var workerID: UInt64 = 1
-    @Option(help: "Milliseconds between heartbeats to the coordinator.")
+    @Option(
+        help:
+            "Milliseconds between registration attempts, and between heartbeats until the coordinator gives its own interval."
+    )
     var heartbeat: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
 
     func run() async throws {

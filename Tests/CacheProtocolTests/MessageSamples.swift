@@ -70,6 +70,31 @@ enum MessageSamples {
                     lastEventSequence: u64()
                 )
             ),
+            .heartbeatReport(
+                HeartbeatReport(
+                    heartbeat: Heartbeat(
+                        workerID: u64(),
+                        liveSequences: u32(),
+                        freePages: u64(),
+                        cachedPages: u64(),
+                        lastEventSequence: u64()
+                    ),
+                    evictablePages: u64(),
+                    peerPagesReceived: u64(),
+                    peerBytesReceivedRaw: u64(),
+                    peerBytesReceivedEncoded: u64()
+                )
+            ),
+            .registerWorkerAccepted(
+                RegisterWorkerAccepted(
+                    spec: spec,
+                    heartbeatMilliseconds: UInt32.random(
+                        in: 1...RegisterWorkerAccepted.maximumHeartbeatMilliseconds,
+                        using: &rng
+                    ),
+                    deadAfterHeartbeats: UInt32.random(in: 1...1000, using: &rng)
+                )
+            ),
             .ack(Ack()),
             .deregisterWorker(DeregisterWorker(workerID: u64())),
             .errorReply(

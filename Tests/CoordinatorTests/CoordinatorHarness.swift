@@ -238,6 +238,14 @@ struct CoordinatorHarness {
         }
     }
 
+    /// The coordinator's counters by name, from a client's StatsRequest; empty when it answers
+    /// something else.
+    mutating func stats() -> [String: UInt64] {
+        let (_, directives) = fromClient(.statsRequest(StatsRequest()))
+        guard case .statsReply(let reply)? = Self.answers(to: client, in: directives).first?.message else { return [:] }
+        return Dictionary(reply.counters.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
     static func linkAnswers(in directives: [CoordinatorDirective]) -> [Envelope] {
         directives.compactMap { if case .answerWorkerLink(_, let envelope) = $0 { envelope } else { nil } }
     }

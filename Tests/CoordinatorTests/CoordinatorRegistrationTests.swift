@@ -48,7 +48,13 @@ struct CoordinatorRegistrationTests {
         let answer = try #require(CoordinatorHarness.linkAnswers(in: directives).first)
         #expect(
             answer.message
-                == .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(try CoordinatorHarness.spec())))
+                == .registerWorkerAccepted(
+                    RegisterWorkerAccepted(
+                        spec: try CoordinatorHarness.spec(),
+                        heartbeatMilliseconds: 1000,
+                        deadAfterHeartbeats: 3
+                    )
+                )
         )
         let connect = try #require(
             directives.firstIndex { $0 == .connectWorker(WorkerID(3), endpoint: CoordinatorHarness.endpoint(3)) }
@@ -170,5 +176,58 @@ struct CoordinatorRegistrationTests {
         #expect(counters["worker.1.heartbeat_age_ms"] == 1500)
         #expect(counters["worker.2.placements"] == 0)
         #expect(reply.counters.allSatisfy { $0.name.utf8.count <= WireLimits.maxCounterNameBytes })
+    }
+
+    @Test("a worker of minor version 0 is accepted with RegisterWorkerReply, which it knows")
+    func acceptedAtMinorVersionZero() throws {
+        var harness = try CoordinatorHarness()
+        let registration = RegisterWorker(
+            workerID: 4,
+            endpoint: CoordinatorHarness.endpoint(4),
+            role: .compute,
+            hotPageCapacity: 100,
+            storeBytes: 0,
+            modelFingerprint: try CoordinatorHarness.spec().fingerprint
+        )
+        var frames = try Envelope(requestID: 9, message: .registerWorker(registration)).encode()
+        frames[0][5] = 0  // the header's minor version
+        let envelope = try Envelope(frames: frames)
+        #expect(envelope.senderMinorVersion == 0)
+        let directives = harness.handle(.received(envelope, from: .workerLink(CoordinatorHarness.link(4))))
+        let answer = try #require(CoordinatorHarness.linkAnswers(in: directives).first)
+        #expect(
+            answer.message
+                == .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(try CoordinatorHarness.spec())))
+        )
+    }
+
+    @Test("a HeartbeatReport's evictable pages count as room and its transfers add up in the stats")
+    func heartbeatReportFigures() throws {
+        var harness = try CoordinatorHarness()
+        try harness.join(5, hotPages: 100)
+        try harness.join(6, hotPages: 100)
+        for (worker, moved) in [(UInt64(5), UInt64(3)), (6, 4)] {
+            let report = HeartbeatReport(
+                heartbeat: Heartbeat(
+                    workerID: worker,
+                    liveSequences: 0,
+                    freePages: 10,
+                    cachedPages: 90,
+                    lastEventSequence: 0
+                ),
+                evictablePages: 90,
+                peerPagesReceived: moved,
+                peerBytesReceivedRaw: moved * 1000,
+                peerBytesReceivedEncoded: moved * 400
+            )
+            let answers = CoordinatorHarness.linkAnswers(in: harness.fromLink(worker, .heartbeatReport(report)))
+            #expect(answers.map(\.message) == [.ack(Ack())])
+        }
+        let stats = harness.stats()
+        #expect(stats["cluster.moved.pages"] == 7)
+        #expect(stats["cluster.moved.bytes"] == 7000)
+        #expect(stats["cluster.moved.bytes_encoded"] == 2800)
+        #expect(stats["worker.5.evictable_pages"] == 90)
+        #expect(stats["worker.6.received.pages"] == 4)
     }
 }

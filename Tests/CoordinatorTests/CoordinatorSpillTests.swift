@@ -31,11 +31,7 @@ struct CoordinatorSpillTests {
     }
 
     static func counter(_ name: String, _ harness: inout CoordinatorHarness) -> UInt64? {
-        let (_, directives) = harness.fromClient(.statsRequest(StatsRequest()))
-        guard
-            case .statsReply(let stats)? = CoordinatorHarness.answers(to: harness.client, in: directives).first?.message
-        else { return nil }
-        return stats.counters.first { $0.name == name }?.value
+        harness.stats()[name]
     }
 
     /// Sends a one-token decode of A, has worker 1 refuse it `capacity` and worker 2 open the new

@@ -33,6 +33,16 @@ struct LocalRunTests {
         #expect(report["completed"] as? Int == 40)
         #expect(report["failed_checks"] as? Int == 0)
         #expect((report["checked"] as? Int ?? 0) > 0)
+        // Pages moved between workers, raw and on the wire: present, and consistent (the workload's
+        // random K/V does not compress, so on the wire is about the raw size plus page headers).
+        let movedPages = try #require(report["pages_moved"] as? Int)
+        let moved = try #require(report["bytes_moved"] as? Int)
+        let movedCompressed = try #require(report["bytes_moved_compressed"] as? Int)
+        #expect((movedPages == 0) == (moved == 0) && (moved == 0) == (movedCompressed == 0))
+        #expect(
+            Double(movedCompressed) <= Double(moved) * 1.05 + 64,
+            "\(movedCompressed) bytes on the wire for \(moved)"
+        )
         let workers = try #require(report["workers"] as? [[String: Any]])
         #expect(workers.count == 3)
         #expect(workers.reduce(0) { $0 + ($1["placements"] as? Int ?? 0) } == 40)

@@ -88,10 +88,11 @@ final class ServedCluster {
         }
     }
 
-    /// The arguments that register a worker with this cluster's coordinator as `id`.
+    /// The arguments that register a worker with this cluster's coordinator as `id`. They give no
+    /// heartbeat interval: the worker takes the coordinator's at registration (at its default of
+    /// 1 s it would be declared dead after the coordinator's 0.6 s).
     func workerArguments(id: UInt64) -> [String] {
-        ["--coordinator", workersEndpoint, "--heartbeat", "\(Self.heartbeatMilliseconds)", "--worker-id", "\(id)"]
-            + workerSecurityArguments
+        ["--coordinator", workersEndpoint, "--worker-id", "\(id)"] + workerSecurityArguments
     }
 
     /// The coordinator's counters.

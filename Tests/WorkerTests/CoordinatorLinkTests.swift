@@ -77,6 +77,59 @@ struct CoordinatorLinkTests {
         )
     }
 
+    @Test("a 1.1 coordinator's acceptance sets the heartbeat interval, and heartbeats become reports")
+    func acceptedWithTerms() throws {
+        var (link, spec) = try Self.link()
+        let register = Self.sent(link.start())
+        let terms = RegisterWorkerAccepted(spec: spec, heartbeatMilliseconds: 250, deadAfterHeartbeats: 4)
+        let directives = link.received(
+            Envelope(requestID: register[0].requestID, message: .registerWorkerAccepted(terms))
+        )
+        #expect(directives == [.heartbeatEvery(.milliseconds(250))])
+        #expect(link.state == .registered)
+        #expect(link.terms == terms)
+        var status = Self.status
+        status.evictablePages = 2
+        status.peerPagesReceived = 5
+        status.peerBytesReceivedRaw = 5000
+        status.peerBytesReceivedEncoded = 1200
+        let beat = Self.sent(link.tick(status: status))
+        #expect(
+            beat.first?.message
+                == .heartbeatReport(
+                    HeartbeatReport(
+                        heartbeat: Heartbeat(
+                            workerID: 5,
+                            liveSequences: 2,
+                            freePages: 7,
+                            cachedPages: 3,
+                            lastEventSequence: 0
+                        ),
+                        evictablePages: 2,
+                        peerPagesReceived: 5,
+                        peerBytesReceivedRaw: 5000,
+                        peerBytesReceivedEncoded: 1200
+                    )
+                )
+        )
+        // An acceptance of another model refuses, as RegisterWorkerReply's does.
+        var (other, _) = try Self.link()
+        let again = Self.sent(other.start())
+        let otherSpec = try ModelSpec(parsing: "name=n,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
+        let refused = other.received(
+            Envelope(
+                requestID: again[0].requestID,
+                message: .registerWorkerAccepted(
+                    RegisterWorkerAccepted(spec: otherSpec, heartbeatMilliseconds: 250, deadAfterHeartbeats: 4)
+                )
+            )
+        )
+        guard case .refused? = refused.first else {
+            Issue.record("another model was not refused: \(refused)")
+            return
+        }
+    }
+
     @Test("notRegistered makes the link register again; an unanswered registration is repeated")
     func reRegister() throws {
         var (link, spec) = try Self.link()

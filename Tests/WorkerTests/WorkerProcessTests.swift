@@ -606,6 +606,11 @@ struct WorkerProcessTests {
             .pullPages(PullPages(peerEndpoint: holder.endpoint, keys: keys + [missing]))
         )
         #expect(reply == .pullPagesReply(PullPagesReply(pulled: [true, true, false])))
+        // The puller counts what it received: two pages, their size decoded and as they travelled.
+        let received = try await pullerClient.stats()
+        #expect(received["peer_pages_received"] == 2)
+        #expect(received["peer_bytes_received"] == UInt64(2 * layout.rawByteCount))
+        #expect((received["peer_bytes_received_encoded"] ?? 0) > 0)
         #expect(
             try await pullerClient.getPages(keys).map { try PageCodec().decode($0.bytes) }
                 == pages.map { try PageCodec().decode($0.bytes) }

@@ -13,6 +13,10 @@ public enum Message: Sendable, Hashable {
     case errorReply(ErrorReply)
     /// A `DeregisterWorker`.
     case deregisterWorker(DeregisterWorker)
+    /// A `RegisterWorkerAccepted`.
+    case registerWorkerAccepted(RegisterWorkerAccepted)
+    /// A `HeartbeatReport`.
+    case heartbeatReport(HeartbeatReport)
     /// An `OpenSequence`.
     case openSequence(OpenSequence)
     /// An `OpenSequenceReply`.
@@ -71,6 +75,8 @@ public enum Message: Sendable, Hashable {
         case .ack: .ack
         case .errorReply: .errorReply
         case .deregisterWorker: .deregisterWorker
+        case .registerWorkerAccepted: .registerWorkerAccepted
+        case .heartbeatReport: .heartbeatReport
         case .openSequence: .openSequence
         case .openSequenceReply: .openSequenceReply
         case .prefill: .prefill
@@ -107,6 +113,8 @@ public enum Message: Sendable, Hashable {
         case .ack(let body): body
         case .errorReply(let body): body
         case .deregisterWorker(let body): body
+        case .registerWorkerAccepted(let body): body
+        case .heartbeatReport(let body): body
         case .openSequence(let body): body
         case .openSequenceReply(let body): body
         case .prefill(let body): body
@@ -147,6 +155,8 @@ public enum Message: Sendable, Hashable {
         case .ack: .ack(try Ack(body: &body, bulk: &bulk))
         case .errorReply: .errorReply(try ErrorReply(body: &body, bulk: &bulk))
         case .deregisterWorker: .deregisterWorker(try DeregisterWorker(body: &body, bulk: &bulk))
+        case .registerWorkerAccepted: .registerWorkerAccepted(try RegisterWorkerAccepted(body: &body, bulk: &bulk))
+        case .heartbeatReport: .heartbeatReport(try HeartbeatReport(body: &body, bulk: &bulk))
         case .openSequence: .openSequence(try OpenSequence(body: &body, bulk: &bulk))
         case .openSequenceReply: .openSequenceReply(try OpenSequenceReply(body: &body, bulk: &bulk))
         case .prefill: .prefill(try Prefill(body: &body, bulk: &bulk))

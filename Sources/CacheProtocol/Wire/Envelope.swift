@@ -12,11 +12,17 @@ public struct Envelope: Sendable, Hashable {
     public var requestID: UInt64
     /// The message.
     public var message: Message
+    /// The protocol minor version its sender speaks: the header's for a received message,
+    /// `MessageHeader.protocolMinor` for one built here (which `encode` always writes). A receiver
+    /// answers with the messages that version knows (for example `RegisterWorkerAccepted` only
+    /// to 1.1 and later).
+    public let senderMinorVersion: UInt8
 
-    /// A message with its request id.
+    /// A message with its request id, from this side (minor version `MessageHeader.protocolMinor`).
     public init(requestID: UInt64, message: Message) {
         self.requestID = requestID
         self.message = message
+        self.senderMinorVersion = MessageHeader.protocolMinor
     }
 
     /// The frames to send. Throws `limitExceeded` when the body, a bulk frame, the number of bulk
@@ -66,6 +72,19 @@ public struct Envelope: Sendable, Hashable {
         try bulk.finish()
         self.requestID = header.requestID
         self.message = message
+        self.senderMinorVersion = header.versionMinor
+    }
+
+    /// Two envelopes are equal when they carry the same request id and message, whichever minor
+    /// version their senders speak (a minor version never changes what a message means).
+    public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
+        lhs.requestID == rhs.requestID && lhs.message == rhs.message
+    }
+
+    /// Hashes the request id and the message, as `==` compares them.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(requestID)
+        hasher.combine(message)
     }
 
     private static func check(_ field: String, _ value: Int, _ limit: Int) throws(WireError) {

@@ -13,6 +13,10 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case errorReply = 5
     /// `DeregisterWorker`: worker → coordinator on shutdown, answered by `Ack`.
     case deregisterWorker = 6
+    /// `RegisterWorkerAccepted` (1.1): the acceptance of a 1.1 worker, with the heartbeat terms.
+    case registerWorkerAccepted = 7
+    /// `HeartbeatReport` (1.1): worker → coordinator, a heartbeat with placement figures.
+    case heartbeatReport = 8
     /// `OpenSequence`: client → coordinator, coordinator → worker.
     case openSequence = 16
     /// `OpenSequenceReply`.

@@ -32,13 +32,14 @@ struct WorkerLoad: Sendable, Hashable {
     var takesSequences: Bool { state == .live && role == .compute }
 
     /// Hot pages it can still give a new sequence, estimated from below by two bounds and the
-    /// larger kept: the last heartbeat's free pages less what was placed since, and the hot pool
-    /// less the pages of its shards (cached pages that no sequence uses can be evicted, so they
-    /// count as room, which heartbeats do not say).
+    /// larger kept: the last heartbeat's free and evictable pages (cached pages no sequence uses,
+    /// which the pool takes back) less what was placed since, and the hot pool less the pages of
+    /// its shards (which also counts evictable pages as room, for a plain `Heartbeat` that does
+    /// not report them).
     var roomPages: Int {
         let byTable = hotPageCapacity - pinnedPages
         guard let reported else { return max(0, byTable) }
-        return max(0, max(reported.freePages - placedSinceHeartbeat, byTable))
+        return max(0, max(reported.freePages + reported.evictablePages - placedSinceHeartbeat, byTable))
     }
 
     /// Its decode load in KV tokens: the tokens of its shards, plus `unreportedSequenceTokens` for

@@ -56,4 +56,12 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
 
     /// How long a worker may stay silent: `deadAfterHeartbeats` (at least 1) heartbeat intervals.
     public var silenceLimit: Duration { heartbeatInterval * max(1, deadAfterHeartbeats) }
+
+    /// `heartbeatInterval` in whole milliseconds as `RegisterWorkerAccepted` hands it to workers,
+    /// within the range the message allows.
+    var heartbeatMillisecondsOnTheWire: UInt32 {
+        let (seconds, attoseconds) = heartbeatInterval.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return UInt32(clamping: min(max(1, milliseconds), Int64(RegisterWorkerAccepted.maximumHeartbeatMilliseconds)))
+    }
 }

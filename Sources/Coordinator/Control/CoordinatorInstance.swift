@@ -128,8 +128,19 @@ public struct CoordinatorInstance: Sendable {
     ) {
         let id = envelope.requestID
         switch envelope.message {
-        case .registerWorker(let body): register(body, link: link, requestID: id, at: now, into: &out)
-        case .heartbeat(let body): heartbeat(body, link: link, requestID: id, at: now, into: &out)
+        case .registerWorker(let body):
+            register(
+                body,
+                link: link,
+                requestID: id,
+                workerMinorVersion: envelope.senderMinorVersion,
+                at: now,
+                into: &out
+            )
+        case .heartbeat(let body):
+            heartbeat(body, load: ReportedLoad(body), link: link, requestID: id, at: now, into: &out)
+        case .heartbeatReport(let body):
+            heartbeat(body.heartbeat, load: ReportedLoad(body), link: link, requestID: id, at: now, into: &out)
         case .cacheEvent(let body): cacheEvent(body, at: now, into: &out)
         case .deregisterWorker(let body): deregister(body, link: link, requestID: id, at: now, into: &out)
         default:

@@ -5,14 +5,17 @@ extension CoordinatorInstance {
     /// Per-worker counters, each named `worker.<id>.<name>`.
     static let workerCounterNames = [
         "state", "pages.hot", "pages.compressed", "pages.disk", "pages.remote", "sequences", "live_sequences",
-        "free_pages", "load_tokens", "hit_rate_permille", "placements", "heartbeat_age_ms",
+        "free_pages", "evictable_pages", "load_tokens", "hit_rate_permille", "placements", "heartbeat_age_ms",
+        "received.pages", "received.bytes", "received.bytes_encoded",
     ]
 
     /// The counters: `cluster.*` totals first, then `worker.<id>.*` for each worker in slot order,
     /// as many workers as fit the protocol's 4096 counters (`cluster.workers.omitted` says how many
     /// did not). Worker state: 0 live, 1 draining, 2 dead, 3 left; hit rate: cached prompt tokens
     /// per thousand prompt tokens of the sequences opened there; heartbeat age: milliseconds since
-    /// the last heartbeat or registration.
+    /// the last heartbeat or registration; `received.*`: KV pages the worker received from other
+    /// workers since it started (its bytes decoded and as they travelled), whose sums over the
+    /// workers known are `cluster.moved.*`.
     func statsReply(at now: MonotonicInstant) -> StatsReply {
         var counters: [StatsReply.Counter] = []
         func add(_ name: String, _ value: UInt64) { counters.append(StatsReply.Counter(name: name, value: value)) }
@@ -20,14 +23,12 @@ extension CoordinatorInstance {
         func permille(_ part: UInt64, _ whole: UInt64) -> UInt64 { whole == 0 ? 0 : part * 1000 / whole }
         let records = registry.records
         let perWorker = Self.workerCounterNames.count
-        let clusterCounterCount = 30
-        let shown = min(records.count, max(0, (WireLimits.maxCounters - clusterCounterCount) / perWorker))
+        add("cluster.heartbeat_ms", Int(configuration.heartbeatMillisecondsOnTheWire))
         add("cluster.workers", records.count)
         add("cluster.workers.live", records.filter { $0.state == .live }.count)
         add("cluster.workers.draining", records.filter { $0.state == .draining }.count)
         add("cluster.workers.dead", records.filter { if case .dead = $0.state { true } else { false } }.count)
         add("cluster.workers.left", records.filter { $0.state == .left }.count)
-        add("cluster.workers.omitted", records.count - shown)
         add("cluster.sequences", sequences.count)
         add("cluster.sequences.failed", self.counters.sequencesFailed)
         add("cluster.index.keys", index.keyCount)
@@ -52,6 +53,13 @@ extension CoordinatorInstance {
         add("cluster.requests.timed_out", self.counters.requestsTimedOut)
         add("cluster.replies.late", self.counters.lateReplies)
         add("cluster.workers.deaths", self.counters.workerDeaths)
+        let moved = records.reduce(PeerTransfers()) { $0 + ($1.reported?.peerTransfers ?? PeerTransfers()) }
+        add("cluster.moved.pages", moved.pages)
+        add("cluster.moved.bytes", moved.rawBytes)
+        add("cluster.moved.bytes_encoded", moved.encodedBytes)
+        // The last cluster counter, then as many workers as the protocol's counter limit allows.
+        let shown = min(records.count, max(0, (WireLimits.maxCounters - counters.count - 1) / perWorker))
+        add("cluster.workers.omitted", records.count - shown)
         let pageSize = configuration.spec.pageSize
         let unreported = configuration.weights.unreportedSequenceTokens
         for record in records.prefix(shown) {
@@ -61,6 +69,7 @@ extension CoordinatorInstance {
             add(prefix + "sequences", record.shards)
             add(prefix + "live_sequences", record.reported?.liveSequences ?? 0)
             add(prefix + "free_pages", record.reported?.freePages ?? 0)
+            add(prefix + "evictable_pages", record.reported?.evictablePages ?? 0)
             add(
                 prefix + "load_tokens",
                 record.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
@@ -68,6 +77,10 @@ extension CoordinatorInstance {
             add(prefix + "hit_rate_permille", permille(record.cachedTokens, record.promptTokens))
             add(prefix + "placements", record.placements)
             add(prefix + "heartbeat_age_ms", record.heartbeatAgeMilliseconds(at: now))
+            let received = record.reported?.peerTransfers ?? PeerTransfers()
+            add(prefix + "received.pages", received.pages)
+            add(prefix + "received.bytes", received.rawBytes)
+            add(prefix + "received.bytes_encoded", received.encodedBytes)
         }
         return StatsReply(counters: counters)
     }

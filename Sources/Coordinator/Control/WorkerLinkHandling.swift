@@ -4,12 +4,15 @@ import CacheProtocol
 /// snapshots that keep the prefix index exact.
 extension CoordinatorInstance {
     /// RegisterWorker: refused for another model, an empty endpoint or a full registry; otherwise
-    /// accepted with the cluster's spec, connected, and asked for a snapshot. A worker that was
-    /// still live is a new run: its previous run ends first (sequences failed, requests answered).
+    /// accepted with the cluster's spec (and, for a worker of minor version 1 or later, the
+    /// heartbeat terms: `RegisterWorkerAccepted`), connected, and asked for a snapshot. A worker
+    /// that was still live is a new run: its previous run ends first (sequences failed, requests
+    /// answered).
     mutating func register(
         _ body: RegisterWorker,
         link: RoutingIdentity,
         requestID: UInt64,
+        workerMinorVersion: UInt8,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -73,25 +76,28 @@ extension CoordinatorInstance {
                 WorkerRecord(id: id, slot: $0, registration: body, link: link, at: now, eventBufferLimit: limit)
             }
         }
-        out.append(
-            .answerWorkerLink(
-                link,
-                Envelope(
-                    requestID: requestID,
-                    message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec)))
+        let acceptance: Message =
+            workerMinorVersion >= 1
+            ? .registerWorkerAccepted(
+                RegisterWorkerAccepted(
+                    spec: configuration.spec,
+                    heartbeatMilliseconds: configuration.heartbeatMillisecondsOnTheWire,
+                    deadAfterHeartbeats: UInt32(clamping: max(1, configuration.deadAfterHeartbeats))
                 )
             )
-        )
+            : .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec)))
+        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: acceptance)))
         out.append(.connectWorker(id, endpoint: body.endpoint))
         out.append(.notice(.workerRegistered(id, endpoint: body.endpoint, newRun: newRun)))
         requestSnapshot(slot, reason: .registered, at: now, into: &out)
     }
 
-    /// Heartbeat: `notRegistered` unless the worker is live or draining; otherwise its figures are
-    /// taken, its silence clock restarts, and a last event number other than the last applied
-    /// calls for a snapshot.
+    /// Heartbeat or HeartbeatReport: `notRegistered` unless the worker is live or draining;
+    /// otherwise its figures (`load`) are taken, its silence clock restarts, and a last event
+    /// number other than the last applied calls for a snapshot.
     mutating func heartbeat(
         _ body: Heartbeat,
+        load: ReportedLoad,
         link: RoutingIdentity,
         requestID: UInt64,
         at now: MonotonicInstant,
@@ -105,7 +111,7 @@ extension CoordinatorInstance {
             out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .errorReply(error))))
             return
         }
-        registry[slot].reported = ReportedLoad(body)
+        registry[slot].reported = load
         registry[slot].lastHeard = now
         registry[slot].placedSinceHeartbeat = 0
         registry[slot].link = link

@@ -89,7 +89,7 @@ public struct LocalCluster: Sendable {
                     binary: binaries.appendingPathComponent("mfa-worker"),
                     arguments: [
                         "--model", options.model, "--coordinator", endpoints.workers, "--worker-id", "\(id)",
-                        "--heartbeat", "\(options.heartbeatMilliseconds)", "--memory", options.workerMemory,
+                        "--memory", options.workerMemory,
                         "--compressed-memory", options.compressedMemory, "--data-dir", data, "--disk", options.disk,
                     ]
                 )

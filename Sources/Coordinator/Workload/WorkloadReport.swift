@@ -12,18 +12,39 @@ public struct WorkloadReport: Sendable {
     /// Per worker (by id), the counters the coordinator reports for it (`worker.<id>.<name>`
     /// without the prefix); empty when the endpoint is a single worker.
     public var workers: [UInt64: [String: UInt64]]
+    /// KV pages moved between workers during the run (pulls of cached prefixes, replicas, moved
+    /// shards), raw and as they travelled; `nil` when the endpoint is a single worker.
+    public var moved: PeerTransfers?
 
     /// A report.
     public init(
         placement: String?,
         measurements: WorkloadMeasurements,
         idealHitRate: Double,
-        workers: [UInt64: [String: UInt64]]
+        workers: [UInt64: [String: UInt64]],
+        moved: PeerTransfers? = nil
     ) {
         self.placement = placement
         self.measurements = measurements
         self.idealHitRate = idealHitRate
         self.workers = workers
+        self.moved = moved
+    }
+
+    /// What a coordinator's `cluster.moved.*` counters grew by between two readings; `nil` when
+    /// the second has none (the endpoint is not a coordinator).
+    public static func moved(from before: [String: UInt64], to after: [String: UInt64]) -> PeerTransfers? {
+        guard after["cluster.moved.pages"] != nil else { return nil }
+        func growth(_ name: String) -> UInt64 {
+            let end = after[name] ?? 0
+            let start = before[name] ?? 0
+            return end >= start ? end - start : end  // a worker restarted: its totals began again
+        }
+        return PeerTransfers(
+            pages: growth("cluster.moved.pages"),
+            rawBytes: growth("cluster.moved.bytes"),
+            encodedBytes: growth("cluster.moved.bytes_encoded")
+        )
     }
 
     /// Per-worker counters from a coordinator's `StatsReply` counters.
@@ -56,6 +77,15 @@ public struct WorkloadReport: Sendable {
             "checks       \(m.checkedAnswers) answers against the dense reference, \(m.failedChecks) beyond tolerance, "
                 + "largest deviation \(String(format: "%.2e", Double(m.worstDeviation)))",
         ]
+        if let moved {
+            let ratio =
+                moved.encodedBytes == 0
+                ? "" : String(format: " (%.2f:1)", Double(moved.rawBytes) / Double(moved.encodedBytes))
+            lines.append(
+                "moved        \(moved.pages) pages between workers: \(Self.mebibytes(moved.rawBytes)) raw, "
+                    + "\(Self.mebibytes(moved.encodedBytes)) on the wire\(ratio)"
+            )
+        }
         for (id, counters) in workers.sorted(by: { $0.key < $1.key }) {
             let shown = ["state", "placements", "sequences", "pages.hot", "hit_rate_permille", "load_tokens"]
                 .compactMap { name in counters[name].map { "\(name) \($0)" } }
@@ -83,12 +113,22 @@ public struct WorkloadReport: Sendable {
             "\"p99_step_ms\": \(Self.fixed(m.stepLatency.percentile(0.99), digits: 3))",
             "\"checked\": \(m.checkedAnswers)", "\"failed_checks\": \(m.failedChecks)",
         ]
+        if let moved {
+            fields += [
+                "\"pages_moved\": \(moved.pages)", "\"bytes_moved\": \(moved.rawBytes)",
+                "\"bytes_moved_compressed\": \(moved.encodedBytes)",
+            ]
+        }
         let workerObjects = workers.sorted(by: { $0.key < $1.key }).map { id, counters in
             "{\"id\": \(id)" + counters.sorted(by: { $0.key < $1.key }).map { ", \"\($0.key)\": \($0.value)" }.joined()
                 + "}"
         }
         fields.append("\"workers\": [\(workerObjects.joined(separator: ", "))]")
         return "{" + fields.joined(separator: ", ") + "}"
+    }
+
+    private static func mebibytes(_ bytes: UInt64) -> String {
+        String(format: "%.1f MiB", Double(bytes) / 1_048_576)
     }
 
     private static func percent(_ fraction: Double) -> String { String(format: "%.1f%%", fraction * 100) }

@@ -44,14 +44,22 @@ public struct WorkloadRun: Sendable {
         let client = try ClusterClient(context: context, endpoint: endpoint, timeout: requestTimeout)
         var ideal = IdealHitRate(pageSize: spec.pageSize)
         for request in requests { ideal.add(request.tokens, namespace: request.namespace) }
+        let before = (try? await client.stats()) ?? [:]
         let measurements = await driver.run(requests, client: client, progress: progress)
-        let counters = (try? await client.stats()) ?? [:]
+        var counters = (try? await client.stats()) ?? [:]
+        if let interval = counters["cluster.heartbeat_ms"] {
+            // Transfer totals come with heartbeats: wait until every worker has sent one after
+            // the last request.
+            try? await Task.sleep(for: .milliseconds(min(2 * interval + 100, 5000)))
+            counters = (try? await client.stats()) ?? counters
+        }
         await client.disconnect()
         return WorkloadReport(
             placement: placement,
             measurements: measurements,
             idealHitRate: ideal.rate,
-            workers: WorkloadReport.workerCounters(counters)
+            workers: WorkloadReport.workerCounters(counters),
+            moved: WorkloadReport.moved(from: before, to: counters)
         )
     }
 }

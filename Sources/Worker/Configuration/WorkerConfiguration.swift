@@ -32,7 +32,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// The worker's id in the cluster.
     var workerID: UInt64
-    /// Time between two heartbeats to the coordinator.
+    /// Time between two registration attempts, and between two heartbeats to a coordinator that
+    /// gives no interval of its own (minor version 0); a coordinator of 1.1 or later gives its
+    /// interval at registration and the worker heartbeats at that one.
     var heartbeatInterval: Duration
 
     /// The default time between heartbeats, in milliseconds.

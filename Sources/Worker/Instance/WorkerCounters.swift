@@ -14,4 +14,10 @@ struct WorkerCounters: Sendable, Equatable {
     var promoted: UInt64 = 0
     /// Pages evicted from the hot pool to the lower tiers.
     var demoted: UInt64 = 0
+    /// KV pages received from other workers (pulls).
+    var peerPagesReceived: UInt64 = 0
+    /// Their bytes decoded.
+    var peerBytesReceivedRaw: UInt64 = 0
+    /// Their bytes as they travelled (the page encoding).
+    var peerBytesReceivedEncoded: UInt64 = 0
 }

@@ -30,6 +30,9 @@ extension WorkerInstance {
             ("cached_tokens_served", counters.cachedTokensServed),
             ("pages_promoted", counters.promoted),
             ("pages_demoted", counters.demoted),
+            ("peer_pages_received", counters.peerPagesReceived),
+            ("peer_bytes_received", counters.peerBytesReceivedRaw),
+            ("peer_bytes_received_encoded", counters.peerBytesReceivedEncoded),
             ("last_event", lastEvent),
         ]
         return values.map { StatsReply.Counter(name: $0.0, value: UInt64($0.1)) }

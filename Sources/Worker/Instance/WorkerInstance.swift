@@ -104,6 +104,15 @@ struct WorkerInstance: Sendable {
     var freePageCount: Int { manager.allocator.freeCount }
     /// Keys held in any tier, as the events have announced them.
     var heldKeyCount: Int { held.count }
+    /// Hot pages holding cached prefix pages that no sequence uses.
+    var evictablePageCount: Int { manager.cache.idleCount }
+
+    /// Counts `pages`, just stored, as received from a peer.
+    mutating func countReceivedFromPeer(_ pages: [EncodedPage]) {
+        counters.peerPagesReceived += UInt64(pages.count)
+        counters.peerBytesReceivedRaw += UInt64(pages.count * manager.geometry.bytesPerPage)
+        counters.peerBytesReceivedEncoded += pages.reduce(0) { $0 + UInt64($1.bytes.count) }
+    }
 
     // MARK: Inputs
 
@@ -205,9 +214,10 @@ struct WorkerInstance: Sendable {
             return ack(id)
         case .cacheEvent:
             return []
-        case .registerWorker, .heartbeat, .deregisterWorker:
+        case .registerWorker, .heartbeat, .heartbeatReport, .deregisterWorker:
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
-        case .registerWorkerReply, .ack, .errorReply, .openSequenceReply, .prefillReply, .decodeReply,
+        case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
+            .decodeReply,
             .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
@@ -249,7 +259,9 @@ struct WorkerInstance: Sendable {
             case .failure(let error): throw error
             }
             let requested = Set(batch)
-            try put(pages.filter { requested.contains($0.key) }, effects: &effects)
+            let received = pages.filter { requested.contains($0.key) }
+            try put(received, effects: &effects)
+            countReceivedFromPeer(received)
             return pullNext(body, requestID: id, wanted: remaining, heldBelow: below)
         case (.open, _), (.get, _), (.prefetch, _), (.contains, _), (.pullPresence, _), (.pullBatch, _):
             throw .internal("the answer the \(pending.messageType) waited for is of another kind")

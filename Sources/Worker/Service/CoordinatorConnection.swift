@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs a `CoordinatorLink` over a DEALER connected to the coordinator, as a service: it registers,
-/// heartbeats every `heartbeatInterval`, hands the coordinator's answers to the link, and forwards
+/// heartbeats every `heartbeatInterval` (or the interval the coordinator gives at registration), hands the coordinator's answers to the link, and forwards
 /// cache events. On graceful shutdown it stops the heartbeats, sends DeregisterWorker and waits for
 /// the link to leave — resumed by the answer, not by polling — at most `deregistrationTimeout`,
 /// then closes the connection.
@@ -56,13 +56,7 @@ final class CoordinatorConnection: Service, Sendable {
     /// throws `CoordinatorLinkError.refused`, which shuts the worker down.
     func run() async throws(CoordinatorLinkError) {
         updateLink { $0.start() }
-        endpoint.sendPeriodically(
-            every: heartbeatInterval,
-            onFailure: { [logger] error in
-                logger.warning("could not send a heartbeat to the coordinator: \(error)")
-            },
-            messages: { [self] in tick() }
-        )
+        heartbeat(every: heartbeatInterval)
         var refusal: String?
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await receiveAnswers() }
@@ -122,6 +116,18 @@ final class CoordinatorConnection: Service, Sendable {
         return left
     }
 
+    /// Sends the link's heartbeats (or its registration retries) every `interval` from now on,
+    /// from the socket's own thread; replaces the schedule before.
+    private func heartbeat(every interval: Duration) {
+        endpoint.sendPeriodically(
+            every: interval,
+            onFailure: { [logger] error in
+                logger.warning("could not send a heartbeat to the coordinator: \(error)")
+            },
+            messages: { [self] in tick() }
+        )
+    }
+
     /// One heartbeat interval has passed (called on the socket thread): the messages of the link's
     /// tick, with the status last published.
     private func tick() -> [[[UInt8]]] {
@@ -154,8 +160,9 @@ final class CoordinatorConnection: Service, Sendable {
     /// Applies `change` to the link and queues the messages it decides while still holding the
     /// link's lock; opens `finished` once the link is finished.
     private func updateLink(_ change: (inout CoordinatorLink) -> [CoordinatorLink.Directive]) {
-        let (refusals, isFinished) = link.withLock { link in
+        let (refusals, interval, isFinished) = link.withLock { link in
             var refusals: [String] = []
+            var interval: Duration?
             for directive in change(&link) {
                 switch directive {
                 case .send(let envelope):
@@ -166,9 +173,15 @@ final class CoordinatorConnection: Service, Sendable {
                     }
                 case .refused(let reason):
                     refusals.append(reason)
+                case .heartbeatEvery(let given):
+                    interval = given
                 }
             }
-            return (refusals, link.isFinished)
+            return (refusals, interval, link.isFinished)
+        }
+        if let interval {
+            logger.info("heartbeats every \(interval), as the coordinator asks")
+            heartbeat(every: interval)
         }
         for reason in refusals { logger.error("the coordinator refused this worker: \(reason)") }
         if isFinished { finished.open() }

@@ -28,6 +28,8 @@ struct CoordinatorLink: Sendable {
         case send(Envelope)
         /// The coordinator refused the worker, for this reason; nothing more is sent.
         case refused(reason: String)
+        /// Heartbeat at this interval from now on: the coordinator's, given at registration.
+        case heartbeatEvery(Duration)
     }
 
     /// The worker's load, as a heartbeat reports it.
@@ -38,6 +40,14 @@ struct CoordinatorLink: Sendable {
         var freePages: Int
         /// Pages held in the prefix cache, all tiers.
         var cachedPages: Int
+        /// Hot pages holding cached pages no sequence uses.
+        var evictablePages = 0
+        /// KV pages received from other workers since start.
+        var peerPagesReceived: UInt64 = 0
+        /// Their bytes decoded.
+        var peerBytesReceivedRaw: UInt64 = 0
+        /// Their bytes as they travelled.
+        var peerBytesReceivedEncoded: UInt64 = 0
     }
 
     /// Ticks without an answer after which a RegisterWorker is sent again.
@@ -49,6 +59,10 @@ struct CoordinatorLink: Sendable {
     private(set) var state: State = .idle
     /// `eventSequence` of the last CacheEvent sent (0 if none).
     private(set) var lastEventSent: UInt64 = 0
+    /// The heartbeat terms of a coordinator of minor version 1 or later (`RegisterWorkerAccepted`),
+    /// which takes `HeartbeatReport`s; `nil` for one that answered `RegisterWorkerReply`, which
+    /// takes plain `Heartbeat`s at the worker's own interval.
+    private(set) var terms: RegisterWorkerAccepted?
     private var nextRequestID: UInt64 = 1
     private var ticksWaiting = 0
     /// Request ids of the RegisterWorker messages sent while registering, newest last: an answer
@@ -84,7 +98,19 @@ struct CoordinatorLink: Sendable {
                 cachedPages: UInt64(status.cachedPages),
                 lastEventSequence: lastEventSent
             )
-            return [.send(Envelope(requestID: takeRequestID(), message: .heartbeat(heartbeat)))]
+            let message: Message =
+                terms == nil
+                ? .heartbeat(heartbeat)
+                : .heartbeatReport(
+                    HeartbeatReport(
+                        heartbeat: heartbeat,
+                        evictablePages: UInt64(max(0, status.evictablePages)),
+                        peerPagesReceived: status.peerPagesReceived,
+                        peerBytesReceivedRaw: status.peerBytesReceivedRaw,
+                        peerBytesReceivedEncoded: status.peerBytesReceivedEncoded
+                    )
+                )
+            return [.send(Envelope(requestID: takeRequestID(), message: message))]
         case .registering:
             ticksWaiting += 1
             return ticksWaiting >= Self.registrationRetryTicks ? start() : []
@@ -133,17 +159,14 @@ struct CoordinatorLink: Sendable {
         case .registerWorkerReply(let reply):
             guard case .registering = state, registrationsSent.contains(envelope.requestID) else { return [] }
             switch reply.outcome {
-            case .accepted(let spec) where spec.fingerprint == registration.modelFingerprint:
-                state = .registered
-                return []
-            case .accepted(let spec):
-                let reason = "the cluster's model \(spec) is not this worker's model"
-                state = .refused(reason: reason)
-                return [.refused(reason: reason)]
+            case .accepted(let spec): return accepted(spec, terms: nil)
             case .refused(let reason):
                 state = .refused(reason: reason)
                 return [.refused(reason: reason)]
             }
+        case .registerWorkerAccepted(let acceptance):
+            guard case .registering = state, registrationsSent.contains(envelope.requestID) else { return [] }
+            return accepted(acceptance.spec, terms: acceptance)
         case .errorReply(let error) where error.code == .notRegistered:
             guard state == .registered else { return [] }
             return start()
@@ -158,6 +181,20 @@ struct CoordinatorLink: Sendable {
         guard state == .registered else { return [] }
         if let last = events.last { lastEventSent = last.eventSequence }
         return events.map { .send(Envelope(requestID: 0, message: .cacheEvent($0))) }
+    }
+
+    /// The coordinator accepted the worker into a cluster serving `spec`, with `terms` when it
+    /// gave them: registered (heartbeats at the coordinator's interval from now on), or refused
+    /// when the cluster serves another model.
+    private mutating func accepted(_ spec: ModelSpec, terms: RegisterWorkerAccepted?) -> [Directive] {
+        guard spec.fingerprint == registration.modelFingerprint else {
+            let reason = "the cluster's model \(spec) is not this worker's model"
+            state = .refused(reason: reason)
+            return [.refused(reason: reason)]
+        }
+        state = .registered
+        self.terms = terms
+        return terms.map { [.heartbeatEvery(.milliseconds(Int64($0.heartbeatMilliseconds)))] } ?? []
     }
 
     private mutating func takeRequestID() -> UInt64 {

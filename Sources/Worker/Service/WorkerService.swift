@@ -83,7 +83,11 @@ final class WorkerService: Sendable {
                 CoordinatorLink.Status(
                     liveSequences: instance.liveSequenceCount,
                     freePages: instance.freePageCount,
-                    cachedPages: instance.heldKeyCount
+                    cachedPages: instance.heldKeyCount,
+                    evictablePages: instance.evictablePageCount,
+                    peerPagesReceived: instance.counters.peerPagesReceived,
+                    peerBytesReceivedRaw: instance.counters.peerBytesReceivedRaw,
+                    peerBytesReceivedEncoded: instance.counters.peerBytesReceivedEncoded
                 ),
                 instance.isDraining
             )
