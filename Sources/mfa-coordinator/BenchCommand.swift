@@ -5,9 +5,10 @@ import Coordinator
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure kernels, transport, the worker and the coordinator's state machine.",
+        abstract: "Measure kernels, transport, the worker, the coordinator's state machine and local clusters.",
         subcommands: [
             KernelsBenchCommand.self, TransportBenchCommand.self, WorkerBenchCommand.self, CoordinatorBenchCommand.self,
+            ClusterBenchCommand.self,
         ]
     )
 }

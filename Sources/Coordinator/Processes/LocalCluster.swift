@@ -15,6 +15,9 @@ public struct LocalCluster: Sendable {
         public var workers = 3
         /// Each worker's hot pool, as `mfa-worker --memory` takes it.
         public var workerMemory = "8MiB"
+        /// Worker by worker (id 1 first), hot pools that replace `workerMemory`; workers past its
+        /// end take `workerMemory`.
+        public var workerMemories: [String] = []
         /// Each worker's compressed-RAM tier.
         public var compressedMemory = "1MiB"
         /// Each worker's disk tier.
@@ -89,7 +92,8 @@ public struct LocalCluster: Sendable {
                     binary: binaries.appendingPathComponent("mfa-worker"),
                     arguments: [
                         "--model", options.model, "--coordinator", endpoints.workers, "--worker-id", "\(id)",
-                        "--memory", options.workerMemory,
+                        "--memory",
+                        id <= options.workerMemories.count ? options.workerMemories[id - 1] : options.workerMemory,
                         "--compressed-memory", options.compressedMemory, "--data-dir", data, "--disk", options.disk,
                     ]
                 )
