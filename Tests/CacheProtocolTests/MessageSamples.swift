@@ -146,6 +146,22 @@ enum MessageSamples {
             ),
             .snapshotRequest(SnapshotRequest()),
             .snapshotReply(SnapshotReply(workerID: u64(), eventSequence: u64(), keys: keys(size * 3))),
+            .cacheTierEvent(
+                CacheTierEvent(
+                    workerID: u64(),
+                    eventSequence: u64(),
+                    tier: CacheTier.allCases.randomElement(using: &rng) ?? .hot,
+                    keys: keys(size)
+                )
+            ),
+            .tierSnapshotReply(
+                TierSnapshotReply(
+                    workerID: u64(),
+                    eventSequence: u64(),
+                    keys: keys(size * 2),
+                    tiers: (0..<size * 2).map { _ in CacheTier.allCases.randomElement(using: &rng) ?? .hot }
+                )
+            ),
             .statsRequest(StatsRequest()),
             .statsReply(
                 StatsReply(

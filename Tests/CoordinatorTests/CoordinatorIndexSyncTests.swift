@@ -22,6 +22,52 @@ struct CoordinatorIndexSyncTests {
     }
 
     @Test(
+        "tier events move indexed pages between tiers in the same numbering as other events; a tier snapshot gives each page its tier"
+    )
+    func tiers() throws {
+        var harness = try CoordinatorHarness()
+        try harness.join(1)
+        let keys = harness.keys(CoordinatorHarness.tokens(pages: 4))
+        #expect(harness.event(1, .stored, keys).isEmpty)
+        let demoted = CacheTierEvent(
+            workerID: 1,
+            eventSequence: 2,
+            tier: .compressedMemory,
+            keys: Array(keys.prefix(3))
+        )
+        #expect(harness.fromLink(1, .cacheTierEvent(demoted), requestID: 0).isEmpty)
+        let promoted = CacheTierEvent(workerID: 1, eventSequence: 3, tier: .hot, keys: [keys[0]])
+        #expect(harness.fromLink(1, .cacheTierEvent(promoted), requestID: 0).isEmpty)
+        var stats = harness.stats()
+        #expect(stats["worker.1.pages.hot"] == 2)
+        #expect(stats["worker.1.pages.compressed"] == 2)
+        #expect(stats["cluster.events.applied"] == 3)
+        // A heartbeat naming event 3 finds the stream whole: no snapshot.
+        #expect(CoordinatorHarness.snapshotRequests(in: harness.heartbeat(1, lastEvent: 3)).isEmpty)
+        // A lost tier event is a gap like any other; the tier snapshot repairs it, tiers included.
+        let lost = CacheTierEvent(workerID: 1, eventSequence: 5, tier: .disk, keys: [keys[3]])
+        let gap = harness.fromLink(1, .cacheTierEvent(lost), requestID: 0)
+        let request = try #require(CoordinatorHarness.snapshotRequests(in: gap).first)
+        _ = harness.fromWorker(
+            1,
+            request.1.requestID,
+            .tierSnapshotReply(
+                TierSnapshotReply(
+                    workerID: 1,
+                    eventSequence: 5,
+                    keys: keys,
+                    tiers: [.hot, .compressedMemory, .disk, .disk]
+                )
+            )
+        )
+        stats = harness.stats()
+        #expect(stats["worker.1.pages.hot"] == 1)
+        #expect(stats["worker.1.pages.compressed"] == 1)
+        #expect(stats["worker.1.pages.disk"] == 2)
+        #expect(stats["cluster.snapshots.applied"] == 2)
+    }
+
+    @Test(
         "a gap in the event numbers asks for a snapshot; the snapshot replaces what was known (stale keys leave) and the events kept meanwhile are applied on top"
     )
     func gapThenSnapshot() throws {

@@ -129,8 +129,8 @@ struct PrefixIndexTests {
 
     @Test("the event cursor applies in order, ignores repeats, calls a gap, and applies kept events after a snapshot")
     func eventCursor() {
-        func event(_ number: UInt64) -> CacheEvent {
-            CacheEvent(workerID: 1, eventSequence: number, kind: .stored, keys: [Self.key(number)])
+        func event(_ number: UInt64) -> NumberedCacheEvent {
+            .held(CacheEvent(workerID: 1, eventSequence: number, kind: .stored, keys: [Self.key(number)]))
         }
         var cursor = WorkerEventCursor(bufferLimit: 100)
         #expect(cursor.receive(event(1)) == .buffered)

@@ -50,7 +50,7 @@ struct CoordinatorLinkTests {
         #expect(register.count == 1)
         guard case .registerWorker = register.first?.message else { throw ServiceError.internal("no registration") }
         let event = CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
-        #expect(link.publish([event]).isEmpty)
+        #expect(link.publish([.held(event)]).isEmpty)
         #expect(link.tick(status: Self.status).isEmpty)
         // A reply to another request id is ignored.
         #expect(
@@ -67,12 +67,19 @@ struct CoordinatorLinkTests {
         )
         #expect(link.state == .registered)
         let second = CacheEvent(workerID: 5, eventSequence: 2, kind: .removed, keys: [])
-        #expect(Self.sent(link.publish([second])) == [Envelope(requestID: 0, message: .cacheEvent(second))])
+        #expect(Self.sent(link.publish([.held(second)])) == [Envelope(requestID: 0, message: .cacheEvent(second))])
+        // To a 1.0 coordinator (RegisterWorkerReply) a tier move goes as `stored` of the same number.
+        let moved = CacheTierEvent(workerID: 5, eventSequence: 3, tier: .compressedMemory, keys: [])
+        #expect(
+            Self.sent(link.publish([.tier(moved)])).map(\.message) == [
+                .cacheEvent(CacheEvent(workerID: 5, eventSequence: 3, kind: .stored, keys: []))
+            ]
+        )
         let heartbeat = Self.sent(link.tick(status: Self.status))
         #expect(
             heartbeat.first?.message
                 == .heartbeat(
-                    Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 2)
+                    Heartbeat(workerID: 5, liveSequences: 2, freePages: 7, cachedPages: 3, lastEventSequence: 3)
                 )
         )
     }
@@ -112,6 +119,9 @@ struct CoordinatorLinkTests {
                     )
                 )
         )
+        // To a 1.1 coordinator a tier move goes as CacheTierEvent.
+        let moved = CacheTierEvent(workerID: 5, eventSequence: 1, tier: .disk, keys: [])
+        #expect(Self.sent(link.publish([.tier(moved)])).map(\.message) == [.cacheTierEvent(moved)])
         // An acceptance of another model refuses, as RegisterWorkerReply's does.
         var (other, _) = try Self.link()
         let again = Self.sent(other.start())
@@ -190,7 +200,7 @@ struct CoordinatorLinkTests {
         #expect(!link.isFinished)
         #expect(link.tick(status: Self.status).isEmpty)
         let event = CacheEvent(workerID: 5, eventSequence: 1, kind: .stored, keys: [])
-        #expect(link.publish([event]).isEmpty)
+        #expect(link.publish([.held(event)]).isEmpty)
         // The answer to an earlier heartbeat, or notRegistered for it, changes nothing.
         #expect(link.received(Envelope(requestID: request - 1, message: .ack(Ack()))).isEmpty)
         #expect(

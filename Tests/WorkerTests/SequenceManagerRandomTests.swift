@@ -193,6 +193,7 @@ struct SequenceManagerRandomTests {
                 switch event.kind {
                 case .stored: #expect(keySet.insert(event.key).inserted)
                 case .removed: #expect(keySet.remove(event.key) != nil)
+                case .demoted, .promoted: #expect(keySet.contains(event.key))
                 }
             }
             #expect(manager.cache.snapshot() == CacheSnapshot(sequenceNumber: lastEvent, keys: keySet))

@@ -284,7 +284,7 @@ struct SequenceManagerTests {
         let (third, cached) = try manager.open(prefixKeys: [key])
         #expect(cached == 2)
         #expect(try manager.sequence(third).pages == [manager.cache.page(for: key)].compactMap { $0 })
-        #expect(manager.takeEvents().map(\.kind) == [.stored])
+        #expect(manager.takeEvents().map(\.kind) == [.stored, .demoted, .promoted])
         #expect(manager.cache.lowerTierKeys.isEmpty)
     }
 
@@ -306,7 +306,7 @@ struct SequenceManagerTests {
         )
         #expect(try manager.removeCached(key: try testKey(5)))
         #expect(try !manager.removeCached(key: try testKey(5)))
-        #expect(manager.takeEvents().map(\.kind) == [.stored, .removed])
+        #expect(manager.takeEvents().map(\.kind) == [.stored, .demoted, .removed])
         #expect(manager.cache.snapshot().keys.isEmpty)
     }
 

@@ -204,11 +204,14 @@ struct TieredWorkerProcessTests {
         )
         let client = try ClusterClient(context: try ZMQContext(), endpoint: restarted.endpoint, timeout: .seconds(30))
         #expect((try await client.stats())["tier_disk_pages"] == UInt64(onDisk.count))
-        guard case let .snapshotReply(snapshot) = try await client.request(.snapshotRequest(SnapshotRequest())) else {
+        guard case let .tierSnapshotReply(snapshot) = try await client.request(.snapshotRequest(SnapshotRequest()))
+        else {
             Issue.record("no snapshot reply")
             return
         }
         #expect(Set(snapshot.keys) == onDisk)
+        // The keys the disk kept are held below, in the disk tier (the first lower tier here).
+        #expect(snapshot.tiers == [CacheTier](repeating: .disk, count: snapshot.keys.count))
         let found = try await Self.get(Array(onDisk), from: client)
         #expect(Set(found.keys) == onDisk)
         for page in pages where onDisk.contains(page.key) {

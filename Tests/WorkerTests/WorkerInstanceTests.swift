@@ -26,8 +26,14 @@ struct WorkerInstanceTests {
         directives.compactMap { if case .reply(let envelope) = $0 { envelope } else { nil } }
     }
 
+    /// The keys-entered-or-left events `directives` publish (tier moves left out).
     static func events(_ directives: [WorkerDirective]) -> [CacheEvent] {
-        directives.flatMap { directive -> [CacheEvent] in
+        numberedEvents(directives).compactMap(\.cacheEvent)
+    }
+
+    /// Every event `directives` publish, tier moves included.
+    static func numberedEvents(_ directives: [WorkerDirective]) -> [NumberedCacheEvent] {
+        directives.flatMap { directive -> [NumberedCacheEvent] in
             if case .publish(let events) = directive { events } else { [] }
         }
     }
@@ -211,7 +217,8 @@ struct WorkerInstanceTests {
             throw ServiceError.internal("no reply")
         }
         #expect(body.cachedTokens == 4)
-        #expect(Self.events(answered) == [CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [keys[1]])])
+        // Event 2 was both pages' demotion; the page that did not come back leaves as event 3.
+        #expect(Self.events(answered) == [CacheEvent(workerID: 7, eventSequence: 3, kind: .removed, keys: [keys[1]])])
     }
 
     @Test("a prefill appends its tokens and returns an attention job; its outcome makes the reply and is counted")
@@ -323,14 +330,17 @@ struct WorkerInstanceTests {
         }
         #expect(instance.lastEvent == 3)
         let snapshot = instance.handle(Envelope(requestID: 2, message: .snapshotRequest(SnapshotRequest())))
-        guard case .snapshotReply(let body)? = Self.replies(snapshot).first?.message else {
+        guard case .tierSnapshotReply(let body)? = Self.replies(snapshot).first?.message else {
             throw ServiceError.internal("no snapshot")
         }
+        #expect(body.tiers == [CacheTier](repeating: .hot, count: body.keys.count))
         #expect(body.eventSequence == 3)
         #expect(Set(body.keys) == Set(expected.flatMap(\.keys)))
     }
 
-    @Test("an eviction yields a demote directive carrying the evicted page's bytes, and no event")
+    @Test(
+        "an eviction yields a demote directive carrying the evicted page's bytes, and a tier event: the key stays held"
+    )
     func evictionDemotes() throws {
         var instance = try Self.instance(pages: 2)
         var random = SplitMix64(seed: 6)
@@ -345,13 +355,23 @@ struct WorkerInstanceTests {
         let demoted = Self.demotions(filled)
         #expect(demoted.map(\.key) == [key])
         #expect(demoted.first?.page.bytes == bytes)
-        #expect(Self.events(filled).isEmpty)
+        #expect(
+            Self.numberedEvents(filled) == [
+                .tier(CacheTierEvent(workerID: 7, eventSequence: 2, tier: .compressedMemory, keys: [key]))
+            ]
+        )
         #expect(instance.manager.cache.lowerTierKeys == [key])
+        // A 1.1 snapshot reports it below, a 1.0 one as held.
+        guard case .tierSnapshotReply(let snapshot)? = instance.snapshot(forMinorVersion: 1) as Message? else {
+            throw ServiceError.internal("no tier snapshot")
+        }
+        #expect(snapshot.keys == [key] && snapshot.tiers == [.compressedMemory])
+        #expect(instance.snapshot(forMinorVersion: 0) == .snapshotReply(instance.snapshot()))
         #expect(instance.statistics().first { $0.name == "pages_demoted" }?.value == 1)
         // The tiers drop it later: it left the worker.
         #expect(
             Self.events(instance.lowerTiersLost([key])) == [
-                CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [key])
+                CacheEvent(workerID: 7, eventSequence: 3, kind: .removed, keys: [key])
             ]
         )
     }
@@ -375,7 +395,7 @@ struct WorkerInstanceTests {
         #expect(
             removed == [
                 .removeFromLowerTiers([tierKey(1), tierKey(2)]),
-                .publish([CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [tierKey(1)])]),
+                .publish([.held(CacheEvent(workerID: 7, eventSequence: 2, kind: .removed, keys: [tierKey(1)]))]),
                 .reply(Envelope(requestID: 2, message: .ack(Ack()))),
             ]
         )

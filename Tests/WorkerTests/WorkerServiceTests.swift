@@ -169,11 +169,11 @@ struct WorkerServiceTests {
             tokens: tokens,
             pageSize: 4
         )
-        #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
+        #expect(closed.events == [.held(CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys))])
         let again = try await Self.open(service, tokens)
         #expect(again.cachedTokens == 8)
         let snapshot = await Self.send(service, .snapshotRequest(SnapshotRequest()))
-        guard case .snapshotReply(let body)? = snapshot.reply?.message else {
+        guard case .tierSnapshotReply(let body)? = snapshot.reply?.message else {
             throw ServiceError.internal("no snapshot")
         }
         #expect(Set(body.keys) == Set(keys))
@@ -297,7 +297,9 @@ struct WorkerServiceTests {
         #expect(try body.pages.map { try PageCodec().decode($0.bytes) } == [raw])
     }
 
-    @Test("evicted prefix pages go to the lower tiers and come back on a prompt hit, without events")
+    @Test(
+        "evicted prefix pages go to the lower tiers and come back on a prompt hit: tier events, no key enters or leaves"
+    )
     func tiers() async throws {
         let tiers = DictionaryTiers()
         let service = try Self.service(pages: 3, tiers: tiers)
@@ -309,11 +311,17 @@ struct WorkerServiceTests {
             service,
             .closeSequence(CloseSequence(sequenceID: first.sequenceID, commit: true))
         )
-        #expect(committed.events.map(\.kind) == [.stored])
-        // Another sequence needs all 3 pages: the 2 cached ones are demoted, which is no event.
+        #expect(committed.events.compactMap(\.cacheEvent).map(\.kind) == [.stored])
+        // Another sequence needs all 3 pages: the 2 cached ones are demoted, which is a tier event
+        // (the keys stay held), not a removal.
         let other = try await Self.open(service, [9, 9])
         let filled = try await Self.prefill(service, id: other.sequenceID, start: 0, rows: 12, random: &random)
-        #expect(filled.allSatisfy { Self.errorCode($0) == nil && $0.events.isEmpty })
+        #expect(filled.allSatisfy { Self.errorCode($0) == nil })
+        let demotions = filled.flatMap(\.events)
+        #expect(
+            demotions.allSatisfy { if case .tier(let event) = $0 { event.tier == .compressedMemory } else { false } }
+        )
+        #expect(demotions.flatMap(\.keys).count == 2)
         #expect(await tiers.keys().count == 2)
         _ = await Self.send(service, .closeSequence(CloseSequence(sequenceID: other.sequenceID, commit: false)))
         let again = try await Self.open(service, prompt)
@@ -346,7 +354,7 @@ struct WorkerServiceTests {
             pageSize: 4
         )[0]
         let removed = await Self.send(service, .pageRemove(PageRemove(keys: [firstKey])))
-        #expect(removed.events.map(\.kind) == [.removed])
+        #expect(removed.events.compactMap(\.cacheEvent).map(\.kind) == [.removed])
         #expect(removed.events.map(\.keys) == [[firstKey]])
         #expect(await tiers.keys().count == 1)
     }
@@ -379,7 +387,7 @@ struct WorkerServiceTests {
         )[0]
         let reply = await Self.send(service, .prefetchPages(PrefetchPages(keys: keys + [unknown])))
         #expect(reply.reply?.message == .prefetchPagesReply(PrefetchPagesReply(hot: [true, true, false])))
-        #expect(reply.events.isEmpty)
+        #expect(reply.events.compactMap(\.cacheEvent).isEmpty)
         #expect(await tiers.keys().isEmpty)
         let again = try await Self.open(service, prompt)
         #expect(again.cachedTokens == 8)
@@ -624,7 +632,13 @@ struct WorkerServiceTests {
 
         let again = await Self.send(service, .pagePut(PagePut(pages: [pages[0]])))
         #expect(Self.errorCode(again) == nil)
-        #expect(again.events.isEmpty)
+        // Tier moves only (the other key down, this one hot); no key entered or left.
+        #expect(again.events.compactMap(\.cacheEvent).isEmpty)
+        #expect(
+            again.events.contains {
+                if case .tier(let event) = $0 { event.tier == .hot && event.keys == [tierKey(40)] } else { false }
+            }
+        )
         // Hot again, and its file stays as the durable copy: nothing to write at exit.
         #expect(await !tiers.contains(key: tierKey(40)))
         #expect(await !tiers.needsDurableCopy(key: tierKey(40)))
@@ -648,7 +662,7 @@ struct WorkerServiceTests {
         )
         let peers = GatedPeers(pages: [page.key: page])
         let service = try Self.service(peers: peers)
-        let published = Mutex<[CacheEvent]>([])
+        let published = Mutex<[NumberedCacheEvent]>([])
         service.publishEvents(to: { events in published.withLock { $0 += events } })
         async let pull = Self.send(
             service,
@@ -672,13 +686,13 @@ struct WorkerServiceTests {
             tokens: tokens,
             pageSize: 4
         )
-        #expect(closed.events == [CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys)])
+        #expect(closed.events == [.held(CacheEvent(workerID: 3, eventSequence: 1, kind: .stored, keys: keys))])
         #expect(closed.closedLastSequence)
 
         await peers.open()
         let pulled = await pull
         #expect(pulled.reply == Envelope(requestID: 70, message: .pullPagesReply(PullPagesReply(pulled: [true]))))
-        #expect(pulled.events == [CacheEvent(workerID: 3, eventSequence: 2, kind: .stored, keys: [page.key])])
+        #expect(pulled.events == [.held(CacheEvent(workerID: 3, eventSequence: 2, kind: .stored, keys: [page.key]))])
         // The sink got every event once, in number order.
         #expect(published.withLock { $0 } == closed.events + pulled.events)
     }

@@ -59,6 +59,10 @@ public enum Message: Sendable, Hashable {
     case snapshotRequest(SnapshotRequest)
     /// A `SnapshotReply`.
     case snapshotReply(SnapshotReply)
+    /// A `CacheTierEvent`.
+    case cacheTierEvent(CacheTierEvent)
+    /// A `TierSnapshotReply`.
+    case tierSnapshotReply(TierSnapshotReply)
     /// A `StatsRequest`.
     case statsRequest(StatsRequest)
     /// A `StatsReply`.
@@ -98,6 +102,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent: .cacheEvent
         case .snapshotRequest: .snapshotRequest
         case .snapshotReply: .snapshotReply
+        case .cacheTierEvent: .cacheTierEvent
+        case .tierSnapshotReply: .tierSnapshotReply
         case .statsRequest: .statsRequest
         case .statsReply: .statsReply
         case .drain: .drain
@@ -136,6 +142,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent(let body): body
         case .snapshotRequest(let body): body
         case .snapshotReply(let body): body
+        case .cacheTierEvent(let body): body
+        case .tierSnapshotReply(let body): body
         case .statsRequest(let body): body
         case .statsReply(let body): body
         case .drain(let body): body
@@ -178,6 +186,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent: .cacheEvent(try CacheEvent(body: &body, bulk: &bulk))
         case .snapshotRequest: .snapshotRequest(try SnapshotRequest(body: &body, bulk: &bulk))
         case .snapshotReply: .snapshotReply(try SnapshotReply(body: &body, bulk: &bulk))
+        case .cacheTierEvent: .cacheTierEvent(try CacheTierEvent(body: &body, bulk: &bulk))
+        case .tierSnapshotReply: .tierSnapshotReply(try TierSnapshotReply(body: &body, bulk: &bulk))
         case .statsRequest: .statsRequest(try StatsRequest(body: &body, bulk: &bulk))
         case .statsReply: .statsReply(try StatsReply(body: &body, bulk: &bulk))
         case .drain: .drain(try Drain(body: &body, bulk: &bulk))

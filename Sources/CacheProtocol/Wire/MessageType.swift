@@ -59,6 +59,10 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case snapshotRequest = 49
     /// `SnapshotReply`.
     case snapshotReply = 50
+    /// `CacheTierEvent` (1.1): worker → coordinator, held pages moved between tiers; not answered.
+    case cacheTierEvent = 51
+    /// `TierSnapshotReply` (1.1): `SnapshotReply` with each page's tier.
+    case tierSnapshotReply = 52
     /// `StatsRequest`.
     case statsRequest = 64
     /// `StatsReply`.

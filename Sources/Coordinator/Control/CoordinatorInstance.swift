@@ -141,7 +141,8 @@ public struct CoordinatorInstance: Sendable {
             heartbeat(body, load: ReportedLoad(body), link: link, requestID: id, at: now, into: &out)
         case .heartbeatReport(let body):
             heartbeat(body.heartbeat, load: ReportedLoad(body), link: link, requestID: id, at: now, into: &out)
-        case .cacheEvent(let body): cacheEvent(body, at: now, into: &out)
+        case .cacheEvent(let body): cacheEvent(.held(body), at: now, into: &out)
+        case .cacheTierEvent(let body): cacheEvent(.tier(body), at: now, into: &out)
         case .deregisterWorker(let body): deregister(body, link: link, requestID: id, at: now, into: &out)
         default:
             let refusal = RequestRefusal.unexpected(envelope.message.type, connection: "worker registration")

@@ -125,7 +125,11 @@ extension CoordinatorInstance {
 
     /// CacheEvent: applied in number order; a gap asks for a snapshot. Events of unknown, dead or
     /// departed workers are dropped (their next registration brings a snapshot).
-    mutating func cacheEvent(_ event: CacheEvent, at now: MonotonicInstant, into out: inout [CoordinatorDirective]) {
+    mutating func cacheEvent(
+        _ event: NumberedCacheEvent,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         guard let slot = registry.slot(of: WorkerID(event.workerID)), registry[slot].state.isRoutable else { return }
         switch registry[slot].events.receive(event) {
         case .apply:
@@ -146,13 +150,16 @@ extension CoordinatorInstance {
     }
 
     /// Applies one event's keys to the index (every stored page is hot: events carry no tier).
-    mutating func apply(_ event: CacheEvent, slot: Int) {
+    mutating func apply(_ event: NumberedCacheEvent, slot: Int) {
         counters.eventsApplied += 1
-        switch event.kind {
-        case .stored:
+        switch event {
+        case .held(let event) where event.kind == .stored:
             for key in event.keys { index.insert(key, worker: slot, tier: .hot) }
-        case .removed:
+        case .held(let event):
             for key in event.keys { index.remove(key, worker: slot) }
+        case .tier(let event):
+            let tier = PageTier(event.tier)
+            for key in event.keys { index.insert(key, worker: slot, tier: tier) }
         }
     }
 
@@ -211,11 +218,29 @@ extension CoordinatorInstance {
         guard let slot = registry.slot(of: request.worker), registry[slot].state.isRoutable,
             registry[slot].events.snapshot == .requested(requestID: request.id)
         else { return }
-        guard case .answered(.snapshotReply(let reply)) = outcome, reply.workerID == request.worker.rawValue else {
+        let reply: TierSnapshotReply
+        switch outcome {
+        case .answered(.tierSnapshotReply(let answer)):
+            reply = answer
+        case .answered(.snapshotReply(let answer)):
+            reply = TierSnapshotReply(
+                workerID: answer.workerID,
+                eventSequence: answer.eventSequence,
+                keys: answer.keys,
+                tiers: [CacheTier](repeating: .hot, count: answer.keys.count)
+            )
+        default:
+            registry[slot].events.needSnapshot()
+            return
+        }
+        guard reply.workerID == request.worker.rawValue, reply.tiers.count == reply.keys.count else {
             registry[slot].events.needSnapshot()
             return
         }
         let (stale, _) = index.replace(worker: slot, with: reply.keys, tier: .hot)
+        for (key, tier) in zip(reply.keys, reply.tiers) where tier != .hot {
+            index.insert(key, worker: slot, tier: PageTier(tier))
+        }
         counters.snapshotsApplied += 1
         out.append(.notice(.snapshotApplied(request.worker, keys: reply.keys.count, staleRemoved: stale)))
         let (events, broken) = registry[slot].events.snapshotApplied(eventSequence: reply.eventSequence)

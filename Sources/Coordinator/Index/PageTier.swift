@@ -1,9 +1,10 @@
+import CacheProtocol
+
 /// Where a worker holds an indexed page, fastest first. Placement credits a page in a lower tier
 /// less than a hot one (`PlacementWeights.tierCredit`): it must be brought back before it serves.
 ///
-/// `CacheEvent` and `SnapshotReply` carry no tier today, so every indexed page is `hot`; a protocol
-/// addition that reports tiers (see docs/COORDINATOR.md) only has to pass them to
-/// `PrefixIndex.insert(_:worker:tier:)`.
+/// Workers report tiers with `CacheTierEvent` and `TierSnapshotReply` (protocol 1.1); pages of a
+/// 1.0 worker are all indexed `hot`.
 public enum PageTier: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// In the worker's hot pool, uncompressed.
     case hot = 0
@@ -21,6 +22,18 @@ public enum PageTier: UInt8, Sendable, Hashable, CaseIterable, CustomStringConve
         case .compressedMemory: "compressed"
         case .disk: "disk"
         case .remote: "remote"
+        }
+    }
+}
+
+extension PageTier {
+    /// The index's tier for a tier a worker reported.
+    init(_ tier: CacheTier) {
+        switch tier {
+        case .hot: self = .hot
+        case .compressedMemory: self = .compressedMemory
+        case .disk: self = .disk
+        case .remote: self = .remote
         }
     }
 }

@@ -1,6 +1,7 @@
 import CacheProtocol
 
-/// How far the index has followed one worker's numbered `CacheEvent` stream, and whether a
+/// How far the index has followed one worker's numbered event stream (`CacheEvent` and
+/// `CacheTierEvent`, one numbering), and whether a
 /// snapshot is needed or awaited. Pure bookkeeping: it says what to do with each event and
 /// heartbeat; the caller changes the index and sends the requests.
 ///
@@ -38,7 +39,7 @@ struct WorkerEventCursor: Sendable {
     private(set) var snapshot: SnapshotState = .needed
     /// Keys of buffered events past which further events are dropped (a later gap shows it).
     let bufferLimit: Int
-    private var buffered: [CacheEvent] = []
+    private var buffered: [NumberedCacheEvent] = []
     private var bufferedKeys = 0
 
     /// A cursor for a new run of a worker: nothing applied, a snapshot needed.
@@ -50,7 +51,7 @@ struct WorkerEventCursor: Sendable {
     var awaitsSnapshot: Bool { snapshot != .current }
 
     /// Decides what to do with `event`.
-    mutating func receive(_ event: CacheEvent) -> Verdict {
+    mutating func receive(_ event: NumberedCacheEvent) -> Verdict {
         if awaitsSnapshot {
             keep(event)
             return .buffered
@@ -88,13 +89,13 @@ struct WorkerEventCursor: Sendable {
     /// events that follow it, in order, to apply on top; `brokenAfter` is true when those do not
     /// continue the snapshot without a gap (a new snapshot is then needed, the events up to the
     /// gap still applied).
-    mutating func snapshotApplied(eventSequence: UInt64) -> (events: [CacheEvent], broken: Bool) {
+    mutating func snapshotApplied(eventSequence: UInt64) -> (events: [NumberedCacheEvent], broken: Bool) {
         lastApplied = eventSequence
         snapshot = .current
         let kept = buffered.filter { $0.eventSequence > eventSequence }.sorted { $0.eventSequence < $1.eventSequence }
         buffered = []
         bufferedKeys = 0
-        var apply: [CacheEvent] = []
+        var apply: [NumberedCacheEvent] = []
         for event in kept {
             if event.eventSequence <= lastApplied { continue }
             guard event.eventSequence == lastApplied + 1 else {
@@ -108,7 +109,7 @@ struct WorkerEventCursor: Sendable {
         return (apply, false)
     }
 
-    private mutating func keep(_ event: CacheEvent) {
+    private mutating func keep(_ event: NumberedCacheEvent) {
         guard bufferedKeys + event.keys.count <= bufferLimit else { return }
         buffered.append(event)
         bufferedKeys += event.keys.count

@@ -78,6 +78,11 @@ public final class LaunchedProcess: Sendable {
                 }
                 if let exit = lifetime.exit {
                     Self.awaitClosed(output, errors)
+                    // The line may have come just before the exit, and been read only now.
+                    if let line = output.line(startingWith: prefix) {
+                        readyLine = line
+                        break
+                    }
                     throw .exitedBeforeReady(
                         path: path,
                         readyLinePrefix: prefix,

@@ -24,6 +24,15 @@ public struct WorkerConfiguration: Sendable, Equatable {
     var remotes: [String]
     /// Kernel threads; nil for every core.
     var threads: Int?
+
+    /// Where a page evicted from the hot pool goes first (compressed RAM, then disk, then remote,
+    /// whichever is configured first), as the worker reports it to the coordinator; `hot` when
+    /// there is no lower tier (an evicted page leaves the worker).
+    var demotionTier: CacheTier {
+        if compressedMemory != nil { return .compressedMemory }
+        if dataDirectory != nil && disk != nil { return .disk }
+        return remotes.isEmpty ? .hot : .remote
+    }
     /// Key-pair file of this worker (CURVE), if encryption is on.
     var curveSecret: String?
     /// Public-key file of the coordinator (CURVE).

@@ -12,7 +12,7 @@ enum WorkerDirective: Sendable, Equatable {
     /// (`LowerTiers.statistics()`), under `requestID`.
     case replyWithTierStatistics(requestID: UInt64, counters: [StatsReply.Counter])
     /// Publish these cache events to the coordinator, in this order; they are numbered already.
-    case publish([CacheEvent])
+    case publish([NumberedCacheEvent])
     /// Hand `page`, just evicted from the hot pool, to the lower tiers (`LowerTiers.demote`), then
     /// report the keys that left the worker with `WorkerInstance.lowerTiersLost(_:)`.
     case demote(key: PrefixKey, page: RawPage)

@@ -12,6 +12,21 @@ extension WorkerInstance {
         )
     }
 
+    /// The snapshot for a requester of `minorVersion`: `TierSnapshotReply` (each key with the tier
+    /// the events announced) from 1.1 on, `SnapshotReply` before.
+    func snapshot(forMinorVersion minorVersion: UInt8) -> Message {
+        let plain = snapshot()
+        guard minorVersion >= 1 else { return .snapshotReply(plain) }
+        return .tierSnapshotReply(
+            TierSnapshotReply(
+                workerID: plain.workerID,
+                eventSequence: plain.eventSequence,
+                keys: plain.keys,
+                tiers: plain.keys.map { heldBelow.contains($0) ? demotionTier : .hot }
+            )
+        )
+    }
+
     /// The worker's own counters for `StatsReply`; the shell appends the lower tiers' counters.
     func statistics() -> [StatsReply.Counter] {
         let values: [(String, Int)] = [

@@ -57,6 +57,11 @@ struct WorkerInstance: Sendable {
     var shards: [SequenceID: SequenceShard] = [:]
     /// Keys held in any tier, as the events have announced them.
     var held: Set<PrefixKey> = []
+    /// The held keys the events have announced in a lower tier (`demotionTier`).
+    var heldBelow: Set<PrefixKey> = []
+    /// The tier a page evicted from the hot pool goes to, as events and snapshots report it: the
+    /// first lower tier configured.
+    let demotionTier: CacheTier
     /// `eventSequence` of the last event numbered (0 before any).
     var lastEvent: UInt64 = 0
     /// Whether a `Drain` has been taken: no new sequences.
@@ -67,8 +72,14 @@ struct WorkerInstance: Sendable {
     /// An instance for `spec` with a hot pool of `pageCount` pages; `threads` caps the threads of
     /// each kernel call (`nil`: every core). Throws when the model's pages cannot be laid out or
     /// the pool cannot be made.
-    init(spec: ModelSpec, role: WorkerRole, workerID: UInt64, pageCount: Int, threads: Int? = nil) throws(StorageError)
-    {
+    init(
+        spec: ModelSpec,
+        role: WorkerRole,
+        workerID: UInt64,
+        pageCount: Int,
+        threads: Int? = nil,
+        demotionTier: CacheTier = .compressedMemory
+    ) throws(StorageError) {
         let geometry = try PageGeometry(
             layers: spec.layers,
             kvHeads: spec.kvHeads,
@@ -94,6 +105,7 @@ struct WorkerInstance: Sendable {
         self.fingerprint = spec.fingerprint
         self.codec = PageCodec()
         self.threads = threads
+        self.demotionTier = demotionTier
     }
 
     // MARK: Status
@@ -203,7 +215,7 @@ struct WorkerInstance: Sendable {
         case .prefetchPages(let body):
             return try prefetch(body.keys, requestID: id)
         case .snapshotRequest:
-            return reply(id, .snapshotReply(snapshot()))
+            return reply(id, snapshot(forMinorVersion: request.senderMinorVersion))
         case .statsRequest:
             return [.replyWithTierStatistics(requestID: id, counters: statistics())]
         case .drain(let body):
@@ -212,13 +224,14 @@ struct WorkerInstance: Sendable {
             }
             isDraining = true
             return ack(id)
-        case .cacheEvent:
+        case .cacheEvent, .cacheTierEvent:
             return []
         case .registerWorker, .heartbeat, .heartbeatReport, .deregisterWorker:
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
             .decodeReply,
-            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
+            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .tierSnapshotReply,
+            .statsReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }

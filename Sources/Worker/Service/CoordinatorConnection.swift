@@ -85,7 +85,7 @@ final class CoordinatorConnection: Service, Sendable {
     }
 
     /// Sends `events` if registered.
-    func publish(_ events: [CacheEvent]) {
+    func publish(_ events: [NumberedCacheEvent]) {
         guard !events.isEmpty else { return }
         updateLink { $0.publish(events) }
     }

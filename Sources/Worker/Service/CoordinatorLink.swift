@@ -176,11 +176,14 @@ struct CoordinatorLink: Sendable {
     }
 
     /// The events to send now: all of them when registered (the coordinator detects any that were
-    /// not sent by the gap in their numbers, and asks for a snapshot), none otherwise.
-    mutating func publish(_ events: [CacheEvent]) -> [Directive] {
+    /// not sent by the gap in their numbers, and asks for a snapshot), none otherwise. Tier moves
+    /// go as `CacheTierEvent` to a coordinator that gave its terms (1.1), else as `CacheEvent`
+    /// `stored`.
+    mutating func publish(_ events: [NumberedCacheEvent]) -> [Directive] {
         guard state == .registered else { return [] }
         if let last = events.last { lastEventSent = last.eventSequence }
-        return events.map { .send(Envelope(requestID: 0, message: .cacheEvent($0))) }
+        let tiers = terms != nil
+        return events.map { .send(Envelope(requestID: 0, message: $0.message(tiers: tiers))) }
     }
 
     /// The coordinator accepted the worker into a cluster serving `spec`, with `terms` when it

@@ -7,7 +7,7 @@ struct ServiceReply: Sendable {
     /// The answer, carrying the request's id.
     var reply: Envelope?
     /// Changes of the set of keys the worker holds, oldest first.
-    var events: [CacheEvent]
+    var events: [NumberedCacheEvent]
     /// Whether this request closed the last open sequence (the worker has none open now).
     var closedLastSequence = false
 }

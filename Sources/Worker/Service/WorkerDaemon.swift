@@ -45,6 +45,7 @@ public struct WorkerDaemon {
             tiers: tiers,
             peers: peers,
             threads: configuration.threads,
+            demotionTier: configuration.demotionTier,
             logger: logger
         )
         await service.adoptLowerTierKeys()

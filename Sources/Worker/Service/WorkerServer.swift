@@ -108,12 +108,13 @@ final class WorkerServer: Service, Sendable {
         if let reply = outcome.reply { await send(identity, reply) }
     }
 
-    /// Whether frame 0 is headed as a CacheEvent (a refused event is dropped, never answered).
+    /// Whether frame 0 is headed as a CacheEvent or CacheTierEvent (a refused event is dropped,
+    /// never answered).
     private func isCacheEvent(_ frame0: ZMQFrame) -> Bool {
         frame0.withUnsafeBytes { raw in
-            raw.count >= 8
-                && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
-                    == MessageType.cacheEvent.rawValue
+            guard raw.count >= 8 else { return false }
+            let type = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+            return type == MessageType.cacheEvent.rawValue || type == MessageType.cacheTierEvent.rawValue
         }
     }
 

@@ -23,14 +23,14 @@ final class WorkerService: Sendable {
     let statusBoard: WorkerStatusBoard
     private let instance: Mutex<WorkerInstance>
     /// Where the events go as they are numbered (the coordinator link), if anywhere.
-    private let eventSink = Mutex<(@Sendable ([CacheEvent]) -> Void)?>(nil)
+    private let eventSink = Mutex<(@Sendable ([NumberedCacheEvent]) -> Void)?>(nil)
     private let tiers: any LowerTiers
     private let peers: any PagePeers
     private let attention = AttentionRunner()
     private let logger: Logger
 
     /// A service for `spec` with a hot pool of `pageCount` pages; `threads` caps the kernels'
-    /// threads (`nil`: every core). Throws when the model's pages cannot be laid out or the pool
+    /// threads (`nil`: every core); `demotionTier` is the first of `tiers`, as events report it. Throws when the model's pages cannot be laid out or the pool
     /// cannot be made.
     init(
         spec: ModelSpec,
@@ -40,10 +40,18 @@ final class WorkerService: Sendable {
         tiers: any LowerTiers,
         peers: any PagePeers,
         threads: Int? = nil,
+        demotionTier: CacheTier = .compressedMemory,
         logger: Logger
     ) throws(StorageError) {
         instance = Mutex(
-            try WorkerInstance(spec: spec, role: role, workerID: workerID, pageCount: pageCount, threads: threads)
+            try WorkerInstance(
+                spec: spec,
+                role: role,
+                workerID: workerID,
+                pageCount: pageCount,
+                threads: threads,
+                demotionTier: demotionTier
+            )
         )
         self.spec = spec
         self.role = role
@@ -113,7 +121,7 @@ final class WorkerService: Sendable {
     /// Hands every cache event from now on to `sink`, in the order of their numbers (the
     /// coordinator link queues them without waiting). Without a sink the events are only counted:
     /// a coordinator learns the held keys from a snapshot.
-    func publishEvents(to sink: @escaping @Sendable ([CacheEvent]) -> Void) {
+    func publishEvents(to sink: @escaping @Sendable ([NumberedCacheEvent]) -> Void) {
         eventSink.withLock { $0 = sink }
     }
 
@@ -123,7 +131,7 @@ final class WorkerService: Sendable {
     private func step(_ call: (inout WorkerInstance) -> [WorkerDirective]) -> [WorkerDirective] {
         instance.withLock { instance in
             let directives = call(&instance)
-            let events = directives.flatMap { directive -> [CacheEvent] in
+            let events = directives.flatMap { directive -> [NumberedCacheEvent] in
                 if case .publish(let events) = directive { events } else { [] }
             }
             if !events.isEmpty, let sink = eventSink.withLock({ $0 }) { sink(events) }

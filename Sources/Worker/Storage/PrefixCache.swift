@@ -58,7 +58,8 @@ public struct PrefixCache: Sendable {
         return out
     }
 
-    /// Caches `page` under `key` and records a stored event unless the key was held below;
+    /// Caches `page` under `key` and records a stored event, or a promoted one when the key was
+    /// held below;
     /// `isIdle` says whether only the cache references it. Returns false, changing nothing, when the
     /// key or the page is already cached.
     @discardableResult
@@ -67,7 +68,7 @@ public struct PrefixCache: Sendable {
         pages[key] = page
         keys[page] = key
         if isIdle { idle.insertMostRecent(page) }
-        if lowerTierKeys.remove(key) == nil { record(.stored, key) }
+        record(lowerTierKeys.remove(key) == nil ? .stored : .promoted, key)
         return true
     }
 
@@ -83,14 +84,15 @@ public struct PrefixCache: Sendable {
         return page
     }
 
-    /// Takes `key` out of the hot cache as its page moves to a lower tier: the key stays held, no
-    /// event. Returns the page it was cached in.
+    /// Takes `key` out of the hot cache as its page moves to a lower tier: the key stays held (a
+    /// demoted event). Returns the page it was cached in.
     @discardableResult
     public mutating func demote(key: PrefixKey) -> Int? {
         guard let page = pages.removeValue(forKey: key) else { return nil }
         keys[page] = nil
         idle.remove(page)
         lowerTierKeys.insert(key)
+        record(.demoted, key)
         return page
     }
 

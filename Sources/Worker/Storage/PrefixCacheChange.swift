@@ -9,6 +9,10 @@ public struct PrefixCacheChange: Sendable, Hashable, CustomStringConvertible {
         case stored
         /// The key left the cache.
         case removed
+        /// The key's page left the hot pool for a lower tier; the key is still held.
+        case demoted
+        /// The key, held in a lower tier, is hot again.
+        case promoted
     }
 
     /// Position of this event in the worker's event stream, starting at 1.
@@ -25,6 +29,6 @@ public struct PrefixCacheChange: Sendable, Hashable, CustomStringConvertible {
         self.key = key
     }
 
-    /// `#N stored|removed KEY`.
+    /// `#N stored|removed|demoted|promoted KEY`.
     public var description: String { "#\(sequenceNumber) \(kind.rawValue) \(key)" }
 }
