@@ -22,6 +22,9 @@ struct PendingRequest: Sendable, Equatable {
         /// A `PullPages` fetching `batch` from the peer, `remaining` to follow; `heldBelow` are the
         /// keys the lower tiers held when the pull began.
         case pullBatch(PullPages, batch: [PrefixKey], remaining: [PrefixKey], heldBelow: Set<PrefixKey>)
+        /// An `AdoptShard` fetching the shard from its source; `received` is what came so far (nil
+        /// before the first answer).
+        case adopt(AdoptShard, received: ShardTransfer?)
     }
 
     /// The id of the request, which its answer carries.
@@ -37,6 +40,7 @@ struct PendingRequest: Sendable, Equatable {
         case .contains: .pageContains
         case .prefetch: .prefetchPages
         case .pullPresence, .pullBatch: .pullPages
+        case .adopt: .adoptShard
         }
     }
 }

@@ -202,6 +202,10 @@ struct WorkerInstance: Sendable {
             return pull(body, requestID: id)
         case .prefetchPages(let body):
             return try prefetch(body.keys, requestID: id)
+        case .shardExport(let body):
+            return try exportShard(body, requestID: id)
+        case .adoptShard(let body):
+            return try adoptShard(body, requestID: id)
         case .snapshotRequest:
             return reply(id, .snapshotReply(snapshot()))
         case .statsRequest:
@@ -218,7 +222,8 @@ struct WorkerInstance: Sendable {
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
             .decodeReply,
-            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
+            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply,
+            .adoptShardReply, .shardExportReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }
@@ -263,7 +268,9 @@ struct WorkerInstance: Sendable {
             try put(received, effects: &effects)
             countReceivedFromPeer(received)
             return pullNext(body, requestID: id, wanted: remaining, heldBelow: below)
-        case (.open, _), (.get, _), (.prefetch, _), (.contains, _), (.pullPresence, _), (.pullBatch, _):
+        case let (.adopt(body, received), .peerShard(answer)):
+            return try adoptShard(body, requestID: id, received: received, answer: answer, effects: &effects)
+        case (.open, _), (.get, _), (.prefetch, _), (.contains, _), (.pullPresence, _), (.pullBatch, _), (.adopt, _):
             throw .internal("the answer the \(pending.messageType) waited for is of another kind")
         }
     }

@@ -69,9 +69,10 @@ final class WorkerServer: Service, Sendable {
                     return error
                 }
                 guard let (identity, request) = await decode(frames) else { continue }
-                if case .pullPages = request.message {
+                switch request.message {
+                case .pullPages, .adoptShard:
                     pulls.addTask { [self] in await serve(request, from: identity) }
-                } else {
+                default:
                     await serve(request, from: identity)
                 }
             }
