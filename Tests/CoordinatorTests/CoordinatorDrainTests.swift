@@ -248,4 +248,27 @@ struct CoordinatorDrainTests {
                 == [.closeSequence(CloseSequence(sequenceID: a, commit: false))]
         )
     }
+
+    @Test("a drained worker whose deregistration comes before its Drain's acknowledgement has completed its drain")
+    func deregistrationBeforeAck() throws {
+        var (harness, a, _) = try Self.cluster()
+        let adoption = try #require(Self.adoptions(in: Self.startDrain(&harness)).first)
+        let moved = harness.fromWorker(
+            2,
+            adoption.1.requestID,
+            .adoptShardReply(AdoptShardReply(sequenceID: a, length: 8, pages: 2, bytes: 10))
+        )
+        let pull = try #require(
+            CoordinatorHarness.sent(to: 2, in: moved).first { envelope in
+                if case .pullPages = envelope.message { true } else { false }
+            }
+        )
+        let pulled = harness.fromWorker(2, pull.requestID, .pullPagesReply(PullPagesReply(pulled: [true, true])))
+        #expect(CoordinatorHarness.sent(to: 1, in: pulled).map(\.message) == [.drain(Drain(workerID: 1))])
+        _ = harness.fromLink(1, .deregisterWorker(DeregisterWorker(workerID: 1)))
+        #expect(harness.instance.state(of: WorkerID(1)) == .left)
+        #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(2)])
+        #expect(Spill.counter("cluster.drains.completed", &harness) == 1)
+        #expect(Spill.counter("cluster.sequences.failed", &harness) == 0)
+    }
 }

@@ -33,9 +33,11 @@ extension CoordinatorInstance {
             return
         }
         registry[slot].state = .draining
-        drains[worker] = DrainProgress(worker: worker, slot: slot)
+        var progress = DrainProgress(worker: worker, slot: slot)
+        progress.queue = sequences.sequences(on: worker)
+        drains[worker] = progress
         counters.drainsStarted += 1
-        out.append(.notice(.drainStarted(worker, sequences: sequences.sequences(on: worker).count)))
+        out.append(.notice(.drainStarted(worker, sequences: progress.queue.count)))
         out.append(.answerClient(client, Envelope(requestID: requestID, message: .ack(Ack()))))
     }
 
@@ -103,9 +105,14 @@ extension CoordinatorInstance {
             switch drain.stage {
             case .moving:
                 startMoves(&drain, at: now, into: &out)
-                guard drain.moves.isEmpty, nextSequenceToMove(drain) == nil else {
+                guard drain.moves.isEmpty else {
                     drains[worker] = drain
                     return
+                }
+                if let id = nextSequenceToMove(&drain, rescan: true) {
+                    // Found by a last read of the table: it moves before the pull.
+                    drain.queue.insert(id, at: 0)
+                    continue
                 }
                 drain.stage = pullStage(drain)
             case .pulling(let target, let remaining, awaiting: false):
@@ -162,9 +169,11 @@ extension CoordinatorInstance {
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
-        while drain.moves.count < max(1, configuration.drainMovesInFlight), let id = nextSequenceToMove(drain),
-            let record = sequences[id], let shard = record.shards.first(where: { $0.worker == drain.worker })
+        while drain.moves.count < max(1, configuration.drainMovesInFlight),
+            let id = nextSequenceToMove(&drain, rescan: false)
         {
+            guard let record = sequences[id], let shard = record.shards.first(where: { $0.worker == drain.worker })
+            else { continue }
             drain.moves[id] = ShardMove(sequenceID: id, namespace: record.namespace, start: shard.start)
         }
         let waiting = drain.moves.values.filter { $0.state == .waitingForIdle }.map(\.sequenceID).sorted()
@@ -194,11 +203,23 @@ extension CoordinatorInstance {
         }
     }
 
-    /// The next open sequence with a shard on the drained worker that has not moved or tried to.
-    private func nextSequenceToMove(_ drain: DrainProgress) -> UInt64? {
-        sequences.sequences(on: drain.worker).first {
+    /// The next open sequence with a shard on the drained worker that has not moved or tried to,
+    /// taken from the drain's queue; with `rescan`, when the queue has run out, the table is read
+    /// again for sequences whose open on the worker was answered meanwhile.
+    private func nextSequenceToMove(_ drain: inout DrainProgress, rescan: Bool) -> UInt64? {
+        while let id = drain.queue.first {
+            drain.queue.removeFirst()
+            if drain.moves[id] == nil, !drain.settled.contains(id), let record = sequences[id], record.phase == .open,
+                record.hasShard(on: drain.worker)
+            {
+                return id
+            }
+        }
+        guard rescan else { return nil }
+        drain.queue = sequences.sequences(on: drain.worker).filter {
             drain.moves[$0] == nil && !drain.settled.contains($0) && sequences[$0]?.phase == .open
         }
+        return drain.queue.isEmpty ? nil : drain.queue.removeFirst()
     }
 
     /// Chooses a target for `move` as a spill does (live compute workers without a shard of the
@@ -292,6 +313,9 @@ extension CoordinatorInstance {
                 out.append(.notice(.drainEnded(drained, reason: "the worker answered \(other.type) to its Drain")))
             case .refused(let error):
                 out.append(.notice(.drainEnded(drained, reason: "the worker refused its Drain: \(error.message)")))
+            case .lost where registry.slot(of: drained).map({ registry[$0].state == .left }) == true:
+                // Its deregistration, on the other connection, came before the acknowledgement.
+                counters.drainsCompleted += 1
             case .lost(let reason):
                 out.append(.notice(.drainEnded(drained, reason: "the worker's Drain was lost: \(reason)")))
             }

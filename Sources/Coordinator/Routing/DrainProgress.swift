@@ -19,6 +19,10 @@ struct DrainProgress: Sendable {
     let slot: Int
     /// Where it stands.
     var stage = Stage.moving
+    /// Sequences with a shard on the worker still to move, in the order they will be tried; taken
+    /// from the sequence table when the drain starts, and again whenever it and the moves run out
+    /// (for sequences whose open on the worker was answered meanwhile).
+    var queue: [UInt64] = []
     /// Moves under way, by sequence id.
     var moves: [UInt64: ShardMove] = [:]
     /// Sequences whose move has ended, moved or not: they are not tried again.
