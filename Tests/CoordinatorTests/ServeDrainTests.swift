@@ -46,16 +46,50 @@ struct ServeDrainTests {
         return answer
     }
 
-    /// A query of layer 1 without k and v (it changes nothing): attention over every token the
-    /// sequence holds, the same bits whenever its pages are the same.
-    static func probe(_ cluster: ServedCluster, _ id: UInt64, spec: ModelSpec) async throws -> AttentionOutput {
-        var random = SplitMix64(seed: 900 + id % 1000)
+    /// A query of layer 1 without k and v (it changes nothing), drawn from `seed`: attention over
+    /// every token the sequence holds, the same bits whenever its pages are the same.
+    static func probe(
+        _ cluster: ServedCluster,
+        _ id: UInt64,
+        seed: UInt64,
+        spec: ModelSpec
+    ) async throws
+        -> AttentionOutput
+    {
+        var random = SplitMix64(seed: 900 + seed)
         let q = random.floats(spec.queryHeads * spec.headDim, in: -4..<4)
         return try await cluster.client.decode(
             layer: 1,
             entries: [Decode.Entry(sequenceID: id, queryTokens: 1)],
             input: AttentionInput(q: EndToEnd.tensor(q, [1, spec.queryHeads, spec.headDim]), k: nil, v: nil)
         )
+    }
+
+    /// One decode step (every layer) of original `index` and of its twin with the same rows from
+    /// `random[index]`; each answer is checked against the reference and the pair against each
+    /// other (bit for bit). Returns whether the pair answered the same bits.
+    static func stepPair(
+        _ cluster: ServedCluster,
+        _ index: Int,
+        originals: inout [ServedSequence],
+        twins: inout [ServedSequence],
+        random: inout [SplitMix64],
+        spec: ModelSpec
+    ) async throws -> Bool {
+        var same = true
+        for layer in 0..<spec.layers {
+            var twinRandom = random[index]
+            let a = try await Self.decodeOne(
+                cluster,
+                &originals[index],
+                layer: layer,
+                spec: spec,
+                random: &random[index]
+            )
+            let b = try await Self.decodeOne(cluster, &twins[index], layer: layer, spec: spec, random: &twinRandom)
+            same = same && a == b
+        }
+        return same
     }
 
     @Test(
@@ -79,53 +113,66 @@ struct ServeDrainTests {
                 try await EndToEnd.openAndPrefill(cluster, namespace: "b", tokens: tokens, spec: spec, random: &second)
             )
         }
-        // Two decode steps on every sequence, the same rows for each pair.
+        // Two decode steps on every pair, the same rows for original and twin.
+        var random = originals.indices.map { SplitMix64(seed: 500 + UInt64($0)) }
         for index in originals.indices {
-            var first = SplitMix64(seed: 500 + UInt64(index))
-            var second = SplitMix64(seed: 500 + UInt64(index))
             for _ in 0..<2 {
-                for layer in 0..<spec.layers {
-                    let a = try await Self.decodeOne(
+                #expect(
+                    try await Self.stepPair(
                         cluster,
-                        &originals[index],
-                        layer: layer,
-                        spec: spec,
-                        random: &first
+                        index,
+                        originals: &originals,
+                        twins: &twins,
+                        random: &random,
+                        spec: spec
                     )
-                    let b = try await Self.decodeOne(cluster, &twins[index], layer: layer, spec: spec, random: &second)
-                    #expect(a == b)
-                }
+                )
             }
         }
         // The worker to drain holds the most originals whose twin is elsewhere.
-        let candidates = Dictionary(
+        let apart = Dictionary(
             grouping: originals.indices.filter { originals[$0].worker != twins[$0].worker },
             by: { originals[$0].worker }
         )
-        let (drained, movingIndices) = try #require(
-            candidates.max { ($0.value.count, $1.key) < ($1.value.count, $0.key) },
+        let (drained, movingOriginals) = try #require(
+            apart.max { ($0.value.count, $1.key) < ($1.value.count, $0.key) },
             "no original lies apart from its twin: \(originals.map(\.worker)) / \(twins.map(\.worker))"
         )
-        let moving = originals.indices.filter { originals[$0].worker == drained }
-        let onDrained = moving.count + twins.filter { $0.worker == drained }.count
+        let onDrained = (originals + twins).filter { $0.worker == drained }.count
         #expect(try await cluster.stats()["worker.\(drained).sequences"] == UInt64(onDrained))
 
-        let all = originals + twins
+        // Pairs with an even index take decode steps during the drain (held while they move, then
+        // served on their new worker); the others are probed without changing them.
+        let stepped = originals.indices.filter { $0 % 2 == 0 }
+        let probed = (originals.indices.filter { $0 % 2 == 1 }).flatMap { [originals[$0], twins[$0]] }
         var before: [UInt64: AttentionOutput] = [:]
-        for sequence in all { before[sequence.id] = try await Self.probe(cluster, sequence.id, spec: spec) }
+        for sequence in probed {
+            before[sequence.id] = try await Self.probe(cluster, sequence.id, seed: sequence.id, spec: spec)
+        }
 
-        // The drain, with queries on every sequence made all along it.
         let command = try BuiltExecutable.coordinator.launch(arguments: [
             "drain", "--coordinator", cluster.clientEndpoint, "--worker", "\(drained)", "--wait", "--timeout", "60",
         ])
-        var duringDrain = 0
-        var mismatches: [UInt64] = []
+        var answeredDuringDrain = 0
+        var differing: [String] = []
         let deadline = ContinuousClock.now + .seconds(90)
         while command.exit == nil, ContinuousClock.now < deadline {
-            for sequence in all {
-                let answer = try await Self.probe(cluster, sequence.id, spec: spec)
-                if answer != before[sequence.id] { mismatches.append(sequence.id) }
-                duringDrain += 1
+            for index in stepped {
+                let same = try await Self.stepPair(
+                    cluster,
+                    index,
+                    originals: &originals,
+                    twins: &twins,
+                    random: &random,
+                    spec: spec
+                )
+                if !same { differing.append("step of pair \(index)") }
+                answeredDuringDrain += 2 * spec.layers
+            }
+            for sequence in probed {
+                let answer = try await Self.probe(cluster, sequence.id, seed: sequence.id, spec: spec)
+                if answer != before[sequence.id] { differing.append("probe of sequence \(sequence.id)") }
+                answeredDuringDrain += 1
             }
         }
         let exit = try #require(
@@ -134,8 +181,8 @@ struct ServeDrainTests {
         )
         #expect(exit == .exited(0), "\(command.diagnostics)")
         #expect(command.standardOutput.contains("worker \(drained) left"), "\(command.diagnostics)")
-        #expect(mismatches.isEmpty, "answers during the drain differ for sequences \(mismatches)")
-        #expect(duringDrain >= all.count)
+        #expect(differing.isEmpty, "answers during the drain differ: \(differing)")
+        #expect(answeredDuringDrain > 0)
 
         // Every sequence left the drained worker, which deregistered and exited 0.
         let stats = try await cluster.stats()
@@ -145,34 +192,39 @@ struct ServeDrainTests {
         #expect(stats["cluster.drain.stayed"] == 0)
         #expect((stats["cluster.drain.bytes"] ?? 0) > 0)
         #expect(stats["cluster.sequences.failed"] == 0)
+        #expect(stats["cluster.sequences"] == UInt64(originals.count + twins.count))
         let worker = try #require(cluster.workers[drained])
         let workerExit = worker.process.waitForExit(within: .seconds(20))
         #expect(workerExit == .exited(0), "\(worker.process.diagnostics)")
 
-        // After the move: the same bits as before it, then decode steps bit-identical to the twins'
-        // and equal to the reference.
-        for sequence in all {
-            let after = try await Self.probe(cluster, sequence.id, spec: spec)
+        // After the move: the probed sequences answer the bits they answered before it; every
+        // original answers its twin's bits, for the same query and for further decode steps, which
+        // also match the reference.
+        for sequence in probed {
+            let after = try await Self.probe(cluster, sequence.id, seed: sequence.id, spec: spec)
             #expect(after == before[sequence.id], "sequence \(sequence.id)")
         }
-        for index in movingIndices {
-            var first = SplitMix64(seed: 800 + UInt64(index))
-            var second = SplitMix64(seed: 800 + UInt64(index))
-            for _ in 0..<2 {
-                for layer in 0..<spec.layers {
-                    let a = try await Self.decodeOne(
-                        cluster,
-                        &originals[index],
-                        layer: layer,
-                        spec: spec,
-                        random: &first
-                    )
-                    let b = try await Self.decodeOne(cluster, &twins[index], layer: layer, spec: spec, random: &second)
-                    #expect(a == b, "sequence \(originals[index].id) and its twin differ after the move")
-                }
-            }
+        for index in originals.indices {
+            let original = try await Self.probe(cluster, originals[index].id, seed: UInt64(index), spec: spec)
+            let twin = try await Self.probe(cluster, twins[index].id, seed: UInt64(index), spec: spec)
+            #expect(original == twin, "pair \(index)")
         }
-        for sequence in all { try await cluster.client.close(sequenceID: sequence.id, commit: false) }
+        for index in movingOriginals + stepped {
+            #expect(
+                try await Self.stepPair(
+                    cluster,
+                    index,
+                    originals: &originals,
+                    twins: &twins,
+                    random: &random,
+                    spec: spec
+                ),
+                "pair \(index) differs after the move"
+            )
+        }
+        for sequence in originals + twins {
+            try await cluster.client.close(sequenceID: sequence.id, commit: false)
+        }
         #expect(try await cluster.stats()["cluster.sequences"] == 0)
         await cluster.stop()
     }
