@@ -16,7 +16,8 @@ struct OperatorCommandTests {
             "cluster.workers": 2, "cluster.workers.live": 1, "cluster.workers.draining": 1, "cluster.sequences": 3,
             "cluster.hit_rate_permille": 250, "cluster.drain.moved": 4, "cluster.drain.bytes": 9000,
             "worker.7.state": 0, "worker.7.pages.hot": 12, "worker.7.sequences": 3, "worker.7.hit_rate_permille": 500,
-            "worker.7.heartbeat_age_ms": 140, "worker.12.state": 1, "worker.12.pages.disk": 5,
+            "worker.7.heartbeat_age_ms": 140, "worker.7.evictable_pages": 6, "worker.7.received.pages": 9,
+            "worker.12.state": 1, "worker.12.pages.disk": 5,
         ]
         let status = ClusterStatus(counters: counters)
         #expect(status.workers.map(\.id) == [7, 12])
@@ -24,6 +25,8 @@ struct OperatorCommandTests {
         #expect(status.workers[0].pagesHot == 12)
         #expect(status.workers[0].hitRate == 0.5)
         #expect(status.workers[1].pagesDisk == 5)
+        #expect(status.workers[0].evictablePages == 6)
+        #expect(status.workers[0].receivedPages == 9)
         let lines = status.table.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("worker  state"))
         #expect(lines[1].hasPrefix("7 ") && lines[1].contains("live") && lines[1].contains("50.0%"))

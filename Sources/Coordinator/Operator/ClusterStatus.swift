@@ -22,16 +22,17 @@ public struct ClusterStatus: Sendable, Hashable {
     /// A table of the workers, then the totals, for a person to read.
     public var table: String {
         let header = [
-            "worker", "state", "hot", "compressed", "disk", "remote", "sequences", "live", "free", "load",
-            "hit_rate", "placements", "heartbeat",
+            "worker", "state", "hot", "compressed", "disk", "remote", "sequences", "live", "free", "evictable",
+            "load", "hit_rate", "placements", "received", "heartbeat",
         ]
         var rows = [header]
         for worker in workers {
             rows.append([
                 String(worker.id), worker.state, String(worker.pagesHot), String(worker.pagesCompressed),
                 String(worker.pagesDisk), String(worker.pagesRemote), String(worker.sequences),
-                String(worker.liveSequences), String(worker.freePages), String(worker.loadTokens),
-                Self.percent(worker.hitRate), String(worker.placements), "\(worker.heartbeatAgeMilliseconds) ms",
+                String(worker.liveSequences), String(worker.freePages), String(worker.evictablePages),
+                String(worker.loadTokens), Self.percent(worker.hitRate), String(worker.placements),
+                String(worker.receivedPages), "\(worker.heartbeatAgeMilliseconds) ms",
             ])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

@@ -19,6 +19,8 @@ public struct WorkerStatus: Sendable, Hashable, Codable {
     public var liveSequences: UInt64
     /// Free hot pages its last heartbeat reported.
     public var freePages: UInt64
+    /// Hot pages holding cached pages no sequence uses, as its last heartbeat reported.
+    public var evictablePages: UInt64
     /// Its decode load in KV tokens.
     public var loadTokens: UInt64
     /// Cached prompt tokens per prompt token of the sequences opened on it.
@@ -27,6 +29,10 @@ public struct WorkerStatus: Sendable, Hashable, Codable {
     public var placements: UInt64
     /// Milliseconds since its last heartbeat or registration.
     public var heartbeatAgeMilliseconds: UInt64
+    /// KV pages it received from other workers (pulls, adopted shards).
+    public var receivedPages: UInt64
+    /// Their bytes as they travelled (the page encoding).
+    public var receivedBytesEncoded: UInt64
 
     /// The names of the worker state codes (`worker.<id>.state`).
     static let stateNames = ["live", "draining", "dead", "left"]
@@ -45,9 +51,12 @@ public struct WorkerStatus: Sendable, Hashable, Codable {
         sequences = value("sequences")
         liveSequences = value("live_sequences")
         freePages = value("free_pages")
+        evictablePages = value("evictable_pages")
         loadTokens = value("load_tokens")
         hitRate = Double(value("hit_rate_permille")) / 1000
         placements = value("placements")
         heartbeatAgeMilliseconds = value("heartbeat_age_ms")
+        receivedPages = value("received.pages")
+        receivedBytesEncoded = value("received.bytes_encoded")
     }
 }
