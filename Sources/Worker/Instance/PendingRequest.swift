@@ -4,8 +4,8 @@ import CacheProtocol
 /// and the shell hands it back with the answer (`WorkerInstance.resume(_:with:)`). It holds all the
 /// instance needs to go on, so the instance keeps no table of requests in flight: a pending
 /// request the shell drops leaves nothing behind. The instance checks its state again when the
-/// answer comes, since other requests (a `PullPages` is served beside the others) may have changed
-/// it meanwhile.
+/// answer comes, since other requests (a `PullPages` or an `AdoptShard` is served beside the
+/// others) may have changed it meanwhile.
 struct PendingRequest: Sendable, Equatable {
     /// Where a waiting request stands.
     enum Step: Sendable, Equatable {

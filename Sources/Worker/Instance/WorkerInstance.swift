@@ -21,10 +21,11 @@ import Kernels
 ///
 /// **Requests that need data from elsewhere are two-phase.** An `OpenSequence` whose leading pages
 /// lie below the hot pool, a `PageGet` or `PrefetchPages` of such pages, a `PageContains` of keys
-/// that are not hot, and a `PullPages` return a directive that asks (`fetchFromLowerTiers`,
-/// `askLowerTiersContain`, `fetchFromPeer`) and carries a `PendingRequest`; the shell performs it
-/// and hands the answer back with `resume(_:with:)`, which finishes the request or asks again (a
-/// pull asks the tiers, then the peer batch by batch). Only what the instance knows to be below
+/// that are not hot, a `PullPages` and an `AdoptShard` return a directive that asks
+/// (`fetchFromLowerTiers`, `askLowerTiersContain`, `fetchFromPeer`, `exportFromPeer`) and carries a
+/// `PendingRequest`; the shell performs it and hands the answer back with `resume(_:with:)`, which
+/// finishes the request or asks again (a pull asks the tiers, then the peer batch by batch; an
+/// adoption asks the shard's source run by run). Only what the instance knows to be below
 /// the hot pool is fetched: every key enters the lower tiers through a `demote` directive or the
 /// adoption at start, so `SequenceManager` knows them all.
 ///
