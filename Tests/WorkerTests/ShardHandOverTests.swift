@@ -202,4 +202,32 @@ struct ShardHandOverTests {
         // The source still holds its shard, unchanged.
         #expect(try source.manager.sequence(SequenceID(rawValue: 42)).layerLengths == [9, 9])
     }
+
+    @Test("a run ends once its encoded pages reach the byte bound, with at least one page")
+    func runByteBound() throws {
+        var source = try Kit.instance(pages: 16)
+        var random = SplitMix64(seed: 6)
+        try Self.open(&source, id: 42, tokens: [1, 2, 3])
+        _ = try Kit.fill(&source, 42, rows: 10, random: &random)
+        for first in UInt32(0)..<3 {
+            let request = ShardExport(sequenceID: 42, namespace: "ns", shardStart: 0, firstPage: first)
+            let directives = try source.exportShard(request, requestID: 1, runBytes: 1)
+            guard case .shardExportReply(let reply)? = Kit.replies(directives).last?.message else {
+                Issue.record("no ShardExportReply: \(directives)")
+                return
+            }
+            #expect(reply.firstPage == first)
+            #expect(reply.totalPages == 3)
+            #expect(reply.pages.count == 1)
+        }
+        let whole = try source.exportShard(
+            ShardExport(sequenceID: 42, namespace: "ns", shardStart: 0, firstPage: 0),
+            requestID: 1
+        )
+        guard case .shardExportReply(let reply)? = Kit.replies(whole).last?.message else {
+            Issue.record("no ShardExportReply: \(whole)")
+            return
+        }
+        #expect(reply.pages.count == 3)
+    }
 }

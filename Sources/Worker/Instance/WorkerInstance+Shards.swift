@@ -3,10 +3,21 @@ import CacheProtocol
 /// Shard hand-over during a drain: serving a shard to the worker adopting it (`ShardExport`) and
 /// adopting one from its source (`AdoptShard`, two-phase: the pages come from the peer).
 extension WorkerInstance {
-    /// Answers a `ShardExport`: the shard's block-table state and up to
-    /// `WireLimits.maxPagesPerRequest` of its pages from `firstPage`, encoded with the page codec.
-    /// The shard must be open here with the namespace and start asked for.
-    mutating func exportShard(_ body: ShardExport, requestID: UInt64) throws(ServiceError) -> [WorkerDirective] {
+    /// Encoded bytes after which an export's run ends (it carries at least one page): 64 MiB, an
+    /// eighth of the protocol's largest message, so that a run of large pages still fits one
+    /// answer and crosses the network well within a peer request's 5 s.
+    static let shardExportRunBytes = 64 << 20
+
+    /// Answers a `ShardExport`: the shard's block-table state and a run of its pages from
+    /// `firstPage`, encoded with the page codec: at most `WireLimits.maxPagesPerRequest` pages, and
+    /// no page after the run's encoded bytes reach `limit` (`shardExportRunBytes`). The shard must be open here with the namespace and start
+    /// asked for. Requests are served one at a time, so the shard is never in the middle of a step
+    /// while it is read.
+    mutating func exportShard(
+        _ body: ShardExport,
+        requestID: UInt64,
+        runBytes limit: Int = WorkerInstance.shardExportRunBytes
+    ) throws(ServiceError) -> [WorkerDirective] {
         try requireCompute(.shardExport)
         let (id, shard, state) = try lookUp(body.sequenceID)
         guard shard.namespace == body.namespace, shard.start == Int(body.shardStart) else {
@@ -17,18 +28,20 @@ extension WorkerInstance {
         guard first <= total else {
             throw .badRequest("sequence \(body.sequenceID): first page \(first) is past its \(total) pages")
         }
-        let range = first..<min(total, first + WireLimits.maxPagesPerRequest)
-        let raw: [[UInt8]]
-        do throws(StorageError) {
-            raw = try manager.exportPages(of: id, range: range)
-        } catch {
-            throw ServiceError(error)
-        }
         var pages: [[UInt8]] = []
-        pages.reserveCapacity(raw.count)
-        for bytes in raw {
+        var runBytes = 0
+        for index in first..<min(total, first + WireLimits.maxPagesPerRequest) {
+            guard runBytes < limit else { break }
+            let bytes: [UInt8]
+            do throws(StorageError) {
+                bytes = try manager.exportPage(of: id, at: index)
+            } catch {
+                throw ServiceError(error)
+            }
             do throws(PageCodecError) {
-                pages.append(codec.encode(try RawPage(layout: layout, bytes: bytes)))
+                let encoded = codec.encode(try RawPage(layout: layout, bytes: bytes))
+                runBytes += encoded.count
+                pages.append(encoded)
             } catch {
                 throw .internal("sequence \(body.sequenceID): a page of \(bytes.count) bytes: \(error)")
             }

@@ -215,16 +215,13 @@ public struct SequenceManager: Sendable {
         return directives
     }
 
-    /// The canonical bytes of pages `range` of sequence `id`'s block table (a shard handed over).
-    public func exportPages(of id: SequenceID, range: Range<Int>) throws(StorageError) -> [[UInt8]] {
+    /// The canonical bytes of page `index` of sequence `id`'s block table (a shard handed over).
+    public func exportPage(of id: SequenceID, at index: Int) throws(StorageError) -> [UInt8] {
         let state = try sequence(id)
-        guard range.lowerBound >= 0, range.upperBound <= state.pages.count else {
-            throw .shapeMismatch(what: "exported pages", expected: state.pages.count, actual: range.upperBound)
+        guard state.pages.indices.contains(index) else {
+            throw .shapeMismatch(what: "exported page index", expected: state.pages.count, actual: index)
         }
-        var out: [[UInt8]] = []
-        out.reserveCapacity(range.count)
-        for index in range { out.append(try store.exportPage(state.pages[index])) }
-        return out
+        return try store.exportPage(state.pages[index])
     }
 
     /// Brings a page into the hot cache under `key` from elsewhere (a lower tier, a peer), as an
