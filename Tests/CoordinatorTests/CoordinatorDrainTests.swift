@@ -271,4 +271,40 @@ struct CoordinatorDrainTests {
         #expect(Spill.counter("cluster.drains.completed", &harness) == 1)
         #expect(Spill.counter("cluster.sequences.failed", &harness) == 0)
     }
+
+    @Test(
+        "a batch naming a moving sequence is held whole, later requests on its sequences are held behind it, and all are sent in arrival order after the move"
+    )
+    func heldRequestsKeepTheirOrder() throws {
+        var (harness, a, _) = try Self.cluster()
+        let (b, bWorker) = try harness.open(CoordinatorHarness.tokens(pages: 1, first: 700))
+        #expect(bWorker == 2)
+        let adoption = try #require(Self.adoptions(in: Self.startDrain(&harness)).first)
+        #expect(adoption.2.sequenceID == a)
+
+        let (batch, _, _) = try Routing.decode([(a, 1), (b, 1)])
+        let (alone, _, _) = try Routing.decode([(b, 1)])
+        let close = Message.closeSequence(CloseSequence(sequenceID: a, commit: true))
+        for message in [Message.decode(batch), .decode(alone), close] {
+            let (_, directives) = harness.fromClient(message)
+            #expect(CoordinatorHarness.workerSends(in: directives).isEmpty, "\(message.type) was not held")
+        }
+        // A request on a sequence no held request names is served at once.
+        let (_, unrelated) = harness.fromClient(.truncate(Truncate(sequenceID: 12345, length: 0)))
+        #expect(
+            CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: unrelated).first)
+                == .unknownSequence
+        )
+
+        let moved = harness.fromWorker(
+            2,
+            adoption.1.requestID,
+            .adoptShardReply(AdoptShardReply(sequenceID: a, length: 8, pages: 2, bytes: 10))
+        )
+        let toNew = CoordinatorHarness.sent(to: 2, in: moved).map(\.message)
+        let order = [Message.decode(batch), .decode(alone), close].map { message in toNew.firstIndex(of: message) }
+        #expect(order.allSatisfy { $0 != nil }, "\(toNew.map(\.type))")
+        #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
+        #expect(Spill.counter("cluster.drain.held", &harness) == 3)
+    }
 }
