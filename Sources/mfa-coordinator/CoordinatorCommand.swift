@@ -6,7 +6,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mfa-coordinator",
         abstract: "MFA Cluster coordinator and operator tools.",
-        subcommands: [ServeCommand.self, RunCommand.self, AttentionCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, DrainCommand.self, StatusCommand.self, RunCommand.self, AttentionCommand.self,
+            BenchCommand.self,
+        ]
     )
 
     /// Parses the command line and runs the chosen command. A usage error (unknown option, missing

@@ -146,6 +146,57 @@ struct MalformedInputTests {
         }
     }
 
+    /// The fields of a `ShardExportReply` before its layer lengths.
+    static func shardExportHead(_ writer: inout WireWriter, totalPages: UInt32, firstPage: UInt32) {
+        writer.write(UInt64(7))
+        writer.write("t")
+        writer.write(UInt32(0))
+        writer.write(totalPages)
+        writer.write(firstPage)
+    }
+
+    @Test func shardExportReplyLimits() {
+        let layers = Self.body {
+            Self.shardExportHead(&$0, totalPages: 1, firstPage: 0)
+            $0.write(UInt32(WireLimits.maxLayers + 1))
+        }
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "layer lengths",
+                value: UInt64(WireLimits.maxLayers + 1),
+                limit: UInt64(WireLimits.maxLayers)
+            )
+        ) {
+            try Envelope(frames: [Self.frame0(type: MessageType.shardExportReply.rawValue, body: layers)])
+        }
+        let pages = Self.body {
+            Self.shardExportHead(&$0, totalPages: 5000, firstPage: 0)
+            $0.write([UInt32]())
+            $0.write([PrefixKey]())
+            $0.write(UInt32(WireLimits.maxPagesPerRequest + 1))
+        }
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "pages",
+                value: UInt64(WireLimits.maxPagesPerRequest + 1),
+                limit: UInt64(WireLimits.maxPagesPerRequest)
+            )
+        ) {
+            try Envelope(frames: [Self.frame0(type: MessageType.shardExportReply.rawValue, body: pages)])
+        }
+        let pastTheEnd = Self.body {
+            Self.shardExportHead(&$0, totalPages: 2, firstPage: 1)
+            $0.write([UInt32(3)])
+            $0.write([PrefixKey]())
+            $0.write(UInt32(2))
+        }
+        #expect(throws: WireError.inconsistent("pages 1..<3 run past the 2 pages")) {
+            try Envelope(
+                frames: [Self.frame0(type: MessageType.shardExportReply.rawValue, bulk: 2, body: pastTheEnd), [1], [2]]
+            )
+        }
+    }
+
     @Test func countWithinTheLimitButBeyondTheBytes() {
         let body = Self.body {
             $0.write(UInt64(0))

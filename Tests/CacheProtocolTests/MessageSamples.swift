@@ -126,6 +126,30 @@ enum MessageSamples {
             .decodeReply(DecodeReply(layer: u32(), result: try output(rows: rows))),
             .truncate(Truncate(sequenceID: u64(), length: u32())),
             .closeSequence(CloseSequence(sequenceID: u64(), commit: Bool.random(using: &rng))),
+            .adoptShard(
+                AdoptShard(
+                    sequenceID: u64(),
+                    namespace: text(size % 40),
+                    shardStart: u32(),
+                    peerEndpoint: "tcp://127.0.0.1:\(size + 7200)"
+                )
+            ),
+            .adoptShardReply(AdoptShardReply(sequenceID: u64(), length: u32(), pages: u32(), bytes: u64())),
+            .shardExport(
+                ShardExport(sequenceID: u64(), namespace: text(size % 40), shardStart: u32(), firstPage: u32())
+            ),
+            .shardExportReply(
+                ShardExportReply(
+                    sequenceID: u64(),
+                    namespace: text(size % 40),
+                    shardStart: u32(),
+                    totalPages: UInt32(size + 3),
+                    firstPage: 3,
+                    layerLengths: (0..<spec.layers).map { _ in u32() },
+                    keys: keys(size),
+                    pages: pages.map(\.bytes)
+                )
+            ),
             .pagePut(PagePut(pages: pages)),
             .pageGet(PageGet(keys: keys(size))),
             .pageGetReply(PageGetReply(pages: pages)),

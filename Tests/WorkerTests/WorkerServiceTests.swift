@@ -14,6 +14,9 @@ private struct StaticPeers: PagePeers {
         guard endpoint == "tcp://peer:1" else { throw .unavailable("no peer at \(endpoint)") }
         return keys.compactMap { pages[$0] }
     }
+    func exportShard(from endpoint: String, request: ShardExport) async throws(ServiceError) -> ShardExportReply {
+        throw .unavailable("no shard of sequence \(request.sequenceID) at \(endpoint)")
+    }
 }
 
 /// A `PagePeers` that holds every fetch until the test opens it, and tells the test when one has
@@ -35,6 +38,10 @@ private actor GatedPeers: PagePeers {
         arrivalWaiter = nil
         if !opened { await withCheckedContinuation { fetchers.append($0) } }
         return keys.compactMap { pages[$0] }
+    }
+
+    func exportShard(from endpoint: String, request: ShardExport) async throws(ServiceError) -> ShardExportReply {
+        throw .unavailable("no shard of sequence \(request.sequenceID) at \(endpoint)")
     }
 
     /// Returns once a fetch has arrived.

@@ -33,6 +33,14 @@ public enum Message: Sendable, Hashable {
     case truncate(Truncate)
     /// A `CloseSequence`.
     case closeSequence(CloseSequence)
+    /// An `AdoptShard`.
+    case adoptShard(AdoptShard)
+    /// An `AdoptShardReply`.
+    case adoptShardReply(AdoptShardReply)
+    /// A `ShardExport`.
+    case shardExport(ShardExport)
+    /// A `ShardExportReply`.
+    case shardExportReply(ShardExportReply)
     /// A `PagePut`.
     case pagePut(PagePut)
     /// A `PageGet`.
@@ -89,6 +97,10 @@ public enum Message: Sendable, Hashable {
         case .decodeReply: .decodeReply
         case .truncate: .truncate
         case .closeSequence: .closeSequence
+        case .adoptShard: .adoptShard
+        case .adoptShardReply: .adoptShardReply
+        case .shardExport: .shardExport
+        case .shardExportReply: .shardExportReply
         case .pagePut: .pagePut
         case .pageGet: .pageGet
         case .pageGetReply: .pageGetReply
@@ -129,6 +141,10 @@ public enum Message: Sendable, Hashable {
         case .decodeReply(let body): body
         case .truncate(let body): body
         case .closeSequence(let body): body
+        case .adoptShard(let body): body
+        case .adoptShardReply(let body): body
+        case .shardExport(let body): body
+        case .shardExportReply(let body): body
         case .pagePut(let body): body
         case .pageGet(let body): body
         case .pageGetReply(let body): body
@@ -173,6 +189,10 @@ public enum Message: Sendable, Hashable {
         case .decodeReply: .decodeReply(try DecodeReply(body: &body, bulk: &bulk))
         case .truncate: .truncate(try Truncate(body: &body, bulk: &bulk))
         case .closeSequence: .closeSequence(try CloseSequence(body: &body, bulk: &bulk))
+        case .adoptShard: .adoptShard(try AdoptShard(body: &body, bulk: &bulk))
+        case .adoptShardReply: .adoptShardReply(try AdoptShardReply(body: &body, bulk: &bulk))
+        case .shardExport: .shardExport(try ShardExport(body: &body, bulk: &bulk))
+        case .shardExportReply: .shardExportReply(try ShardExportReply(body: &body, bulk: &bulk))
         case .pagePut: .pagePut(try PagePut(body: &body, bulk: &bulk))
         case .pageGet: .pageGet(try PageGet(body: &body, bulk: &bulk))
         case .pageGetReply: .pageGetReply(try PageGetReply(body: &body, bulk: &bulk))

@@ -33,6 +33,14 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case truncate = 22
     /// `CloseSequence`, answered by `Ack`.
     case closeSequence = 23
+    /// `AdoptShard`: coordinator → worker (added in 1.1).
+    case adoptShard = 24
+    /// `AdoptShardReply` (added in 1.1).
+    case adoptShardReply = 25
+    /// `ShardExport`: worker → worker, peer to peer (added in 1.1).
+    case shardExport = 26
+    /// `ShardExportReply` (added in 1.1).
+    case shardExportReply = 27
     /// `PagePut`, answered by `Ack`.
     case pagePut = 32
     /// `PageGet`.

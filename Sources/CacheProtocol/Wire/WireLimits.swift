@@ -19,6 +19,8 @@ public enum WireLimits {
     public static let maxKeysPerRequest = 1 << 16
     /// Most prefix keys in one snapshot answer (64 MiB of keys).
     public static let maxKeysPerSnapshot = 1 << 21
+    /// Most per-layer lengths in one shard export (added in 1.1): the model spec's largest layer count.
+    public static let maxLayers = 1024
     /// Most sequences in one batched decode.
     public static let maxDecodeEntries = 4096
     /// Most dimensions of a tensor.

@@ -32,6 +32,15 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     public var maxWorkers = 4096
     /// Workers tried for one open when the chosen one answers `capacity` or `unavailable`.
     public var openAttempts = 3
+    /// Shards of a draining worker moved at once; the others keep serving until their turn.
+    public var drainMovesInFlight = 4
+    /// An `AdoptShard` unanswered after this is given up (the target is told to close what it may
+    /// have adopted) and another target is tried.
+    public var drainMoveTimeout: Duration = .seconds(20)
+    /// Keys of the draining worker's cached pages in one `PullPages` to the worker taking them.
+    public var drainPullBatchKeys = 4096
+    /// A drain's `PullPages` unanswered after this is given up, and the drain goes on.
+    public var drainPullTimeout: Duration = .seconds(30)
     /// The first sequence id given out. A restarted coordinator should start past any id still
     /// open on a worker (for example at its start time in milliseconds shifted left 20 bits).
     public var firstSequenceID: UInt64 = 1

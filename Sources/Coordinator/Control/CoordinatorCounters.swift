@@ -36,4 +36,22 @@ struct CoordinatorCounters: Sendable, Hashable {
     var workerDeaths: UInt64 = 0
     /// Sequences failed.
     var sequencesFailed: UInt64 = 0
+    /// Drains started by a client.
+    var drainsStarted: UInt64 = 0
+    /// Drains that ended with the worker's own `Drain` acknowledged.
+    var drainsCompleted: UInt64 = 0
+    /// Shards moved off draining workers.
+    var drainMoved: UInt64 = 0
+    /// Shards no worker could adopt (they stayed on their draining worker).
+    var drainStayed: UInt64 = 0
+    /// Pages of the moved shards.
+    var drainPages: UInt64 = 0
+    /// Encoded page bytes the moved shards took across the network.
+    var drainBytes: UInt64 = 0
+    /// Cached pages other workers pulled from draining workers.
+    var drainPulled: UInt64 = 0
+    /// Client requests held while their sequence moved.
+    var drainHeld: UInt64 = 0
+    /// Of those, answered `unavailable` because the move outlasted their deadline.
+    var drainHeldExpired: UInt64 = 0
 }

@@ -26,6 +26,10 @@ public struct CoordinatorInstance: Sendable {
     var counters = CoordinatorCounters()
     var nextSequenceID: UInt64
     var roundRobinAfter = -1
+    /// Workers being drained, by id.
+    var drains: [WorkerID: DrainProgress] = [:]
+    /// Client requests held while their sequences move, in arrival order.
+    var held: [HeldRequest] = []
 
     /// A coordinator with no workers and no sequences.
     public init(configuration: CoordinatorConfiguration) {
@@ -93,6 +97,7 @@ public struct CoordinatorInstance: Sendable {
         case .tick:
             tick(at: now, into: &out)
         }
+        if !drains.isEmpty || !held.isEmpty { advanceDrains(at: now, into: &out) }
         return out
     }
 
@@ -105,6 +110,17 @@ public struct CoordinatorInstance: Sendable {
         into out: inout [CoordinatorDirective]
     ) {
         counters.clientRequests += 1
+        if holdIfMoving(envelope, from: client, at: now) { return }
+        route(envelope, from: client, at: now, into: &out)
+    }
+
+    /// Serves a client request that is not held.
+    mutating func route(
+        _ envelope: Envelope,
+        from client: RoutingIdentity,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         let id = envelope.requestID
         switch envelope.message {
         case .openSequence(let body): openSequence(body, client: client, requestID: id, at: now, into: &out)
@@ -177,6 +193,8 @@ public struct CoordinatorInstance: Sendable {
             snapshotAnswered(request, outcome, at: now, into: &out)
         case .cleanup:
             break
+        case let .drain(drained, step):
+            drainAnswered(drained, step, request, outcome, at: now, into: &out)
         case .operation(let operation, let part):
             guard let work = pending[operation: operation]?.work else { return }
             switch work {
@@ -185,7 +203,6 @@ public struct CoordinatorInstance: Sendable {
             case .decode: advanceDecode(operation, part: part, outcome, at: now, into: &out)
             case .truncate: advanceTruncate(operation, part: part, outcome, at: now, into: &out)
             case .close: advanceClose(operation, part: part, outcome, at: now, into: &out)
-            case .drain: advanceDrain(operation, outcome, at: now, into: &out)
             }
         }
     }

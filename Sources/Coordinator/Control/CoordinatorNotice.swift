@@ -19,6 +19,16 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
     case lateReply(WorkerID, requestID: UInt64)
     /// A sequence failed.
     case sequenceFailed(UInt64, reason: String)
+    /// A drain started.
+    case drainStarted(WorkerID, sequences: Int)
+    /// A shard of a sequence moved off a draining worker.
+    case shardMoved(UInt64, from: WorkerID, to: WorkerID, pages: Int, bytes: UInt64)
+    /// No worker could adopt a shard: it stays on the draining worker.
+    case shardStayed(UInt64, on: WorkerID, reason: String)
+    /// A draining worker was sent its own `Drain`: the hand-over is over.
+    case drainHandedOver(WorkerID, moved: Int, stayed: Int)
+    /// A drain ended before its hand-over did (its worker died or left).
+    case drainEnded(WorkerID, reason: String)
 
     /// A log line.
     public var description: String {
@@ -36,6 +46,13 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
         case let .requestTimedOut(id, requestID): "request \(requestID) to worker \(id) timed out"
         case let .lateReply(id, requestID): "late answer \(requestID) from worker \(id) dropped"
         case let .sequenceFailed(id, reason): "sequence \(id) failed: \(reason)"
+        case let .drainStarted(id, sequences): "draining worker \(id): \(sequences) sequences to move"
+        case let .shardMoved(id, from, to, pages, bytes):
+            "sequence \(id) moved from worker \(from) to worker \(to) (\(pages) pages, \(bytes) bytes)"
+        case let .shardStayed(id, worker, reason): "sequence \(id) stays on draining worker \(worker): \(reason)"
+        case let .drainHandedOver(id, moved, stayed):
+            "worker \(id) handed over \(moved) sequences (\(stayed) stay until they close) and was told to leave"
+        case let .drainEnded(id, reason): "the drain of worker \(id) ended: \(reason)"
         }
     }
 }

@@ -140,7 +140,7 @@ extension CoordinatorInstance {
             }
         case .truncate(let progress):
             failSequence(progress.sequenceID, reason: reason, at: now, into: &out)
-        case .close, .drain:
+        case .close:
             break
         }
         complete(id, refusal: refusal, into: &out)

@@ -1,6 +1,6 @@
 import CacheProtocol
 
-/// Prefill, Decode, Truncate, CloseSequence and Drain from clients: routed to the workers holding
+/// Prefill, Decode, Truncate and CloseSequence from clients: routed to the workers holding
 /// the sequences' shards, and their answers put together.
 extension CoordinatorInstance {
     // MARK: Prefill
@@ -417,64 +417,5 @@ extension CoordinatorInstance {
             }
         }
         complete(operation, with: .ack(Ack()), into: &out)
-    }
-
-    // MARK: Drain
-
-    /// Drain is forwarded to its worker, which must be live; once it acknowledges, no new sequence
-    /// is placed on it.
-    mutating func drain(
-        _ body: Drain,
-        client: RoutingIdentity,
-        requestID: UInt64,
-        at now: MonotonicInstant,
-        into out: inout [CoordinatorDirective]
-    ) {
-        let worker = WorkerID(body.workerID)
-        guard let slot = registry.slot(of: worker) else {
-            refuse(.unknownWorker(worker), client: client, requestID: requestID, into: &out)
-            return
-        }
-        guard registry[slot].state.isRoutable else {
-            refuse(
-                .workerUnavailable(worker, state: registry[slot].state),
-                client: client,
-                requestID: requestID,
-                into: &out
-            )
-            return
-        }
-        let operation = pending.begin(
-            client: client,
-            requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
-            work: .drain(worker)
-        )
-        send(.drain(body), to: worker, operation: operation, part: 0, at: now, into: &out)
-    }
-
-    /// The worker's answer to a drain.
-    mutating func advanceDrain(
-        _ operation: UInt64,
-        _ outcome: PartOutcome,
-        at now: MonotonicInstant,
-        into out: inout [CoordinatorDirective]
-    ) {
-        guard case .drain(let worker)? = pending[operation: operation]?.work else { return }
-        switch outcome {
-        case .answered(.ack):
-            if let slot = registry.slot(of: worker), registry[slot].state == .live { registry[slot].state = .draining }
-            complete(operation, with: .ack(Ack()), into: &out)
-        case .answered(let other):
-            complete(
-                operation,
-                refusal: .badWorkerAnswer("worker \(worker) answered \(other.type) to Drain"),
-                into: &out
-            )
-        case .refused(let error):
-            complete(operation, with: .errorReply(error), into: &out)
-        case .lost(let reason):
-            complete(operation, refusal: .timedOut("the drain of worker \(worker) (\(reason))"), into: &out)
-        }
     }
 }

@@ -38,6 +38,18 @@ struct IndexKey: Sendable, Hashable {
         self.w3 = w3
     }
 
+    /// The `PrefixKey` of these words (bytes 0–7 from `w0`, little-endian, and so on).
+    var prefixKey: PrefixKey? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for word in [w0, w1, w2, w3] {
+            for shift in stride(from: UInt64(0), to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> shift))
+            }
+        }
+        return PrefixKey(bytes: bytes)
+    }
+
     /// A 64-bit hash of the key under `seed`. Keys are SHA-256 outputs, but a tenant chooses its
     /// prompts, so it could search for keys whose first word collides in the bits the table uses;
     /// mixing two words with a secret seed makes such a search useless.

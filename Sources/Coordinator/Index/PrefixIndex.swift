@@ -155,6 +155,21 @@ struct PrefixIndex: Sendable {
         return removed
     }
 
+    /// The keys worker `slot` holds, in any tier, except those some other holder `keep` accepts also
+    /// holds (a draining worker's pages no other live worker has). One pass over the entries.
+    func keys(heldBy slot: Int, notHeldByAny keep: (Int) -> Bool) -> [PrefixKey] {
+        guard pages(of: slot) > 0 else { return [] }
+        var keys: [PrefixKey] = []
+        for entry in entries.indices where entries[entry].first.isHolder && holds(entry: entry, slot: slot) {
+            var elsewhere = false
+            forEachHolder(of: entry) { cell in
+                if cell.slot != slot, keep(cell.slot) { elsewhere = true }
+            }
+            if !elsewhere, let key = entries[entry].key.prefixKey { keys.append(key) }
+        }
+        return keys
+    }
+
     /// Replaces what is known of worker `slot` by `keys`, all in `tier` (a snapshot). Returns how
     /// many pages were known and are not in `keys` (stale, now gone) and how many of `keys` are new.
     mutating func replace(worker slot: Int, with keys: [PrefixKey], tier: PageTier) -> (stale: Int, added: Int) {

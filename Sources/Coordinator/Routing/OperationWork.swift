@@ -12,8 +12,6 @@ enum OperationWork: Sendable {
     case truncate(FanOutProgress)
     /// A close sent to every shard.
     case close(FanOutProgress)
-    /// A drain forwarded to its worker.
-    case drain(WorkerID)
 
     /// The sequences whose state the operation may change.
     var sequenceIDs: [UInt64] {
@@ -22,7 +20,7 @@ enum OperationWork: Sendable {
         case .prefill(let progress): [progress.sequenceID]
         case .decode(let progress): progress.sequenceIDs
         case .truncate(let progress): [progress.sequenceID]
-        case .close, .drain: []
+        case .close: []
         }
     }
 }

@@ -9,6 +9,18 @@ struct WorkerRequest: Sendable, Hashable {
         case snapshot
         /// A `CloseSequence` cleaning up a shard of a failed sequence; its answer is not needed.
         case cleanup(sequenceID: UInt64)
+        /// A step of worker `drained`'s drain.
+        case drain(drained: WorkerID, step: DrainStep)
+    }
+
+    /// The step of a drain a request serves.
+    enum DrainStep: Sendable, Hashable {
+        /// An `AdoptShard` of this sequence's shard.
+        case adopt(sequenceID: UInt64)
+        /// A `PullPages` of the drained worker's cached pages.
+        case pull
+        /// The drained worker's own `Drain`.
+        case leave
     }
 
     /// The request id on the coordinator's connection to the worker.

@@ -6,7 +6,9 @@ extension CoordinatorNotice {
     var logLevel: Logger.Level {
         switch self {
         case .workerRefused, .workerDied, .requestTimedOut: .warning
-        case .workerRegistered, .workerLeft: .info
+        case .workerRegistered, .workerLeft, .drainStarted, .drainHandedOver: .info
+        case .shardStayed, .drainEnded: .warning
+        case .shardMoved: .debug
         case .sequenceFailed: .notice
         case .snapshotRequested, .snapshotApplied, .lateReply: .debug
         }

@@ -9,4 +9,6 @@ enum FollowUpInput: Sendable, Equatable {
     case lowerTierPresence([Bool])
     /// The pages the peer sent, or why it could not be asked.
     case peerPages(Result<[EncodedPage], ServiceError>)
+    /// The source worker's answer to a `ShardExport`, or why it could not be asked.
+    case peerShard(Result<ShardExportReply, ServiceError>)
 }

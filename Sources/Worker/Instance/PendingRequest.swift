@@ -4,8 +4,8 @@ import CacheProtocol
 /// and the shell hands it back with the answer (`WorkerInstance.resume(_:with:)`). It holds all the
 /// instance needs to go on, so the instance keeps no table of requests in flight: a pending
 /// request the shell drops leaves nothing behind. The instance checks its state again when the
-/// answer comes, since other requests (a `PullPages` is served beside the others) may have changed
-/// it meanwhile.
+/// answer comes, since other requests (a `PullPages` or an `AdoptShard` is served beside the
+/// others) may have changed it meanwhile.
 struct PendingRequest: Sendable, Equatable {
     /// Where a waiting request stands.
     enum Step: Sendable, Equatable {
@@ -22,6 +22,9 @@ struct PendingRequest: Sendable, Equatable {
         /// A `PullPages` fetching `batch` from the peer, `remaining` to follow; `heldBelow` are the
         /// keys the lower tiers held when the pull began.
         case pullBatch(PullPages, batch: [PrefixKey], remaining: [PrefixKey], heldBelow: Set<PrefixKey>)
+        /// An `AdoptShard` fetching the shard from its source; `received` is what came so far (nil
+        /// before the first answer).
+        case adopt(AdoptShard, received: ShardTransfer?)
     }
 
     /// The id of the request, which its answer carries.
@@ -37,6 +40,7 @@ struct PendingRequest: Sendable, Equatable {
         case .contains: .pageContains
         case .prefetch: .prefetchPages
         case .pullPresence, .pullBatch: .pullPages
+        case .adopt: .adoptShard
         }
     }
 }

@@ -20,4 +20,8 @@ struct WorkerCounters: Sendable, Equatable {
     var peerBytesReceivedRaw: UInt64 = 0
     /// Their bytes as they travelled (the page encoding).
     var peerBytesReceivedEncoded: UInt64 = 0
+    /// Shards of other workers' sequences adopted (a drain's hand-over).
+    var shardsAdopted: UInt64 = 0
+    /// Runs of shard pages sent to an adopting worker.
+    var shardExports: UInt64 = 0
 }

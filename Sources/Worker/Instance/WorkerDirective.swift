@@ -34,6 +34,9 @@ enum WorkerDirective: Sendable, Equatable {
     /// Fetch these keys' pages from the worker at `endpoint` (`PagePeers.fetchPages`), then call
     /// `WorkerInstance.resume(_:with:)` with the request and `.peerPages`.
     case fetchFromPeer(endpoint: String, keys: [PrefixKey], then: PendingRequest)
+    /// Ask the worker at `endpoint` for a run of a shard (`PagePeers.exportShard`), then call
+    /// `WorkerInstance.resume(_:with:)` with the request and `.peerShard`.
+    case exportFromPeer(endpoint: String, request: ShardExport, then: PendingRequest)
     /// Run the job's attention calls on the kernels' threads, then call
     /// `WorkerInstance.attentionFinished(_:_:)` with the job and the outcome; that call answers.
     case runAttention(AttentionJob)

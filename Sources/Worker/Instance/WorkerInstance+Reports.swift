@@ -48,6 +48,8 @@ extension WorkerInstance {
             ("peer_pages_received", counters.peerPagesReceived),
             ("peer_bytes_received", counters.peerBytesReceivedRaw),
             ("peer_bytes_received_encoded", counters.peerBytesReceivedEncoded),
+            ("shards_adopted", counters.shardsAdopted),
+            ("shard_exports", counters.shardExports),
             ("last_event", lastEvent),
         ]
         return values.map { StatsReply.Counter(name: $0.0, value: UInt64($0.1)) }

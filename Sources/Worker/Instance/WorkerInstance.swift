@@ -21,10 +21,11 @@ import Kernels
 ///
 /// **Requests that need data from elsewhere are two-phase.** An `OpenSequence` whose leading pages
 /// lie below the hot pool, a `PageGet` or `PrefetchPages` of such pages, a `PageContains` of keys
-/// that are not hot, and a `PullPages` return a directive that asks (`fetchFromLowerTiers`,
-/// `askLowerTiersContain`, `fetchFromPeer`) and carries a `PendingRequest`; the shell performs it
-/// and hands the answer back with `resume(_:with:)`, which finishes the request or asks again (a
-/// pull asks the tiers, then the peer batch by batch). Only what the instance knows to be below
+/// that are not hot, a `PullPages` and an `AdoptShard` return a directive that asks
+/// (`fetchFromLowerTiers`, `askLowerTiersContain`, `fetchFromPeer`, `exportFromPeer`) and carries a
+/// `PendingRequest`; the shell performs it and hands the answer back with `resume(_:with:)`, which
+/// finishes the request or asks again (a pull asks the tiers, then the peer batch by batch; an
+/// adoption asks the shard's source run by run). Only what the instance knows to be below
 /// the hot pool is fetched: every key enters the lower tiers through a `demote` directive or the
 /// adoption at start, so `SequenceManager` knows them all.
 ///
@@ -214,6 +215,10 @@ struct WorkerInstance: Sendable {
             return pull(body, requestID: id)
         case .prefetchPages(let body):
             return try prefetch(body.keys, requestID: id)
+        case .shardExport(let body):
+            return try exportShard(body, requestID: id)
+        case .adoptShard(let body):
+            return try adoptShard(body, requestID: id)
         case .snapshotRequest:
             return reply(id, snapshot(forMinorVersion: request.senderMinorVersion))
         case .statsRequest:
@@ -231,7 +236,7 @@ struct WorkerInstance: Sendable {
         case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
             .decodeReply,
             .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .tierSnapshotReply,
-            .statsReply:
+            .statsReply, .adoptShardReply, .shardExportReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }
@@ -276,7 +281,9 @@ struct WorkerInstance: Sendable {
             try put(received, effects: &effects)
             countReceivedFromPeer(received)
             return pullNext(body, requestID: id, wanted: remaining, heldBelow: below)
-        case (.open, _), (.get, _), (.prefetch, _), (.contains, _), (.pullPresence, _), (.pullBatch, _):
+        case let (.adopt(body, received), .peerShard(answer)):
+            return try adoptShard(body, requestID: id, received: received, answer: answer, effects: &effects)
+        case (.open, _), (.get, _), (.prefetch, _), (.contains, _), (.pullPresence, _), (.pullBatch, _), (.adopt, _):
             throw .internal("the answer the \(pending.messageType) waited for is of another kind")
         }
     }

@@ -1,6 +1,6 @@
 import CacheProtocol
 
-/// Fetches pages from peers over ZeroMQ, one `ClusterClient` per peer endpoint, kept for reuse.
+/// Fetches pages and shards from peers over ZeroMQ, one `ClusterClient` per peer endpoint, kept for reuse.
 /// Every request to a peer is bounded: a peer that does not answer within the timeout (dead, or
 /// nothing listening at its endpoint) makes the fetch fail with `ServiceError.unavailable`, whose
 /// message names the peer and the timeout.
@@ -33,19 +33,41 @@ actor ClusterPagePeers: PagePeers {
     /// own refusal with its message.
     func fetchPages(from endpoint: String, keys: [PrefixKey]) async throws(ServiceError) -> [EncodedPage] {
         do throws(ClusterClientError) {
-            let client: ClusterClient
-            if let existing = clients[endpoint] {
-                client = existing
-            } else {
-                client = try ClusterClient(context: context, endpoint: endpoint, timeout: timeout)
-                clients[endpoint] = client
-            }
-            return try await client.getPages(keys)
+            return try await client(for: endpoint).getPages(keys)
         } catch .transport(.timedOut) {
             throw .unavailable("peer \(endpoint) did not answer a PageGet within \(Self.describe(timeout))")
         } catch {
             throw .unavailable("peer \(endpoint): \(error)")
         }
+    }
+
+    /// Sends `request` (a `ShardExport`) to the worker at `endpoint`. Throws `.unavailable` when the
+    /// peer does not answer within the timeout or the connection fails; the peer's
+    /// `unknownSequence` refusal keeps its code (the shard is not there), any other refusal is
+    /// `.unavailable` with its message.
+    func exportShard(from endpoint: String, request: ShardExport) async throws(ServiceError) -> ShardExportReply {
+        let answer: Message
+        do throws(ClusterClientError) {
+            answer = try await client(for: endpoint).request(.shardExport(request))
+        } catch .transport(.timedOut) {
+            throw .unavailable("peer \(endpoint) did not answer a ShardExport within \(Self.describe(timeout))")
+        } catch .refused(code: .unknownSequence, message: _) {
+            throw .unknownSequence(request.sequenceID)
+        } catch {
+            throw .unavailable("peer \(endpoint): \(error)")
+        }
+        guard case .shardExportReply(let reply) = answer else {
+            throw .unavailable("peer \(endpoint) answered \(answer.type) to a ShardExport")
+        }
+        return reply
+    }
+
+    /// The client for `endpoint`, made on first use.
+    private func client(for endpoint: String) throws(ClusterClientError) -> ClusterClient {
+        if let existing = clients[endpoint] { return existing }
+        let client = try ClusterClient(context: context, endpoint: endpoint, timeout: timeout)
+        clients[endpoint] = client
+        return client
     }
 
     /// Closes every peer connection.

@@ -7,8 +7,8 @@ import Synchronization
 /// loop decodes each request (identity frame first), hands it to the `WorkerService` (whose kernels
 /// run on a queue of their own, never on the socket threads) and sends the answer back behind the
 /// same identity frame. Requests are served in the order they arrive, so a requester may pipeline dependent
-/// requests (the chunks of a prefill); only `PullPages`, which waits on another worker, is served
-/// beside the others and may be answered later. Malformed messages are answered with `ErrorReply`
+/// requests (the chunks of a prefill); only `PullPages` and `AdoptShard`, which wait on another
+/// worker, are served beside the others and may be answered later. Malformed messages are answered with `ErrorReply`
 /// (`version` or `badRequest`) when their request id is readable, else dropped.
 ///
 /// The loop blocks in `receive` until a request arrives or the service shuts down: on graceful
@@ -69,9 +69,10 @@ final class WorkerServer: Service, Sendable {
                     return error
                 }
                 guard let (identity, request) = await decode(frames) else { continue }
-                if case .pullPages = request.message {
+                switch request.message {
+                case .pullPages, .adoptShard:
                     pulls.addTask { [self] in await serve(request, from: identity) }
-                } else {
+                default:
                     await serve(request, from: identity)
                 }
             }

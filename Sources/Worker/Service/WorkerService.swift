@@ -191,6 +191,14 @@ final class WorkerService: Sendable {
                 answer = .failure(error)
             }
             return step { $0.resume(pending, with: .peerPages(answer)) }
+        case let .exportFromPeer(endpoint, request, pending):
+            let answer: Result<ShardExportReply, ServiceError>
+            do throws(ServiceError) {
+                answer = .success(try await peers.exportShard(from: endpoint, request: request))
+            } catch {
+                answer = .failure(error)
+            }
+            return step { $0.resume(pending, with: .peerShard(answer)) }
         case .runAttention(let job):
             let result = await attention.run(job.calls)
             return step { $0.attentionFinished(job, result) }

@@ -177,6 +177,53 @@ public struct SequenceManager: Sendable {
         sequences[id] = nil
     }
 
+    /// Opens sequence `id` on copies of another worker's pages (a shard handed over during a
+    /// drain): `pages` are the block table's pages in the canonical layout, in order, and
+    /// `layerLengths` the tokens each layer holds. Every page is validated and room is checked
+    /// before anything changes; the pages are the sequence's own (not cached). Throws
+    /// `.sequenceExists`, `.capacity`, or a validation error.
+    public mutating func adopt(
+        _ id: SequenceID,
+        pages: [[UInt8]],
+        layerLengths: [Int]
+    ) throws(StorageError) -> [EvictionDirective] {
+        guard sequences[id] == nil else { throw .sequenceExists(id) }
+        guard layerLengths.count == geometry.layers else {
+            throw .shapeMismatch(what: "layer lengths", expected: geometry.layers, actual: layerLengths.count)
+        }
+        let longest = layerLengths.max() ?? 0
+        guard layerLengths.allSatisfy({ $0 >= 0 }), geometry.pagesNeeded(forTokens: longest) <= pages.count else {
+            throw .shapeMismatch(
+                what: "adopted pages",
+                expected: geometry.pagesNeeded(forTokens: max(0, longest)),
+                actual: pages.count
+            )
+        }
+        for bytes in pages { try store.validatePage(bytes) }
+        try reserve(pages.count)
+        var directives: [EvictionDirective] = []
+        var table: [Int] = []
+        table.reserveCapacity(pages.count)
+        for bytes in pages {
+            let page = try obtainPage(&directives)
+            try store.importPage(bytes, into: page)
+            table.append(page)
+        }
+        var state = SequenceState(id: id, pages: table, layers: geometry.layers, cachedTokens: 0)
+        state.layerLengths = layerLengths
+        sequences[id] = state
+        return directives
+    }
+
+    /// The canonical bytes of page `index` of sequence `id`'s block table (a shard handed over).
+    public func exportPage(of id: SequenceID, at index: Int) throws(StorageError) -> [UInt8] {
+        let state = try sequence(id)
+        guard state.pages.indices.contains(index) else {
+            throw .shapeMismatch(what: "exported page index", expected: state.pages.count, actual: index)
+        }
+        return try store.exportPage(state.pages[index])
+    }
+
     /// Brings a page into the hot cache under `key` from elsewhere (a lower tier, a peer), as an
     /// idle cached page. `bytes` is the page in the canonical layout and is validated before
     /// anything changes. A key already hot is left as it is; a key held below comes back without a

@@ -1,6 +1,7 @@
 /// Operator → coordinator, then coordinator → that worker: the worker takes no new sequences, its
 /// prefix pages are moved to other workers, and it leaves once its sequences close. Answered by `Ack`
-/// when draining has started.
+/// when draining has started. The coordinator first hands the worker's open shards over to other
+/// workers (`AdoptShard`) and has its cached pages pulled, then sends the worker its `Drain`.
 ///
 /// Body: worker id (u64).
 public struct Drain: WireBody {
