@@ -146,6 +146,23 @@ enum MessageSamples {
             ),
             .snapshotRequest(SnapshotRequest()),
             .snapshotReply(SnapshotReply(workerID: u64(), eventSequence: u64(), keys: keys(size * 3))),
+            .shardListRequest(ShardListRequest()),
+            .shardListReply(
+                ShardListReply(
+                    workerID: u64(),
+                    shards: (0..<size).map { _ in
+                        let held = UInt32.random(in: 0...1 << 20, using: &rng)
+                        return ShardListReply.Shard(
+                            sequenceID: u64(),
+                            namespace: text(size % 40),
+                            shardStart: UInt32.random(in: 0...1 << 20, using: &rng),
+                            layerZeroTokens: held,
+                            everyLayerTokens: UInt32.random(in: 0...held, using: &rng),
+                            promptTokens: u32()
+                        )
+                    }
+                )
+            ),
             .statsRequest(StatsRequest()),
             .statsReply(
                 StatsReply(

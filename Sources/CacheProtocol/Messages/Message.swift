@@ -59,6 +59,10 @@ public enum Message: Sendable, Hashable {
     case snapshotRequest(SnapshotRequest)
     /// A `SnapshotReply`.
     case snapshotReply(SnapshotReply)
+    /// A `ShardListRequest`.
+    case shardListRequest(ShardListRequest)
+    /// A `ShardListReply`.
+    case shardListReply(ShardListReply)
     /// A `StatsRequest`.
     case statsRequest(StatsRequest)
     /// A `StatsReply`.
@@ -98,6 +102,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent: .cacheEvent
         case .snapshotRequest: .snapshotRequest
         case .snapshotReply: .snapshotReply
+        case .shardListRequest: .shardListRequest
+        case .shardListReply: .shardListReply
         case .statsRequest: .statsRequest
         case .statsReply: .statsReply
         case .drain: .drain
@@ -136,6 +142,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent(let body): body
         case .snapshotRequest(let body): body
         case .snapshotReply(let body): body
+        case .shardListRequest(let body): body
+        case .shardListReply(let body): body
         case .statsRequest(let body): body
         case .statsReply(let body): body
         case .drain(let body): body
@@ -178,6 +186,8 @@ public enum Message: Sendable, Hashable {
         case .cacheEvent: .cacheEvent(try CacheEvent(body: &body, bulk: &bulk))
         case .snapshotRequest: .snapshotRequest(try SnapshotRequest(body: &body, bulk: &bulk))
         case .snapshotReply: .snapshotReply(try SnapshotReply(body: &body, bulk: &bulk))
+        case .shardListRequest: .shardListRequest(try ShardListRequest(body: &body, bulk: &bulk))
+        case .shardListReply: .shardListReply(try ShardListReply(body: &body, bulk: &bulk))
         case .statsRequest: .statsRequest(try StatsRequest(body: &body, bulk: &bulk))
         case .statsReply: .statsReply(try StatsReply(body: &body, bulk: &bulk))
         case .drain: .drain(try Drain(body: &body, bulk: &bulk))

@@ -59,6 +59,10 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case snapshotRequest = 49
     /// `SnapshotReply`.
     case snapshotReply = 50
+    /// `ShardListRequest`: coordinator → worker (added in 1.1).
+    case shardListRequest = 54
+    /// `ShardListReply` (added in 1.1).
+    case shardListReply = 55
     /// `StatsRequest`.
     case statsRequest = 64
     /// `StatsReply`.

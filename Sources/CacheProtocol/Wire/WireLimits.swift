@@ -19,6 +19,8 @@ public enum WireLimits {
     public static let maxKeysPerRequest = 1 << 16
     /// Most prefix keys in one snapshot answer (64 MiB of keys).
     public static let maxKeysPerSnapshot = 1 << 21
+    /// Most shards in one shard list answer (28 MiB of shards with empty namespaces).
+    public static let maxShardsPerList = 1 << 20
     /// Most sequences in one batched decode.
     public static let maxDecodeEntries = 4096
     /// Most dimensions of a tensor.

@@ -6,4 +6,8 @@ struct SequenceShard: Sendable, Equatable {
     var start: Int
     /// Keys of the shard's full prompt pages, in order.
     var keys: [PrefixKey]
+    /// The sequence's tenant namespace.
+    var namespace: String
+    /// Tokens of the prompt it was opened with, from position 0.
+    var promptTokens: Int
 }

@@ -204,6 +204,8 @@ struct WorkerInstance: Sendable {
             return try prefetch(body.keys, requestID: id)
         case .snapshotRequest:
             return reply(id, .snapshotReply(snapshot()))
+        case .shardListRequest:
+            return reply(id, .shardListReply(shardList()))
         case .statsRequest:
             return [.replyWithTierStatistics(requestID: id, counters: statistics())]
         case .drain(let body):
@@ -217,8 +219,8 @@ struct WorkerInstance: Sendable {
         case .registerWorker, .heartbeat, .heartbeatReport, .deregisterWorker:
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
-            .decodeReply,
-            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .statsReply:
+            .decodeReply, .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply,
+            .shardListReply, .statsReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }
