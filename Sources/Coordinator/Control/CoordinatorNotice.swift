@@ -19,6 +19,16 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
     case lateReply(WorkerID, requestID: UInt64)
     /// A sequence failed.
     case sequenceFailed(UInt64, reason: String)
+    /// A sequence was rebuilt from its workers' shard lists (its shards' workers, tail last, and
+    /// its length).
+    case sequenceRecovered(UInt64, workers: [WorkerID], length: Int)
+    /// A shard a worker reported was closed: the coordinator does not know it.
+    case staleShardClosed(UInt64, worker: WorkerID)
+    /// A worker's shard list could not be had; its shards stay unknown.
+    case shardListFailed(WorkerID, reason: String)
+    /// The recovery window closed: so many sequences were rebuilt then, so many failed, and so
+    /// many requests still held (naming a sequence nobody reported) were routed.
+    case recoveryEnded(recovered: Int, failed: Int, heldRequests: Int)
 
     /// A log line.
     public var description: String {
@@ -36,6 +46,12 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
         case let .requestTimedOut(id, requestID): "request \(requestID) to worker \(id) timed out"
         case let .lateReply(id, requestID): "late answer \(requestID) from worker \(id) dropped"
         case let .sequenceFailed(id, reason): "sequence \(id) failed: \(reason)"
+        case let .sequenceRecovered(id, workers, length):
+            "sequence \(id) recovered: \(length) tokens on worker\(workers.count == 1 ? "" : "s") \(workers.map(\.description).joined(separator: ", "))"
+        case let .staleShardClosed(id, worker): "shard of unknown sequence \(id) closed on worker \(worker)"
+        case let .shardListFailed(id, reason): "the shard list of worker \(id) could not be had: \(reason)"
+        case let .recoveryEnded(recovered, failed, held):
+            "recovery window closed: \(recovered) more sequences recovered, \(failed) failed, \(held) requests for sequences nobody reported routed"
         }
     }
 }

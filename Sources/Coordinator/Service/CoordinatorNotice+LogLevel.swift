@@ -5,8 +5,8 @@ extension CoordinatorNotice {
     /// membership changes as info, index and late-answer bookkeeping as debug.
     var logLevel: Logger.Level {
         switch self {
-        case .workerRefused, .workerDied, .requestTimedOut: .warning
-        case .workerRegistered, .workerLeft: .info
+        case .workerRefused, .workerDied, .requestTimedOut, .shardListFailed: .warning
+        case .workerRegistered, .workerLeft, .sequenceRecovered, .staleShardClosed, .recoveryEnded: .info
         case .sequenceFailed: .notice
         case .snapshotRequested, .snapshotApplied, .lateReply: .debug
         }
