@@ -55,6 +55,25 @@ struct CoordinatorRecoveryTests {
         #expect(harness.instance.pendingWorkerRequests == 2)
     }
 
+    @Test("a worker of minor version 0, which does not know ShardListRequest, is asked for a snapshot only")
+    func minorVersionZeroNotAsked() throws {
+        var harness = try CoordinatorHarness()
+        let registration = RegisterWorker(
+            workerID: 4,
+            endpoint: CoordinatorHarness.endpoint(4),
+            role: .compute,
+            hotPageCapacity: 100,
+            storeBytes: 0,
+            modelFingerprint: try CoordinatorHarness.spec().fingerprint
+        )
+        var frames = try Envelope(requestID: 9, message: .registerWorker(registration)).encode()
+        frames[0][5] = 0  // the header's minor version
+        let directives = harness.handle(
+            .received(try Envelope(frames: frames), from: .workerLink(CoordinatorHarness.link(4)))
+        )
+        #expect(CoordinatorHarness.sent(to: 4, in: directives).map(\.message) == [.snapshotRequest(SnapshotRequest())])
+    }
+
     @Test(
         "a request for an unknown sequence is held during the window and routed once a shard list brings the sequence back with its id, worker and length"
     )
