@@ -151,6 +151,7 @@ struct MalformedInputTests {
         writer.write(UInt64(7))
         writer.write("t")
         writer.write(UInt32(0))
+        writer.write(UInt32(0))
         writer.write(totalPages)
         writer.write(firstPage)
     }
@@ -195,6 +196,61 @@ struct MalformedInputTests {
                 frames: [Self.frame0(type: MessageType.shardExportReply.rawValue, bulk: 2, body: pastTheEnd), [1], [2]]
             )
         }
+    }
+
+    @Test func shardListOverTheLimitOrInconsistent() throws {
+        let tooMany = Self.body {
+            $0.write(UInt64(1))
+            $0.write(UInt32(WireLimits.maxShardsPerList + 1))
+        }
+        #expect(
+            throws: WireError.limitExceeded(
+                field: "shards",
+                value: UInt64(WireLimits.maxShardsPerList + 1),
+                limit: UInt64(WireLimits.maxShardsPerList)
+            )
+        ) {
+            try Envelope(frames: [Self.frame0(type: MessageType.shardListReply.rawValue, body: tooMany)])
+        }
+        func oneShard(start: UInt32, layerZero: UInt32, everyLayer: UInt32) -> [UInt8] {
+            Self.body {
+                $0.write(UInt64(1))
+                $0.write(UInt32(1))
+                $0.write(UInt64(9))
+                $0.write("t")
+                $0.write(start)
+                $0.write(layerZero)
+                $0.write(everyLayer)
+                $0.write(UInt32(4))
+            }
+        }
+        let longerEveryLayer = oneShard(start: 0, layerZero: 4, everyLayer: 5)
+        #expect(throws: WireError.inconsistent("sequence 9: 5 tokens in every layer but 4 in layer 0")) {
+            try Envelope(frames: [Self.frame0(type: MessageType.shardListReply.rawValue, body: longerEveryLayer)])
+        }
+        let pastTheEnd = oneShard(start: UInt32.max - 3, layerZero: 4, everyLayer: 4)
+        #expect(throws: WireError.inconsistent("sequence 9: the shard ends past token position 2³²")) {
+            try Envelope(frames: [Self.frame0(type: MessageType.shardListReply.rawValue, body: pastTheEnd)])
+        }
+        let valid = oneShard(start: 8, layerZero: 4, everyLayer: 3)
+        #expect(
+            try Envelope(frames: [Self.frame0(type: MessageType.shardListReply.rawValue, body: valid)]).message
+                == .shardListReply(
+                    ShardListReply(
+                        workerID: 1,
+                        shards: [
+                            ShardListReply.Shard(
+                                sequenceID: 9,
+                                namespace: "t",
+                                shardStart: 8,
+                                layerZeroTokens: 4,
+                                everyLayerTokens: 3,
+                                promptTokens: 4
+                            )
+                        ]
+                    )
+                )
+        )
     }
 
     @Test func countWithinTheLimitButBeyondTheBytes() {

@@ -143,6 +143,7 @@ enum MessageSamples {
                     sequenceID: u64(),
                     namespace: text(size % 40),
                     shardStart: u32(),
+                    promptTokens: u32(),
                     totalPages: UInt32(size + 3),
                     firstPage: 3,
                     layerLengths: (0..<spec.layers).map { _ in u32() },
@@ -184,6 +185,23 @@ enum MessageSamples {
                     eventSequence: u64(),
                     keys: keys(size * 2),
                     tiers: (0..<size * 2).map { _ in CacheTier.allCases.randomElement(using: &rng) ?? .hot }
+                )
+            ),
+            .shardListRequest(ShardListRequest()),
+            .shardListReply(
+                ShardListReply(
+                    workerID: u64(),
+                    shards: (0..<size).map { _ in
+                        let held = UInt32.random(in: 0...1 << 20, using: &rng)
+                        return ShardListReply.Shard(
+                            sequenceID: u64(),
+                            namespace: text(size % 40),
+                            shardStart: UInt32.random(in: 0...1 << 20, using: &rng),
+                            layerZeroTokens: held,
+                            everyLayerTokens: UInt32.random(in: 0...held, using: &rng),
+                            promptTokens: u32()
+                        )
+                    }
                 )
             ),
             .statsRequest(StatsRequest()),

@@ -25,8 +25,11 @@ struct CoordinatorHarness {
     var eventSequence: [UInt64: UInt64] = [:]
     let client = RoutingIdentity([0xC1])
 
+    /// A coordinator for the tiny model; unless `configure` says otherwise, with no recovery window
+    /// (a request for an unknown sequence is answered at once).
     init(configure: (inout CoordinatorConfiguration) -> Void = { _ in }) throws {
         var configuration = CoordinatorConfiguration(spec: try Self.spec())
+        configuration.recoveryWindow = .zero
         configure(&configuration)
         instance = CoordinatorInstance(configuration: configuration)
     }
@@ -72,13 +75,17 @@ struct CoordinatorHarness {
         return fromLink(worker, .registerWorker(registration))
     }
 
-    /// Registers `worker` and answers its snapshot request with `keys` (none by default).
+    /// Registers `worker` and answers its snapshot request with `keys` (none by default) and its
+    /// shard list request with `shards` (none by default); returns the directives of the shard
+    /// list's answer.
+    @discardableResult
     mutating func join(
         _ worker: UInt64,
         hotPages: UInt64 = 1000,
         role: WorkerRole = .compute,
-        keys: [PrefixKey] = []
-    ) throws {
+        keys: [PrefixKey] = [],
+        shards: [ShardListReply.Shard] = []
+    ) throws -> [CoordinatorDirective] {
         let directives = try register(worker, hotPages: hotPages, role: role)
         guard
             let request = Self.sent(to: worker, in: directives).first(where: {
@@ -87,11 +94,19 @@ struct CoordinatorHarness {
         else {
             throw Failure(description: "no snapshot request after registering worker \(worker): \(directives)")
         }
+        guard
+            let list = Self.sent(to: worker, in: directives).first(where: {
+                $0.message == .shardListRequest(ShardListRequest())
+            })
+        else {
+            throw Failure(description: "no shard list request after registering worker \(worker): \(directives)")
+        }
         _ = fromWorker(
             worker,
             request.requestID,
             .snapshotReply(SnapshotReply(workerID: worker, eventSequence: 0, keys: keys))
         )
+        return fromWorker(worker, list.requestID, .shardListReply(ShardListReply(workerID: worker, shards: shards)))
     }
 
     mutating func fromLink(_ worker: UInt64, _ message: Message, requestID: UInt64? = nil) -> [CoordinatorDirective] {

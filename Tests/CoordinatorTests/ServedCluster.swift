@@ -17,8 +17,13 @@ final class ServedCluster {
     /// How long a worker may be silent before it is dead.
     static var silenceLimit: Duration { .milliseconds(heartbeatMilliseconds * deadAfter) }
 
-    /// The coordinator's process.
-    let coordinator: LaunchedProcess
+    /// The coordinator's process (the latest started).
+    private(set) var coordinator: LaunchedProcess
+    /// Coordinators replaced by `restartCoordinator`, kept so that each is still killed by PID when
+    /// the cluster goes away.
+    private var replacedCoordinators: [LaunchedProcess] = []
+    /// The coordinator's arguments after its endpoints.
+    private let coordinatorOptions: [String]
     /// Where clients connect.
     let clientEndpoint: String
     /// Where workers register.
@@ -46,24 +51,21 @@ final class ServedCluster {
         clientCurve: ZMQCurveSecurity? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        coordinator = try BuiltExecutable.coordinator.launch(
-            arguments: [
-                "serve", "--listen", "tcp://127.0.0.1:*", "--workers-endpoint", "tcp://127.0.0.1:*", "--model", model,
-                "--heartbeat", "\(Self.heartbeatMilliseconds)", "--dead-after", "\(Self.deadAfter)",
+        coordinatorOptions =
+            [
+                "--model", model, "--heartbeat", "\(Self.heartbeatMilliseconds)", "--dead-after", "\(Self.deadAfter)",
                 "--placement", placement, "--log-level", "info",
-            ] + coordinatorArguments,
+            ] + coordinatorArguments
+        // The OS picks free ports; a restart binds the same ones again.
+        coordinator = try BuiltExecutable.coordinator.launch(
+            arguments: ["serve", "--listen", "tcp://127.0.0.1:*", "--workers-endpoint", "tcp://127.0.0.1:*"]
+                + coordinatorOptions,
             readyLinePrefix: "listening ",
             sourceLocation: sourceLocation
         )
-        let fields = Dictionary(
-            (coordinator.readyLine ?? "").split(separator: " ").compactMap { field -> (String, String)? in
-                guard let equals = field.firstIndex(of: "=") else { return nil }
-                return (String(field[..<equals]), String(field[field.index(after: equals)...]))
-            },
-            uniquingKeysWith: { first, _ in first }
-        )
-        clientEndpoint = try #require(fields["client"], "no client endpoint in `\(coordinator.readyLine ?? "")`")
-        workersEndpoint = try #require(fields["workers"], "no workers endpoint in `\(coordinator.readyLine ?? "")`")
+        let endpoints = try Self.endpoints(announcedBy: coordinator, sourceLocation: sourceLocation)
+        clientEndpoint = endpoints.client
+        workersEndpoint = endpoints.workers
         self.model = model
         self.workerSecurityArguments = workerSecurityArguments
         context = try ZMQContext()
@@ -86,6 +88,55 @@ final class ServedCluster {
         try await waitUntil("\(workerCount) workers are live", sourceLocation: sourceLocation) { stats in
             stats["cluster.workers.live"] == UInt64(workerCount)
         }
+    }
+
+    /// The client and worker endpoints a coordinator printed in its `listening` line.
+    static func endpoints(
+        announcedBy coordinator: LaunchedProcess,
+        sourceLocation: SourceLocation
+    ) throws -> (client: String, workers: String) {
+        let line = coordinator.readyLine ?? ""
+        let fields = Dictionary(
+            line.split(separator: " ").compactMap { field -> (String, String)? in
+                guard let equals = field.firstIndex(of: "=") else { return nil }
+                return (String(field[..<equals]), String(field[field.index(after: equals)...]))
+            },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let client = try #require(fields["client"], "no client endpoint in `\(line)`", sourceLocation: sourceLocation)
+        let workers = try #require(
+            fields["workers"],
+            "no workers endpoint in `\(line)`",
+            sourceLocation: sourceLocation
+        )
+        return (client, workers)
+    }
+
+    /// SIGKILLs the coordinator (no shutdown work at all) and returns how it ended.
+    @discardableResult
+    func killCoordinator() -> ProcessExit? {
+        coordinator.kill()
+    }
+
+    /// Starts a new coordinator with the same options on the same client and worker endpoints (the
+    /// ports the first one was given), after killing the current one if it still runs. The client
+    /// keeps its connection: ZeroMQ reconnects it. Workers are not waited for.
+    func restartCoordinator(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if coordinator.exit == nil { coordinator.kill() }
+        let next = try BuiltExecutable.coordinator.launch(
+            arguments: ["serve", "--listen", clientEndpoint, "--workers-endpoint", workersEndpoint]
+                + coordinatorOptions,
+            readyLinePrefix: "listening ",
+            sourceLocation: sourceLocation
+        )
+        replacedCoordinators.append(coordinator)
+        coordinator = next
+        let endpoints = try Self.endpoints(announcedBy: next, sourceLocation: sourceLocation)
+        try #require(
+            endpoints.client == clientEndpoint && endpoints.workers == workersEndpoint,
+            "the restarted coordinator listens on \(endpoints), not \(clientEndpoint) and \(workersEndpoint)",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// The arguments that register a worker with this cluster's coordinator as `id`. They give no
@@ -160,6 +211,7 @@ final class ServedCluster {
                 #expect(status == 0, "worker \(id): \(worker.process.diagnostics)", sourceLocation: sourceLocation)
             }
         }
+        for replaced in replacedCoordinators { replaced.recordIssueIfItFailedOnItsOwn(sourceLocation: sourceLocation) }
         coordinator.recordIssueIfItFailedOnItsOwn(sourceLocation: sourceLocation)
         let exit = coordinator.stop()
         #expect(exit == .exited(0), "\(coordinator.diagnostics)", sourceLocation: sourceLocation)

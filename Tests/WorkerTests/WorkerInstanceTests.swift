@@ -339,6 +339,73 @@ struct WorkerInstanceTests {
     }
 
     @Test(
+        "a shard list names every open shard by id with its namespace, start, tokens in layer 0 and in every layer, and prompt"
+    )
+    func shardList() throws {
+        var instance = try Self.instance()
+        var random = SplitMix64(seed: 8)
+        for (id, namespace, start, tokens) in [(UInt64(41), "ns", 0, 6), (40, "other", 8, 8)] {
+            let opened = instance.handle(
+                Envelope(
+                    requestID: id,
+                    message: .openSequence(
+                        OpenSequence(
+                            sequenceID: id,
+                            namespace: namespace,
+                            shardStart: UInt32(start),
+                            tokens: (0..<UInt32(tokens)).map { $0 + 50 }
+                        )
+                    )
+                )
+            )
+            #expect(Self.errorCode(opened) == nil)
+        }
+        _ = try Self.fill(&instance, 41, rows: 6, random: &random)
+        // Sequence 40's shard starts at 8 and has 3 tokens in layer 0 only: a step cut between layers.
+        let prefill = instance.handle(
+            Envelope(requestID: 5, message: try Self.prefill(40, layer: 0, start: 8, rows: 3, random: &random))
+        )
+        #expect(Self.jobs(prefill).count == 1)
+        let listed = instance.handle(Envelope(requestID: 6, message: .shardListRequest(ShardListRequest())))
+        #expect(
+            Self.replies(listed) == [
+                Envelope(
+                    requestID: 6,
+                    message: .shardListReply(
+                        ShardListReply(
+                            workerID: 7,
+                            shards: [
+                                ShardListReply.Shard(
+                                    sequenceID: 40,
+                                    namespace: "other",
+                                    shardStart: 8,
+                                    layerZeroTokens: 3,
+                                    everyLayerTokens: 0,
+                                    promptTokens: 8
+                                ),
+                                ShardListReply.Shard(
+                                    sequenceID: 41,
+                                    namespace: "ns",
+                                    shardStart: 0,
+                                    layerZeroTokens: 6,
+                                    everyLayerTokens: 6,
+                                    promptTokens: 6
+                                ),
+                            ]
+                        )
+                    )
+                )
+            ]
+        )
+        _ = Self.close(&instance, 41, commit: false)
+        let after = instance.handle(Envelope(requestID: 7, message: .shardListRequest(ShardListRequest())))
+        guard case .shardListReply(let reply)? = Self.replies(after).first?.message else {
+            throw ServiceError.internal("no shard list in \(after)")
+        }
+        #expect(reply.shards.map(\.sequenceID) == [40])
+    }
+
+    @Test(
         "an eviction yields a demote directive carrying the evicted page's bytes, and a tier event: the key stays held"
     )
     func evictionDemotes() throws {

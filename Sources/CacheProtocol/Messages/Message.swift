@@ -71,6 +71,10 @@ public enum Message: Sendable, Hashable {
     case cacheTierEvent(CacheTierEvent)
     /// A `TierSnapshotReply`.
     case tierSnapshotReply(TierSnapshotReply)
+    /// A `ShardListRequest`.
+    case shardListRequest(ShardListRequest)
+    /// A `ShardListReply`.
+    case shardListReply(ShardListReply)
     /// A `StatsRequest`.
     case statsRequest(StatsRequest)
     /// A `StatsReply`.
@@ -116,6 +120,8 @@ public enum Message: Sendable, Hashable {
         case .snapshotReply: .snapshotReply
         case .cacheTierEvent: .cacheTierEvent
         case .tierSnapshotReply: .tierSnapshotReply
+        case .shardListRequest: .shardListRequest
+        case .shardListReply: .shardListReply
         case .statsRequest: .statsRequest
         case .statsReply: .statsReply
         case .drain: .drain
@@ -160,6 +166,8 @@ public enum Message: Sendable, Hashable {
         case .snapshotReply(let body): body
         case .cacheTierEvent(let body): body
         case .tierSnapshotReply(let body): body
+        case .shardListRequest(let body): body
+        case .shardListReply(let body): body
         case .statsRequest(let body): body
         case .statsReply(let body): body
         case .drain(let body): body
@@ -208,6 +216,8 @@ public enum Message: Sendable, Hashable {
         case .snapshotReply: .snapshotReply(try SnapshotReply(body: &body, bulk: &bulk))
         case .cacheTierEvent: .cacheTierEvent(try CacheTierEvent(body: &body, bulk: &bulk))
         case .tierSnapshotReply: .tierSnapshotReply(try TierSnapshotReply(body: &body, bulk: &bulk))
+        case .shardListRequest: .shardListRequest(try ShardListRequest(body: &body, bulk: &bulk))
+        case .shardListReply: .shardListReply(try ShardListReply(body: &body, bulk: &bulk))
         case .statsRequest: .statsRequest(try StatsRequest(body: &body, bulk: &bulk))
         case .statsReply: .statsReply(try StatsReply(body: &body, bulk: &bulk))
         case .drain: .drain(try Drain(body: &body, bulk: &bulk))

@@ -71,6 +71,10 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case cacheTierEvent = 51
     /// `TierSnapshotReply` (1.1): `SnapshotReply` with each page's tier.
     case tierSnapshotReply = 52
+    /// `ShardListRequest`: coordinator → worker (added in 1.1).
+    case shardListRequest = 54
+    /// `ShardListReply` (added in 1.1).
+    case shardListReply = 55
     /// `StatsRequest`.
     case statsRequest = 64
     /// `StatsReply`.

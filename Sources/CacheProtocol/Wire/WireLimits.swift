@@ -21,6 +21,8 @@ public enum WireLimits {
     public static let maxKeysPerSnapshot = 1 << 21
     /// Most per-layer lengths in one shard export (added in 1.1): the model spec's largest layer count.
     public static let maxLayers = 1024
+    /// Most shards in one shard list answer (28 MiB of shards with empty namespaces).
+    public static let maxShardsPerList = 1 << 20
     /// Most sequences in one batched decode.
     public static let maxDecodeEntries = 4096
     /// Most dimensions of a tensor.

@@ -19,8 +19,8 @@ struct SimulatedCluster: Sendable {
         RoutingIdentity([0x57, UInt8(truncatingIfNeeded: worker), UInt8(truncatingIfNeeded: worker >> 8)])
     }
 
-    /// Registers workers 1…`workers` with large pools, answers their snapshot requests with empty
-    /// snapshots and sends each a heartbeat.
+    /// Registers workers 1…`workers` with large pools, answers their snapshot and shard list
+    /// requests with empty ones and sends each a heartbeat.
     mutating func register(workers: Int, fingerprint: ModelFingerprint) throws(CoordinatorBenchmarkError) {
         for worker in 1...workers {
             let registration = RegisterWorker(
@@ -38,25 +38,29 @@ struct SimulatedCluster: Sendable {
                 ),
                 at: now
             )
-            guard
-                let snapshot = directives.compactMap({ directive -> Envelope? in
-                    if case .sendToWorker(_, let envelope) = directive, case .snapshotRequest = envelope.message {
-                        envelope
-                    } else {
-                        nil
-                    }
-                }).first
-            else { throw .unexpected("worker \(worker) was not accepted: \(directives)") }
-            _ = instance.handle(
-                .received(
+            let sent = directives.compactMap { directive -> Envelope? in
+                if case .sendToWorker(_, let envelope) = directive { envelope } else { nil }
+            }
+            guard let snapshot = sent.first(where: { $0.message == .snapshotRequest(SnapshotRequest()) }) else {
+                throw .unexpected("worker \(worker) was not accepted: \(directives)")
+            }
+            var answers = [
+                Envelope(
+                    requestID: snapshot.requestID,
+                    message: .snapshotReply(SnapshotReply(workerID: UInt64(worker), eventSequence: 0, keys: []))
+                )
+            ]
+            if let list = sent.first(where: { $0.message == .shardListRequest(ShardListRequest()) }) {
+                answers.append(
                     Envelope(
-                        requestID: snapshot.requestID,
-                        message: .snapshotReply(SnapshotReply(workerID: UInt64(worker), eventSequence: 0, keys: []))
-                    ),
-                    from: .worker(WorkerID(UInt64(worker)))
-                ),
-                at: now
-            )
+                        requestID: list.requestID,
+                        message: .shardListReply(ShardListReply(workerID: UInt64(worker), shards: []))
+                    )
+                )
+            }
+            for answer in answers {
+                _ = instance.handle(.received(answer, from: .worker(WorkerID(UInt64(worker)))), at: now)
+            }
             _ = instance.handle(
                 .received(
                     Envelope(

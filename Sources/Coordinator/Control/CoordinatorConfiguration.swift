@@ -24,6 +24,15 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     /// How long the coordinator waits for the answers to the `CloseSequence`s it sends to clean up
     /// the surviving shards of a failed sequence before forgetting them.
     public var cleanupTimeout: Duration = .seconds(10)
+    /// A `ShardListRequest` unanswered after this is given up: the shards of that worker stay
+    /// unknown (outside the recovery window they are never closed, inside it they are not
+    /// recovered).
+    public var shardListTimeout: Duration = .seconds(30)
+    /// How long after its start the coordinator holds requests for sequences it does not know
+    /// while workers register again and report their shards (see `recoveryWindowLength`). `nil`:
+    /// `silenceLimit + heartbeatInterval`; `.zero`: no window, every unknown sequence is
+    /// answered `unknownSequence` at once and every reported shard it does not know is closed.
+    public var recoveryWindow: Duration?
     /// Placement rule.
     public var placement: PlacementPolicy = .prefix
     /// Constants of the `prefix` rule.
@@ -72,5 +81,13 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
         let (seconds, attoseconds) = heartbeatInterval.components
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         return UInt32(clamping: min(max(1, milliseconds), Int64(RegisterWorkerAccepted.maximumHeartbeatMilliseconds)))
+    }
+
+    /// The recovery window in effect: `recoveryWindow`, by default `silenceLimit + heartbeatInterval`.
+    /// A worker that is alive heartbeats at least once a `silenceLimit` (else the coordinator's own
+    /// rule declares it dead); the new coordinator answers that heartbeat `notRegistered` and the
+    /// worker registers at once. One more interval covers the registration's round trip.
+    public var recoveryWindowLength: Duration {
+        max(.zero, recoveryWindow ?? silenceLimit + heartbeatInterval)
     }
 }

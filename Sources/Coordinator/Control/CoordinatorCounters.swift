@@ -54,4 +54,10 @@ struct CoordinatorCounters: Sendable, Hashable {
     var drainHeld: UInt64 = 0
     /// Of those, answered `unavailable` because the move outlasted their deadline.
     var drainHeldExpired: UInt64 = 0
+    /// Sequences put back in the table from the workers' shard lists.
+    var sequencesRecovered: UInt64 = 0
+    /// Reported shards closed because the coordinator did not know them.
+    var staleShardsClosed: UInt64 = 0
+    /// Client requests held during the recovery window.
+    var requestsHeld: UInt64 = 0
 }

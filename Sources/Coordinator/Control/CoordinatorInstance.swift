@@ -23,6 +23,7 @@ public struct CoordinatorInstance: Sendable {
     var keyCache: PrefixKeyCache
     var sequences: SequenceTable
     var pending = PendingRequests()
+    var recovery = SequenceRecovery()
     var counters = CoordinatorCounters()
     var nextSequenceID: UInt64
     var roundRobinAfter = -1
@@ -49,6 +50,7 @@ public struct CoordinatorInstance: Sendable {
     /// returns what to do, in order.
     public mutating func handle(_ input: CoordinatorInput, at now: MonotonicInstant) -> [CoordinatorDirective] {
         var out: [CoordinatorDirective] = []
+        startRecoveryIfNeeded(at: now)
         switch input {
         case .received(let envelope, .client(let client)):
             clientRequest(envelope, from: client, at: now, into: &out)
@@ -111,16 +113,28 @@ public struct CoordinatorInstance: Sendable {
     ) {
         counters.clientRequests += 1
         if holdIfMoving(envelope, from: client, at: now) { return }
-        route(envelope, from: client, at: now, into: &out)
+        let held = route(
+            envelope,
+            from: client,
+            deadline: now.advanced(by: configuration.answerBound),
+            at: now,
+            into: &out
+        )
+        if held { counters.requestsHeld += 1 }
     }
 
-    /// Serves a client request that is not held.
+    /// Starts the work of a client request, or holds it during the recovery window when it names
+    /// a sequence not known yet (`deadline`: by when a held request is answered); returns whether
+    /// it was held.
+    @discardableResult
     mutating func route(
         _ envelope: Envelope,
         from client: RoutingIdentity,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
-    ) {
+    ) -> Bool {
+        if holdIfRecovering(envelope, client: client, deadline: deadline) { return true }
         let id = envelope.requestID
         switch envelope.message {
         case .openSequence(let body): openSequence(body, client: client, requestID: id, at: now, into: &out)
@@ -134,6 +148,7 @@ public struct CoordinatorInstance: Sendable {
         default:
             refuse(.unexpected(envelope.message.type, connection: "client"), client: client, requestID: id, into: &out)
         }
+        return false
     }
 
     private mutating func linkMessage(
@@ -191,6 +206,8 @@ public struct CoordinatorInstance: Sendable {
         switch request.purpose {
         case .snapshot:
             snapshotAnswered(request, outcome, at: now, into: &out)
+        case .shardList:
+            shardListAnswered(request, outcome, at: now, into: &out)
         case .cleanup:
             break
         case let .drain(drained, step):
@@ -313,6 +330,12 @@ public struct CoordinatorInstance: Sendable {
 
     /// Requests to workers awaiting an answer.
     public var pendingWorkerRequests: Int { pending.requests.count }
+
+    /// Whether the recovery window is open (unknown sequences' requests are held).
+    public var isRecovering: Bool { recovery.isOpen }
+
+    /// Client requests held until the sequences they name are known.
+    public var heldRequests: Int { recovery.held.count }
 
     /// The workers holding shards of sequence `id`, tail last; empty for an unknown sequence.
     public func shards(of id: UInt64) -> [(worker: WorkerID, start: Int)] {

@@ -29,6 +29,16 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
     case drainHandedOver(WorkerID, moved: Int, stayed: Int)
     /// A drain ended before its hand-over did (its worker died or left).
     case drainEnded(WorkerID, reason: String)
+    /// A sequence was rebuilt from its workers' shard lists (its shards' workers, tail last, and
+    /// its length).
+    case sequenceRecovered(UInt64, workers: [WorkerID], length: Int)
+    /// A shard a worker reported was closed: the coordinator does not know it.
+    case staleShardClosed(UInt64, worker: WorkerID)
+    /// A worker's shard list could not be had; its shards stay unknown.
+    case shardListFailed(WorkerID, reason: String)
+    /// The recovery window closed: so many sequences were rebuilt then, so many failed, and so
+    /// many requests still held (naming a sequence nobody reported) were routed.
+    case recoveryEnded(recovered: Int, failed: Int, heldRequests: Int)
 
     /// A log line.
     public var description: String {
@@ -53,6 +63,12 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
         case let .drainHandedOver(id, moved, stayed):
             "worker \(id) handed over \(moved) sequences (\(stayed) stay until they close) and was told to leave"
         case let .drainEnded(id, reason): "the drain of worker \(id) ended: \(reason)"
+        case let .sequenceRecovered(id, workers, length):
+            "sequence \(id) recovered: \(length) tokens on worker\(workers.count == 1 ? "" : "s") \(workers.map(\.description).joined(separator: ", "))"
+        case let .staleShardClosed(id, worker): "shard of unknown sequence \(id) closed on worker \(worker)"
+        case let .shardListFailed(id, reason): "the shard list of worker \(id) could not be had: \(reason)"
+        case let .recoveryEnded(recovered, failed, held):
+            "recovery window closed: \(recovered) more sequences recovered, \(failed) failed, \(held) requests for sequences nobody reported routed"
         }
     }
 }

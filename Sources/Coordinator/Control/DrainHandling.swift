@@ -425,7 +425,7 @@ extension CoordinatorInstance {
                 held.append(request)
                 blocked.formUnion(request.sequenceIDs)
             } else {
-                route(request.envelope, from: request.client, at: now, into: &out)
+                route(request.envelope, from: request.client, deadline: request.deadline, at: now, into: &out)
             }
         }
     }

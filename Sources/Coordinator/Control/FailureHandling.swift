@@ -31,6 +31,7 @@ extension CoordinatorInstance {
         for id in pending.overdueOperations(at: now) {
             abandon(id, refusal: .timedOut("the request"), at: now, into: &out)
         }
+        recoveryTick(at: now, into: &out)
     }
 
     /// Ends the current run of worker `slot`: it becomes `state`; its pages leave the index; its
@@ -54,6 +55,7 @@ extension CoordinatorInstance {
             failSequence(id, reason: why, at: now, into: &out)
             failed.append(id)
         }
+        recoveryLost(worker, reason: why, at: now, into: &out)
         let inFlight = pending.requests(to: worker)
         for id in inFlight {
             guard let request = pending.take(id, from: worker) else { continue }

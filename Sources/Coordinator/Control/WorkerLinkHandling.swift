@@ -5,9 +5,9 @@ import CacheProtocol
 extension CoordinatorInstance {
     /// RegisterWorker: refused for another model, an empty endpoint or a full registry; otherwise
     /// accepted with the cluster's spec (and, for a worker of minor version 1 or later, the
-    /// heartbeat terms: `RegisterWorkerAccepted`), connected, and asked for a snapshot. A worker
-    /// that was still live is a new run: its previous run ends first (sequences failed, requests
-    /// answered).
+    /// heartbeat terms: `RegisterWorkerAccepted`), connected, and asked for a snapshot and (minor
+    /// version 1 or later) its open shards. A worker that was still live is a new run: its previous
+    /// run ends first (sequences failed, requests answered).
     mutating func register(
         _ body: RegisterWorker,
         link: RoutingIdentity,
@@ -90,6 +90,8 @@ extension CoordinatorInstance {
         out.append(.connectWorker(id, endpoint: body.endpoint))
         out.append(.notice(.workerRegistered(id, endpoint: body.endpoint, newRun: newRun)))
         requestSnapshot(slot, reason: .registered, at: now, into: &out)
+        // A worker of minor version 0 does not know ShardListRequest: its shards stay unknown.
+        if workerMinorVersion >= 1 { requestShardList(slot, at: now, into: &out) }
     }
 
     /// Heartbeat or HeartbeatReport: `notRegistered` unless the worker is live or draining;

@@ -1,7 +1,10 @@
 import CacheProtocol
 
-/// A client request on a sequence whose shard is moving, kept until the move ends (then it is
-/// served as if it had just arrived) or its deadline passes (then it is answered `unavailable`).
+/// A client request the coordinator cannot route yet, kept with its deadline: one on a sequence
+/// whose shard is moving (a drain), until the move ends, or one naming a sequence not known yet
+/// during the recovery window after a restart, until the sequence is rebuilt from the workers'
+/// shard lists or the window ends. It is then routed as if it had just arrived, keeping its
+/// deadline; still held at its deadline, it is answered `unavailable`.
 struct HeldRequest: Sendable {
     /// The client to answer.
     let client: RoutingIdentity

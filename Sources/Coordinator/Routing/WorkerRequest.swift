@@ -7,6 +7,8 @@ struct WorkerRequest: Sendable, Hashable {
         case operation(UInt64, part: Int)
         /// A snapshot of the worker's prefix cache.
         case snapshot
+        /// A list of the worker's open shards, asked after its registration.
+        case shardList
         /// A `CloseSequence` cleaning up a shard of a failed sequence; its answer is not needed.
         case cleanup(sequenceID: UInt64)
         /// A step of worker `drained`'s drain.

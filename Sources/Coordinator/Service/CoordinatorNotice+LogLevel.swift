@@ -5,8 +5,9 @@ extension CoordinatorNotice {
     /// membership changes as info, index and late-answer bookkeeping as debug.
     var logLevel: Logger.Level {
         switch self {
-        case .workerRefused, .workerDied, .requestTimedOut: .warning
+        case .workerRefused, .workerDied, .requestTimedOut, .shardListFailed: .warning
         case .workerRegistered, .workerLeft, .drainStarted, .drainHandedOver: .info
+        case .sequenceRecovered, .staleShardClosed, .recoveryEnded: .info
         case .shardStayed, .drainEnded: .warning
         case .shardMoved: .debug
         case .sequenceFailed: .notice

@@ -8,4 +8,6 @@ struct SequenceShard: Sendable, Equatable {
     var keys: [PrefixKey]
     /// The sequence's tenant namespace.
     var namespace: String
+    /// Tokens of the prompt it was opened with, from position 0.
+    var promptTokens: Int
 }

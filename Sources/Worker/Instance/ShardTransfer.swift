@@ -9,6 +9,8 @@ struct ShardTransfer: Sendable, Equatable {
     var layerLengths: [Int]
     /// Prefix keys of the shard's full prompt pages.
     var keys: [PrefixKey]
+    /// Tokens of the prompt the sequence was opened with.
+    var promptTokens: Int
     /// The pages received, in the canonical layout.
     var pages: [[UInt8]] = []
     /// Encoded bytes received.

@@ -27,6 +27,28 @@ extension WorkerInstance {
         )
     }
 
+    /// Every open shard, by sequence id, with the tokens it holds in layer 0 and in every layer (at
+    /// most `WireLimits.maxShardsPerList`).
+    func shardList() -> ShardListReply {
+        var list: [ShardListReply.Shard] = []
+        list.reserveCapacity(min(shards.count, WireLimits.maxShardsPerList))
+        for (id, shard) in shards.sorted(by: { $0.key.rawValue < $1.key.rawValue }).prefix(WireLimits.maxShardsPerList)
+        {
+            guard let state = try? manager.sequence(id) else { continue }
+            list.append(
+                ShardListReply.Shard(
+                    sequenceID: id.rawValue,
+                    namespace: shard.namespace,
+                    shardStart: UInt32(clamping: shard.start),
+                    layerZeroTokens: UInt32(clamping: state.layerLengths.first ?? 0),
+                    everyLayerTokens: UInt32(clamping: state.length),
+                    promptTokens: UInt32(clamping: shard.promptTokens)
+                )
+            )
+        }
+        return ShardListReply(workerID: workerID, shards: list)
+    }
+
     /// The worker's own counters for `StatsReply`; the shell appends the lower tiers' counters.
     func statistics() -> [StatsReply.Counter] {
         let values: [(String, Int)] = [

@@ -52,7 +52,12 @@ extension WorkerInstance {
         } catch {
             throw ServiceError(error)
         }
-        shards[opened.id] = SequenceShard(start: start, keys: keys, namespace: body.namespace)
+        shards[opened.id] = SequenceShard(
+            start: start,
+            keys: keys,
+            namespace: body.namespace,
+            promptTokens: body.tokens.count
+        )
         counters.cachedTokensServed += UInt64(opened.cachedTokens)
         return reply(
             requestID,

@@ -50,6 +50,7 @@ extension WorkerInstance {
             sequenceID: body.sequenceID,
             namespace: shard.namespace,
             shardStart: UInt32(shard.start),
+            promptTokens: UInt32(clamping: shard.promptTokens),
             totalPages: UInt32(total),
             firstPage: UInt32(first),
             layerLengths: state.layerLengths.map { UInt32(clamping: $0) },
@@ -101,7 +102,12 @@ extension WorkerInstance {
             throw ServiceError(error).about("adopting sequence \(body.sequenceID)")
         }
         record(evictions, effects: &effects)
-        shards[id] = SequenceShard(start: Int(body.shardStart), keys: transfer.keys, namespace: body.namespace)
+        shards[id] = SequenceShard(
+            start: Int(body.shardStart),
+            keys: transfer.keys,
+            namespace: body.namespace,
+            promptTokens: transfer.promptTokens
+        )
         counters.shardsAdopted += 1
         counters.peerPagesReceived += UInt64(transfer.pages.count)
         counters.peerBytesReceivedRaw += UInt64(transfer.pages.count * manager.geometry.bytesPerPage)
@@ -166,8 +172,16 @@ extension WorkerInstance {
             throw .badRequest("\(subject) has \(lengths.count) layer lengths, the model \(spec.layers) layers")
         }
         let total = Int(reply.totalPages)
-        let transfer = received ?? ShardTransfer(totalPages: total, layerLengths: lengths, keys: reply.keys)
+        let transfer =
+            received
+            ?? ShardTransfer(
+                totalPages: total,
+                layerLengths: lengths,
+                keys: reply.keys,
+                promptTokens: Int(reply.promptTokens)
+            )
         guard transfer.totalPages == total, transfer.layerLengths == lengths, transfer.keys == reply.keys,
+            transfer.promptTokens == Int(reply.promptTokens),
             Int(reply.firstPage) == transfer.pages.count
         else { throw .badRequest("\(subject) does not continue the pages received before") }
         guard !reply.pages.isEmpty || transfer.isComplete else {

@@ -221,6 +221,8 @@ struct WorkerInstance: Sendable {
             return try adoptShard(body, requestID: id)
         case .snapshotRequest:
             return reply(id, snapshot(forMinorVersion: request.senderMinorVersion))
+        case .shardListRequest:
+            return reply(id, .shardListReply(shardList()))
         case .statsRequest:
             return [.replyWithTierStatistics(requestID: id, counters: statistics())]
         case .drain(let body):
@@ -234,9 +236,8 @@ struct WorkerInstance: Sendable {
         case .registerWorker, .heartbeat, .heartbeatReport, .deregisterWorker:
             throw .badRequest("\(request.message.type) is for the coordinator, not a worker")
         case .registerWorkerReply, .registerWorkerAccepted, .ack, .errorReply, .openSequenceReply, .prefillReply,
-            .decodeReply,
-            .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply, .tierSnapshotReply,
-            .statsReply, .adoptShardReply, .shardExportReply:
+            .decodeReply, .pageGetReply, .pageContainsReply, .pullPagesReply, .prefetchPagesReply, .snapshotReply,
+            .tierSnapshotReply, .shardListReply, .statsReply, .adoptShardReply, .shardExportReply:
             throw .badRequest("\(request.message.type) is a reply; a worker takes no replies on its endpoint")
         }
     }

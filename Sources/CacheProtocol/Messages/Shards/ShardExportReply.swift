@@ -1,6 +1,7 @@
 /// Answer to `ShardExport` (added in 1.1): a shard's block-table state and a run of its pages.
 ///
-/// Body: sequence id (u64), namespace (string), shard start (u32), total pages (u32: pages in the
+/// Body: sequence id (u64), namespace (string), shard start (u32), prompt tokens (u32: the
+/// prompt its `OpenSequence` carried, from position 0), total pages (u32: pages in the
 /// shard's block table), first page (u32: index of the first page carried), layer lengths (u32
 /// count, u32 each: tokens each layer holds, counted from the shard start; layers may differ),
 /// keys (u32 count, 32 bytes each: the prefix keys of the shard's full prompt pages), page count
@@ -13,6 +14,8 @@ public struct ShardExportReply: WireBody {
     public var namespace: String
     /// Token position where the shard starts.
     public var shardStart: UInt32
+    /// Tokens of the prompt the sequence was opened with, from position 0.
+    public var promptTokens: UInt32
     /// Pages of the shard's block table.
     public var totalPages: UInt32
     /// Index of `pages[0]` in the block table.
@@ -29,6 +32,7 @@ public struct ShardExportReply: WireBody {
         sequenceID: UInt64,
         namespace: String,
         shardStart: UInt32,
+        promptTokens: UInt32,
         totalPages: UInt32,
         firstPage: UInt32,
         layerLengths: [UInt32],
@@ -38,6 +42,7 @@ public struct ShardExportReply: WireBody {
         self.sequenceID = sequenceID
         self.namespace = namespace
         self.shardStart = shardStart
+        self.promptTokens = promptTokens
         self.totalPages = totalPages
         self.firstPage = firstPage
         self.layerLengths = layerLengths
@@ -50,6 +55,7 @@ public struct ShardExportReply: WireBody {
         body.write(sequenceID)
         body.write(namespace)
         body.write(shardStart)
+        body.write(promptTokens)
         body.write(totalPages)
         body.write(firstPage)
         body.write(layerLengths)
@@ -63,6 +69,7 @@ public struct ShardExportReply: WireBody {
         sequenceID = try body.readUInt64("sequence id")
         namespace = try body.readString("namespace", maxBytes: WireLimits.maxNamespaceBytes)
         shardStart = try body.readUInt32("shard start")
+        promptTokens = try body.readUInt32("prompt tokens")
         totalPages = try body.readUInt32("total pages")
         firstPage = try body.readUInt32("first page")
         layerLengths = try body.readUInt32Array("layer lengths", limit: WireLimits.maxLayers)
