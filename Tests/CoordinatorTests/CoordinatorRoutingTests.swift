@@ -228,6 +228,22 @@ struct CoordinatorRoutingTests {
         #expect(answered == [.answerClient(harness.client, Envelope(requestID: request, message: .decodeReply(reply)))])
     }
 
+    @Test("a layer-0 decode without k and v appends nothing: the sequence's length stays")
+    func queryOnlyKeepsLength() throws {
+        var (harness, _, b, _) = try Self.shardedCluster()
+        let before = harness.instance.sequences[b]?.length
+        let (batch, _, _) = try Self.decode([(b, 2)], withKV: false)
+        let (_, directives) = harness.fromClient(.decode(batch))
+        let envelope = try #require(CoordinatorHarness.sent(to: 1, in: directives).first)
+        let reply = DecodeReply(
+            layer: 0,
+            result: try Self.output(rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)], lse: [[0, 1], [1, 0]])
+        )
+        _ = harness.fromWorker(1, envelope.requestID, .decodeReply(reply))
+        #expect(harness.instance.pendingOperations == 0)
+        #expect(harness.instance.sequences[b]?.length == before)
+    }
+
     @Test(
         "when the tail refuses a batch part with capacity, sequences nothing changed keep going and those another part changed fail"
     )

@@ -178,7 +178,8 @@ extension CoordinatorInstance {
             }
             replies.append(reply)
         }
-        if progress.plan.layer == 0 {
+        // Layer 0's new tokens make the sequence longer; a decode without k and v appends nothing.
+        if progress.plan.layer == 0, progress.batch.input.k != nil {
             for entry in progress.entries {
                 updateSequence(entry.sequenceID) { $0.length += Int(entry.queryTokens) }
             }
