@@ -237,7 +237,10 @@ struct CoordinatorRoutingTests {
         let envelope = try #require(CoordinatorHarness.sent(to: 1, in: directives).first)
         let reply = DecodeReply(
             layer: 0,
-            result: try Self.output(rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)], lse: [[0, 1], [1, 0]])
+            result: try Self.output(
+                rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)],
+                lse: [[0, 1], [1, 0]]
+            )
         )
         _ = harness.fromWorker(1, envelope.requestID, .decodeReply(reply))
         #expect(harness.instance.pendingOperations == 0)
@@ -327,29 +330,31 @@ struct CoordinatorRoutingTests {
         #expect(CoordinatorHarness.workerSends(in: second.directives).isEmpty)
     }
 
-    @Test("prefill goes to the tail; truncate cuts the shards past the new end; close goes to every shard")
+    @Test(
+        "prefill of a one-shard sequence goes to its worker as it came; truncate cuts the shards past the new end; close goes to every shard"
+    )
     func prefillTruncateClose() throws {
-        var (harness, a, _, _) = try Self.shardedCluster()
-        let prefill = try CoordinatorFailureTests.prefill(a, start: 8, rows: 2)
+        var (harness, a, b, _) = try Self.shardedCluster()
+        let prefill = try CoordinatorFailureTests.prefill(b, start: 16, rows: 2)
         let (prefillRequest, sentPrefill) = harness.fromClient(prefill)
-        #expect(CoordinatorHarness.sent(to: 1, in: sentPrefill).isEmpty)
-        let forwarded = try #require(CoordinatorHarness.sent(to: 2, in: sentPrefill).first)
+        #expect(CoordinatorHarness.sent(to: 2, in: sentPrefill).isEmpty)
+        let forwarded = try #require(CoordinatorHarness.sent(to: 1, in: sentPrefill).first)
         #expect(forwarded.message == prefill)
         let prefillReply = PrefillReply(
-            sequenceID: a,
+            sequenceID: b,
             layer: 0,
             result: try Self.output(
                 rows: [Self.vector(1) + Self.vector(2), Self.vector(3) + Self.vector(4)],
                 lse: [[0, 0], [1, 1]]
             )
         )
-        let answered = harness.fromWorker(2, forwarded.requestID, .prefillReply(prefillReply))
+        let answered = harness.fromWorker(1, forwarded.requestID, .prefillReply(prefillReply))
         #expect(
             CoordinatorHarness.answers(to: harness.client, in: answered) == [
                 Envelope(requestID: prefillRequest, message: .prefillReply(prefillReply))
             ]
         )
-        #expect(harness.instance.sequences[a]?.length == 10)
+        #expect(harness.instance.sequences[b]?.length == 18)
 
         try harness.truncateIntoFirstShard(a, to: 6)
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1)])

@@ -129,6 +129,114 @@ struct CoordinatorSpillTests {
         #expect(Self.counter("cluster.spills.refused", &harness) == 0)
     }
 
+    @Test(
+        "a layer-0 prefill the tail refuses capacity at a page boundary goes again as a decode, spills, and is answered as a PrefillReply of the exact merge"
+    )
+    func prefillSpills() throws {
+        var (harness, a) = try Self.cluster()
+        let (batch, q, k) = try Routing.decode([(a, 2)])
+        let prefill = try Prefill(sequenceID: a, layer: 0, startPosition: 8, input: batch.input)
+        let (request, sent) = harness.fromClient(.prefill(prefill))
+        let first = try #require(CoordinatorHarness.sent(to: 1, in: sent).first)
+        #expect(first.message == .prefill(prefill))
+        // The tail has no page: the chunk goes again as a one-entry decode, which the tail refuses
+        // too, and the sequence continues on worker 2 from token 8.
+        let again = harness.fromWorker(1, first.requestID, .errorReply(Self.capacity))
+        #expect(CoordinatorHarness.answers(to: harness.client, in: again).isEmpty)
+        let resent = try #require(Self.decodes(to: 1, in: again).first)
+        #expect(resent.1.entries == [Decode.Entry(sequenceID: a, queryTokens: 2)])
+        #expect(resent.1.input == batch.input)
+        let opening = harness.fromWorker(1, resent.0.requestID, .errorReply(Self.capacity))
+        let open = try #require(CoordinatorHarness.sent(to: 2, in: opening).first)
+        guard case .openSequence(let body) = open.message, body.shardStart == 8 else {
+            throw CoordinatorHarness.Failure(description: "worker 2 got \(open.message), not an open at 8")
+        }
+        let directives = harness.fromWorker(
+            2,
+            open.requestID,
+            .openSequenceReply(OpenSequenceReply(sequenceID: a, cachedTokens: 8))
+        )
+        #expect(harness.instance.shards(of: a).map(\.start) == [0, 8])
+        let earlier = try #require(Self.decodes(to: 1, in: directives).first)
+        let tail = try #require(Self.decodes(to: 2, in: directives).first)
+        #expect(earlier.1.input.k == nil)
+        #expect(tail.1.input.k != nil)
+        let firstKeys = (0..<8).map { Routing.vector(500 + $0) }
+        let firstValues = (0..<8).map { Routing.vector(600 + $0) }
+        // Row 0 sees the first shard and its own token; row 1 also the token before it.
+        let tailKeys = [k[0], k[1]]
+        let tailValues = tailKeys.map { $0.map { -$0 } }
+        let partials1 = (0..<2).map { Routing.attention(q: q[$0], keys: firstKeys, values: firstValues) }
+        let partials2 = (0..<2).map {
+            Routing.attention(q: q[$0], keys: Array(tailKeys[...$0]), values: Array(tailValues[...$0]))
+        }
+        _ = harness.fromWorker(
+            2,
+            tail.0.requestID,
+            .decodeReply(
+                DecodeReply(
+                    layer: 0,
+                    result: try Routing.output(rows: partials2.map(\.output), lse: partials2.map(\.lse))
+                )
+            )
+        )
+        let last = harness.fromWorker(
+            1,
+            earlier.0.requestID,
+            .decodeReply(
+                DecodeReply(
+                    layer: 0,
+                    result: try Routing.output(rows: partials1.map(\.output), lse: partials1.map(\.lse))
+                )
+            )
+        )
+        guard case .mergeDecode(let job)? = last.first else {
+            Issue.record("expected a merge job, got \(last)")
+            return
+        }
+        let reply = job.reply()
+        #expect(reply.requestID == request)
+        guard case .prefillReply(let merged) = reply.message else {
+            Issue.record("not a PrefillReply: \(reply.message)")
+            return
+        }
+        #expect(merged.sequenceID == a && merged.layer == 0)
+        let output = try merged.result.output.f32Values()
+        for row in 0..<2 {
+            let whole = Routing.attention(
+                q: q[row],
+                keys: firstKeys + Array(tailKeys[...row]),
+                values: firstValues + Array(tailValues[...row])
+            )
+            for index in 0..<8 { #expect(abs(output[row * 8 + index] - whole.output[index]) < 1e-5) }
+        }
+        #expect(harness.instance.sequences[a]?.length == 10)
+        #expect(Self.counter("cluster.spills", &harness) == 1)
+        #expect(harness.instance.pendingOperations == 0)
+    }
+
+    @Test(
+        "a prefill on a sequence of several shards fans out as a decode; one that does not start where its layer ends is refused and nothing is sent"
+    )
+    func prefillAcrossShards() throws {
+        var (harness, a) = try Self.spilled()
+        let (batch, _, _) = try Routing.decode([(a, 1)])
+        let wrong = try Prefill(sequenceID: a, layer: 0, startPosition: 4, input: batch.input)
+        let (_, refused) = harness.fromClient(.prefill(wrong))
+        #expect(
+            CoordinatorHarness.errorCode(CoordinatorHarness.answers(to: harness.client, in: refused).first)
+                == .badRequest
+        )
+        #expect(CoordinatorHarness.workerSends(in: refused).isEmpty)
+        // Layer 1 of the chunk layer 0 just took (A's length is 9: the chunk was token 8).
+        let right = try Prefill(sequenceID: a, layer: 1, startPosition: 8, input: batch.input)
+        let (_, sent) = harness.fromClient(.prefill(right))
+        let toFirst = try #require(Self.decodes(to: 1, in: sent).first)
+        let toTail = try #require(Self.decodes(to: 2, in: sent).first)
+        #expect(toFirst.1.layer == 1 && toFirst.1.input.k == nil)
+        #expect(toTail.1.layer == 1 && toTail.1.input.k != nil)
+    }
+
     /// A spilled A (shards on workers 1 and 2 from 8, length 9).
     static func spilled() throws -> (harness: CoordinatorHarness, a: UInt64) {
         var (harness, a) = try cluster()

@@ -159,6 +159,69 @@ struct ServeEndToEndTests {
         await cluster.stop()
     }
 
+    @Test(
+        "a batch across three workers with one sequence spilled over two: single steps, a speculative verify and a prefill chunk across its shards match the reference"
+    )
+    func spilledBatch() async throws {
+        let spec = try ModelSpec(parsing: Self.model("f16"))
+        // 8 pages of 16 tokens a worker: the 128-token prompt fills its worker.
+        let cluster = try await ServedCluster(model: Self.model("f16"), workerCount: 3, memory: "64KiB")
+        var random = SplitMix64(seed: 31)
+        var sequences: [ServedSequence] = []
+        for (index, length) in [128, 30, 27, 37].enumerated() {
+            let tokens = (0..<length).map { UInt32(50_000 + 1000 * index + $0) }
+            sequences.append(
+                try await Self.openAndPrefill(cluster, namespace: "spill", tokens: tokens, spec: spec, random: &random)
+            )
+        }
+        #expect(Set(sequences.map(\.worker)).count == 3)
+        // The first step spills sequence 0 onto another worker; sequence 2 verifies 3 draft tokens.
+        let first = try await Self.decodeStep(
+            cluster,
+            &sequences,
+            entries: [(0, 1), (1, 1), (2, 3), (3, 1)],
+            spec: spec,
+            random: &random
+        )
+        #expect(first < spec.kvStorage.servedTolerance)
+        #expect(try await cluster.stats()["cluster.spills"] == 1)
+        // A prefill chunk of sequence 0 now spans both its shards.
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        let start = sequences[0].length(spec: spec)
+        for layer in 0..<spec.layers {
+            let q = random.floats(5 * hq * d, in: -4..<4)
+            let k = random.floats(5 * hkv * d, in: -4..<4)
+            let v = random.floats(5 * hkv * d, in: -4..<4)
+            let answer = try await cluster.client.prefill(
+                sequenceID: sequences[0].id,
+                layer: layer,
+                startPosition: start,
+                q: Self.tensor(q, [5, hq, d]),
+                k: Self.tensor(k, [5, hkv, d]),
+                v: Self.tensor(v, [5, hkv, d])
+            )
+            sequences[0].keys[layer] += k
+            sequences[0].values[layer] += v
+            let expected = try sequences[0].reference(queries: q, layer: layer, spec: spec)
+            #expect(expected.largestOutputError(try answer.output.f32Values()) < spec.kvStorage.servedTolerance)
+            #expect(expected.largestLogSumExpError(try answer.lse.f32Values()) < spec.kvStorage.servedTolerance)
+        }
+        for _ in 0..<2 {
+            let step = try await Self.decodeStep(
+                cluster,
+                &sequences,
+                entries: sequences.indices.map { ($0, 1) },
+                spec: spec,
+                random: &random
+            )
+            #expect(step < spec.kvStorage.servedTolerance)
+        }
+        let stats = try await cluster.stats()
+        #expect(stats["cluster.sequences.failed"] == 0)
+        #expect(stats["cluster.spills"] == 1)
+        await cluster.stop()
+    }
+
     @Test("a prompt whose prefix an earlier sequence committed is placed on its holder and reports the cached tokens")
     func prefixPlacement() async throws {
         let spec = try ModelSpec(parsing: Self.model("f16"))

@@ -5,7 +5,12 @@ import CacheProtocol
 extension CoordinatorInstance {
     // MARK: Prefill
 
-    /// Prefill goes to the tail shard's worker, as it came; its answer goes back as it came.
+    /// Prefill of a sequence on one shard goes to its worker, as it came; its answer goes back as
+    /// it came. On a sequence of several shards its queries must attend every shard: it goes as a
+    /// one-entry decode (k and v to the tail, the queries alone to every earlier shard, merged
+    /// exactly, answered as a `PrefillReply`), which appends at the end, so it must start where
+    /// the layer ends — at the sequence's length for layer 0, and for a later layer where layer 0
+    /// ended before this chunk (`badRequest` otherwise). Such a chunk spills like a decode entry.
     mutating func prefill(
         _ body: Prefill,
         client: RoutingIdentity,
@@ -16,12 +21,11 @@ extension CoordinatorInstance {
         guard let record = openSequenceRecord(body.sequenceID, client: client, requestID: requestID, into: &out) else {
             return
         }
-        let progress = PrefillProgress(
-            sequenceID: body.sequenceID,
-            layer: body.layer,
-            start: Int(body.startPosition),
-            tokens: body.tokenCount
-        )
+        if record.shards.count > 1 {
+            prefillAcrossShards(body, record: record, client: client, requestID: requestID, at: now, into: &out)
+            return
+        }
+        let progress = PrefillProgress(body: body)
         let operation = pending.begin(
             client: client,
             requestID: requestID,
@@ -32,8 +36,9 @@ extension CoordinatorInstance {
     }
 
     /// The tail's answer. A `PrefillReply` is the answer (and, for layer 0, grows the sequence); a
-    /// refusal is passed on (the worker changed nothing; a prefill does not spill, see
-    /// docs/COORDINATOR.md); a lost request fails the sequence.
+    /// `capacity` refusal of a layer-0 chunk that starts on a page boundary sends the chunk again
+    /// as a one-entry decode, which spills; another refusal is passed on (the worker changed
+    /// nothing); a lost request fails the sequence.
     mutating func advancePrefill(
         _ operation: UInt64,
         _ outcome: PartOutcome,
@@ -53,12 +58,80 @@ extension CoordinatorInstance {
             )
             failSequence(progress.sequenceID, reason: refusal.description, at: now, into: &out)
             complete(operation, refusal: refusal, into: &out)
+        case .refused(let error)
+        where error.code == .capacity && progress.layer == 0
+            && progress.start % configuration.spec.pageSize == 0:
+            // The tail has no page for the chunk, which starts on a page boundary: it goes again as
+            // a one-entry decode, whose refusal spills the sequence onto a new shard.
+            guard let record = sequences[progress.sequenceID], record.phase == .open,
+                let finished = pending.finish(operation)
+            else {
+                complete(operation, with: .errorReply(error), into: &out)
+                return
+            }
+            prefillAcrossShards(
+                progress.body,
+                record: record,
+                client: finished.client,
+                requestID: finished.requestID,
+                at: now,
+                into: &out
+            )
         case .refused(let error):
             complete(operation, with: .errorReply(error), into: &out)
         case .lost(let reason):
             failSequence(progress.sequenceID, reason: reason, at: now, into: &out)
             complete(operation, refusal: .sequenceFailed(progress.sequenceID, reason: reason), into: &out)
         }
+    }
+
+    /// A prefill on a sequence of several shards, sent as a one-entry decode.
+    private mutating func prefillAcrossShards(
+        _ body: Prefill,
+        record: SequenceRecord,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        let start = Int(body.startPosition)
+        let expected = body.layer == 0 ? record.length : record.length - body.tokenCount
+        guard start == expected else {
+            refuse(
+                .malformed(
+                    "sequence \(body.sequenceID) spans \(record.shards.count) workers: a prefill of layer \(body.layer) appends at its end and must start at \(expected), not \(start)"
+                ),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
+            return
+        }
+        let decode: Decode
+        do {
+            decode = try Decode(
+                layer: body.layer,
+                entries: [Decode.Entry(sequenceID: body.sequenceID, queryTokens: UInt32(body.tokenCount))],
+                input: body.input
+            )
+        } catch {
+            refuse(
+                .malformed("the prefill cannot be sent as a decode: \(error)"),
+                client: client,
+                requestID: requestID,
+                into: &out
+            )
+            return
+        }
+        startDecode(
+            decode,
+            shards: [record.shards],
+            prefillOf: body.sequenceID,
+            client: client,
+            requestID: requestID,
+            at: now,
+            into: &out
+        )
     }
 
     // MARK: Decode
@@ -94,6 +167,20 @@ extension CoordinatorInstance {
             else { return }
             shards.append(record.shards)
         }
+        startDecode(body, shards: shards, prefillOf: nil, client: client, requestID: requestID, at: now, into: &out)
+    }
+
+    /// Splits a checked batch (`shards`: each entry's sequence's shards) by worker and sends the
+    /// parts; `prefillOf` names the sequence whose prefill the batch carries.
+    private mutating func startDecode(
+        _ body: Decode,
+        shards: [[Shard]],
+        prefillOf: UInt64?,
+        client: RoutingIdentity,
+        requestID: UInt64,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         let split: DecodeSplit
         do {
             split = try DecodeSplit.split(body, shards: shards)
@@ -117,7 +204,8 @@ extension CoordinatorInstance {
             },
             outcomes: Array(repeating: nil, count: split.parts.count),
             entries: body.entries,
-            batch: body
+            batch: body,
+            prefillOf: prefillOf
         )
         let operation = pending.begin(
             client: client,
@@ -185,7 +273,11 @@ extension CoordinatorInstance {
             }
         }
         if progress.plan.isPassThrough, let reply = replies.first {
-            complete(operation, with: .decodeReply(reply), into: &out)
+            let answer: Message =
+                progress.prefillOf.map {
+                    .prefillReply(PrefillReply(sequenceID: $0, layer: reply.layer, result: reply.result))
+                } ?? .decodeReply(reply)
+            complete(operation, with: answer, into: &out)
             return
         }
         guard let finished = pending.finish(operation) else { return }
@@ -195,7 +287,8 @@ extension CoordinatorInstance {
                     client: finished.client,
                     requestID: finished.requestID,
                     plan: progress.plan,
-                    parts: replies.map(\.result)
+                    parts: replies.map(\.result),
+                    prefillOf: progress.prefillOf
                 )
             )
         )

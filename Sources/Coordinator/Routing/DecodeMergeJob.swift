@@ -14,22 +14,41 @@ public struct DecodeMergeJob: Sendable, Hashable {
     public var plan: DecodeMergePlan
     /// Each part's answer, in part order.
     public var parts: [AttentionOutput]
+    /// The sequence whose `Prefill` the batch carries: the answer is then a `PrefillReply` for it.
+    public var prefillOf: UInt64?
 
-    /// A job.
-    public init(client: RoutingIdentity, requestID: UInt64, plan: DecodeMergePlan, parts: [AttentionOutput]) {
+    /// A job; with `prefillOf`, the answer is that sequence's `PrefillReply`.
+    public init(
+        client: RoutingIdentity,
+        requestID: UInt64,
+        plan: DecodeMergePlan,
+        parts: [AttentionOutput],
+        prefillOf: UInt64? = nil
+    ) {
         self.client = client
         self.requestID = requestID
         self.plan = plan
         self.parts = parts
+        self.prefillOf = prefillOf
     }
 
     /// The client's answer: a `DecodeReply` with one row per query token in the client's entry
     /// order, where each row is the exact merge (`AttentionMerge`: `lse = log Σ exp(lseᵢ)`,
-    /// `out = Σ exp(lseᵢ − lse)·outᵢ`, per head) of that row over its sequence's shards. An
-    /// `ErrorReply` (`internal`) when the parts do not fit the plan.
+    /// `out = Σ exp(lseᵢ − lse)·outᵢ`, per head) of that row over its sequence's shards (the same
+    /// rows as a `PrefillReply` when the batch carries a prefill). An `ErrorReply` (`internal`)
+    /// when the parts do not fit the plan.
     public func reply() -> Envelope {
         do throws(DecodeMergeError) {
-            return Envelope(requestID: requestID, message: .decodeReply(try merged()))
+            let merged = try merged()
+            if let prefillOf {
+                return Envelope(
+                    requestID: requestID,
+                    message: .prefillReply(
+                        PrefillReply(sequenceID: prefillOf, layer: merged.layer, result: merged.result)
+                    )
+                )
+            }
+            return Envelope(requestID: requestID, message: .decodeReply(merged))
         } catch {
             return Envelope(
                 requestID: requestID,

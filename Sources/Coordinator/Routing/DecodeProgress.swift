@@ -24,6 +24,9 @@ struct DecodeProgress: Sendable {
     var batch: Decode
     /// The spill under way or done, `nil` when the batch has not spilled (a batch spills once).
     var spill: DecodeSpill?
+    /// The sequence whose `Prefill` this batch carries (a prefill on a sequence of several
+    /// shards, sent as a one-entry decode), answered with a `PrefillReply`; `nil` for a decode.
+    var prefillOf: UInt64?
 
     /// Every sequence of the batch, in the client's order.
     var sequenceIDs: [UInt64] { entries.map(\.sequenceID) }
