@@ -25,6 +25,7 @@ public struct CoordinatorInstance: Sendable {
     var pending = PendingRequests()
     var recovery = SequenceRecovery()
     var counters = CoordinatorCounters()
+    var replication = ReplicationTracker()
     var nextSequenceID: UInt64
     var roundRobinAfter = -1
     /// Workers being drained, by id.
@@ -212,6 +213,8 @@ public struct CoordinatorInstance: Sendable {
             break
         case let .drain(drained, step):
             drainAnswered(drained, step, request, outcome, at: now, into: &out)
+        case .replication(let pull):
+            replicationAnswered(pull, outcome, at: now, into: &out)
         case .operation(let operation, let part):
             guard let work = pending[operation: operation]?.work else { return }
             switch work {
