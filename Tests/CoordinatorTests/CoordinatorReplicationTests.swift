@@ -274,4 +274,35 @@ struct CoordinatorReplicationTests {
         #expect(harness.stats()["cluster.replication.backlog"] == 3)
         #expect(harness.stats()["cluster.replication.dropped"] == 2)
     }
+
+    @Test("serve's --replicas is checked: 1 to 4096 workers, taken into the state machine's configuration")
+    func replicasOption() throws {
+        func configuration(
+            _ replicas: Int
+        ) throws(CoordinatorDaemonConfigurationError) -> CoordinatorDaemonConfiguration {
+            try CoordinatorDaemonConfiguration(
+                listen: "tcp://127.0.0.1:*",
+                workersEndpoint: "tcp://127.0.0.1:*",
+                model: "name=tiny,layers=2,q-heads=2,kv-heads=1,head-dim=4,kv=f32,page=4",
+                replicas: replicas
+            )
+        }
+        #expect(try configuration(2).coordinator.replicas == 2)
+        #expect(try configuration(4096).coordinator.replicas == 4096)
+        for bad in [0, -1, 4097] {
+            #expect(
+                throws: CoordinatorDaemonConfigurationError.invalidOption(
+                    "--replicas must be 1 to 4096 workers, not \(bad)"
+                )
+            ) {
+                try configuration(bad)
+            }
+        }
+        let defaults = try CoordinatorDaemonConfiguration(
+            listen: "tcp://127.0.0.1:*",
+            workersEndpoint: "tcp://127.0.0.1:*",
+            model: "name=tiny,layers=2,q-heads=2,kv-heads=1,head-dim=4,kv=f32,page=4"
+        )
+        #expect(defaults.coordinator.replicas == 1)
+    }
 }
