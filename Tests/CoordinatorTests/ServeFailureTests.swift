@@ -69,6 +69,11 @@ struct ServeFailureTests {
         )
         try await cluster.client.close(sequenceID: committed.id, commit: true)
         try await Self.waitForHolders(cluster, 2, pages: 2, of: workers, "the committed pages are on two workers")
+        // Until a heartbeat after the close reports no open sequence, the coordinator counts the
+        // closed one as load of unknown length and would place the next sequences elsewhere.
+        try await cluster.waitUntil("the holder reports no sequence") {
+            $0["worker.\(committed.worker).live_sequences"] == 0
+        }
         // The index learnt the copy from the target's event; the pull's answer comes on another
         // connection.
         try await cluster.waitUntil("the replication pull is answered") { $0["cluster.replication.pages"] == 2 }
