@@ -269,6 +269,12 @@ public struct CoordinatorInstance: Sendable {
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: message)))
     }
 
+    /// The `PullPages` that has a worker fetch `keys` from `source` (the one way the coordinator asks
+    /// for a pull, before a placement or for replication).
+    func pullPages(_ keys: [PrefixKey], from source: PullSource) -> Message {
+        .pullPages(PullPages(peerEndpoint: registry[source.slot].endpoint, keys: keys))
+    }
+
     // MARK: Accounting
 
     /// Adds (`sign` +1) or removes (-1) the pages and shard counts of `record` to its workers' loads.

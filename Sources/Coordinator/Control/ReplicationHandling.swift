@@ -13,12 +13,6 @@ import CacheProtocol
 ///   A pull refused, lost or timed out is counted and dropped, never sent again by itself (only
 ///   the end of a worker's run puts its keys back in the backlog).
 extension CoordinatorInstance {
-    /// The `PullPages` that has a worker fetch `keys` from `source` (the one way the coordinator asks
-    /// for a pull, before a placement or for replication).
-    func pullPages(_ keys: [PrefixKey], from source: PullSource) -> Message {
-        .pullPages(PullPages(peerEndpoint: registry[source.slot].endpoint, keys: keys))
-    }
-
     /// Gives `keys` their missing replicas, pulling each from `holder` when it holds it, else from
     /// another holder. Keys with `replicas` holders (pulls in flight included) or none are left
     /// alone. Targets are live compute workers not holding the key, with room, least decode load
