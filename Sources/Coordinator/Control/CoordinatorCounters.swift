@@ -12,7 +12,7 @@ struct CoordinatorCounters: Sendable, Hashable {
     var spills: UInt64 = 0
     /// Spills given up because no worker could take the new shard.
     var spillsRefused: UInt64 = 0
-    /// `PullPages` requests sent before a placement.
+    /// `PullPages` requests sent before a placement or for a drain.
     var pulls: UInt64 = 0
     /// `PullPages` requests sent to replicate pages.
     var replicationPulls: UInt64 = 0

@@ -269,10 +269,10 @@ public struct CoordinatorInstance: Sendable {
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: message)))
     }
 
-    /// The `PullPages` that has a worker fetch `keys` from `source` (the one way the coordinator asks
-    /// for a pull, before a placement or for replication).
-    func pullPages(_ keys: [PrefixKey], from source: PullSource) -> Message {
-        .pullPages(PullPages(peerEndpoint: registry[source.slot].endpoint, keys: keys))
+    /// The `PullPages` that has a worker fetch `keys` from the worker in slot `source` (the one way
+    /// the coordinator asks for a pull: before a placement, for a drain, for replication).
+    func pullPages(_ keys: [PrefixKey], from source: Int) -> Message {
+        .pullPages(PullPages(peerEndpoint: registry[source].endpoint, keys: keys))
     }
 
     // MARK: Accounting

@@ -77,7 +77,7 @@ extension CoordinatorInstance {
             pending[operation: operation]?.work = .open(progress)
             counters.pulls += 1
             send(
-                pullPages(Array(keys[pull.pages]), from: pull.source),
+                pullPages(Array(keys[pull.pages]), from: pull.source.slot),
                 to: decision.worker,
                 operation: operation,
                 part: 0,

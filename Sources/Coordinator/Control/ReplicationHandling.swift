@@ -91,7 +91,7 @@ extension CoordinatorInstance {
         replication.started(pull)
         registry[batch.target].placedSinceHeartbeat += keys.count
         counters.replicationPulls += 1
-        out.append(.sendToWorker(target, Envelope(requestID: id, message: pullPages(keys, from: source))))
+        out.append(.sendToWorker(target, Envelope(requestID: id, message: pullPages(keys, from: batch.source))))
     }
 
     /// A replication pull's outcome: pages pulled and pages not are counted. A pull cut short by
