@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     var deadAfter: Int = 3
     @Option(help: "prefix, round-robin or least-loaded.")
     var placement: String = "prefix"
+    @Option(help: "Workers that hold each prefix page (1 to 4096; more than 1 has workers pull committed pages).")
+    var replicas: Int = 1
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Option(name: .customLong("curve-secret"), help: "The coordinator's CURVE key-pair file (both endpoints).")
@@ -41,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
                 heartbeatMilliseconds: heartbeat,
                 deadAfter: deadAfter,
                 placement: placement,
+                replicas: replicas,
                 logLevel: logLevel,
                 curveSecret: curveSecret,
                 workerKey: workerKey

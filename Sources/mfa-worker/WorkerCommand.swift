@@ -1,5 +1,6 @@
 import ArgumentParser
 import CacheProtocol
+import Foundation
 import Logging
 import Worker
 
@@ -62,7 +63,8 @@ struct WorkerCommand: AsyncParsableCommand {
             coordinatorKey: coordinatorKey,
             logLevel: logLevel,
             workerID: workerID,
-            heartbeatMilliseconds: heartbeat
+            heartbeatMilliseconds: heartbeat,
+            droppedCacheEvents: ProcessInfo.processInfo.environment[WorkerConfiguration.dropCacheEventsVariable]
         )
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -107,9 +107,13 @@ struct CoordinatorIndexSyncTests {
         try harness.join(1)
         let keys = harness.keys(CoordinatorHarness.tokens(pages: 2))
         _ = harness.event(1, .stored, keys)
+        // A registration's snapshot is not a resync.
+        #expect(harness.stats()["cluster.resyncs"] == 0)
         let beat = harness.heartbeat(1, lastEvent: 2)
         #expect(CoordinatorHarness.linkAnswers(in: beat).first?.message == .ack(Ack()))
         let request = try #require(CoordinatorHarness.snapshotRequests(in: beat).first)
+        #expect(harness.stats()["cluster.resyncs"] == 1)
+        #expect(harness.stats()["cluster.snapshots.requested"] == 2)
         #expect(beat.contains(.notice(.snapshotRequested(WorkerID(1), .heartbeatMismatch(reported: 2, applied: 1)))))
         _ = harness.fromWorker(
             1,

@@ -38,8 +38,19 @@ struct PrefixIndexTests {
                 model[key]?[slot] = nil
                 if model[key]?.isEmpty == true { model[key] = nil }
             case 98:
-                let expected = model.values.filter { $0[slot] != nil }.count
-                #expect(index.removeAll(worker: slot) == expected)
+                if random.next() % 2 == 0 {
+                    let expected = model.values.filter { $0[slot] != nil }.count
+                    #expect(index.removeAll(worker: slot) == expected)
+                } else {
+                    // The keys left with 1 ..< threshold holders come back, as the keys they are.
+                    let threshold = Int(random.next() % 4) + 1
+                    let expected = Set(
+                        model.filter { $0.value[slot] != nil && (1..<threshold).contains($0.value.count - 1) }.keys
+                    )
+                    let short = index.removeAll(worker: slot, returningKeysHeldByFewerThan: threshold)
+                    #expect(short.count == expected.count)
+                    #expect(Set(short) == expected)
+                }
                 for (key, holders) in model where holders[slot] != nil {
                     model[key]?[slot] = nil
                     if model[key]?.isEmpty == true { model[key] = nil }

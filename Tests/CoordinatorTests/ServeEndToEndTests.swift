@@ -53,6 +53,43 @@ struct ServeEndToEndTests {
         return sequence
     }
 
+    /// Prefills the rest of `original`'s prompt into sequence `id`, opened on `worker` for the same
+    /// prompt with its first `cachedTokens` tokens found cached: one chunk per layer with
+    /// `original`'s K/V rows past the cached ones, each answer checked against the reference over
+    /// all of `original`'s rows (so the cached pages must be `original`'s). Returns the sequence.
+    static func prefillAfterHit(
+        _ cluster: ServedCluster,
+        id: UInt64,
+        worker: UInt64,
+        cachedTokens: Int,
+        original: ServedSequence,
+        spec: ModelSpec,
+        random: inout SplitMix64
+    ) async throws -> ServedSequence {
+        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
+        let rest = original.length(spec: spec) - cachedTokens
+        var reused = ServedSequence(id: id, worker: worker, keys: [], values: [])
+        for layer in 0..<spec.layers {
+            let q = random.floats(rest * hq * d, in: -4..<4)
+            let k = Array(original.keys[layer][(cachedTokens * hkv * d)...])
+            let v = Array(original.values[layer][(cachedTokens * hkv * d)...])
+            let answer = try await cluster.client.prefill(
+                sequenceID: id,
+                layer: layer,
+                startPosition: cachedTokens,
+                q: tensor(q, [rest, hq, d]),
+                k: tensor(k, [rest, hkv, d]),
+                v: tensor(v, [rest, hkv, d])
+            )
+            reused.keys.append(original.keys[layer])
+            reused.values.append(original.values[layer])
+            let expected = try reused.reference(queries: q, layer: layer, spec: spec)
+            #expect(expected.largestOutputError(try answer.output.f32Values()) < spec.kvStorage.servedTolerance)
+            #expect(expected.largestLogSumExpError(try answer.lse.f32Values()) < spec.kvStorage.servedTolerance)
+        }
+        return reused
+    }
+
     /// One decode step of every layer for `entries` (indices into `sequences` with their query
     /// tokens): appends the new rows to the sequences and returns the largest output and lse errors
     /// against the reference.
@@ -226,7 +263,6 @@ struct ServeEndToEndTests {
     func prefixPlacement() async throws {
         let spec = try ModelSpec(parsing: Self.model("f16"))
         let cluster = try await ServedCluster(model: Self.model("f16"), workerCount: 3)
-        let (hq, hkv, d) = (spec.queryHeads, spec.kvHeads, spec.headDim)
         var random = SplitMix64(seed: 5)
         // Other prompts first, so that the holder is not simply the first worker.
         var others: [ServedSequence] = []
@@ -258,24 +294,15 @@ struct ServeEndToEndTests {
         #expect(second.worker == first.worker)
         // The cached pages are the first sequence's K/V: prefilling the rest and attending over all
         // 40 tokens matches the reference over the first sequence's rows.
-        var reused = ServedSequence(id: second.sequenceID, worker: second.worker, keys: [], values: [])
-        for layer in 0..<spec.layers {
-            let q = random.floats(8 * hq * d, in: -4..<4)
-            let k = Array(first.keys[layer][(32 * hkv * d)...])
-            let v = Array(first.values[layer][(32 * hkv * d)...])
-            let answer = try await cluster.client.prefill(
-                sequenceID: reused.id,
-                layer: layer,
-                startPosition: 32,
-                q: Self.tensor(q, [8, hq, d]),
-                k: Self.tensor(k, [8, hkv, d]),
-                v: Self.tensor(v, [8, hkv, d])
-            )
-            reused.keys.append(first.keys[layer])
-            reused.values.append(first.values[layer])
-            let expected = try reused.reference(queries: q, layer: layer, spec: spec)
-            #expect(expected.largestOutputError(try answer.output.f32Values()) < spec.kvStorage.servedTolerance)
-        }
+        _ = try await Self.prefillAfterHit(
+            cluster,
+            id: second.sequenceID,
+            worker: second.worker,
+            cachedTokens: 32,
+            original: first,
+            spec: spec,
+            random: &random
+        )
 
         let otherTenant = try await cluster.client.open(namespace: "another-tenant", tokens: prompt)
         #expect(otherTenant.cachedTokens == 0)

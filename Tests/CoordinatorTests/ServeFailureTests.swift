@@ -32,13 +32,55 @@ struct ServeFailureTests {
         )
     }
 
+    /// Waits until `count` workers hold at least `pages` pages in the coordinator's index.
+    static func waitForHolders(
+        _ cluster: ServedCluster,
+        _ count: Int,
+        pages: UInt64,
+        of workers: [UInt64],
+        _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        try await cluster.waitUntil(what, sourceLocation: sourceLocation) { stats in
+            workers.filter { (stats["worker.\($0).pages.hot"] ?? 0) >= pages }.count == count
+        }
+    }
+
     @Test(
-        "a worker killed with SIGKILL: its sequences and a request in flight to it answer unavailable, the others decode on"
+        "a worker killed with SIGKILL: its sequences and a request in flight to it answer unavailable, the others decode on; with two replicas its committed prefix still hits"
     )
     func killedWorker() async throws {
         let spec = try ModelSpec(parsing: Self.model)
-        let cluster = try await ServedCluster(model: Self.model, workerCount: 3)
+        let cluster = try await ServedCluster(
+            model: Self.model,
+            workerCount: 3,
+            coordinatorArguments: ["--replicas", "2"]
+        )
         var random = SplitMix64(seed: 33)
+        let workers: [UInt64] = [1, 2, 3]
+        // A prompt committed on one worker is pulled by a second (two pages of 16 tokens).
+        let prompt = (0..<40).map { UInt32($0 * 11 + 5) }
+        let committed = try await ServeEndToEndTests.openAndPrefill(
+            cluster,
+            namespace: "kill",
+            tokens: prompt,
+            spec: spec,
+            random: &random
+        )
+        try await cluster.client.close(sequenceID: committed.id, commit: true)
+        try await Self.waitForHolders(cluster, 2, pages: 2, of: workers, "the committed pages are on two workers")
+        // Until a heartbeat after the close reports no open sequence, the coordinator counts the
+        // closed one as load of unknown length and would place the next sequences elsewhere.
+        try await cluster.waitUntil("the holder reports no sequence") {
+            $0["worker.\(committed.worker).live_sequences"] == 0
+        }
+        // The index learnt the copy from the target's event; the pull's answer comes on another
+        // connection.
+        try await cluster.waitUntil("the replication pull is answered") { $0["cluster.replication.pages"] == 2 }
+        let replicated = try await cluster.stats()
+        #expect(replicated["cluster.replication.pulls"] == 1)
+        #expect(replicated["cluster.replication.failed"] == 0)
+
         var sequences: [ServedSequence] = []
         for index in 0..<6 {
             let tokens = (0..<(10 + 3 * index)).map { UInt32(20_000 + 100 * index + $0) }
@@ -52,9 +94,11 @@ struct ServeFailureTests {
                 )
             )
         }
-        let victim = sequences[0].worker
+        // The worker the committed sequence ran on dies.
+        let victim = committed.worker
         let doomed = sequences.filter { $0.worker == victim }
         var survivors = sequences.filter { $0.worker != victim }
+        try #require(!doomed.isEmpty, "no sequence was placed on worker \(victim)")
         try #require(!survivors.isEmpty, "every sequence was placed on worker \(victim)")
 
         cluster.kill(worker: victim)
@@ -95,6 +139,34 @@ struct ServeFailureTests {
         // A failed sequence's close is acknowledged at once; the others close normally.
         for sequence in sequences { try await cluster.client.close(sequenceID: sequence.id, commit: false) }
         #expect(cluster.workers[victim]?.process.exit == .signalled(SIGKILL))
+
+        // The pages the dead worker held with one other worker are pulled again by the third, and
+        // a re-open of the prompt hits on a survivor with the committed K/V.
+        let living = workers.filter { $0 != victim }
+        try await Self.waitForHolders(cluster, 2, pages: 2, of: living, "the pages are on both survivors")
+        let reopened = try await cluster.openTracked(namespace: "kill", tokens: prompt)
+        #expect(reopened.cachedTokens == 32)
+        #expect(reopened.worker != victim)
+        var reused = [
+            try await ServeEndToEndTests.prefillAfterHit(
+                cluster,
+                id: reopened.sequenceID,
+                worker: reopened.worker,
+                cachedTokens: reopened.cachedTokens,
+                original: committed,
+                spec: spec,
+                random: &random
+            )
+        ]
+        let step = try await ServeEndToEndTests.decodeStep(
+            cluster,
+            &reused,
+            entries: [(0, 1)],
+            spec: spec,
+            random: &random
+        )
+        #expect(step < spec.kvStorage.servedTolerance)
+        try await cluster.client.close(sequenceID: reopened.sequenceID, commit: false)
         await cluster.stop()
     }
 

@@ -30,6 +30,8 @@ final class ServedCluster {
     let workersEndpoint: String
     /// The model spec every process was started with.
     let model: String
+    /// The hot pool of every worker.
+    let memory: String
     /// The CURVE options every worker gets.
     let workerSecurityArguments: [String]
     /// The workers by id.
@@ -39,8 +41,9 @@ final class ServedCluster {
     /// A client of the coordinator.
     let client: ClusterClient
 
-    /// Starts the coordinator for `model` and `workerCount` workers of `memory` hot pages each,
-    /// and waits (bounded) until every worker is live.
+    /// Starts the coordinator for `model` and `workerCount` workers of `memory` hot pages each
+    /// (worker `id` with `workerEnvironments[id]` added to its environment), and waits (bounded)
+    /// until every worker is live.
     init(
         model: String,
         workerCount: Int,
@@ -48,6 +51,7 @@ final class ServedCluster {
         placement: String = "prefix",
         coordinatorArguments: [String] = [],
         workerSecurityArguments: [String] = [],
+        workerEnvironments: [UInt64: [String: String]] = [:],
         clientCurve: ZMQCurveSecurity? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
@@ -67,6 +71,7 @@ final class ServedCluster {
         clientEndpoint = endpoints.client
         workersEndpoint = endpoints.workers
         self.model = model
+        self.memory = memory
         self.workerSecurityArguments = workerSecurityArguments
         context = try ZMQContext()
         var clientOptions = ZMQSocketOptions(maxMessageSize: WireLimits.maxBulkFrameBytes)
@@ -82,6 +87,7 @@ final class ServedCluster {
                 model: model,
                 memory: memory,
                 arguments: workerArguments(id: id),
+                environment: workerEnvironments[id] ?? [:],
                 sourceLocation: sourceLocation
             )
         }
@@ -198,6 +204,23 @@ final class ServedCluster {
     /// SIGKILLs worker `id` (no shutdown work at all).
     func kill(worker id: UInt64) {
         workers[id]?.process.kill()
+    }
+
+    /// Starts worker `id` again (after it was killed), with the same id and an empty cache, and
+    /// waits (bounded) until the coordinator has it live with a fresh run.
+    func restart(worker id: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let registered = try await stats()["cluster.snapshots.requested"] ?? 0
+        workers[id] = try launchWorker(
+            model: model,
+            memory: memory,
+            arguments: workerArguments(id: id),
+            sourceLocation: sourceLocation
+        )
+        // Each registration asks the worker for a snapshot.
+        try await waitUntil("worker \(id) registered again", sourceLocation: sourceLocation) { stats in
+            stats["worker.\(id).state"] == 0 && (stats["cluster.snapshots.requested"] ?? 0) > registered
+                && stats["cluster.snapshots.applied"] == stats["cluster.snapshots.requested"]
+        }
     }
 
     /// Stops the workers and the coordinator with SIGTERM and records an issue for any that did

@@ -6,7 +6,7 @@ import Testing
 /// The registration state machine, without sockets.
 @Suite("CoordinatorLink")
 struct CoordinatorLinkTests {
-    static func link() throws -> (CoordinatorLink, ModelSpec) {
+    static func link(droppedEvents: Set<UInt64> = []) throws -> (CoordinatorLink, ModelSpec) {
         let spec = try ModelSpec(parsing: "name=m,layers=1,q-heads=2,kv-heads=1,head-dim=8,kv=f32")
         let registration = RegisterWorker(
             workerID: 5,
@@ -16,7 +16,7 @@ struct CoordinatorLinkTests {
             storeBytes: 0,
             modelFingerprint: spec.fingerprint
         )
-        return (CoordinatorLink(registration: registration), spec)
+        return (CoordinatorLink(registration: registration, droppedEvents: droppedEvents), spec)
     }
 
     static let status = CoordinatorLink.Status(liveSequences: 2, freePages: 7, cachedPages: 3)
@@ -138,6 +138,29 @@ struct CoordinatorLinkTests {
             Issue.record("another model was not refused: \(refused)")
             return
         }
+    }
+
+    @Test("events numbered for dropping are not sent, yet heartbeats name them as sent, as a lost event would")
+    func droppedEvents() throws {
+        var (link, spec) = try Self.link(droppedEvents: [2, 4])
+        let register = try #require(Self.sent(link.start()).first)
+        _ = link.received(
+            Envelope(
+                requestID: register.requestID,
+                message: .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(spec)))
+            )
+        )
+        let events = (1...3).map { CacheEvent(workerID: 5, eventSequence: $0, kind: .stored, keys: []) }
+        #expect(
+            Self.sent(link.publish(events.map { .held($0) }))
+                == [events[0], events[2]].map { Envelope(requestID: 0, message: .cacheEvent($0)) }
+        )
+        // A tier move is numbered in the same stream and dropped the same way.
+        let moved = CacheTierEvent(workerID: 5, eventSequence: 4, tier: .disk, keys: [])
+        #expect(link.publish([.tier(moved)]).isEmpty)
+        var heartbeat: Heartbeat?
+        if case .heartbeat(let body)? = Self.sent(link.tick(status: Self.status)).first?.message { heartbeat = body }
+        #expect(heartbeat?.lastEventSequence == 4)
     }
 
     @Test("notRegistered makes the link register again; an unanswered registration is repeated")

@@ -33,7 +33,8 @@ struct WorkerConfigurationTests {
         disk: String? = nil,
         role: String = "compute",
         threads: Int? = nil,
-        logLevel: String = "info"
+        logLevel: String = "info",
+        droppedCacheEvents: String? = nil
     ) throws(ConfigurationError) -> WorkerConfiguration {
         try WorkerConfiguration(
             coordinator: "tcp://127.0.0.1:7000",
@@ -49,7 +50,8 @@ struct WorkerConfigurationTests {
             curveSecret: nil,
             coordinatorKey: nil,
             logLevel: logLevel,
-            workerID: 9
+            workerID: 9,
+            droppedCacheEvents: droppedCacheEvents
         )
     }
 
@@ -82,5 +84,19 @@ struct WorkerConfigurationTests {
         #expect(throws: ConfigurationError.self) { try Self.configuration(role: "gpu") }
         #expect(throws: ConfigurationError.self) { try Self.configuration(threads: 0) }
         #expect(throws: ConfigurationError.self) { try Self.configuration(logLevel: "loud") }
+    }
+
+    @Test(
+        "the test hook's event numbers are read from a comma-separated list; none when it is not set",
+        arguments: [("1", [1]), ("1,5", [1, 5]), (" 2 , 3,2", [2, 3])] as [(String, Set<UInt64>)]
+    )
+    func droppedCacheEvents(text: String, numbers: Set<UInt64>) throws {
+        #expect(try Self.configuration(droppedCacheEvents: text).droppedCacheEvents == numbers)
+        #expect(try Self.configuration().droppedCacheEvents.isEmpty)
+    }
+
+    @Test("the test hook refuses anything but positive event numbers", arguments: ["", "0", "1,,2", "x", "-1", "1;2"])
+    func badDroppedCacheEvents(text: String) {
+        #expect(throws: ConfigurationError.self) { try Self.configuration(droppedCacheEvents: text) }
     }
 }

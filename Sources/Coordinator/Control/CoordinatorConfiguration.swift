@@ -66,6 +66,17 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     public var snapshotBufferKeys = 1 << 20
     /// Failed sequences remembered, so that they are answered `unavailable`, not `unknownSequence`.
     public var failedSequenceMemory = 65_536
+    /// Workers that should hold each prefix page (at least 1): when a page has fewer holders, live
+    /// compute workers pull it from a holder (docs/COORDINATOR.md, Replication). 1 replicates
+    /// nothing.
+    public var replicas = 1
+    /// Keys of the re-replication backlog (pages whose holder's run ended, or that a snapshot
+    /// brought) looked at per tick.
+    public var replicationKeysPerTick = 4096
+    /// Keys being pulled for replication above which the backlog waits for pulls to finish.
+    public var replicationKeysInFlight = 16_384
+    /// Keys the re-replication backlog holds at most (32 bytes each); more are dropped and counted.
+    public var replicationBacklogKeys = 1 << 20
 
     /// A configuration for `spec` with every other value at its default.
     public init(spec: ModelSpec) {
@@ -89,5 +100,12 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     /// worker registers at once. One more interval covers the registration's round trip.
     public var recoveryWindowLength: Duration {
         max(.zero, recoveryWindow ?? silenceLimit + heartbeatInterval)
+    }
+
+    /// How long a replication pull of `keys` pages may take: `pullTimeout` for each batch of
+    /// `WireLimits.maxPagesPerRequest` pages the target fetches from its peer (each such fetch
+    /// waits at most that long on the worker).
+    func replicationPullTimeout(keys: Int) -> Duration {
+        pullTimeout * max(1, (keys + WireLimits.maxPagesPerRequest - 1) / WireLimits.maxPagesPerRequest)
     }
 }

@@ -12,8 +12,16 @@ struct CoordinatorCounters: Sendable, Hashable {
     var spills: UInt64 = 0
     /// Spills given up because no worker could take the new shard.
     var spillsRefused: UInt64 = 0
-    /// `PullPages` requests sent.
+    /// `PullPages` requests sent before a placement or for a drain.
     var pulls: UInt64 = 0
+    /// `PullPages` requests sent to replicate pages.
+    var replicationPulls: UInt64 = 0
+    /// Pages replication pulls brought (as their targets answered).
+    var replicationPages: UInt64 = 0
+    /// Pages replication pulls did not bring (refused, lost, timed out, or answered not pulled).
+    var replicationFailed: UInt64 = 0
+    /// Keys left out of the re-replication backlog because it was full.
+    var replicationDropped: UInt64 = 0
     /// Prompt tokens of opened sequences.
     var promptTokens: UInt64 = 0
     /// Of those, tokens already cached where they were opened.
@@ -26,6 +34,10 @@ struct CoordinatorCounters: Sendable, Hashable {
     var eventGaps: UInt64 = 0
     /// Snapshots asked for.
     var snapshotsRequested: UInt64 = 0
+    /// Of those, snapshots asked because the index found it could not be sure it was exact (a gap
+    /// in the event numbers, a heartbeat naming another last event, buffered events that do not
+    /// continue a snapshot); registrations and retries are not counted.
+    var resyncs: UInt64 = 0
     /// Snapshots applied.
     var snapshotsApplied: UInt64 = 0
     /// Worker requests that reached their deadline.

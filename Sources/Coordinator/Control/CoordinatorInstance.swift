@@ -25,6 +25,7 @@ public struct CoordinatorInstance: Sendable {
     var pending = PendingRequests()
     var recovery = SequenceRecovery()
     var counters = CoordinatorCounters()
+    var replication = ReplicationTracker()
     var nextSequenceID: UInt64
     var roundRobinAfter = -1
     /// Workers being drained, by id.
@@ -212,6 +213,8 @@ public struct CoordinatorInstance: Sendable {
             break
         case let .drain(drained, step):
             drainAnswered(drained, step, request, outcome, at: now, into: &out)
+        case .replication(let pull):
+            replicationAnswered(pull, outcome, at: now, into: &out)
         case .operation(let operation, let part):
             guard let work = pending[operation: operation]?.work else { return }
             switch work {
@@ -264,6 +267,12 @@ public struct CoordinatorInstance: Sendable {
         let due = timeout.map { min(deadline, now.advanced(by: $0)) } ?? deadline
         let id = pending.issue(to: worker, purpose: .operation(operation, part: part), deadline: due)
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: message)))
+    }
+
+    /// The `PullPages` that has a worker fetch `keys` from the worker in slot `source` (the one way
+    /// the coordinator asks for a pull: before a placement, for a drain, for replication).
+    func pullPages(_ keys: [PrefixKey], from source: Int) -> Message {
+        .pullPages(PullPages(peerEndpoint: registry[source].endpoint, keys: keys))
     }
 
     // MARK: Accounting

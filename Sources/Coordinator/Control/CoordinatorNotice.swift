@@ -39,6 +39,8 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
     /// The recovery window closed: so many sequences were rebuilt then, so many failed, and so
     /// many requests still held (naming a sequence nobody reported) were routed.
     case recoveryEnded(recovered: Int, failed: Int, heldRequests: Int)
+    /// A replication pull to a worker from a holder did not bring so many pages, for this reason.
+    case replicationFailed(WorkerID, from: WorkerID, pages: Int, reason: String)
 
     /// A log line.
     public var description: String {
@@ -69,6 +71,8 @@ public enum CoordinatorNotice: Sendable, Hashable, CustomStringConvertible {
         case let .shardListFailed(id, reason): "the shard list of worker \(id) could not be had: \(reason)"
         case let .recoveryEnded(recovered, failed, held):
             "recovery window closed: \(recovered) more sequences recovered, \(failed) failed, \(held) requests for sequences nobody reported routed"
+        case let .replicationFailed(id, source, pages, reason):
+            "replication of \(pages) pages to worker \(id) from worker \(source) failed: \(reason)"
         }
     }
 }

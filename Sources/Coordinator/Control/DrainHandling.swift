@@ -128,13 +128,7 @@ extension CoordinatorInstance {
                 )
                 counters.pulls += 1
                 out.append(
-                    .sendToWorker(
-                        target,
-                        Envelope(
-                            requestID: request,
-                            message: .pullPages(PullPages(peerEndpoint: registry[drain.slot].endpoint, keys: batch))
-                        )
-                    )
+                    .sendToWorker(target, Envelope(requestID: request, message: pullPages(batch, from: drain.slot)))
                 )
                 drain.stage = .pulling(
                     target: target,

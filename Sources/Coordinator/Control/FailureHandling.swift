@@ -32,12 +32,14 @@ extension CoordinatorInstance {
             abandon(id, refusal: .timedOut("the request"), at: now, into: &out)
         }
         recoveryTick(at: now, into: &out)
+        replicateBacklog(at: now, into: &out)
     }
 
-    /// Ends the current run of worker `slot`: it becomes `state`; its pages leave the index; its
-    /// open sequences fail (their other shards are closed); every request in flight to it is
-    /// answered as lost at once, and every operation on a failed sequence is answered
-    /// `unavailable`; its connection is closed. Other workers' sequences are untouched.
+    /// Ends the current run of worker `slot`: it becomes `state`; its pages leave the index (those
+    /// left with fewer than `replicas` holders join the re-replication backlog); its open sequences
+    /// fail (their other shards are closed); every request in flight to it is answered as lost at
+    /// once, and every operation on a failed sequence is answered `unavailable`; its connection is
+    /// closed. Other workers' sequences are untouched.
     mutating func endRun(
         _ slot: Int,
         becoming state: WorkerState,
@@ -48,7 +50,11 @@ extension CoordinatorInstance {
     ) {
         let worker = registry[slot].id
         registry[slot].state = state
-        index.removeAll(worker: slot)
+        if configuration.replicas > 1 {
+            enqueueReplication(index.removeAll(worker: slot, returningKeysHeldByFewerThan: configuration.replicas))
+        } else {
+            index.removeAll(worker: slot)
+        }
         let why = "worker \(worker) \(died ? "died" : "left"): \(reason)"
         var failed: [UInt64] = []
         for id in sequences.sequences(on: worker) where sequences[id]?.phase == .open {

@@ -76,14 +76,8 @@ extension CoordinatorInstance {
             progress.stage = .pulling
             pending[operation: operation]?.work = .open(progress)
             counters.pulls += 1
-            let message = Message.pullPages(
-                PullPages(
-                    peerEndpoint: registry[pull.source.slot].endpoint,
-                    keys: Array(keys[pull.pages])
-                )
-            )
             send(
-                message,
+                pullPages(Array(keys[pull.pages]), from: pull.source.slot),
                 to: decision.worker,
                 operation: operation,
                 part: 0,

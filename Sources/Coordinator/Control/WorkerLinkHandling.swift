@@ -135,7 +135,7 @@ extension CoordinatorInstance {
         guard let slot = registry.slot(of: WorkerID(event.workerID)), registry[slot].state.isRoutable else { return }
         switch registry[slot].events.receive(event) {
         case .apply:
-            apply(event, slot: slot)
+            apply(event, slot: slot, at: now, into: &out)
         case .stale:
             counters.eventsStale += 1
         case .buffered:
@@ -151,12 +151,19 @@ extension CoordinatorInstance {
         }
     }
 
-    /// Applies one event's keys to the index (every stored page is hot: events carry no tier).
-    mutating func apply(_ event: NumberedCacheEvent, slot: Int) {
+    /// Applies one event's keys to the index (a stored page is hot until a tier event moves it); the
+    /// stored keys that have fewer than `replicas` holders are pulled from this worker by others.
+    mutating func apply(
+        _ event: NumberedCacheEvent,
+        slot: Int,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         counters.eventsApplied += 1
         switch event {
         case .held(let event) where event.kind == .stored:
             for key in event.keys { index.insert(key, worker: slot, tier: .hot) }
+            replicate(event.keys, from: slot, at: now, into: &out)
         case .held(let event):
             for key in event.keys { index.remove(key, worker: slot) }
         case .tier(let event):
@@ -204,12 +211,13 @@ extension CoordinatorInstance {
         )
         registry[slot].events.requested(id)
         counters.snapshotsRequested += 1
+        if reason.isResync { counters.resyncs += 1 }
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: .snapshotRequest(SnapshotRequest()))))
         out.append(.notice(.snapshotRequested(worker, reason)))
     }
 
-    /// A snapshot request's outcome: the reply replaces what the index knew of the worker and the
-    /// events kept meanwhile are applied on top; a failure leaves the snapshot to be asked again
+    /// A snapshot request's outcome: the reply replaces what the index knew of the worker (its keys
+    /// join the re-replication backlog) and the events kept meanwhile are applied on top; a failure leaves the snapshot to be asked again
     /// at the next heartbeat.
     mutating func snapshotAnswered(
         _ request: WorkerRequest,
@@ -245,8 +253,9 @@ extension CoordinatorInstance {
         }
         counters.snapshotsApplied += 1
         out.append(.notice(.snapshotApplied(request.worker, keys: reply.keys.count, staleRemoved: stale)))
+        enqueueReplication(reply.keys)
         let (events, broken) = registry[slot].events.snapshotApplied(eventSequence: reply.eventSequence)
-        for event in events { apply(event, slot: slot) }
+        for event in events { apply(event, slot: slot, at: now, into: &out) }
         if broken { requestSnapshot(slot, reason: .bufferedEventsBroken, at: now, into: &out) }
     }
 }

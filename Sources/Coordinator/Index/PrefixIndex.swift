@@ -170,6 +170,22 @@ struct PrefixIndex: Sendable {
         return keys
     }
 
+    /// Forgets every page of worker `slot`; returns the keys it held that are still held, by fewer
+    /// than `threshold` workers (the keys that lost a replica).
+    mutating func removeAll(worker slot: Int, returningKeysHeldByFewerThan threshold: Int) -> [PrefixKey] {
+        guard pages(of: slot) > 0 else { return [] }
+        var short: [PrefixKey] = []
+        for entry in entries.indices where entries[entry].first.isHolder {
+            guard holds(entry: entry, slot: slot), removeHolder(slot, entry: entry, bucket: nil),
+                entries[entry].first.isHolder
+            else { continue }
+            var holders = 0
+            forEachHolder(of: entry) { _ in holders += 1 }
+            if holders < threshold, let key = entries[entry].key.prefixKey { short.append(key) }
+        }
+        return short
+    }
+
     /// Replaces what is known of worker `slot` by `keys`, all in `tier` (a snapshot). Returns how
     /// many pages were known and are not in `keys` (stale, now gone) and how many of `keys` are new.
     mutating func replace(worker slot: Int, with keys: [PrefixKey], tier: PageTier) -> (stale: Int, added: Int) {

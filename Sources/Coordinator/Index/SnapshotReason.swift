@@ -13,6 +13,16 @@ public enum SnapshotReason: Sendable, Hashable, CustomStringConvertible {
     /// The previous snapshot request failed or timed out.
     case retry
 
+    /// Whether the index asked because it could not be sure it was exact (a gap, a heartbeat's
+    /// other last event, buffered events that do not continue a snapshot), not for a registration
+    /// or a retry.
+    public var isResync: Bool {
+        switch self {
+        case .eventGap, .heartbeatMismatch, .bufferedEventsBroken: true
+        case .registered, .retry: false
+        }
+    }
+
     /// A readable account.
     public var description: String {
         switch self {

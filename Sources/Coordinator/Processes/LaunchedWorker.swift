@@ -21,17 +21,19 @@ public struct LaunchedWorker: Sendable {
         return binary
     }
 
-    /// Starts `binary` listening on `tcp://127.0.0.1:*` at `logLevel` with `arguments` added; waits
-    /// at most `startTimeout` for its endpoint.
+    /// Starts `binary` listening on `tcp://127.0.0.1:*` at `logLevel` with `arguments` and
+    /// `environment` added; waits at most `startTimeout` for its endpoint.
     public init(
         binary: URL,
         arguments: [String],
+        environment: [String: String] = [:],
         logLevel: String = "error",
         startTimeout: Duration = .seconds(30)
     ) throws(LaunchedProcessError) {
         process = try LaunchedProcess(
             executable: binary,
             arguments: ["--listen", "tcp://127.0.0.1:*", "--log-level", logLevel] + arguments,
+            environment: environment,
             readyLinePrefix: "listening ",
             startTimeout: startTimeout
         )

@@ -11,6 +11,8 @@ struct WorkerRequest: Sendable, Hashable {
         case shardList
         /// A `CloseSequence` cleaning up a shard of a failed sequence; its answer is not needed.
         case cleanup(sequenceID: UInt64)
+        /// A `PullPages` that gives pages their replicas.
+        case replication(ReplicationPull)
         /// A step of worker `drained`'s drain.
         case drain(drained: WorkerID, step: DrainStep)
     }

@@ -21,7 +21,8 @@ public struct CoordinatorDaemonConfiguration: Sendable {
 
     /// The configuration the command line describes. `heartbeatMilliseconds` must be the workers'
     /// `--heartbeat`; a worker silent for `deadAfter` of those intervals is dead. The tick runs every
-    /// 100 ms, or every heartbeat interval when that is shorter. Throws what is wrong with the first
+    /// 100 ms, or every heartbeat interval when that is shorter. Each prefix page is held by
+    /// `replicas` workers (1 to 4096; 1 replicates nothing). Throws what is wrong with the first
     /// option that is.
     public init(
         listen: String,
@@ -30,6 +31,7 @@ public struct CoordinatorDaemonConfiguration: Sendable {
         heartbeatMilliseconds: Int = 1000,
         deadAfter: Int = 3,
         placement: String = PlacementPolicy.prefix.rawValue,
+        replicas: Int = 1,
         logLevel: String = "info",
         curveSecret: String? = nil,
         workerKey: String? = nil
@@ -50,6 +52,10 @@ public struct CoordinatorDaemonConfiguration: Sendable {
             let names = PlacementPolicy.allCases.map(\.rawValue).joined(separator: ", ")
             throw .invalidOption("--placement must be one of \(names), not `\(placement)`")
         }
+        var coordinator = CoordinatorConfiguration(spec: spec)
+        guard (1...coordinator.maxWorkers).contains(replicas) else {
+            throw .invalidOption("--replicas must be 1 to \(coordinator.maxWorkers) workers, not \(replicas)")
+        }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw .invalidOption(
                 "--log-level must be trace, debug, info, notice, warning, error or critical, not `\(logLevel)`"
@@ -61,11 +67,11 @@ public struct CoordinatorDaemonConfiguration: Sendable {
         for (name, endpoint) in [("--listen", listen), ("--workers-endpoint", workersEndpoint)] where endpoint.isEmpty {
             throw .invalidOption("\(name) needs an endpoint, e.g. tcp://0.0.0.0:7000")
         }
-        var coordinator = CoordinatorConfiguration(spec: spec)
         coordinator.heartbeatInterval = .milliseconds(heartbeatMilliseconds)
         coordinator.deadAfterHeartbeats = deadAfter
         coordinator.tickInterval = min(coordinator.tickInterval, coordinator.heartbeatInterval)
         coordinator.placement = policy
+        coordinator.replicas = replicas
         self.listen = listen
         self.workersEndpoint = workersEndpoint
         self.coordinator = coordinator

@@ -10,7 +10,7 @@ extension CoordinatorNotice {
         case .sequenceRecovered, .staleShardClosed, .recoveryEnded: .info
         case .shardStayed, .drainEnded: .warning
         case .shardMoved: .debug
-        case .sequenceFailed: .notice
+        case .sequenceFailed, .replicationFailed: .notice
         case .snapshotRequested, .snapshotApplied, .lateReply: .debug
         }
     }

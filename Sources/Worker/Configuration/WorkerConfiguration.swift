@@ -45,6 +45,14 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// gives no interval of its own (minor version 0); a coordinator of 1.1 or later gives its
     /// interval at registration and the worker heartbeats at that one.
     var heartbeatInterval: Duration
+    /// A test hook: the numbers of the cache events the coordinator link drops instead of sending
+    /// (`MFA_TEST_DROP_CACHE_EVENTS`), so that the coordinator's detection of a lost event and its
+    /// resync can be tested through real processes. Empty in normal use.
+    var droppedCacheEvents: Set<UInt64> = []
+
+    /// The environment variable `mfa-worker` reads `droppedCacheEvents` from, once at start: event
+    /// numbers separated by commas, e.g. `1,5`.
+    public static let dropCacheEventsVariable = "MFA_TEST_DROP_CACHE_EVENTS"
 
     /// The default time between heartbeats, in milliseconds.
     public static let defaultHeartbeatMilliseconds = 1000
@@ -55,7 +63,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     static let defaultMemory = ByteSize(bytes: 1 << 30)
 
     /// Checks and converts the command line's values; `heartbeatMilliseconds` must lie in
-    /// 1…3,600,000.
+    /// 1…3,600,000. `droppedCacheEvents` is the value of `dropCacheEventsVariable` (nil when it is
+    /// not set): positive event numbers separated by commas.
     public init(
         coordinator: String?,
         listen: String,
@@ -71,7 +80,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
         coordinatorKey: String?,
         logLevel: String,
         workerID: UInt64,
-        heartbeatMilliseconds: Int = WorkerConfiguration.defaultHeartbeatMilliseconds
+        heartbeatMilliseconds: Int = WorkerConfiguration.defaultHeartbeatMilliseconds,
+        droppedCacheEvents: String? = nil
     ) throws(ConfigurationError) {
         guard !listen.isEmpty else { throw .invalidOption("--listen needs an endpoint") }
         guard let model else { throw .invalidOption("--model is required: the worker's pages and keys depend on it") }
@@ -118,5 +128,22 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.logLevel = level
         self.workerID = workerID
         self.heartbeatInterval = .milliseconds(heartbeatMilliseconds)
+        if let droppedCacheEvents {
+            self.droppedCacheEvents = try Self.eventNumbers(droppedCacheEvents)
+        }
+    }
+
+    /// The event numbers of `text` (positive integers separated by commas, blanks allowed).
+    static func eventNumbers(_ text: String) throws(ConfigurationError) -> Set<UInt64> {
+        var numbers = Set<UInt64>()
+        for field in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let number = UInt64(String(field.filter { !$0.isWhitespace })), number > 0 else {
+                throw .invalidOption(
+                    "\(dropCacheEventsVariable) must list positive event numbers separated by commas, not `\(text)`"
+                )
+            }
+            numbers.insert(number)
+        }
+        return numbers
     }
 }

@@ -31,7 +31,8 @@ final class CoordinatorConnection: Service, Sendable {
 
     /// A connection to `coordinator` that will register as `registration`, heartbeat every
     /// `heartbeatInterval` with what `status` shows, and wait at most `deregistrationTimeout` for
-    /// its deregistration to be answered.
+    /// its deregistration to be answered. The events numbered in `droppedEvents` are not sent (a
+    /// test hook).
     init(
         context: ZMQContext,
         coordinator: String,
@@ -40,10 +41,11 @@ final class CoordinatorConnection: Service, Sendable {
         status: WorkerStatusBoard,
         heartbeatInterval: Duration = .seconds(1),
         deregistrationTimeout: Duration = CoordinatorConnection.defaultDeregistrationTimeout,
+        droppedEvents: Set<UInt64> = [],
         logger: Logger
     ) throws(TransportError) {
         endpoint = try ZMQEndpoint(.dealer, context: context, options: options, connect: [coordinator])
-        link = Mutex(CoordinatorLink(registration: registration))
+        link = Mutex(CoordinatorLink(registration: registration, droppedEvents: droppedEvents))
         self.status = status
         self.heartbeatInterval = heartbeatInterval
         self.deregistrationTimeout = deregistrationTimeout

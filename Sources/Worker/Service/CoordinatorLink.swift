@@ -55,6 +55,9 @@ struct CoordinatorLink: Sendable {
 
     /// The registration this link sends.
     let registration: RegisterWorker
+    /// Event numbers dropped instead of sent (a test hook: `WorkerConfiguration.droppedCacheEvents`).
+    /// A dropped event still counts as sent in heartbeats, as an event lost on the way would.
+    let droppedEvents: Set<UInt64>
     /// Where the registration stands.
     private(set) var state: State = .idle
     /// `eventSequence` of the last CacheEvent sent (0 if none).
@@ -71,9 +74,11 @@ struct CoordinatorLink: Sendable {
     /// How many of them are remembered.
     private static let rememberedRegistrations = 8
 
-    /// A link that will register as `registration` says.
-    init(registration: RegisterWorker) {
+    /// A link that will register as `registration` says, and drop the events numbered in
+    /// `droppedEvents` instead of sending them.
+    init(registration: RegisterWorker, droppedEvents: Set<UInt64> = []) {
         self.registration = registration
+        self.droppedEvents = droppedEvents
     }
 
     /// Starts registering.
@@ -178,12 +183,14 @@ struct CoordinatorLink: Sendable {
     /// The events to send now: all of them when registered (the coordinator detects any that were
     /// not sent by the gap in their numbers, and asks for a snapshot), none otherwise. Tier moves
     /// go as `CacheTierEvent` to a coordinator that gave its terms (1.1), else as `CacheEvent`
-    /// `stored`.
+    /// `stored`. Events numbered in `droppedEvents` are left out.
     mutating func publish(_ events: [NumberedCacheEvent]) -> [Directive] {
         guard state == .registered else { return [] }
         if let last = events.last { lastEventSent = last.eventSequence }
         let tiers = terms != nil
-        return events.map { .send(Envelope(requestID: 0, message: $0.message(tiers: tiers))) }
+        return events.filter { !droppedEvents.contains($0.eventSequence) }.map {
+            .send(Envelope(requestID: 0, message: $0.message(tiers: tiers)))
+        }
     }
 
     /// The coordinator accepted the worker into a cluster serving `spec`, with `terms` when it

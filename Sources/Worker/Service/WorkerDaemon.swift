@@ -84,7 +84,14 @@ public struct WorkerDaemon {
                 options: coordinatorOptions,
                 status: service.statusBoard,
                 heartbeatInterval: configuration.heartbeatInterval,
+                droppedEvents: configuration.droppedCacheEvents,
                 logger: logger
+            )
+        }
+        if !configuration.droppedCacheEvents.isEmpty {
+            let numbers = configuration.droppedCacheEvents.sorted().map(String.init).joined(separator: ",")
+            logger.warning(
+                "test hook \(WorkerConfiguration.dropCacheEventsVariable) is set: cache events \(numbers) will not be sent to the coordinator"
             )
         }
         if let coordinator { service.publishEvents(to: { coordinator.publish($0) }) }

@@ -1,6 +1,6 @@
 /// Coordinator → worker: fetch these pages from the peer at `peerEndpoint` (with `PageGet`, pages
 /// travel compressed, peer to peer) into the receiver's prefix cache, before the coordinator places
-/// a sequence there. Answered by `PullPagesReply`.
+/// a sequence there or to give the pages their replicas. Answered by `PullPagesReply`.
 ///
 /// Body: peer endpoint (string), key count (u32), keys (32 bytes each).
 public struct PullPages: WireBody {
