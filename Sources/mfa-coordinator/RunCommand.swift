@@ -37,10 +37,18 @@ struct RunCommand: AsyncParsableCommand {
     var workerMemory = "8MiB"
     @Option(help: "Workers of the local cluster.")
     var workers = 3
+    @Option(help: "Workers holding each committed prefix page in the local cluster (serve --replicas).")
+    var replicas = 1
     @Flag(help: "Run the workload under prefix placement and under round-robin, each on a fresh local cluster.")
     var compare = false
     @Flag(help: "Print one JSON object a run instead of the report.")
     var json = false
+
+    func validate() throws {
+        guard (1...max(1, workers)).contains(replicas) else {
+            throw ValidationError("--replicas must be 1 to the \(workers) workers, not \(replicas)")
+        }
+    }
 
     func run() async throws {
         let spec: ModelSpec
@@ -68,6 +76,7 @@ struct RunCommand: AsyncParsableCommand {
                 options.workers = workers
                 options.workerMemory = workerMemory
                 options.placement = policy
+                options.replicas = replicas
                 let cluster = try await LocalCluster(binaries: binaries, options: options)
                 let report: WorkloadReport
                 do {

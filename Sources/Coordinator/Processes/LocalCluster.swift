@@ -24,6 +24,8 @@ public struct LocalCluster: Sendable {
         public var disk = "4MiB"
         /// The coordinator's placement policy.
         public var placement = "prefix"
+        /// Workers holding each committed prefix page (`serve --replicas`).
+        public var replicas = 1
         /// The heartbeat interval in milliseconds, for the coordinator and every worker.
         public var heartbeatMilliseconds = 500
         /// How long the workers may take to register.
@@ -77,7 +79,8 @@ public struct LocalCluster: Sendable {
                 executable: binaries.appendingPathComponent("mfa-coordinator"),
                 arguments: [
                     "serve", "--listen", "tcp://127.0.0.1:*", "--workers-endpoint", "tcp://127.0.0.1:*", "--model",
-                    options.model, "--placement", options.placement, "--heartbeat", "\(options.heartbeatMilliseconds)",
+                    options.model, "--placement", options.placement, "--replicas", "\(options.replicas)", "--heartbeat",
+                    "\(options.heartbeatMilliseconds)",
                     "--log-level", "error",
                 ],
                 readyLinePrefix: "listening "
