@@ -129,6 +129,66 @@ struct CoordinatorDrainTests {
         #expect(Spill.counter("cluster.drains", &harness) == 0)
     }
 
+    @Test(
+        "an open in flight to the drained worker when the drain starts moves too once answered, before the worker is told to leave"
+    )
+    func openInFlightMoves() throws {
+        var (harness, a, keys) = try Self.cluster()
+        // Worker 2 reports many sequences the table does not know: B goes to worker 1.
+        _ = harness.heartbeat(2, liveSequences: 100)
+        // B's prompt is A's: placed on worker 1, its holder; the open is not answered yet.
+        let (_, placed) = harness.fromClient(
+            .openSequence(
+                OpenSequence(
+                    sequenceID: 0,
+                    namespace: "t",
+                    shardStart: 0,
+                    tokens: CoordinatorHarness.tokens(pages: 2, first: 1)
+                )
+            )
+        )
+        let open = try #require(CoordinatorHarness.sent(to: 1, in: placed).first)
+        guard case .openSequence(let body) = open.message else {
+            Issue.record("worker 1 got \(open.message.type)")
+            return
+        }
+        let b = body.sequenceID
+        let started = Self.startDrain(&harness)
+        let first = try #require(Self.adoptions(in: started).first)
+        #expect(first.2.sequenceID == a)
+        let moved = harness.fromWorker(
+            2,
+            first.1.requestID,
+            .adoptShardReply(AdoptShardReply(sequenceID: a, length: 8, pages: 2, bytes: 10))
+        )
+        // B's open is still awaited: no pull of the cached pages yet, no leave.
+        #expect(
+            !CoordinatorHarness.workerSends(in: moved).contains {
+                if case .pullPages = $0.1.message { true } else { false }
+            }
+        )
+        let opened = harness.fromWorker(
+            1,
+            open.requestID,
+            .openSequenceReply(OpenSequenceReply(sequenceID: b, cachedTokens: 8))
+        )
+        let second = try #require(Self.adoptions(in: opened).first)
+        #expect(second.2.sequenceID == b)
+        let movedB = harness.fromWorker(
+            2,
+            second.1.requestID,
+            .adoptShardReply(AdoptShardReply(sequenceID: b, length: 8, pages: 2, bytes: 10))
+        )
+        #expect(harness.instance.shards(of: b).map(\.worker) == [WorkerID(2)])
+        #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(2)])
+        _ = keys
+        #expect(
+            CoordinatorHarness.sent(to: 1, in: movedB).map(\.message).contains(
+                .closeSequence(CloseSequence(sequenceID: b, commit: false))
+            )
+        )
+    }
+
     @Test("a request in flight on the sequence is answered before its move starts")
     func waitsForIdle() throws {
         var (harness, a, _) = try Self.cluster()

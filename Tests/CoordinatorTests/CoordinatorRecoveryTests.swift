@@ -219,6 +219,28 @@ struct CoordinatorRecoveryTests {
     }
 
     @Test(
+        "a held request routed late keeps the deadline of its arrival: a worker that never answers has it answered then"
+    )
+    func heldKeepsItsDeadline() throws {
+        var harness = try Self.restarted()
+        let arrival = harness.now
+        let (held, _) = harness.fromClient(try CoordinatorFailureTests.prefill(7, start: 10))
+        harness.advance(.seconds(2))
+        _ = try harness.join(1, shards: [Self.shard(7, tokens: 10, prompt: 9)])
+        #expect(harness.instance.heldRequests == 0)
+        // Worker 1 never answers the prefill it was sent.
+        var answer: Envelope?
+        while answer == nil, harness.now < arrival.advanced(by: .seconds(60)) {
+            harness.advance(.milliseconds(100))
+            _ = harness.heartbeat(1)
+            answer = Self.answer(to: held, in: harness.tick(), harness: harness)
+        }
+        #expect(CoordinatorHarness.errorCode(answer) == .unavailable)
+        // Within answerBound of its arrival plus one tick, not of the moment it was routed.
+        #expect(harness.now <= arrival.advanced(by: harness.instance.configuration.answerBound + .milliseconds(100)))
+    }
+
+    @Test(
         "outside the window, a worker that was declared dead and comes back has the shards of its failed sequences closed without commit"
     )
     func staleShardsClosed() throws {

@@ -138,11 +138,13 @@ public struct CoordinatorInstance: Sendable {
         if holdIfRecovering(envelope, client: client, deadline: deadline) { return true }
         let id = envelope.requestID
         switch envelope.message {
-        case .openSequence(let body): openSequence(body, client: client, requestID: id, at: now, into: &out)
-        case .prefill(let body): prefill(body, client: client, requestID: id, at: now, into: &out)
-        case .decode(let body): decode(body, client: client, requestID: id, at: now, into: &out)
-        case .truncate(let body): truncate(body, client: client, requestID: id, at: now, into: &out)
-        case .closeSequence(let body): close(body, client: client, requestID: id, at: now, into: &out)
+        case .openSequence(let body):
+            openSequence(body, client: client, requestID: id, deadline: deadline, at: now, into: &out)
+        case .prefill(let body): prefill(body, client: client, requestID: id, deadline: deadline, at: now, into: &out)
+        case .decode(let body): decode(body, client: client, requestID: id, deadline: deadline, at: now, into: &out)
+        case .truncate(let body): truncate(body, client: client, requestID: id, deadline: deadline, at: now, into: &out)
+        case .closeSequence(let body):
+            close(body, client: client, requestID: id, deadline: deadline, at: now, into: &out)
         case .drain(let body): drain(body, client: client, requestID: id, at: now, into: &out)
         case .statsRequest:
             out.append(.answerClient(client, Envelope(requestID: id, message: .statsReply(statsReply(at: now)))))

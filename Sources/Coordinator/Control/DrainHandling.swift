@@ -114,6 +114,12 @@ extension CoordinatorInstance {
                     drain.queue.insert(id, at: 0)
                     continue
                 }
+                if sequences.sequences(on: worker).contains(where: { sequences[$0]?.phase == .opening }) {
+                    // An open placed on the worker before the drain is still awaited (at most
+                    // `answerBound`): once answered, the sequence moves like the others.
+                    drains[worker] = drain
+                    return
+                }
                 drain.stage = pullStage(drain)
             case .pulling(let target, let remaining, awaiting: false):
                 guard !remaining.isEmpty, let slot = registry.slot(of: target), registry[slot].takesSequences else {

@@ -10,6 +10,7 @@ extension CoordinatorInstance {
         _ body: OpenSequence,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -29,7 +30,7 @@ extension CoordinatorInstance {
         let operation = pending.begin(
             client: client,
             requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
+            deadline: deadline,
             work: .open(progress)
         )
         attemptOpen(operation, at: now, into: &out)

@@ -15,6 +15,7 @@ extension CoordinatorInstance {
         _ body: Prefill,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -22,14 +23,22 @@ extension CoordinatorInstance {
             return
         }
         if record.shards.count > 1 {
-            prefillAcrossShards(body, record: record, client: client, requestID: requestID, at: now, into: &out)
+            prefillAcrossShards(
+                body,
+                record: record,
+                client: client,
+                requestID: requestID,
+                deadline: deadline,
+                at: now,
+                into: &out
+            )
             return
         }
         let progress = PrefillProgress(body: body)
         let operation = pending.begin(
             client: client,
             requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
+            deadline: deadline,
             work: .prefill(progress)
         )
         send(.prefill(body), to: record.tail.worker, operation: operation, part: 0, at: now, into: &out)
@@ -74,6 +83,7 @@ extension CoordinatorInstance {
                 record: record,
                 client: finished.client,
                 requestID: finished.requestID,
+                deadline: finished.deadline,
                 at: now,
                 into: &out
             )
@@ -91,6 +101,7 @@ extension CoordinatorInstance {
         record: SequenceRecord,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -129,6 +140,7 @@ extension CoordinatorInstance {
             prefillOf: body.sequenceID,
             client: client,
             requestID: requestID,
+            deadline: deadline,
             at: now,
             into: &out
         )
@@ -143,6 +155,7 @@ extension CoordinatorInstance {
         _ body: Decode,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -167,7 +180,16 @@ extension CoordinatorInstance {
             else { return }
             shards.append(record.shards)
         }
-        startDecode(body, shards: shards, prefillOf: nil, client: client, requestID: requestID, at: now, into: &out)
+        startDecode(
+            body,
+            shards: shards,
+            prefillOf: nil,
+            client: client,
+            requestID: requestID,
+            deadline: deadline,
+            at: now,
+            into: &out
+        )
     }
 
     /// Splits a checked batch (`shards`: each entry's sequence's shards) by worker and sends the
@@ -178,6 +200,7 @@ extension CoordinatorInstance {
         prefillOf: UInt64?,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -210,7 +233,7 @@ extension CoordinatorInstance {
         let operation = pending.begin(
             client: client,
             requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
+            deadline: deadline,
             work: .decode(progress)
         )
         for (index, part) in split.parts.enumerated() {
@@ -356,6 +379,7 @@ extension CoordinatorInstance {
         _ body: Truncate,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -384,7 +408,7 @@ extension CoordinatorInstance {
         let operation = pending.begin(
             client: client,
             requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
+            deadline: deadline,
             work: .truncate(progress)
         )
         for (index, part) in parts.enumerated() {
@@ -438,6 +462,7 @@ extension CoordinatorInstance {
         _ body: CloseSequence,
         client: RoutingIdentity,
         requestID: UInt64,
+        deadline: MonotonicInstant,
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
@@ -466,7 +491,7 @@ extension CoordinatorInstance {
         let operation = pending.begin(
             client: client,
             requestID: requestID,
-            deadline: now.advanced(by: configuration.answerBound),
+            deadline: deadline,
             work: .close(progress)
         )
         for (index, part) in parts.enumerated() {
