@@ -222,6 +222,7 @@ struct MalformedInputTests {
                 $0.write(layerZero)
                 $0.write(everyLayer)
                 $0.write(UInt32(4))
+                $0.write(true)
             }
         }
         let longerEveryLayer = oneShard(start: 0, layerZero: 4, everyLayer: 5)
@@ -245,7 +246,8 @@ struct MalformedInputTests {
                                 shardStart: 8,
                                 layerZeroTokens: 4,
                                 everyLayerTokens: 3,
-                                promptTokens: 4
+                                promptTokens: 4,
+                                sealed: true
                             )
                         ]
                     )

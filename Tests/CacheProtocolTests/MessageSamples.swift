@@ -188,6 +188,7 @@ enum MessageSamples {
                 )
             ),
             .shardListRequest(ShardListRequest()),
+            .sealShard(SealShard(sequenceID: u64(), end: u32())),
             .shardListReply(
                 ShardListReply(
                     workerID: u64(),
@@ -199,7 +200,8 @@ enum MessageSamples {
                             shardStart: UInt32.random(in: 0...1 << 20, using: &rng),
                             layerZeroTokens: held,
                             everyLayerTokens: UInt32.random(in: 0...held, using: &rng),
-                            promptTokens: u32()
+                            promptTokens: u32(),
+                            sealed: Bool.random(using: &rng)
                         )
                     }
                 )

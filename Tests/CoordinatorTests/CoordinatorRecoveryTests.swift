@@ -23,7 +23,8 @@ struct CoordinatorRecoveryTests {
         start: UInt32 = 0,
         tokens: UInt32,
         everyLayer: UInt32? = nil,
-        prompt: UInt32? = nil
+        prompt: UInt32? = nil,
+        sealed: Bool = false
     ) -> ShardListReply.Shard {
         ShardListReply.Shard(
             sequenceID: id,
@@ -31,7 +32,8 @@ struct CoordinatorRecoveryTests {
             shardStart: start,
             layerZeroTokens: tokens,
             everyLayerTokens: everyLayer ?? tokens,
-            promptTokens: prompt ?? start + tokens
+            promptTokens: prompt ?? start + tokens,
+            sealed: sealed
         )
     }
 
@@ -125,19 +127,39 @@ struct CoordinatorRecoveryTests {
     }
 
     @Test(
-        "a sequence spilled over two workers is rebuilt from both shard lists; a tail on a page boundary waits for the window, then gaps fail and unknown ids are answered"
+        "a sequence spilled over two workers is rebuilt once its unsealed tail is reported; at the window's end a sealed tail without its successor and a gap fail, unknown ids are answered"
     )
     func joinedAcrossWorkersAtWindowEnd() throws {
         var harness = try Self.restarted()
-        // Sequence 20: worker 1 holds tokens 0..<8, worker 2 8..<12 (ends on a page boundary, so a
-        // third shard could follow). Sequence 21: worker 2 holds 8..<9, no one holds its start.
+        // Sequence 20: worker 1 holds tokens 0..<8 (sealed: it went on elsewhere), worker 2 8..<12
+        // (the tail, on a page boundary but not sealed). Sequence 21: worker 2 holds 8..<9, no one
+        // holds its start. Sequence 22: worker 1 holds 0..<8, sealed, and no one reports the rest.
         let (decodeRequest, first) = harness.fromClient(.decode(try CoordinatorRoutingTests.decode([(20, 1)]).0))
         #expect(first.isEmpty)
         let (unknownRequest, _) = harness.fromClient(.truncate(Truncate(sequenceID: 99, length: 1)))
         let (gapRequest, _) = harness.fromClient(.truncate(Truncate(sequenceID: 21, length: 8)))
+        let (sealedRequest, _) = harness.fromClient(.truncate(Truncate(sequenceID: 22, length: 4)))
         try harness.join(2, shards: [Self.shard(20, start: 8, tokens: 4), Self.shard(21, start: 8, tokens: 1)])
-        try harness.join(1, shards: [Self.shard(20, tokens: 8, prompt: 8)])
         #expect(harness.instance.shards(of: 20).isEmpty)
+        let joined = try harness.join(
+            1,
+            shards: [
+                Self.shard(20, tokens: 8, prompt: 8, sealed: true), Self.shard(22, tokens: 8, prompt: 8, sealed: true),
+            ]
+        )
+        // 20 is whole at once: its held decode goes to both shards, worker 2 (the tail) with k
+        // and v, worker 1 without.
+        #expect(harness.instance.shards(of: 20).map(\.worker) == [WorkerID(1), WorkerID(2)])
+        #expect(harness.instance.shards(of: 20).map(\.start) == [0, 8])
+        let toOne = CoordinatorHarness.sent(to: 1, in: joined).compactMap { envelope -> Decode? in
+            if case .decode(let part) = envelope.message { part } else { nil }
+        }
+        let toTwo = CoordinatorHarness.sent(to: 2, in: joined).compactMap { envelope -> Decode? in
+            if case .decode(let part) = envelope.message { part } else { nil }
+        }
+        #expect(toOne.count == 1 && toTwo.count == 1)
+        #expect(toOne.first?.input.k == nil && toTwo.first?.input.k != nil)
+        #expect(Self.answer(to: decodeRequest, in: joined, harness: harness) == nil)
         #expect(harness.instance.heldRequests == 3)
         // Still open just before the window's 4 s.
         harness.advance(.milliseconds(3900))
@@ -147,31 +169,26 @@ struct CoordinatorRecoveryTests {
         harness.advance(.milliseconds(100))
         let closed = harness.tick()
         #expect(!harness.instance.isRecovering)
-        // The decode went with sequence 20, the truncation with 21's failure; one was still held.
-        #expect(closed.contains(.notice(.recoveryEnded(recovered: 1, failed: 1, heldRequests: 1))))
-        #expect(harness.instance.shards(of: 20).map(\.worker) == [WorkerID(1), WorkerID(2)])
-        #expect(harness.instance.shards(of: 20).map(\.start) == [0, 8])
-        // The held decode went to both shards: worker 2 (the tail) with k and v, worker 1 without.
-        let toOne = CoordinatorHarness.sent(to: 1, in: closed)
-        let toTwo = CoordinatorHarness.sent(to: 2, in: closed)
-        let decodes = (toOne + toTwo).compactMap { envelope -> Decode? in
-            if case .decode(let part) = envelope.message { part } else { nil }
-        }
-        guard decodes.count == 2, case .decode(let early)? = toOne.first?.message,
-            case .decode(let tail)? = toTwo.first?.message
-        else {
-            Issue.record("the held decode was not split over both shards: \(closed)")
-            return
-        }
-        #expect(early.input.k == nil && tail.input.k != nil)
-        // Sequence 21's shard is closed without commit; its truncation is answered unavailable.
-        #expect(toTwo.contains { $0.message == .closeSequence(CloseSequence(sequenceID: 21, commit: false)) })
+        #expect(closed.contains(.notice(.recoveryEnded(recovered: 0, failed: 2, heldRequests: 1))))
+        // 21's and 22's shards are closed without commit; their truncations are answered unavailable.
+        #expect(
+            CoordinatorHarness.sent(to: 2, in: closed).contains {
+                $0.message == .closeSequence(CloseSequence(sequenceID: 21, commit: false))
+            }
+        )
+        #expect(
+            CoordinatorHarness.sent(to: 1, in: closed).contains {
+                $0.message == .closeSequence(CloseSequence(sequenceID: 22, commit: false))
+            }
+        )
         #expect(CoordinatorHarness.errorCode(Self.answer(to: gapRequest, in: closed, harness: harness)) == .unavailable)
+        #expect(
+            CoordinatorHarness.errorCode(Self.answer(to: sealedRequest, in: closed, harness: harness)) == .unavailable
+        )
         #expect(
             CoordinatorHarness.errorCode(Self.answer(to: unknownRequest, in: closed, harness: harness))
                 == .unknownSequence
         )
-        #expect(Self.answer(to: decodeRequest, in: closed, harness: harness) == nil)
         // Requests after the window are answered at once.
         let (late, after) = harness.fromClient(.truncate(Truncate(sequenceID: 98, length: 1)))
         #expect(CoordinatorHarness.errorCode(Self.answer(to: late, in: after, harness: harness)) == .unknownSequence)
@@ -180,8 +197,10 @@ struct CoordinatorRecoveryTests {
     @Test("a worker that dies during the window fails the sequences being rebuilt with a shard on it")
     func deathDuringWindow() throws {
         var harness = try Self.restarted()
-        try harness.join(1, shards: [Self.shard(30, tokens: 8)])
-        try harness.join(2, shards: [Self.shard(30, start: 8, tokens: 4)])
+        // Sequence 30 went on from worker 1 (sealed at 8) to worker 2, whose tail ends on a page
+        // boundary and is itself sealed: a third shard should follow, so 30 waits.
+        try harness.join(1, shards: [Self.shard(30, tokens: 8, sealed: true)])
+        try harness.join(2, shards: [Self.shard(30, start: 8, tokens: 4, sealed: true)])
         let (request, _) = harness.fromClient(.truncate(Truncate(sequenceID: 30, length: 9)))
         harness.advance(.seconds(3))
         _ = harness.heartbeat(1)

@@ -72,6 +72,12 @@ struct CoordinatorSpillTests {
         let (request, directives) = try Self.spill(&harness, a, batch: batch)
         #expect(harness.instance.shards(of: a).map(\.worker) == [WorkerID(1), WorkerID(2)])
         #expect(harness.instance.shards(of: a).map(\.start) == [0, 8])
+        // The old tail is sealed where the new shard starts.
+        #expect(
+            CoordinatorHarness.sent(to: 1, in: directives).contains {
+                $0.message == .sealShard(SealShard(sequenceID: a, end: 8))
+            }
+        )
         let earlier = try #require(Self.decodes(to: 1, in: directives).first)
         let tail = try #require(Self.decodes(to: 2, in: directives).first)
         #expect(Self.decodes(to: 1, in: directives).count == 1)

@@ -338,6 +338,52 @@ struct WorkerInstanceTests {
         #expect(Set(body.keys) == Set(expected.flatMap(\.keys)))
     }
 
+    @Test("a sealed shard takes no new tokens and is listed sealed; a truncation makes it the tail again")
+    func sealedShard() throws {
+        var instance = try Self.instance()
+        var random = SplitMix64(seed: 9)
+        let opened = instance.handle(
+            Envelope(
+                requestID: 1,
+                message: .openSequence(
+                    OpenSequence(sequenceID: 41, namespace: "ns", shardStart: 0, tokens: Array(50..<56))
+                )
+            )
+        )
+        #expect(Self.errorCode(opened) == nil)
+        _ = try Self.fill(&instance, 41, rows: 6, random: &random)
+        // A seal below what the shard holds is refused.
+        let early = instance.handle(Envelope(requestID: 2, message: .sealShard(SealShard(sequenceID: 41, end: 5))))
+        #expect(Self.errorCode(early) == .badRequest)
+        #expect(
+            Self.replies(
+                instance.handle(Envelope(requestID: 3, message: .sealShard(SealShard(sequenceID: 41, end: 6))))
+            ) == [
+                Envelope(requestID: 3, message: .ack(Ack()))
+            ]
+        )
+        let refused = instance.handle(
+            Envelope(requestID: 4, message: try Self.prefill(41, layer: 0, start: 6, rows: 1, random: &random))
+        )
+        #expect(Self.errorCode(refused) == .badRequest)
+        #expect(instance.shardList().shards.map(\.sealed) == [true])
+        let unknown = instance.handle(Envelope(requestID: 5, message: .sealShard(SealShard(sequenceID: 99, end: 6))))
+        #expect(Self.errorCode(unknown) == .unknownSequence)
+        // Truncated, it is the tail again.
+        #expect(
+            Self.replies(
+                instance.handle(Envelope(requestID: 6, message: .truncate(Truncate(sequenceID: 41, length: 4))))
+            ) == [
+                Envelope(requestID: 6, message: .ack(Ack()))
+            ]
+        )
+        #expect(instance.shardList().shards.map(\.sealed) == [false])
+        let taken = instance.handle(
+            Envelope(requestID: 7, message: try Self.prefill(41, layer: 0, start: 4, rows: 1, random: &random))
+        )
+        #expect(Self.errorCode(taken) == nil)
+    }
+
     @Test(
         "a shard list names every open shard by id with its namespace, start, tokens in layer 0 and in every layer, and prompt"
     )

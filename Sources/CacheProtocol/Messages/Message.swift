@@ -41,6 +41,8 @@ public enum Message: Sendable, Hashable {
     case shardExport(ShardExport)
     /// A `ShardExportReply`.
     case shardExportReply(ShardExportReply)
+    /// A `SealShard`.
+    case sealShard(SealShard)
     /// A `PagePut`.
     case pagePut(PagePut)
     /// A `PageGet`.
@@ -105,6 +107,7 @@ public enum Message: Sendable, Hashable {
         case .adoptShardReply: .adoptShardReply
         case .shardExport: .shardExport
         case .shardExportReply: .shardExportReply
+        case .sealShard: .sealShard
         case .pagePut: .pagePut
         case .pageGet: .pageGet
         case .pageGetReply: .pageGetReply
@@ -151,6 +154,7 @@ public enum Message: Sendable, Hashable {
         case .adoptShardReply(let body): body
         case .shardExport(let body): body
         case .shardExportReply(let body): body
+        case .sealShard(let body): body
         case .pagePut(let body): body
         case .pageGet(let body): body
         case .pageGetReply(let body): body
@@ -201,6 +205,7 @@ public enum Message: Sendable, Hashable {
         case .adoptShardReply: .adoptShardReply(try AdoptShardReply(body: &body, bulk: &bulk))
         case .shardExport: .shardExport(try ShardExport(body: &body, bulk: &bulk))
         case .shardExportReply: .shardExportReply(try ShardExportReply(body: &body, bulk: &bulk))
+        case .sealShard: .sealShard(try SealShard(body: &body, bulk: &bulk))
         case .pagePut: .pagePut(try PagePut(body: &body, bulk: &bulk))
         case .pageGet: .pageGet(try PageGet(body: &body, bulk: &bulk))
         case .pageGetReply: .pageGetReply(try PageGetReply(body: &body, bulk: &bulk))

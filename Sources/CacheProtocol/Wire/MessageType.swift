@@ -41,6 +41,8 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case shardExport = 26
     /// `ShardExportReply` (added in 1.1).
     case shardExportReply = 27
+    /// `SealShard` (1.1): coordinator → worker, a shard that is no longer its sequence's tail.
+    case sealShard = 28
     /// `PagePut`, answered by `Ack`.
     case pagePut = 32
     /// `PageGet`.

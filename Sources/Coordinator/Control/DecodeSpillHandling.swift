@@ -196,9 +196,11 @@ extension CoordinatorInstance {
     ) {
         guard let spill = progress.spill else { return }
         for open in spill.opens {
+            let previousTail = sequences[open.sequenceID]?.tail.worker
             do {
                 try continueOnNewShard(open.sequenceID, worker: open.worker, start: open.start)
                 counters.spills += 1
+                if let previousTail { seal(open.sequenceID, on: previousTail, end: open.start, at: now, into: &out) }
             } catch {
                 let reason = "its new shard on worker \(open.worker) could not be recorded: \(error)"
                 failSequence(open.sequenceID, reason: reason, at: now, into: &out)

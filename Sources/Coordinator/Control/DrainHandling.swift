@@ -363,6 +363,10 @@ extension CoordinatorInstance {
                 record.shards[index].worker = target
                 record.shards[index].slot = move.slot
             }
+            if let record = sequences[id], index + 1 < record.shards.count {
+                // Not the tail: sealed on its new worker as it was on the old one.
+                seal(id, on: target, end: record.shards[index + 1].start, at: now, into: &out)
+            }
             cleanUp(id, on: drained, at: now, into: &out)
             drain.moved += 1
             counters.drainMoved += 1

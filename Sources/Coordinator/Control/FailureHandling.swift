@@ -112,17 +112,49 @@ extension CoordinatorInstance {
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
+        sendUnawaited(
+            .closeSequence(CloseSequence(sequenceID: id, commit: false)),
+            about: id,
+            to: worker,
+            at: now,
+            into: &out
+        )
+    }
+
+    /// Seals sequence `id`'s shard on `worker` at token `end` (`SealShard`: the sequence goes on
+    /// past it on another worker); the answer is not awaited by anyone. A restarted coordinator
+    /// reads the seal in the worker's shard list and waits for the shard that follows.
+    mutating func seal(
+        _ id: UInt64,
+        on worker: WorkerID,
+        end: Int,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
+        sendUnawaited(
+            .sealShard(SealShard(sequenceID: id, end: UInt32(clamping: end))),
+            about: id,
+            to: worker,
+            at: now,
+            into: &out
+        )
+    }
+
+    /// Sends `message` about sequence `id` to `worker` as a request whose answer nobody awaits
+    /// (dropped after `cleanupTimeout`).
+    private mutating func sendUnawaited(
+        _ message: Message,
+        about id: UInt64,
+        to worker: WorkerID,
+        at now: MonotonicInstant,
+        into out: inout [CoordinatorDirective]
+    ) {
         let request = pending.issue(
             to: worker,
             purpose: .cleanup(sequenceID: id),
             deadline: now.advanced(by: configuration.cleanupTimeout)
         )
-        out.append(
-            .sendToWorker(
-                worker,
-                Envelope(requestID: request, message: .closeSequence(CloseSequence(sequenceID: id, commit: false)))
-            )
-        )
+        out.append(.sendToWorker(worker, Envelope(requestID: request, message: message)))
     }
 
     /// Gives up operation `id` before all its answers came: its client is answered with `refusal`,

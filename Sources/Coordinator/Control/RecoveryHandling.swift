@@ -99,11 +99,7 @@ extension CoordinatorInstance {
             }
         }
         for id in touched {
-            if case .joined(let record, complete: true) = RecoveredSequence.join(
-                recovery.reported[id] ?? [],
-                id: id,
-                pageSize: configuration.spec.pageSize
-            ) {
+            if case .joined(let record, complete: true) = RecoveredSequence.join(recovery.reported[id] ?? [], id: id) {
                 adoptRecovered(record, at: now, into: &out)
             }
         }
@@ -191,10 +187,19 @@ extension CoordinatorInstance {
         var recovered = 0
         var failed = 0
         for id in recovery.reported.keys.sorted() {
-            switch RecoveredSequence.join(recovery.reported[id] ?? [], id: id, pageSize: configuration.spec.pageSize) {
-            case .joined(let record, _):
+            switch RecoveredSequence.join(recovery.reported[id] ?? [], id: id) {
+            case .joined(let record, complete: true):
                 recovered += 1
                 adoptRecovered(record, at: now, into: &out)
+            case .joined(let record, complete: false):
+                failed += 1
+                failRecovering(
+                    id,
+                    reason:
+                        "its shard on worker \(record.tail.worker) ends at \(record.length), where it went on on a worker that did not report",
+                    at: now,
+                    into: &out
+                )
             case .broken(let reason):
                 failed += 1
                 failRecovering(id, reason: "its shards do not make a sequence: \(reason)", at: now, into: &out)

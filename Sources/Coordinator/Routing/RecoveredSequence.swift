@@ -1,19 +1,19 @@
 /// What the shards workers reported of one sequence make of it.
 enum RecoveredSequence: Sendable, Hashable {
-    /// The shards join from token 0 without a gap. `complete` when no shard can follow the tail:
-    /// a later shard starts where its predecessor ends, on a page boundary (spills continue a
-    /// sequence only there), so a tail ending inside a page is the last; a tail ending on a page
-    /// boundary may have a successor on a worker that has not reported yet.
+    /// The shards join from token 0 without a gap. `complete` when the last shard reported is not
+    /// sealed: the coordinator seals a shard (`SealShard`) when the sequence goes on past it on
+    /// another worker, so a sealed last shard means a later one exists on a worker that has not
+    /// reported (yet, or at all).
     case joined(SequenceRecord, complete: Bool)
     /// The shards do not make a sequence, for this reason.
     case broken(String)
 
-    /// Joins the shards reported of sequence `id`, pages of `pageSize` tokens.
+    /// Joins the shards reported of sequence `id`.
     ///
     /// They join when one starts at token 0, their starts differ, they share a namespace, and each
     /// but the last ends (in layer 0 and in every layer) where the next starts. The last is the
     /// tail; the sequence's length is its layer-0 end.
-    static func join(_ reported: [ReportedShard], id: UInt64, pageSize: Int) -> RecoveredSequence {
+    static func join(_ reported: [ReportedShard], id: UInt64) -> RecoveredSequence {
         let shards = reported.sorted { ($0.start, $0.worker) < ($1.start, $1.worker) }
         guard let first = shards.first, let tail = shards.last else { return .broken("no shard was reported") }
         guard first.start == 0 else {
@@ -42,6 +42,6 @@ enum RecoveredSequence: Sendable, Hashable {
             length: tail.end,
             shards: shards.map { Shard(worker: $0.worker, slot: $0.slot, start: $0.start) }
         )
-        return .joined(record, complete: pageSize > 0 && tail.end % pageSize != 0)
+        return .joined(record, complete: !tail.shard.sealed)
     }
 }

@@ -9,7 +9,8 @@ struct WorkerRequest: Sendable, Hashable {
         case snapshot
         /// A list of the worker's open shards, asked after its registration.
         case shardList
-        /// A `CloseSequence` cleaning up a shard of a failed sequence; its answer is not needed.
+        /// A request whose answer is not needed: a `CloseSequence` cleaning up a shard of a failed
+        /// or moved sequence, or a `SealShard`.
         case cleanup(sequenceID: UInt64)
         /// A `PullPages` that gives pages their replicas.
         case replication(ReplicationPull)

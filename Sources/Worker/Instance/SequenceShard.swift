@@ -10,4 +10,7 @@ struct SequenceShard: Sendable, Equatable {
     var namespace: String
     /// Tokens of the prompt it was opened with, from position 0.
     var promptTokens: Int
+    /// Where it ends when the coordinator sealed it (`SealShard`: the sequence goes on as another
+    /// shard on another worker); it then takes no new tokens until a truncation.
+    var sealedAt: Int? = nil
 }

@@ -42,7 +42,8 @@ extension WorkerInstance {
                     shardStart: UInt32(clamping: shard.start),
                     layerZeroTokens: UInt32(clamping: state.layerLengths.first ?? 0),
                     everyLayerTokens: UInt32(clamping: state.length),
-                    promptTokens: UInt32(clamping: shard.promptTokens)
+                    promptTokens: UInt32(clamping: shard.promptTokens),
+                    sealed: shard.sealedAt != nil
                 )
             )
         }

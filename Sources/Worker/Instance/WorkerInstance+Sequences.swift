@@ -352,6 +352,11 @@ extension WorkerInstance {
         values: [Float],
         effects: inout [WorkerDirective]
     ) throws(ServiceError) {
+        if let end = shards[id]?.sealedAt {
+            throw .badRequest(
+                "sequence \(id.rawValue): this worker's shard ends at \(end), the sequence goes on on another worker"
+            )
+        }
         let evictions: [EvictionDirective]
         do throws(StorageError) {
             evictions = try manager.append(id, layer: layer, keys: keys, values: values)
@@ -383,6 +388,22 @@ extension WorkerInstance {
         } catch {
             throw ServiceError(error)
         }
+        // Truncated, the shard is the sequence's tail again (the coordinator closes later ones).
+        shards[id]?.sealedAt = nil
+    }
+
+    /// Seals a shard: the sequence goes on past `body.end` on another worker; refused when the
+    /// shard holds a token past it in any layer.
+    mutating func seal(_ body: SealShard) throws(ServiceError) {
+        try requireCompute(.sealShard)
+        let (id, shard, state) = try lookUp(body.sequenceID)
+        let held = shard.start + (state.layerLengths.max() ?? 0)
+        guard held <= Int(body.end), Int(body.end) >= shard.start else {
+            throw .badRequest(
+                "sequence \(body.sequenceID): cannot seal its shard at \(body.end), it holds tokens \(shard.start)..<\(held)"
+            )
+        }
+        shards[id]?.sealedAt = Int(body.end)
     }
 
     /// Closes a sequence, first storing its full prompt pages that every layer holds when

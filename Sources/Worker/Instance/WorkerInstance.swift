@@ -198,6 +198,9 @@ struct WorkerInstance: Sendable {
         case .truncate(let body):
             try truncate(body)
             return ack(id)
+        case .sealShard(let body):
+            try seal(body)
+            return ack(id)
         case .closeSequence(let body):
             try close(body, effects: &effects)
             return ack(id)

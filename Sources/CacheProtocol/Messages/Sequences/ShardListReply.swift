@@ -3,7 +3,8 @@
 ///
 /// Body: worker id (u64), shard count (u32), then per shard sequence id (u64), namespace (string),
 /// shard start (u32), tokens held in layer 0 (u32), tokens held in every layer (u32), prompt tokens
-/// (u32).
+/// (u32), sealed (bool: the coordinator said with `SealShard` that the sequence goes on past it on
+/// another worker).
 public struct ShardListReply: WireBody {
     /// One open shard of a sequence.
     public struct Shard: Sendable, Hashable {
@@ -21,6 +22,9 @@ public struct ShardListReply: WireBody {
         /// Tokens of the prompt the shard was opened with, from position 0 (for a shard that
         /// continues a sequence, its start).
         public var promptTokens: UInt32
+        /// Whether the coordinator sealed it (`SealShard`): the sequence goes on past its end on
+        /// another worker, so it is not the sequence's tail.
+        public var sealed: Bool
 
         /// A shard.
         public init(
@@ -29,7 +33,8 @@ public struct ShardListReply: WireBody {
             shardStart: UInt32,
             layerZeroTokens: UInt32,
             everyLayerTokens: UInt32,
-            promptTokens: UInt32
+            promptTokens: UInt32,
+            sealed: Bool = false
         ) {
             self.sequenceID = sequenceID
             self.namespace = namespace
@@ -37,6 +42,7 @@ public struct ShardListReply: WireBody {
             self.layerZeroTokens = layerZeroTokens
             self.everyLayerTokens = everyLayerTokens
             self.promptTokens = promptTokens
+            self.sealed = sealed
         }
 
         /// The token position after the shard's last token in layer 0.
@@ -65,14 +71,15 @@ public struct ShardListReply: WireBody {
             body.write(shard.layerZeroTokens)
             body.write(shard.everyLayerTokens)
             body.write(shard.promptTokens)
+            body.write(shard.sealed)
         }
     }
 
     /// Reads the body fields in the order documented above, checking each before reading it.
     public init(body: inout WireReader, bulk: inout BulkFrameReader) throws(WireError) {
         workerID = try body.readUInt64("worker id")
-        // Each shard takes at least 28 bytes (id, empty namespace, four u32).
-        let count = try body.readCount("shards", limit: WireLimits.maxShardsPerList, elementBytes: 28)
+        // Each shard takes at least 29 bytes (id, empty namespace, four u32, a bool).
+        let count = try body.readCount("shards", limit: WireLimits.maxShardsPerList, elementBytes: 29)
         var shards = [Shard]()
         shards.reserveCapacity(count)
         for _ in 0..<count {
@@ -82,7 +89,8 @@ public struct ShardListReply: WireBody {
                 shardStart: try body.readUInt32("shard start"),
                 layerZeroTokens: try body.readUInt32("layer-0 tokens"),
                 everyLayerTokens: try body.readUInt32("every-layer tokens"),
-                promptTokens: try body.readUInt32("prompt tokens")
+                promptTokens: try body.readUInt32("prompt tokens"),
+                sealed: try body.readBool("sealed")
             )
             guard shard.everyLayerTokens <= shard.layerZeroTokens else {
                 throw .inconsistent(
