@@ -6,8 +6,8 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     /// The cluster's model: a worker of another model is refused; prefix keys use its fingerprint
     /// and page size.
     public var spec: ModelSpec
-    /// How often workers heartbeat. Workers do not say it at registration (a protocol addition
-    /// would); it must match their interval.
+    /// How often workers heartbeat: handed to workers of protocol 1.1 at registration
+    /// (`RegisterWorkerAccepted`); a 1.0 worker must be started with the same interval.
     public var heartbeatInterval: Duration = .seconds(1)
     /// Heartbeat intervals without a heartbeat after which a worker is dead.
     public var deadAfterHeartbeats = 3

@@ -87,8 +87,16 @@ public struct WorkloadReport: Sendable {
             )
         }
         for (id, counters) in workers.sorted(by: { $0.key < $1.key }) {
-            let shown = ["state", "placements", "sequences", "pages.hot", "hit_rate_permille", "load_tokens"]
-                .compactMap { name in counters[name].map { "\(name) \($0)" } }
+            var shown: [String] = []
+            if let state = counters["state"] { shown.append(Self.stateNames[Int(state)] ?? "state \(state)") }
+            if let placements = counters["placements"] { shown.append("\(placements) placements") }
+            if let hits = counters["hit_rate_permille"] {
+                shown.append(String(format: "hit rate %.1f%%", Double(hits) / 10))
+            }
+            if let hot = counters["pages.hot"] { shown.append("\(hot) pages indexed hot") }
+            if let lower = counters["pages.compressed"], lower > 0 { shown.append("\(lower) compressed") }
+            if let received = counters["received.pages"] { shown.append("\(received) pages received") }
+            if let sequences = counters["sequences"] { shown.append("\(sequences) sequences open") }
             lines.append("worker \(id)     " + shown.joined(separator: ", "))
         }
         for error in m.errors { lines.append("error        \(error)") }
@@ -126,6 +134,9 @@ public struct WorkloadReport: Sendable {
         fields.append("\"workers\": [\(workerObjects.joined(separator: ", "))]")
         return "{" + fields.joined(separator: ", ") + "}"
     }
+
+    /// The names of the coordinator's worker states by code (`worker.<id>.state`).
+    private static let stateNames = [0: "live", 1: "draining", 2: "dead", 3: "left"]
 
     private static func mebibytes(_ bytes: UInt64) -> String {
         String(format: "%.1f MiB", Double(bytes) / 1_048_576)
