@@ -23,6 +23,8 @@ struct CoordinatorHarness {
     var nextLinkRequest: UInt64 = 1
     /// Event numbers sent so far, per worker.
     var eventSequence: [UInt64: UInt64] = [:]
+    /// Registrations sent, for a connection of their own each.
+    var registrations = 0
     let client = RoutingIdentity([0xC1])
 
     /// A coordinator for the tiny model; unless `configure` says otherwise, with no recovery window
@@ -53,12 +55,14 @@ struct CoordinatorHarness {
 
     // MARK: Worker side
 
-    /// Sends a RegisterWorker from `worker`'s link.
+    /// Sends a RegisterWorker from `worker`, on a connection of its own each time (a restarted
+    /// worker process connects anew) unless `link` names one.
     mutating func register(
         _ worker: UInt64,
         hotPages: UInt64 = 1000,
         role: WorkerRole = .compute,
-        fingerprint: ModelFingerprint? = nil
+        fingerprint: ModelFingerprint? = nil,
+        link: RoutingIdentity? = nil
     )
         throws -> [CoordinatorDirective]
     {
@@ -72,7 +76,15 @@ struct CoordinatorHarness {
             modelFingerprint: fingerprint ?? clusterFingerprint
         )
         eventSequence[worker] = 0
-        return fromLink(worker, .registerWorker(registration))
+        registrations += 1
+        let connection =
+            link
+            ?? RoutingIdentity([0x52, UInt8(truncatingIfNeeded: worker), UInt8(truncatingIfNeeded: registrations)])
+        let id = nextLinkRequest
+        nextLinkRequest += 1
+        return handle(
+            .received(Envelope(requestID: id, message: .registerWorker(registration)), from: .workerLink(connection))
+        )
     }
 
     /// Registers `worker` and answers its snapshot request with `keys` (none by default) and its

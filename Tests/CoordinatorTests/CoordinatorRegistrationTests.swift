@@ -230,4 +230,27 @@ struct CoordinatorRegistrationTests {
         #expect(stats["worker.5.evictable_pages"] == 90)
         #expect(stats["worker.6.received.pages"] == 4)
     }
+
+    @Test(
+        "a registration repeated on the same connection is answered again and changes nothing; on another connection it is a new run"
+    )
+    func repeatedRegistration() throws {
+        var harness = try CoordinatorHarness()
+        let connection = RoutingIdentity([0x52, 9])
+        _ = try harness.register(9, link: connection)
+        let (id, worker) = try harness.open(CoordinatorHarness.tokens(pages: 1), cachedTokens: 0)
+        #expect(worker == 9)
+        let again = try harness.register(9, link: connection)
+        #expect(CoordinatorHarness.linkAnswers(in: again).count == 1)
+        #expect(CoordinatorHarness.workerSends(in: again).isEmpty)
+        #expect(harness.instance.shards(of: id).map(\.worker) == [WorkerID(9)])
+        // A restarted process connects anew: its previous run ends, its sequence fails.
+        let restarted = try harness.register(9, link: RoutingIdentity([0x52, 9, 1]))
+        #expect(
+            restarted.contains(
+                .notice(.workerRegistered(WorkerID(9), endpoint: CoordinatorHarness.endpoint(9), newRun: true))
+            )
+        )
+        #expect(harness.instance.shards(of: id).isEmpty)
+    }
 }

@@ -6,8 +6,10 @@ extension CoordinatorInstance {
     /// RegisterWorker: refused for another model, an empty endpoint or a full registry; otherwise
     /// accepted with the cluster's spec (and, for a worker of minor version 1 or later, the
     /// heartbeat terms: `RegisterWorkerAccepted`), connected, and asked for a snapshot and (minor
-    /// version 1 or later) its open shards. A worker that was still live is a new run: its previous
-    /// run ends first (sequences failed, requests answered).
+    /// version 1 or later) its open shards. A worker that was still live registering on another
+    /// connection is a new run (a restarted process): its previous run ends first (sequences
+    /// failed, requests answered); on the same connection it is a repeated registration whose
+    /// answer had not reached it, answered again with nothing else changed.
     mutating func register(
         _ body: RegisterWorker,
         link: RoutingIdentity,
@@ -50,6 +52,19 @@ extension CoordinatorInstance {
             refuse("the registration names no endpoint")
             return
         }
+        if let known = registry.slot(of: id), registry[known].state.isRoutable, registry[known].link == link,
+            registry[known].endpoint == body.endpoint
+        {
+            // The same connection again: the worker repeated a registration whose answer had not
+            // reached it yet. The same run: answered again, nothing else changes.
+            out.append(
+                .answerWorkerLink(
+                    link,
+                    Envelope(requestID: requestID, message: acceptance(workerMinorVersion: workerMinorVersion))
+                )
+            )
+            return
+        }
         var newRun = false
         let slot: Int
         if let known = registry.slot(of: id) {
@@ -76,22 +91,32 @@ extension CoordinatorInstance {
                 WorkerRecord(id: id, slot: $0, registration: body, link: link, at: now, eventBufferLimit: limit)
             }
         }
-        let acceptance: Message =
-            workerMinorVersion >= 1
-            ? .registerWorkerAccepted(
-                RegisterWorkerAccepted(
-                    spec: configuration.spec,
-                    heartbeatMilliseconds: configuration.heartbeatMillisecondsOnTheWire,
-                    deadAfterHeartbeats: UInt32(clamping: max(1, configuration.deadAfterHeartbeats))
-                )
+        out.append(
+            .answerWorkerLink(
+                link,
+                Envelope(requestID: requestID, message: acceptance(workerMinorVersion: workerMinorVersion))
             )
-            : .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec)))
-        out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: acceptance)))
+        )
         out.append(.connectWorker(id, endpoint: body.endpoint))
         out.append(.notice(.workerRegistered(id, endpoint: body.endpoint, newRun: newRun)))
         requestSnapshot(slot, reason: .registered, at: now, into: &out)
         // A worker of minor version 0 does not know ShardListRequest: its shards stay unknown.
         if workerMinorVersion >= 1 { requestShardList(slot, at: now, into: &out) }
+    }
+
+    /// The acceptance a worker of `workerMinorVersion` understands: `RegisterWorkerAccepted` with
+    /// the heartbeat terms from 1.1 on, `RegisterWorkerReply.accepted` before.
+    private func acceptance(workerMinorVersion: UInt8) -> Message {
+        guard workerMinorVersion >= 1 else {
+            return .registerWorkerReply(RegisterWorkerReply(outcome: .accepted(configuration.spec)))
+        }
+        return .registerWorkerAccepted(
+            RegisterWorkerAccepted(
+                spec: configuration.spec,
+                heartbeatMilliseconds: configuration.heartbeatMillisecondsOnTheWire,
+                deadAfterHeartbeats: UInt32(clamping: max(1, configuration.deadAfterHeartbeats))
+            )
+        )
     }
 
     /// Heartbeat or HeartbeatReport: `notRegistered` unless the worker is live or draining;
