@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "Kernels", "CacheProtocol", "CZeroMQ",
+                "Kernels", "CacheProtocol", "CZeroMQ", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

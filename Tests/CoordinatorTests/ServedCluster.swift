@@ -12,8 +12,9 @@ import Testing
 final class ServedCluster {
     /// The workers' heartbeat interval, and the coordinator's.
     static let heartbeatMilliseconds = 200
-    /// Silent heartbeat intervals after which the coordinator declares a worker dead.
-    static let deadAfter = 3
+    /// Silent heartbeat intervals after which the coordinator declares a worker dead: 1 s, so that
+    /// a worker of a test run on a machine busy with other builds is not declared dead by mistake.
+    static let deadAfter = 5
     /// How long a worker may be silent before it is dead.
     static var silenceLimit: Duration { .milliseconds(heartbeatMilliseconds * deadAfter) }
 
@@ -147,7 +148,7 @@ final class ServedCluster {
 
     /// The arguments that register a worker with this cluster's coordinator as `id`. They give no
     /// heartbeat interval: the worker takes the coordinator's at registration (at its default of
-    /// 1 s it would be declared dead after the coordinator's 0.6 s).
+    /// 1 s, each heartbeat would come at the edge of the coordinator's 1 s silence limit).
     func workerArguments(id: UInt64) -> [String] {
         ["--coordinator", workersEndpoint, "--worker-id", "\(id)"] + workerSecurityArguments
     }

@@ -1,3 +1,4 @@
+import CLinux
 import CacheProtocol
 import Foundation
 import Glibc
@@ -30,8 +31,6 @@ public final class LaunchedProcess: Sendable {
     /// The rest of the readiness line, after the prefix; nil when none was awaited.
     public let readyLine: String?
 
-    /// Foundation's handle, kept for as long as this object lives (it reaps the child).
-    private let process: Mutex<Process>
     private let output: ProcessOutput
     private let errors: ProcessOutput
     private let lifetime: ProcessLifetime
@@ -59,15 +58,14 @@ public final class LaunchedProcess: Sendable {
         let output = ProcessOutput()
         let errors = ProcessOutput()
         let lifetime = ProcessLifetime()
-        let process: Process
-        do {
-            process = try Self.spawning.withLock { _ in
-                try Self.spawn(executable, arguments, environment, output: output, errors: errors, lifetime: lifetime)
-            }
-        } catch {
-            throw .cannotStart(path: path, reason: "\(error)")
-        }
-        let pid = process.processIdentifier
+        let pid = try Self.spawn(
+            executable,
+            arguments,
+            environment,
+            output: output,
+            errors: errors,
+            lifetime: lifetime
+        )
         var readyLine: String?
         if let prefix = readyLinePrefix {
             let deadline = ContinuousClock.now + startTimeout
@@ -109,7 +107,6 @@ public final class LaunchedProcess: Sendable {
         self.arguments = arguments
         self.pid = pid
         self.readyLine = readyLine
-        self.process = Mutex(process)
         self.output = output
         self.errors = errors
         self.lifetime = lifetime
@@ -167,14 +164,13 @@ public final class LaunchedProcess: Sendable {
         return "\(executable.lastPathComponent) (pid \(pid), \(state))\n\(Self.summary(output, errors).description)"
     }
 
-    /// Held while a child's pipes are made and it is spawned. `Process` closes in the child every
-    /// descriptor that was open when it listed them; a pipe another thread makes meanwhile would
-    /// leak into this child, which would then hold that pipe's write end (and the other child's
-    /// exit notification) open for as long as it runs.
-    private static let spawning = Mutex(())
-
-    /// Starts `executable`: stdout and stderr into `output` and `errors`, the end into `lifetime`,
-    /// stdin from /dev/null, and `ParentWatch.environmentVariable` set to this process's id.
+    /// Starts `executable` with `posix_spawn`: stdout and stderr into `output` and `errors` (each
+    /// read by a thread of its own until end-of-file), the end into `lifetime` (a thread waits for
+    /// it with `waitpid`), stdin from /dev/null, and `ParentWatch.environmentVariable` set to this
+    /// process's id. The pipes are made close-on-exec, so a child spawned meanwhile from another
+    /// thread never inherits them; only this child gets them, as its stdout and stderr. Neither
+    /// Foundation's `Process` nor Dispatch sources are involved: their SIGCHLD and pipe sources
+    /// proved to crash libdispatch's event loop under many concurrent children.
     private static func spawn(
         _ executable: URL,
         _ arguments: [String],
@@ -182,40 +178,60 @@ public final class LaunchedProcess: Sendable {
         output: ProcessOutput,
         errors: ProcessOutput,
         lifetime: ProcessLifetime
-    ) throws -> Process {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            .merging([ParentWatch.environmentVariable: String(getpid())]) { $1 }
-        let outputPipe = Pipe()
-        let errorPipe = Pipe()
-        process.standardOutput = outputPipe
-        process.standardError = errorPipe
-        process.standardInput = FileHandle.nullDevice
-        output.read(outputPipe)
-        errors.read(errorPipe)
-        process.terminationHandler = { process in
-            lifetime.ended(
-                process.terminationReason == .exit
-                    ? .exited(process.terminationStatus) : .signalled(process.terminationStatus)
-            )
+    ) throws(LaunchedProcessError) -> pid_t {
+        let path = executable.path
+        func failure(_ call: String, _ code: Int32) -> LaunchedProcessError {
+            .cannotStart(path: path, reason: "\(call): \(String(cString: strerror(code)))")
         }
-        try withEmptySignalMask { try process.run() }
-        return process
-    }
-
-    /// Runs `body` with this thread's signal mask empty, restoring it after. A child starts with
-    /// the mask of the thread that spawned it, and Dispatch's worker threads (where tests and
-    /// async code run) block nearly every signal: spawned from one, a child would ignore SIGTERM
-    /// until it unblocks it itself, and a plain program never does.
-    private static func withEmptySignalMask<Value>(_ body: () throws -> Value) rethrows -> Value {
+        var outputPipe: [Int32] = [-1, -1]
+        var errorPipe: [Int32] = [-1, -1]
+        guard mfa_pipe_cloexec(&outputPipe) == 0 else { throw failure("pipe2", errno) }
+        guard mfa_pipe_cloexec(&errorPipe) == 0 else {
+            let code = errno
+            close(outputPipe[0])
+            close(outputPipe[1])
+            throw failure("pipe2", code)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The child starts with no signal blocked and every signal at its default: Dispatch's
+        // worker threads (where tests and async code run) block nearly every signal, and a child
+        // spawned from one would otherwise ignore SIGTERM until it unblocks it itself.
         var empty = sigset_t()
-        var previous = sigset_t()
         sigemptyset(&empty)
-        pthread_sigmask(SIG_SETMASK, &empty, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        return try body()
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .merging([ParentWatch.environmentVariable: String(getpid())]) { $1 }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        close(outputPipe[1])
+        close(errorPipe[1])
+        guard spawned == 0 else {
+            close(outputPipe[0])
+            close(errorPipe[0])
+            throw failure("posix_spawn", spawned)
+        }
+        output.read(descriptor: outputPipe[0])
+        errors.read(descriptor: errorPipe[0])
+        lifetime.watch(pid)
+        return pid
     }
 
     /// Waits (briefly) until both pipes reached end-of-file, so that what the process wrote last

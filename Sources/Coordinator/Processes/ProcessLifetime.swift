@@ -1,8 +1,9 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Whether a child process still runs, how it ended, and whether its owner had signalled it by
-/// then: written by the launcher's termination handler and by the owner's stop calls.
+/// then: written by the thread that waits for the child (`watch`) and by the owner's stop calls.
 final class ProcessLifetime: Sendable {
     private let state = Mutex(State())
 
@@ -10,6 +11,29 @@ final class ProcessLifetime: Sendable {
         var exit: ProcessExit?
         var signalled = false
         var endedOnItsOwn = false
+    }
+
+    /// Waits for child `pid` to end on a thread of its own (`waitpid`, which also reaps it) and
+    /// records how it ended.
+    func watch(_ pid: pid_t) {
+        let thread = Thread { [self] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 {
+                guard errno == EINTR else {
+                    // Not a child of this process any more (reaped elsewhere): its end is unknown.
+                    ended(.signalled(0))
+                    return
+                }
+            }
+            // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (they are macros).
+            if status & 0x7F == 0 {
+                ended(.exited((status >> 8) & 0xFF))
+            } else {
+                ended(.signalled(status & 0x7F))
+            }
+        }
+        thread.name = "process-wait"
+        thread.start()
     }
 
     /// Records that the owner is about to signal the process.

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// What a child process writes to one pipe (its stdout or its stderr), gathered by the pipe's
@@ -19,22 +20,32 @@ final class ProcessOutput: Sendable {
         self.limit = limit
     }
 
-    /// Reads `pipe` from now on: each chunk is appended, and end-of-file marks the output closed.
-    func read(_ pipe: Pipe) {
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                state.withLock { $0.isClosed = true }
-            } else {
-                append(data)
+    /// Reads the pipe's read end `descriptor` on a thread of its own from now on (blocking reads,
+    /// no Dispatch source): each chunk is appended; end-of-file closes the descriptor and marks
+    /// the output closed.
+    func read(descriptor: Int32) {
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    append(buffer[..<count])
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
             }
+            close(descriptor)
+            state.withLock { $0.isClosed = true }
         }
+        thread.name = "process-output"
+        thread.start()
     }
 
-    private func append(_ data: Data) {
+    private func append(_ bytes: ArraySlice<UInt8>) {
         state.withLock { state in
-            state.bytes.append(contentsOf: data)
+            state.bytes.append(contentsOf: bytes)
             if state.bytes.count > limit { state.bytes.removeFirst(state.bytes.count - limit) }
         }
     }
