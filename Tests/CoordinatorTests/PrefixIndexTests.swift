@@ -110,6 +110,40 @@ struct PrefixIndexTests {
         #expect(index.leadingRuns(of: [Self.key(5)] + keys, credits: credits).isEmpty)
     }
 
+    @Test("a prompt's keys are found in the entries after the previous key's, and by their buckets when not there")
+    func adjacentEntries() {
+        var index = PrefixIndex(seed: 5)
+        let keys = (0..<12).map { Self.key(UInt64(7000 + $0)) }
+        // Stored together: consecutive entries.
+        for key in keys.prefix(10) { index.insert(key, worker: 1, tier: .hot) }
+        func runs(_ keys: [PrefixKey]) -> Set<[Int]> {
+            Set(index.leadingRuns(of: keys, credits: TierCredits()).map { [$0.slot, $0.pages] })
+        }
+        #expect(runs(keys) == [[1, 10]])
+        // A freed entry keeps its old key but holds nothing: the run stops there.
+        index.remove(keys[5], worker: 1)
+        #expect(runs(keys) == [[1, 5]])
+        // Another key takes the freed entry; the page comes back in an entry elsewhere.
+        index.insert(Self.key(9999), worker: 2, tier: .hot)
+        index.insert(keys[5], worker: 1, tier: .hot)
+        #expect(runs(keys) == [[1, 10]])
+        #expect(runs([Self.key(9999)] + keys) == [[2, 1]])
+        // Lazily asked keys give the same runs.
+        struct OneByOne: PrefixKeySource {
+            var keys: [PrefixKey]
+            var asked = 0
+            mutating func next() -> PrefixKey? {
+                guard asked < keys.count else { return nil }
+                asked += 1
+                return keys[asked - 1]
+            }
+        }
+        var source = OneByOne(keys: keys)
+        #expect(
+            Set(index.leadingRuns(credits: TierCredits(), keys: &source).map { [$0.slot, $0.pages] }) == [[1, 10]]
+        )
+    }
+
     @Test("keys computed on demand are asked for only a few pages past the longest run, and give the same runs")
     func lazyKeys() {
         struct CountingKeys: PrefixKeySource {

@@ -88,6 +88,34 @@ struct PrefixKeyCacheTests {
         #expect(cache.statistics.since(before).misses == 0)
     }
 
+    @Test("a prompt whose cached pages continue in another stored run hits there, also once that run is replaced")
+    func continuations() throws {
+        let pageSize = 4
+        let fingerprint = try Self.fingerprint(pageSize: pageSize)
+        // Room for 24 pages: the runs below fill it, and the later prompts replace entries.
+        let budget = 24 * PrefixKeyCache.entryBytes(pageSize: pageSize) + 64 * 8
+        var cache = PrefixKeyCache(pageSize: pageSize, byteBudget: budget, hash: PrefixTokenHash(seed: 9))
+        let base = (0..<(8 * pageSize)).map { UInt32(100 + $0) }
+        let other = (0..<(6 * pageSize)).map { UInt32(900 + $0) }
+        func check(_ tokens: [UInt32]) {
+            let expected = PrefixKey.chain(namespace: "t", fingerprint: fingerprint, tokens: tokens, pageSize: pageSize)
+            #expect(Self.cachedChain(&cache, tokens: tokens, namespace: "t", fingerprint: fingerprint) == expected)
+        }
+        // Pages 0–3 stored, then another prompt's, then pages 4–7 after them.
+        check(Array(base.prefix(4 * pageSize)))
+        check(other)
+        check(base)
+        let before = cache.statistics
+        check(base)
+        check(base)
+        #expect(cache.statistics.since(before).hits == 16)
+        // Other prompts replace entries (the continuation among them): still the exact keys.
+        for round in 0..<6 { check((0..<(6 * pageSize)).map { UInt32(5000 + 100 * round + $0) }) }
+        #expect(cache.statistics.evictions > 0)
+        check(base)
+        check(base)
+    }
+
     @Test("through the cache, the protocol's test vectors; a second pass hits and gives the same keys")
     func vectors() throws {
         let spec = try ModelSpec(parsing: "name=llama3-8b,layers=32,q-heads=32,kv-heads=8,head-dim=128,kv=f16,page=16")

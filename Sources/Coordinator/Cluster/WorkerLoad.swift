@@ -46,7 +46,26 @@ struct WorkerLoad: Sendable, Hashable {
     /// every sequence its heartbeat counts that the coordinator's table does not (opened before a
     /// coordinator restart).
     func decodeLoadTokens(pageSize: Int, unreportedSequenceTokens: Int) -> Int {
-        let unknown = max(0, (reported?.liveSequences ?? 0) - shards)
-        return pinnedPages * pageSize + unknown * unreportedSequenceTokens
+        Self.decodeLoadTokens(
+            pinnedPages: pinnedPages,
+            unreportedSequences: unreportedSequences,
+            pageSize: pageSize,
+            unreportedSequenceTokens: unreportedSequenceTokens
+        )
+    }
+
+    /// Sequences its heartbeat counts beyond its shards in the coordinator's table.
+    var unreportedSequences: Int { max(0, (reported?.liveSequences ?? 0) - shards) }
+
+    /// The decode load in KV tokens of a worker whose shards take `pinnedPages` pages and whose
+    /// heartbeat counts `unreportedSequences` sequences the table does not.
+    @inline(__always)
+    static func decodeLoadTokens(
+        pinnedPages: Int,
+        unreportedSequences: Int,
+        pageSize: Int,
+        unreportedSequenceTokens: Int
+    ) -> Int {
+        pinnedPages * pageSize + unreportedSequences * unreportedSequenceTokens
     }
 }

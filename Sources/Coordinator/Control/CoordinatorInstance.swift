@@ -21,6 +21,9 @@ public struct CoordinatorInstance: Sendable {
     var registry = WorkerRegistry()
     var index: PrefixIndex
     var keyCache: PrefixKeyCache
+    /// The SHA-256 chain the last placement computed keys with, and its namespace: the next
+    /// prompt of that namespace reuses it instead of making one.
+    var keyChain: (namespace: String, chain: PrefixKeyChain)?
     var sequences: SequenceTable
     var pending = PendingRequests()
     var recovery = SequenceRecovery()

@@ -222,20 +222,29 @@ extension CoordinatorInstance {
     /// otherwise; computed keys some worker holds are added to it.
     mutating func place(tokens: [UInt32], namespace: String, excluding: [WorkerID]) -> (PlacementDecision, [PrefixKey])?
     {
+        // The last prompt's SHA-256 chain is reused for the same namespace (moved, so that it
+        // stays uniquely referenced and is written in place).
+        let reused = keyChain?.namespace == namespace ? keyChain.take()?.chain : nil
         var prompt = CachedPromptPrefixKeys(
             tokens: tokens,
             namespace: namespace,
             fingerprint: fingerprint,
             pageSize: configuration.spec.pageSize,
-            cache: PrefixKeyCache.placeholder
+            cache: PrefixKeyCache.placeholder,
+            chain: reused
         )
         // The cache moves into the prompt for this placement and back after, never copied.
         swap(&prompt.cache, &keyCache)
         let decision = place(keys: &prompt, promptTokens: tokens.count, excluding: excluding)
         swap(&prompt.cache, &keyCache)
+        if let chain = prompt.chain { keyChain = (namespace, chain) }
         guard let decision else { return nil }
         return (decision, prompt.keys)
     }
+
+    /// Holders of a prompt's first page up to which placement looks a worker up among them
+    /// directly; beyond, it marks them in an array of all slots.
+    static let holdersSearchedInPlace = 16
 
     /// `place(tokens:namespace:excluding:)` with the prompt's keys taken from `source` (read only
     /// under the `prefix` policy, and only as far as needed).
@@ -257,22 +266,20 @@ extension CoordinatorInstance {
             source.leadingPagesHeld(holdings.reduce(0) { max($0, $1.pages) })
         }
         let policy = configuration.placement
-        // Only the plain `load` and `id` of each record are read: copying a whole record would
-        // retain its strings and arrays.
-        let (candidates, pullSource) = registry.records.withUnsafeBufferPointer { records in
+        // The registry's placement loads, not its records: a few words per worker, in slot order.
+        let (candidates, pullSource) = registry.placementLoads.withUnsafeBufferPointer { loads in
             var candidates: [PlacementCandidate] = []
             var source: PullSource?
             let unreported = weights.unreportedSequenceTokens
             guard policy == .prefix else {
-                candidates.reserveCapacity(records.count)
-                for slot in records.indices {
-                    let load = records[slot].load
-                    let id = records[slot].id
-                    guard load.takesSequences, !excluding.contains(id) else { continue }
+                candidates.reserveCapacity(loads.count)
+                for slot in loads.indices {
+                    let load = loads[slot]
+                    guard load.takesSequences, !excluding.contains(load.id) else { continue }
                     candidates.append(
                         PlacementCandidate(
                             slot: slot,
-                            worker: id,
+                            worker: load.id,
                             cachedPages: 0,
                             hotCachedPages: 0,
                             credit: 0,
@@ -283,19 +290,17 @@ extension CoordinatorInstance {
                 }
                 return (candidates, source)
             }
+            candidates.reserveCapacity(holdings.count + 1)
             var sourceLoad = 0
-            var isHolder = [Bool](repeating: false, count: records.count)
             for run in holdings {
-                isHolder[run.slot] = true
-                let load = records[run.slot].load
-                let id = records[run.slot].id
-                guard load.state.isRoutable else { continue }
+                let load = loads[run.slot]
+                guard load.isRoutable else { continue }
                 let runLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
-                if load.takesSequences, !excluding.contains(id) {
+                if load.takesSequences, !excluding.contains(load.id) {
                     candidates.append(
                         PlacementCandidate(
                             slot: run.slot,
-                            worker: id,
+                            worker: load.id,
                             cachedPages: run.pages,
                             hotCachedPages: run.hotPages,
                             credit: run.credit,
@@ -309,26 +314,35 @@ extension CoordinatorInstance {
                         continue
                     }
                 }
-                source = PullSource(slot: run.slot, worker: id, pages: run.pages)
+                source = PullSource(slot: run.slot, worker: load.id, pages: run.pages)
                 sourceLoad = runLoad
             }
+            // Holders are few: looked up in `holdings` directly, or marked when there are many.
+            let holderMarks: [Bool]
+            if holdings.count > Self.holdersSearchedInPlace {
+                var marks = [Bool](repeating: false, count: loads.count)
+                for run in holdings { marks[run.slot] = true }
+                holderMarks = marks
+            } else {
+                holderMarks = []
+            }
             var idle: PlacementCandidate?
-            for slot in records.indices where !isHolder[slot] {
-                let load = records[slot].load
-                guard load.takesSequences else { continue }
-                let room = load.roomPages
-                let id = records[slot].id
-                guard room >= promptPages, !excluding.contains(id) else { continue }
+            for slot in loads.indices {
+                let load = loads[slot]
+                guard load.takesSequences, load.roomPages >= promptPages else { continue }
                 let slotLoad = load.decodeLoadTokens(pageSize: pageSize, unreportedSequenceTokens: unreported)
-                if let best = idle, (best.loadTokens, best.worker) <= (slotLoad, id) { continue }
+                if let best = idle, (best.loadTokens, best.worker) <= (slotLoad, load.id) { continue }
+                let isHolder =
+                    holderMarks.isEmpty ? holdings.contains { $0.slot == slot } : holderMarks[slot]
+                guard !isHolder, !excluding.contains(load.id) else { continue }
                 idle = PlacementCandidate(
                     slot: slot,
-                    worker: id,
+                    worker: load.id,
                     cachedPages: 0,
                     hotCachedPages: 0,
                     credit: 0,
                     loadTokens: slotLoad,
-                    roomPages: room
+                    roomPages: load.roomPages
                 )
             }
             if let idle { candidates.append(idle) }

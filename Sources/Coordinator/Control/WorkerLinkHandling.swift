@@ -143,9 +143,9 @@ extension CoordinatorInstance {
         registry[slot].placedSinceHeartbeat = 0
         registry[slot].link = link
         out.append(.answerWorkerLink(link, Envelope(requestID: requestID, message: .ack(Ack()))))
-        if let reason = registry[slot].events.heartbeat(lastEventSequence: body.lastEventSequence) {
+        if let reason = registry[eventsOf: slot].heartbeat(lastEventSequence: body.lastEventSequence) {
             requestSnapshot(slot, reason: reason, at: now, into: &out)
-        } else if registry[slot].events.snapshot == .needed {
+        } else if registry[eventsOf: slot].snapshot == .needed {
             requestSnapshot(slot, reason: .retry, at: now, into: &out)
         }
     }
@@ -158,7 +158,7 @@ extension CoordinatorInstance {
         into out: inout [CoordinatorDirective]
     ) {
         guard let slot = registry.slot(of: WorkerID(event.workerID)), registry[slot].state.isRoutable else { return }
-        switch registry[slot].events.receive(event) {
+        switch registry[eventsOf: slot].receive(event) {
         case .apply:
             apply(event, slot: slot, at: now, into: &out)
         case .stale:
@@ -227,14 +227,14 @@ extension CoordinatorInstance {
         at now: MonotonicInstant,
         into out: inout [CoordinatorDirective]
     ) {
-        if case .requested = registry[slot].events.snapshot { return }
+        if case .requested = registry[eventsOf: slot].snapshot { return }
         let worker = registry[slot].id
         let id = pending.issue(
             to: worker,
             purpose: .snapshot,
             deadline: now.advanced(by: configuration.snapshotTimeout)
         )
-        registry[slot].events.requested(id)
+        registry[eventsOf: slot].requested(id)
         counters.snapshotsRequested += 1
         if reason.isResync { counters.resyncs += 1 }
         out.append(.sendToWorker(worker, Envelope(requestID: id, message: .snapshotRequest(SnapshotRequest()))))
@@ -251,7 +251,7 @@ extension CoordinatorInstance {
         into out: inout [CoordinatorDirective]
     ) {
         guard let slot = registry.slot(of: request.worker), registry[slot].state.isRoutable,
-            registry[slot].events.snapshot == .requested(requestID: request.id)
+            registry[eventsOf: slot].snapshot == .requested(requestID: request.id)
         else { return }
         let reply: TierSnapshotReply
         switch outcome {
@@ -265,11 +265,11 @@ extension CoordinatorInstance {
                 tiers: [CacheTier](repeating: .hot, count: answer.keys.count)
             )
         default:
-            registry[slot].events.needSnapshot()
+            registry[eventsOf: slot].needSnapshot()
             return
         }
         guard reply.workerID == request.worker.rawValue, reply.tiers.count == reply.keys.count else {
-            registry[slot].events.needSnapshot()
+            registry[eventsOf: slot].needSnapshot()
             return
         }
         let (stale, _) = index.replace(worker: slot, with: reply.keys, tier: .hot)
@@ -279,7 +279,7 @@ extension CoordinatorInstance {
         counters.snapshotsApplied += 1
         out.append(.notice(.snapshotApplied(request.worker, keys: reply.keys.count, staleRemoved: stale)))
         enqueueReplication(reply.keys)
-        let (events, broken) = registry[slot].events.snapshotApplied(eventSequence: reply.eventSequence)
+        let (events, broken) = registry[eventsOf: slot].snapshotApplied(eventSequence: reply.eventSequence)
         for event in events { apply(event, slot: slot, at: now, into: &out) }
         if broken { requestSnapshot(slot, reason: .bufferedEventsBroken, at: now, into: &out) }
     }

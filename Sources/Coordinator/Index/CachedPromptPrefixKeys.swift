@@ -29,20 +29,24 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
     private var namespaceID: UInt32?
     private var hashes: [UInt64] = []
     private var computedPages: [Int] = []
-    private var chain: PrefixKeyChain?
+    /// The SHA-256 chain keys are computed with, made at the first key computed unless given.
+    private(set) var chain: PrefixKeyChain?
     /// The entry of the previous page when it was a hit.
     private var lastEntry: Int?
     /// The page the cache was last asked for and did not hold (its key not computed yet).
     private var missedPage = -1
 
     /// The keys of `tokens`' full pages in `namespace` under model `fingerprint`, pages of
-    /// `pageSize` tokens, looked up in `cache`.
+    /// `pageSize` tokens, looked up in `cache`; keys to compute are computed with `chain` when
+    /// given (a chain an earlier prompt of the same namespace, model and page size used, reused
+    /// rather than made again: it is resumed at each page it computes).
     init(
         tokens: [UInt32],
         namespace: String,
         fingerprint: ModelFingerprint,
         pageSize: Int,
-        cache: PrefixKeyCache
+        cache: PrefixKeyCache,
+        chain: PrefixKeyChain? = nil
     ) {
         self.tokens = tokens
         self.namespace = namespace
@@ -50,6 +54,10 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
         self.pageSize = pageSize
         pageCount = pageSize >= 1 ? tokens.count / pageSize : 0
         self.cache = cache
+        self.chain = chain
+        // A reused chain starts again before the first page, as a new one would.
+        self.chain?.resume(after: PrefixKey(digest: .zero), pages: 0)
+        keys.reserveCapacity(pageCount)
     }
 
     /// The next full page's key; `nil` past the last full page.
@@ -83,6 +91,9 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
         return cached(page)
     }
 
+    /// With the cache on, `nextIfKnown` only looks keys up.
+    var readsAheadFreely: Bool { cache.isEnabled }
+
     /// Page `page`'s key from the cache (appended to `keys`), or `nil`, noting the miss.
     private mutating func cached(_ page: Int) -> PrefixKey? {
         let parent = keys.last ?? PrefixKey(digest: .zero)
@@ -98,6 +109,11 @@ struct CachedPromptPrefixKeys: PrefixKeySource {
             }
             hashAhead(through: page + 1, namespace: namespaceID, tokens: base, prefetch: false)
             let hit = cache.lookup(hash: hashes[page], namespace: namespaceID, parent: parent, tokens: base + start)
+            if let hit, let previous = lastEntry {
+                // The prompt's cached pages continue in another stored run: the next prompt that
+                // comes this way looks there without the hash.
+                cache.noteContinuation(of: previous, at: hit.entry)
+            }
             if hit == nil {
                 // The prompt leaves what is cached here: the next pages are likely misses too,
                 // whose buckets can come while this page's key is computed.

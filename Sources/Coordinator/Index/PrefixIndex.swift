@@ -229,7 +229,24 @@ struct PrefixIndex: Sendable {
     ) -> [PrefixHolding] {
         guard let firstKey = source.next() else { return [] }
         let firstIndexKey = IndexKey(firstKey)
-        guard let (_, firstEntry) = find(firstIndexKey, hash: firstIndexKey.hash(seed: seed)) else { return [] }
+        let firstHash = firstIndexKey.hash(seed: seed)
+        // Up to three keys asked for and not yet looked up, oldest first, in a ring.
+        var ahead = LookaheadRing()
+        if source.readsAheadFreely {
+            // While the first key's bucket and entry come, the next keys are taken from the source
+            // (a cache), without their buckets: they likely lie in the entries after the first.
+            prefetchBucket(firstHash)
+            while ahead.count < LookaheadRing.capacity - 1, let key = source.nextIfKnown() {
+                let indexKey = IndexKey(key)
+                ahead.push(indexKey, hash: indexKey.hash(seed: seed), entry: -1)
+            }
+        }
+        guard let (_, firstEntry) = find(firstIndexKey, hash: firstHash) else { return [] }
+        // The entry of the newest key asked for, -1 when not known. The keys of one event lie in
+        // consecutive entries, so a prompt's next key is first looked for in the entry after its
+        // previous key's: found there, it needs neither its hash nor its bucket.
+        var newest = ahead.resolve(after: firstEntry) { key, candidate in isEntry(candidate, of: key) }
+        ahead.forEachUnknown { hash in prefetchBucket(hash) }
         var runs: [PrefixHolding] = []
         forEachHolder(of: firstEntry) { cell in
             runs.append(
@@ -252,8 +269,6 @@ struct PrefixIndex: Sendable {
             self.stamps = stamps
             self.stampTiers = stampTiers
         }
-        // Up to three keys asked for and not yet looked up, oldest first, in a ring.
-        var ahead = LookaheadRing()
         var exhausted = false
         while active > 0 {
             while !exhausted, ahead.count < LookaheadRing.capacity {
@@ -266,13 +281,25 @@ struct PrefixIndex: Sendable {
                     break
                 }
                 let indexKey = IndexKey(key)
-                let hash = indexKey.hash(seed: seed)
-                prefetchBucket(hash)
-                ahead.push(indexKey, hash: hash)
+                if newest >= 0, isEntry(newest + 1, of: indexKey) {
+                    newest += 1
+                    ahead.push(indexKey, hash: 0, entry: newest)
+                } else {
+                    let hash = indexKey.hash(seed: seed)
+                    prefetchBucket(hash)
+                    ahead.push(indexKey, hash: hash, entry: -1)
+                    newest = -1
+                }
             }
             if ahead.count > 1, let hash = ahead.secondNeedingEntryPrefetch() { prefetchEntry(hash) }
-            guard let (indexKey, hash) = ahead.pop() else { break }
-            guard let (_, entry) = find(indexKey, hash: hash) else { break }
+            guard let item = ahead.pop() else { break }
+            var entry = item.entry
+            if entry < 0 {
+                guard let (_, found) = find(item.key, hash: item.hash) else { break }
+                entry = found
+                // The keys asked for after it may lie in the entries after it.
+                newest = ahead.resolve(after: found) { key, candidate in isEntry(candidate, of: key) }
+            }
             stamp &+= 1
             if stamp == 0 {
                 for index in stamps.indices { stamps[index] = 0 }
@@ -324,6 +351,14 @@ struct PrefixIndex: Sendable {
     }
 
     // MARK: Table
+
+    /// Whether entry `entry` exists, is in use and is `key`'s.
+    @inline(__always)
+    private func isEntry(_ entry: Int, of key: IndexKey) -> Bool {
+        entries.withUnsafeBufferPointer { entries in
+            entry < entries.count && entries[entry].first.isHolder && entries[entry].key == key
+        }
+    }
 
     @inline(__always)
     private func find(_ key: IndexKey, hash: UInt64) -> (bucket: Int, entry: Int)? {

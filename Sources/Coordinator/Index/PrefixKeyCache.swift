@@ -25,6 +25,10 @@ struct PrefixKeyCache: Sendable {
     /// Words of an entry before its tokens: header, hash, parent key (4), key (4).
     private static let fixedWords = 10
     private static let referencedBit: UInt64 = 1 << 32
+    /// Where an entry's continuation (`noteContinuation`), plus one, lies in its header word.
+    private static let continuationShift: UInt64 = 33
+    /// The header bits below the continuation: namespace id and recently-used bit.
+    private static let headerMask: UInt64 = (1 << 33) - 1
     private static let firstBuckets = 1024
 
     /// Tokens per page.
@@ -105,7 +109,8 @@ struct PrefixKeyCache: Sendable {
 
     /// The key of the page of `namespace` whose parent key is `parent` and whose `pageSize` tokens
     /// start at `tokens`, filed under `hash` (`PrefixTokenHash.next`, unmasked), and its entry;
-    /// `nil` when not held. A hit marks the page recently used.
+    /// `nil` when not held. A hit marks the page recently used and starts bringing in the entry
+    /// after it, where a prompt's next page likely lies.
     mutating func lookup(
         hash: UInt64,
         namespace: UInt32,
@@ -117,26 +122,66 @@ struct PrefixKeyCache: Sendable {
             statistics.misses += 1
             return nil
         }
+        prefetchEntry(at: entry + 1)
         return (hit(entry), entry)
     }
 
-    /// The key of the page as `lookup` finds it, but looked for only in the entry after `entry`
-    /// (where the next page of a prompt whose keys were stored together lies), without the hash
-    /// or the buckets; `nil` (and nothing counted) when that entry is another page.
+    /// The key of the page as `lookup` finds it, but looked for only where the page after
+    /// `entry`'s is likely to lie, without the hash or the buckets: in the entry after `entry`
+    /// (where the next page of a prompt whose keys were stored together lies), then in `entry`'s
+    /// continuation (the entry the page after it was last found in by hash, `noteContinuation`);
+    /// `nil` (and nothing counted) when neither is the page. A hit is marked and the entry after
+    /// it brought in, as `lookup(hash:…)` does.
     mutating func lookup(
         after entry: Int,
         namespace: UInt32,
         parent: PrefixKey,
         tokens: UnsafePointer<UInt32>
     ) -> (key: PrefixKey, entry: Int)? {
-        let next = entry + 1
-        guard next < count else { return nil }
+        guard entry < count else { return nil }
         let parentWords = parent.digest.words
-        let matched = storage.withUnsafeBufferPointer { words in
-            matches(words, entry: next, namespace: namespace, parent: parentWords, tokens: tokens)
+        let count = count
+        let stride = stride
+        let found = storage.withUnsafeBufferPointer { words -> Int? in
+            let next = entry + 1
+            if next < count, matches(words, entry: next, namespace: namespace, parent: parentWords, tokens: tokens) {
+                return next
+            }
+            let continuation = Int(truncatingIfNeeded: words[entry * stride] >> Self.continuationShift) - 1
+            guard continuation >= 0, continuation != next, continuation < count,
+                matches(words, entry: continuation, namespace: namespace, parent: parentWords, tokens: tokens)
+            else { return nil }
+            return continuation
         }
-        guard matched else { return nil }
-        return (hit(next), next)
+        guard let found else { return nil }
+        prefetchEntry(at: found + 1)
+        return (hit(found), found)
+    }
+
+    /// Starts bringing every line of entry `entry` (if it exists) towards the core.
+    @inline(__always)
+    private func prefetchEntry(at entry: Int) {
+        guard entry < count else { return }
+        let base = entry * stride
+        let stride = stride
+        storage.withUnsafeBufferPointer { words in
+            guard let start = words.baseAddress else { return }
+            var offset = 0
+            while offset < stride {
+                CacheLinePrefetch.line(start + base + offset)
+                offset += 8
+            }
+            CacheLinePrefetch.line(start + base + stride - 1)
+        }
+    }
+
+    /// Remembers that the page after `entry`'s was found, by hash, in `next`, so that the next
+    /// `lookup(after: entry, …)` looks there first. Only a hint: a later lookup still compares the
+    /// whole page, so a continuation that was replaced since is merely a miss.
+    mutating func noteContinuation(of entry: Int, at next: Int) {
+        guard entry < count, next < count, next != entry + 1, next < Int(UInt32.max >> 1) else { return }
+        let base = entry * stride
+        storage[base] = storage[base] & Self.headerMask | UInt64(next + 1) << Self.continuationShift
     }
 
     /// Counts a hit on `entry`, marks it recently used and returns its key.

@@ -11,4 +11,7 @@ struct StoredPrefixKeys: PrefixKeySource {
 
     /// The next key of the list.
     mutating func next() -> PrefixKey? { iterator.next() }
+
+    /// Every key is at hand.
+    var readsAheadFreely: Bool { true }
 }
