@@ -218,9 +218,12 @@ struct PrefixIndex: Sendable {
     /// keys (SHA-256) computes at most three past the longest run (see below). Reads each key's
     /// holders once, so a key held by every worker costs one pass over them.
     ///
-    /// After the first key, keys are asked for two ahead of the one looked up, and each lookup's
-    /// two cache misses (its bucket, then its entry) are prefetched one key apart: they overlap
-    /// the caller's work on the keys ahead instead of stalling. Keys ahead are asked for with
+    /// A key is first looked for in the entry after the previous key's: the keys of one event lie
+    /// in consecutive entries, and one found there needs no hash and no bucket. Keys are asked for
+    /// two ahead of the one looked up, and a lookup through the table has its two cache misses
+    /// (its bucket, then its entry) prefetched one key apart: they overlap the caller's work on
+    /// the keys ahead instead of stalling. A source that `readsAheadFreely` (a cache) is asked for
+    /// the two keys after the first while the first is looked up. Keys ahead are asked for with
     /// `nextIfKnown`: a source that knows some keys without computing them (a cache) computes a
     /// key only when it is the next to look up, so at most one past the longest run.
     mutating func leadingRuns<Source: PrefixKeySource>(
