@@ -76,6 +76,11 @@ struct CoordinatorPlacementTests {
         let afterDecision = harness.instance.place(tokens: tokens, namespace: "t", excluding: [])
         let after = try #require(afterDecision?.0)
         #expect(after.worker == WorkerID(2))
+        // What placement scans is what the records say, after heartbeats, an open and placements.
+        let registry = harness.instance.registry
+        for slot in 0..<registry.count {
+            #expect(registry.placementLoads[slot] == PlacementLoad(id: registry[slot].id, load: registry[slot].load))
+        }
     }
 
     @Test("when the holder is too loaded, the chosen worker first pulls the holder's pages peer to peer, then opens")
