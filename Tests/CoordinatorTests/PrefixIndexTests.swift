@@ -20,7 +20,7 @@ struct PrefixIndexTests {
     @Test("random inserts, removals, tier changes, worker removals and snapshots agree with a dictionary model")
     func matchesModel() {
         var index = PrefixIndex(seed: 42, expectedKeys: 16)
-        var model: [PrefixKey: [Int: PageTier]] = [:]
+        var model: [PrefixKey: [Int: CacheTier]] = [:]
         var random = SplitMix64(seed: 9)
         let workers = 40
         for step in 0..<60_000 {
@@ -28,7 +28,7 @@ struct PrefixIndexTests {
             let slot = Int(random.next() % UInt64(workers))
             switch random.next() % 100 {
             case 0..<55:
-                let tier = PageTier(rawValue: UInt8(random.next() % 4)) ?? .hot
+                let tier = CacheTier(rawValue: UInt8(random.next() % 4)) ?? .hot
                 let isNew = model[key]?[slot] == nil
                 #expect(index.insert(key, worker: slot, tier: tier) == isNew)
                 model[key, default: [:]][slot] = tier
@@ -71,7 +71,7 @@ struct PrefixIndexTests {
                 #expect(index.keyCount == model.count)
                 #expect(index.pageCount == model.values.reduce(0) { $0 + $1.count })
                 for slot in 0..<workers {
-                    for tier in PageTier.allCases {
+                    for tier in CacheTier.allCases {
                         #expect(index.pages(of: slot, in: tier) == model.values.filter { $0[slot] == tier }.count)
                     }
                 }

@@ -86,7 +86,7 @@ extension CoordinatorInstance {
         for record in records.prefix(shown) {
             let prefix = "worker.\(record.id)."
             add(prefix + "state", record.state.code)
-            for tier in PageTier.allCases { add(prefix + "pages.\(tier)", index.pages(of: record.slot, in: tier)) }
+            for tier in CacheTier.allCases { add(prefix + "pages.\(tier)", index.pages(of: record.slot, in: tier)) }
             add(prefix + "sequences", record.shards)
             add(prefix + "live_sequences", record.reported?.liveSequences ?? 0)
             add(prefix + "free_pages", record.reported?.freePages ?? 0)

@@ -192,7 +192,7 @@ extension CoordinatorInstance {
         case .held(let event):
             for key in event.keys { index.remove(key, worker: slot) }
         case .tier(let event):
-            let tier = PageTier(event.tier)
+            let tier = event.tier
             for key in event.keys { index.insert(key, worker: slot, tier: tier) }
         }
     }
@@ -274,7 +274,7 @@ extension CoordinatorInstance {
         }
         let (stale, _) = index.replace(worker: slot, with: reply.keys, tier: .hot)
         for (key, tier) in zip(reply.keys, reply.tiers) where tier != .hot {
-            index.insert(key, worker: slot, tier: PageTier(tier))
+            index.insert(key, worker: slot, tier: tier)
         }
         counters.snapshotsApplied += 1
         out.append(.notice(.snapshotApplied(request.worker, keys: reply.keys.count, staleRemoved: stale)))

@@ -1,3 +1,5 @@
+import CacheProtocol
+
 /// Reads a `HolderCell` from its raw bits as stored in a slab.
 struct HolderCellBits {
     /// The raw bits.
@@ -11,7 +13,7 @@ struct HolderCellBits {
     /// The worker slot.
     var slot: Int { Int(bits & 0xFFFF) }
     /// The tier.
-    var tier: PageTier { PageTier(rawValue: UInt8(truncatingIfNeeded: bits >> 16)) ?? .hot }
+    var tier: CacheTier { CacheTier(rawValue: UInt8(truncatingIfNeeded: bits >> 16)) ?? .hot }
     /// The cell.
     var cell: HolderCell { HolderCell(slot: slot, tier: tier) }
 }

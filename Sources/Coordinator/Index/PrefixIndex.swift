@@ -26,7 +26,7 @@ struct PrefixIndex: Sendable {
     }
 
     private static let maxLoadPercent = 70
-    private static let tierCount = PageTier.allCases.count
+    private static let tierCount = CacheTier.allCases.count
 
     private var buckets: [UInt64]
     private var entries: [Entry] = []
@@ -61,22 +61,22 @@ struct PrefixIndex: Sendable {
     }
 
     /// Pages worker `slot` holds in `tier`.
-    func pages(of slot: Int, in tier: PageTier) -> Int {
+    func pages(of slot: Int, in tier: CacheTier) -> Int {
         let index = slot * Self.tierCount + Int(tier.rawValue)
         return index < tierCounts.count ? tierCounts[index] : 0
     }
 
     /// Every holder of `key` with its tier, in no particular order.
-    func holders(of key: PrefixKey) -> [(slot: Int, tier: PageTier)] {
+    func holders(of key: PrefixKey) -> [(slot: Int, tier: CacheTier)] {
         let indexKey = IndexKey(key)
         guard let (_, entry) = find(indexKey, hash: indexKey.hash(seed: seed)) else { return [] }
-        var result: [(slot: Int, tier: PageTier)] = []
+        var result: [(slot: Int, tier: CacheTier)] = []
         forEachHolder(of: entry) { cell in result.append((cell.slot, cell.tier)) }
         return result
     }
 
     /// The tier in which worker `slot` holds `key`, `nil` when it does not.
-    func tier(of key: PrefixKey, slot: Int) -> PageTier? {
+    func tier(of key: PrefixKey, slot: Int) -> CacheTier? {
         holders(of: key).first { $0.slot == slot }?.tier
     }
 
@@ -93,7 +93,7 @@ struct PrefixIndex: Sendable {
     /// Records that worker `slot` (at most `HolderCell.maxSlot`) holds `key` in `tier`. Returns
     /// true for a new page, false when the worker already held it (its tier is then updated).
     @discardableResult
-    mutating func insert(_ key: PrefixKey, worker slot: Int, tier: PageTier) -> Bool {
+    mutating func insert(_ key: PrefixKey, worker slot: Int, tier: CacheTier) -> Bool {
         ensureSlot(slot)
         let indexKey = IndexKey(key)
         let hash = indexKey.hash(seed: seed)
@@ -188,7 +188,7 @@ struct PrefixIndex: Sendable {
 
     /// Replaces what is known of worker `slot` by `keys`, all in `tier` (a snapshot). Returns how
     /// many pages were known and are not in `keys` (stale, now gone) and how many of `keys` are new.
-    mutating func replace(worker slot: Int, with keys: [PrefixKey], tier: PageTier) -> (stale: Int, added: Int) {
+    mutating func replace(worker slot: Int, with keys: [PrefixKey], tier: CacheTier) -> (stale: Int, added: Int) {
         let before = pages(of: slot)
         var kept = 0
         if before > 0 {
@@ -317,7 +317,7 @@ struct PrefixIndex: Sendable {
             while index < active {
                 let slot = runs[index].slot
                 if stamps[slot] == current {
-                    let tier = PageTier(rawValue: stampTiers[slot]) ?? .hot
+                    let tier = CacheTier(rawValue: stampTiers[slot]) ?? .hot
                     runs[index].pages += 1
                     if tier == .hot { runs[index].hotPages += 1 }
                     runs[index].credit += credits.credit(tier)

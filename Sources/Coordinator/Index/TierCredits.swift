@@ -1,3 +1,5 @@
+import CacheProtocol
+
 /// What one cached page is worth to placement in each tier, as a fraction of a hot page: a page in
 /// a lower tier saves its prefill but must first be brought back (decompressed, read from disk,
 /// fetched from a peer), so it is credited less. The defaults and their reasons are in
@@ -22,7 +24,7 @@ public struct TierCredits: Sendable, Hashable {
 
     /// The credit of a page in `tier`.
     @inline(__always)
-    public func credit(_ tier: PageTier) -> Double {
+    public func credit(_ tier: CacheTier) -> Double {
         switch tier {
         case .hot: hot
         case .compressedMemory: compressedMemory
