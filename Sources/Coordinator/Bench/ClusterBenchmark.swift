@@ -212,7 +212,7 @@ public struct ClusterBenchmark: Sendable {
             through.append(throughSeconds)
             direct.append(directSeconds)
         }
-        return .overhead(shape: shape.name, throughSeconds: Self.median(through), directSeconds: Self.median(direct))
+        return .overhead(shape: shape.name, throughSeconds: through.median, directSeconds: direct.median)
     }
 
     private func measureScaling(workers: Int) async throws -> Double {
@@ -238,7 +238,7 @@ public struct ClusterBenchmark: Sendable {
             let (_, seconds) = try await timed { try await step.run(client) }
             if index >= 3 { times.append(seconds) }
         }
-        return Self.median(times)
+        return times.median
     }
 
     private func measureSharded() async throws -> Row {
@@ -299,8 +299,8 @@ public struct ClusterBenchmark: Sendable {
             singleTimes.append(singleSeconds)
         }
         return .sharded(
-            shardedSeconds: Self.median(shardedTimes),
-            singleSeconds: Self.median(singleTimes),
+            shardedSeconds: shardedTimes.median,
+            singleSeconds: singleTimes.median,
             relativeDifference: difference
         )
     }
@@ -435,15 +435,7 @@ public struct ClusterBenchmark: Sendable {
         try await Task.sleep(for: settle)
         let start = ContinuousClock.now
         let value = try await body()
-        return (value, Self.seconds(start.duration(to: .now)))
+        return (value, start.duration(to: .now).inSeconds)
     }
 
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

@@ -176,7 +176,7 @@ public struct CoordinatorBenchmark: Sendable {
                 "the index holds \(cluster.instance.index.pageCount) pages after the event pairs, \(pages) before"
             )
         }
-        report(.events(perSecond: Double(applied) / Self.seconds(timed), keysPerEvent: keysPerEvent, pages: pages))
+        report(.events(perSecond: Double(applied) / timed.inSeconds, keysPerEvent: keysPerEvent, pages: pages))
 
         // placements
         timed = .zero
@@ -224,7 +224,7 @@ public struct CoordinatorBenchmark: Sendable {
                     }
                 }
                 let chainTime = clock.now - chainStart
-                report(.keyChains(perSecond: Double(chains.count) / Self.seconds(chainTime), promptPages: promptPages))
+                report(.keyChains(perSecond: Double(chains.count) / chainTime.inSeconds, promptPages: promptPages))
                 var decided = 0
                 let decisionStart = clock.now
                 for keys in chains {
@@ -239,7 +239,7 @@ public struct CoordinatorBenchmark: Sendable {
                 guard decided == chains.count else {
                     throw .unexpected("\(chains.count - decided) prompts found no worker")
                 }
-                report(.decisions(perSecond: Double(decided) / Self.seconds(decisionTime), promptPages: promptPages))
+                report(.decisions(perSecond: Double(decided) / decisionTime.inSeconds, promptPages: promptPages))
             }
             pulls += try cluster.completeOpens(outputs)
             placed += count
@@ -256,7 +256,7 @@ public struct CoordinatorBenchmark: Sendable {
         )
         report(
             .placements(
-                perSecond: Double(placed) / Self.seconds(timed),
+                perSecond: Double(placed) / timed.inSeconds,
                 promptPages: promptPages,
                 pullFraction: Double(pulls) / Double(placed)
             )
@@ -297,8 +297,4 @@ public struct CoordinatorBenchmark: Sendable {
         return PrefixKey(bytes: bytes) ?? PrefixKey(digest: .zero)
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return max(1e-9, Double(seconds) + Double(attoseconds) * 1e-18)
-    }
 }

@@ -37,7 +37,7 @@ enum DiskCeilings {
             }
             close(directoryDescriptor)
         }
-        let writeSeconds = seconds(writeStart.duration(to: .now))
+        let writeSeconds = writeStart.duration(to: .now).inSeconds
         var buffer = [UInt8](repeating: 0, count: bytes)
         let readStart = ContinuousClock.now
         for index in 0..<files {
@@ -48,13 +48,10 @@ enum DiskCeilings {
             close(descriptor)
             guard got == bytes else { throw Failure(description: "cannot read \(path)") }
         }
-        let readSeconds = seconds(readStart.duration(to: .now))
+        let readSeconds = readStart.duration(to: .now).inSeconds
         for index in 0..<files { unlink(directory + "/ceiling-\(index)") }
         let total = Double(bytes * files)
         return (total / writeSeconds / 1e9, total / readSeconds / 1e9)
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

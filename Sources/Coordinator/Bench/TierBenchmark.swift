@@ -148,7 +148,4 @@ public struct TierBenchmark {
         return result
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

@@ -127,7 +127,7 @@ public struct TransportBenchmark {
                 next += 1
                 _ = try await client.request([withUnsafeBytes(of: &id) { Array($0) }, body], timeout: .seconds(10))
             }
-            return Self.seconds(start.duration(to: clock.now))
+            return start.duration(to: clock.now).inSeconds
         }
         _ = try await roundTrips(warmup)
         var best = Double.infinity
@@ -175,7 +175,7 @@ public struct TransportBenchmark {
                 try await group.waitForAll()
             }
             try await receiving.value
-            best = min(best, Self.seconds(start.duration(to: clock.now)))
+            best = min(best, start.duration(to: clock.now).inSeconds)
         }
         await push.close()
         await pull.close()
@@ -397,12 +397,9 @@ public struct TransportBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         try body()
-        return seconds(start.duration(to: clock.now))
+        return start.duration(to: clock.now).inSeconds
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 extension TransportBenchmark {

@@ -206,7 +206,7 @@ public struct WorkerBenchmark {
             try await Task.sleep(for: settle)
             let serviceStart = ContinuousClock.now
             remote = try await client.decode(layer: 0, entries: entries, input: input).output.f32Values()
-            let serviceSeconds = Self.seconds(serviceStart.duration(to: .now))
+            let serviceSeconds = serviceStart.duration(to: .now).inSeconds
             guard step >= 3 else { continue }
             kernelTimes.append(kernelSeconds)
             serviceTimes.append(serviceSeconds)
@@ -215,7 +215,7 @@ public struct WorkerBenchmark {
         guard remote == local else {
             throw Mismatch(description: "the worker's decode output differs from the kernel's")
         }
-        return .serviceOverhead(serviceSeconds: Self.median(serviceTimes), kernelSeconds: Self.median(kernelTimes))
+        return .serviceOverhead(serviceSeconds: serviceTimes.median, kernelSeconds: kernelTimes.median)
     }
 
     // MARK: store
@@ -262,11 +262,11 @@ public struct WorkerBenchmark {
         }
         let putStart = ContinuousClock.now
         for batch in batches { try await client.putPages(batch) }
-        let putSeconds = Self.seconds(putStart.duration(to: .now))
+        let putSeconds = putStart.duration(to: .now).inSeconds
         var fetched = 0
         let getStart = ContinuousClock.now
         for batch in batches { fetched += try await client.getPages(batch.map(\.key)).count }
-        let getSeconds = Self.seconds(getStart.duration(to: .now))
+        let getSeconds = getStart.duration(to: .now).inSeconds
         await client.disconnect()
         guard fetched == count else { throw Mismatch(description: "stored \(count) pages, fetched \(fetched)") }
         let bytes = Double(count * layout.rawByteCount)
@@ -321,7 +321,7 @@ public struct WorkerBenchmark {
                             kvLengths: kvLengths
                         ).output
                         continuation.resume(
-                            returning: .success((output, WorkerBenchmark.seconds(start.duration(to: .now))))
+                            returning: .success((output, start.duration(to: .now).inSeconds))
                         )
                     } catch {
                         continuation.resume(returning: .failure(error))
@@ -332,14 +332,6 @@ public struct WorkerBenchmark {
         }
     }
 
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 extension WorkerBenchmark {

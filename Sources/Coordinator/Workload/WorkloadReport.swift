@@ -70,7 +70,7 @@ public struct WorkloadReport: Sendable {
             "prefix hits  \(Self.percent(m.hitRate)) of \(m.promptTokens) prompt tokens cached "
                 + "(ideal \(Self.percent(idealHitRate))); \(m.prefilledTokens) tokens prefilled",
             "throughput   prefill \(Self.fixed(m.prefillTokensPerSecond)) tokens/s, decode \(Self.fixed(m.decodeTokensPerSecond)) tokens/s "
-                + "over \(Self.fixed(Self.seconds(m.wall), digits: 2)) s",
+                + "over \(Self.fixed(m.wall.inSeconds, digits: 2)) s",
             "latency      prefill p50 \(Self.fixed(m.prefillLatency.percentile(0.5), digits: 2)) ms, "
                 + "p99 \(Self.fixed(m.prefillLatency.percentile(0.99), digits: 2)) ms; decode step "
                 + "p50 \(Self.fixed(m.stepLatency.percentile(0.5), digits: 2)) ms, p99 \(Self.fixed(m.stepLatency.percentile(0.99), digits: 2)) ms",
@@ -146,7 +146,4 @@ public struct WorkloadReport: Sendable {
 
     private static func fixed(_ value: Double, digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
