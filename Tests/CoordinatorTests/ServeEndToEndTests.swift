@@ -90,6 +90,28 @@ struct ServeEndToEndTests {
         return reused
     }
 
+    /// `count` decode steps of one token for every sequence, each answer checked against the
+    /// reference within the storage type's tolerance.
+    static func singleSteps(
+        _ count: Int,
+        _ cluster: ServedCluster,
+        _ sequences: inout [ServedSequence],
+        spec: ModelSpec,
+        random: inout SplitMix64,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for _ in 0..<count {
+            let step = try await decodeStep(
+                cluster,
+                &sequences,
+                entries: sequences.indices.map { ($0, 1) },
+                spec: spec,
+                random: &random
+            )
+            #expect(step < spec.kvStorage.servedTolerance, sourceLocation: sourceLocation)
+        }
+    }
+
     /// One decode step of every layer for `entries` (indices into `sequences` with their query
     /// tokens): appends the new rows to the sequences and returns the largest output and lse errors
     /// against the reference.
@@ -175,16 +197,7 @@ struct ServeEndToEndTests {
         let kept = sequences[3].length(spec: spec) - 2
         try await cluster.client.truncate(sequenceID: sequences[3].id, length: kept)
         sequences[3].truncate(to: kept, spec: spec)
-        for _ in 0..<3 {
-            let step = try await Self.decodeStep(
-                cluster,
-                &sequences,
-                entries: sequences.indices.map { ($0, 1) },
-                spec: spec,
-                random: &random
-            )
-            #expect(step < spec.kvStorage.servedTolerance)
-        }
+        try await Self.singleSteps(3, cluster, &sequences, spec: spec, random: &random)
 
         for sequence in sequences { try await cluster.client.close(sequenceID: sequence.id, commit: false) }
         await #expect(throws: ClusterClientError.self) {
@@ -243,16 +256,7 @@ struct ServeEndToEndTests {
             #expect(expected.largestOutputError(try answer.output.f32Values()) < spec.kvStorage.servedTolerance)
             #expect(expected.largestLogSumExpError(try answer.lse.f32Values()) < spec.kvStorage.servedTolerance)
         }
-        for _ in 0..<2 {
-            let step = try await Self.decodeStep(
-                cluster,
-                &sequences,
-                entries: sequences.indices.map { ($0, 1) },
-                spec: spec,
-                random: &random
-            )
-            #expect(step < spec.kvStorage.servedTolerance)
-        }
+        try await Self.singleSteps(2, cluster, &sequences, spec: spec, random: &random)
         let stats = try await cluster.stats()
         #expect(stats["cluster.sequences.failed"] == 0)
         #expect(stats["cluster.spills"] == 1)

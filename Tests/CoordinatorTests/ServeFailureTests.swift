@@ -119,16 +119,7 @@ struct ServeFailureTests {
             }
         }
 
-        for _ in 0..<2 {
-            let step = try await ServeEndToEndTests.decodeStep(
-                cluster,
-                &survivors,
-                entries: survivors.indices.map { ($0, 1) },
-                spec: spec,
-                random: &random
-            )
-            #expect(step < spec.kvStorage.servedTolerance)
-        }
+        try await ServeEndToEndTests.singleSteps(2, cluster, &survivors, spec: spec, random: &random)
         let stats = try await cluster.stats()
         #expect(stats["cluster.workers.live"] == 2)
         #expect(stats["cluster.workers.dead"] == 1)

@@ -85,16 +85,7 @@ struct ServeRestartTests {
             !sequences.dropFirst().contains { $0.worker == sequences[0].worker },
             "a sequence was placed beside the full one: \(sequences.map(\.worker))"
         )
-        for _ in 0..<2 {
-            let step = try await ServeEndToEndTests.decodeStep(
-                cluster,
-                &sequences,
-                entries: sequences.indices.map { ($0, 1) },
-                spec: spec,
-                random: &random
-            )
-            #expect(step < spec.kvStorage.servedTolerance)
-        }
+        try await ServeEndToEndTests.singleSteps(2, cluster, &sequences, spec: spec, random: &random)
         let before = try await cluster.stats()
         #expect(before["cluster.spills"] == 1)
         #expect(before["cluster.sequences"] == 4)
@@ -126,16 +117,7 @@ struct ServeRestartTests {
         #expect(shards == 5)
         #expect((1...3).allSatisfy { (after["worker.\($0).load_tokens"] ?? 0) > 0 })
 
-        for _ in 0..<2 {
-            let step = try await ServeEndToEndTests.decodeStep(
-                cluster,
-                &sequences,
-                entries: sequences.indices.map { ($0, 1) },
-                spec: spec,
-                random: &random
-            )
-            #expect(step < spec.kvStorage.servedTolerance)
-        }
+        try await ServeEndToEndTests.singleSteps(2, cluster, &sequences, spec: spec, random: &random)
         // A new sequence gets an id none of the recovered ones has, and is served.
         var fresh = [
             try await ServeEndToEndTests.openAndPrefill(
