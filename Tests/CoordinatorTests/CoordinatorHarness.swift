@@ -87,6 +87,25 @@ struct CoordinatorHarness {
         )
     }
 
+    /// Sends a RegisterWorker from `worker` whose header says minor version 0 (a 1.0 worker).
+    mutating func registerAtMinorVersionZero(_ worker: UInt64) throws -> [CoordinatorDirective] {
+        let registration = RegisterWorker(
+            workerID: worker,
+            endpoint: Self.endpoint(worker),
+            role: .compute,
+            hotPageCapacity: 100,
+            storeBytes: 0,
+            modelFingerprint: try Self.spec().fingerprint
+        )
+        var frames = try Envelope(requestID: 9, message: .registerWorker(registration)).encode()
+        frames[0][5] = 0  // the header's minor version
+        let envelope = try Envelope(frames: frames)
+        guard envelope.senderMinorVersion == 0 else {
+            throw Failure(description: "the patched registration reads as minor version \(envelope.senderMinorVersion)")
+        }
+        return handle(.received(envelope, from: .workerLink(Self.link(worker))))
+    }
+
     /// Registers `worker` and answers its snapshot request with `keys` (none by default) and its
     /// shard list request with `shards` (none by default); returns the directives of the shard
     /// list's answer.

@@ -60,19 +60,7 @@ struct CoordinatorRecoveryTests {
     @Test("a worker of minor version 0, which does not know ShardListRequest, is asked for a snapshot only")
     func minorVersionZeroNotAsked() throws {
         var harness = try CoordinatorHarness()
-        let registration = RegisterWorker(
-            workerID: 4,
-            endpoint: CoordinatorHarness.endpoint(4),
-            role: .compute,
-            hotPageCapacity: 100,
-            storeBytes: 0,
-            modelFingerprint: try CoordinatorHarness.spec().fingerprint
-        )
-        var frames = try Envelope(requestID: 9, message: .registerWorker(registration)).encode()
-        frames[0][5] = 0  // the header's minor version
-        let directives = harness.handle(
-            .received(try Envelope(frames: frames), from: .workerLink(CoordinatorHarness.link(4)))
-        )
+        let directives = try harness.registerAtMinorVersionZero(4)
         #expect(CoordinatorHarness.sent(to: 4, in: directives).map(\.message) == [.snapshotRequest(SnapshotRequest())])
     }
 

@@ -181,19 +181,7 @@ struct CoordinatorRegistrationTests {
     @Test("a worker of minor version 0 is accepted with RegisterWorkerReply, which it knows")
     func acceptedAtMinorVersionZero() throws {
         var harness = try CoordinatorHarness()
-        let registration = RegisterWorker(
-            workerID: 4,
-            endpoint: CoordinatorHarness.endpoint(4),
-            role: .compute,
-            hotPageCapacity: 100,
-            storeBytes: 0,
-            modelFingerprint: try CoordinatorHarness.spec().fingerprint
-        )
-        var frames = try Envelope(requestID: 9, message: .registerWorker(registration)).encode()
-        frames[0][5] = 0  // the header's minor version
-        let envelope = try Envelope(frames: frames)
-        #expect(envelope.senderMinorVersion == 0)
-        let directives = harness.handle(.received(envelope, from: .workerLink(CoordinatorHarness.link(4))))
+        let directives = try harness.registerAtMinorVersionZero(4)
         let answer = try #require(CoordinatorHarness.linkAnswers(in: directives).first)
         #expect(
             answer.message
