@@ -57,7 +57,7 @@ let package = Package(
         // How K/V elements are stored; shared by the kernels and the protocol, portable.
         .target(name: "KVStorage"),
         // CPU attention kernels: pure compute, built for the build machine's CPU.
-        .target(name: "Kernels", dependencies: ["KVStorage"], swiftSettings: kernelSettings),
+        .target(name: "Kernels", dependencies: ["KVStorage", "CLinux"], swiftSettings: kernelSettings),
         // What two processes must agree on, and the client a model process links: portable, no kernels.
         .target(
             name: "CacheProtocol",

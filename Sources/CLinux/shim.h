@@ -17,4 +17,21 @@ static inline int mfa_pidfd_open(pid_t pid) {
 static inline int mfa_pipe_cloexec(int fds[2]) {
     return (int)syscall(SYS_pipe2, fds, O_CLOEXEC);
 }
+/// sched_getaffinity(2) of the calling thread: the CPUs it may run on, as a bit mask written to
+/// `mask` (`bytes` long, a multiple of 8); the bytes written, or -1 and errno.
+static inline int mfa_thread_affinity(unsigned char *mask, int bytes) {
+    return (int)syscall(SYS_sched_getaffinity, 0, bytes, mask);
+}
+/// sched_setaffinity(2): binds the calling thread to CPU `cpu` (0...1023); 0, or -1 and errno.
+static inline int mfa_bind_current_thread(int cpu) {
+    unsigned long mask[16] = {0};
+    if (cpu < 0 || cpu >= 1024) return -1;
+    mask[cpu / 64] = 1UL << (cpu % 64);
+    return (int)syscall(SYS_sched_setaffinity, 0, sizeof mask, mask);
+}
+/// getcpu(2): the CPU the calling thread runs on now, or -1.
+static inline int mfa_current_cpu(void) {
+    unsigned cpu = 0;
+    return syscall(SYS_getcpu, &cpu, (void *)0, (void *)0) == 0 ? (int)cpu : -1;
+}
 #endif

@@ -2,7 +2,8 @@ import Dispatch
 import Synchronization
 
 /// Splits a call into numbered work items and runs them on worker threads that pull items from a
-/// shared atomic counter.
+/// shared atomic counter: the calling thread and threads of `BoundThreadPool` bound to other CPUs,
+/// or Dispatch's threads when the pool is in use by another call.
 ///
 /// Every item is claimed by exactly one worker, so as long as an item's result depends only on the
 /// item, results are identical whatever the thread count or the order in which workers run.
@@ -16,7 +17,7 @@ enum ParallelWork {
         let workers = min(max(threads, 1), itemCount)
         if workers == 1 {
             worker { claimNext(counter, itemCount) }
-        } else {
+        } else if !BoundThreadPool.shared.run(workers: workers, { _ in worker { claimNext(counter, itemCount) } }) {
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 worker { claimNext(counter, itemCount) }
             }
