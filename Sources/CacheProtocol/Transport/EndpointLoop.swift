@@ -211,7 +211,7 @@ final class EndpointLoop: Sendable {
                     returning: .failure(.timedOut(operation: "receive", timeout: waiter.timeout ?? .zero))
                 )
             }
-            let timeout = deadline.map { Self.milliseconds(until: $0, from: now) } ?? -1
+            let timeout = deadline.map { ZMQPoller.milliseconds(until: $0, from: now) } ?? -1
             do {
                 _ = try ZMQPoller.wait(
                     socket: socket,
@@ -267,13 +267,5 @@ final class EndpointLoop: Sendable {
             waiter?.continuation.resume(returning: .success(frames))
         }
         return true
-    }
-
-    private static func milliseconds(until deadline: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int
-    {
-        let left = now.duration(to: deadline)
-        guard left > .zero else { return 0 }
-        let (seconds, attoseconds) = left.components
-        return Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 }

@@ -3,9 +3,11 @@ import CacheProtocol
 /// Row slicing of wire tensors: the bytes of chosen rows (outermost index) copied in order, for
 /// building each worker's part of a decode batch. Moves bytes only; no arithmetic.
 enum TensorRows {
-    /// A tensor of `tensor`'s rows `ranges`, in that order, with its other dimensions.
+    /// A tensor of `tensor`'s rows `ranges`, in that order, with its other dimensions; `tensor`
+    /// itself (no copy) when the ranges are all its rows in order.
     static func gather(_ tensor: WireTensor, rows ranges: [Range<Int>]) throws(WireError) -> WireTensor {
         let rows = tensor.shape[0]
+        if ranges.count == 1, ranges[0] == 0..<rows { return tensor }
         let rowBytes = rows == 0 ? 0 : tensor.bytes.count / rows
         var total = 0
         for range in ranges {

@@ -1,35 +1,57 @@
 import CacheProtocol
+import Dispatch
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// The coordinator's socket shell, run as a service: a thin loop around `CoordinatorInstance`.
+/// The coordinator's socket shell, run as a service: a thin layer between a `ZMQReactor` and
+/// `CoordinatorInstance`.
 ///
 /// - Sockets: the client ROUTER, the worker-registration ROUTER, and one DEALER per worker the
-///   state machine connects (`connectWorker`; closed, linger 0, on `disconnectWorker`). Every
-///   socket is a `ZMQEndpoint` of one libzmq context, each run by a thread of its own.
-/// - Inputs: each socket's receive loop blocks in `receive`, strips the ROUTER identity, decodes
-///   the message (`Envelope(frames:)`, or `.undecodable` with the header's request id) and puts
-///   the input on one stream; a timer puts a `.tick` on it every `tickInterval`; a send that could
-///   not be queued puts a `.sendFailed` on it.
-/// - One owner: a single task takes the inputs one at a time, stamps each with the monotonic clock
-///   (instants never go backwards), hands it to the instance, and performs the directives in
-///   order. Sends are posted (`ZMQEndpoint.post`), never awaited, so the owner never waits on a
-///   socket; a decode merge (`DecodeMergeJob.reply()`, kernel arithmetic) runs in a task of its own
-///   and posts its answer.
-/// - Shutdown (graceful shutdown or cancellation): the ROUTERs stop receiving and the stream ends;
-///   the owner then stops every DEALER and the timer, waits for the merges in flight, and the
-///   sockets close. Requests still in flight to workers are not answered.
+///   state machine connects (`connectWorker`; closed, linger 0, on `disconnectWorker`), all
+///   served by the reactor's one thread.
+/// - Inputs: on the reactor's thread, each message read is decoded (`Envelope(frames:)`, or
+///   `.undecodable` with the header's request id), stamped with the monotonic clock (instants
+///   never go backwards) and handed to the instance; its directives are performed at once, so a
+///   decode step is read, routed and forwarded without leaving that thread. The reactor ticks
+///   every `tickInterval`; a send that could not be made comes back as `.sendFailed`, handled
+///   after the directives in hand.
+/// - Merges: a decode merge (`DecodeMergeJob.reply()`, kernel arithmetic) runs on a dispatch
+///   queue, never on the reactor's thread, and sends its answer through the reactor.
+/// - Shutdown (graceful shutdown or cancellation): the reactor stops reading, the merges in
+///   flight finish and send their answers, and the reactor closes every socket. Requests still in
+///   flight to workers are not answered.
 final class CoordinatorServer: Service, Sendable {
-    /// How long a posted message may wait to be taken by libzmq before it counts as not sent.
+    /// How long an answer or a forwarded request may wait to be taken by libzmq before it counts
+    /// as not sent.
     static let sendTimeout = Duration.seconds(5)
 
-    private let context: ZMQContext
+    /// The state machine, the clock origin and the DEALERs, touched on the reactor's thread alone.
+    private struct Owner: Sendable {
+        var instance: CoordinatorInstance
+        var dealers = WorkerDealers()
+        let origin = ContinuousClock.now
+    }
+
     private let configuration: CoordinatorConfiguration
-    private let clients: ZMQEndpoint
-    private let workerLinks: ZMQEndpoint
+    private let reactor: ZMQReactor
+    private let clients: ZMQReactor.SocketID
+    private let workerLinks: ZMQReactor.SocketID
+    private let owner: Mutex<Owner>
     private let dealerOptions: ZMQSocketOptions
+    private let merges = DispatchGroup()
+    private let mergeQueue = DispatchQueue(
+        label: "mfa-coordinator.merge",
+        qos: .userInitiated,
+        attributes: .concurrent
+    )
     private let logger: Logger
     private let announce: @Sendable (_ clientEndpoint: String, _ workersEndpoint: String) -> Void
+
+    /// The resolved address of the client ROUTER (the real port of `tcp://host:*`).
+    let clientEndpoint: String
+    /// The resolved address of the worker-registration ROUTER.
+    let workersEndpoint: String
 
     /// A server whose client ROUTER is bound to `listen` and registration ROUTER to
     /// `workersEndpoint`, both with `routerOptions`; DEALERs to workers get `dealerOptions`.
@@ -44,130 +66,138 @@ final class CoordinatorServer: Service, Sendable {
         logger: Logger,
         announce: @escaping @Sendable (_ clientEndpoint: String, _ workersEndpoint: String) -> Void = { _, _ in }
     ) throws(TransportError) {
-        clients = try ZMQEndpoint(.router, context: context, options: routerOptions, bind: [listen])
-        workerLinks = try ZMQEndpoint(.router, context: context, options: routerOptions, bind: [workersEndpoint])
-        self.context = context
+        let reactor = try ZMQReactor(context: context)
+        let clients = try reactor.open(.router, options: routerOptions, bind: [listen])
+        let workerLinks = try reactor.open(.router, options: routerOptions, bind: [workersEndpoint])
+        self.reactor = reactor
+        self.clients = clients.id
+        self.workerLinks = workerLinks.id
+        self.clientEndpoint = clients.bound.first ?? ""
+        self.workersEndpoint = workerLinks.bound.first ?? ""
         self.configuration = configuration
+        self.owner = Mutex(Owner(instance: CoordinatorInstance(configuration: configuration)))
         self.dealerOptions = dealerOptions
         self.logger = logger
         self.announce = announce
     }
 
-    /// The resolved address of the client ROUTER (the real port of `tcp://host:*`).
-    var clientEndpoint: String { clients.boundEndpoints.first ?? "" }
-
-    /// The resolved address of the worker-registration ROUTER.
-    var workersEndpoint: String { workerLinks.boundEndpoints.first ?? "" }
-
-    /// Announces the endpoints and serves until graceful shutdown or cancellation (or until a
-    /// ROUTER fails to receive, which is logged); then closes the sockets.
+    /// Announces the endpoints and serves until graceful shutdown or cancellation (or until the
+    /// reactor fails, which is logged); then lets the merges in flight answer and closes the
+    /// sockets.
     func run() async {
-        announce(clientEndpoint, workersEndpoint)
-        let (inputs, feed) = AsyncStream.makeStream(of: CoordinatorInput.self)
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await serve(inputs, feed: feed)
-        } onCancelOrGracefulShutdown: { [clients, workerLinks] in
-            clients.stopReceiving()
-            workerLinks.stopReceiving()
-            feed.finish()
+        let (stopped, stop) = AsyncStream.makeStream(of: Never.self)
+        do {
+            try reactor.start(
+                tickInterval: configuration.tickInterval,
+                onTick: { [self] in handle(.tick) },
+                onFailure: { [logger] error in
+                    logger.error("the coordinator's sockets failed: \(error)")
+                    stop.finish()
+                },
+                onMessage: { [self] socket, frames in received(frames, on: socket) }
+            )
+        } catch {
+            logger.error("cannot start serving: \(error)")
+            await reactor.close()
+            return
         }
-        await clients.close()
-        await workerLinks.close()
+        announce(clientEndpoint, workersEndpoint)
+        await withTaskCancellationOrGracefulShutdownHandler {
+            for await _ in stopped {}
+        } onCancelOrGracefulShutdown: { [reactor] in
+            reactor.stopReceiving()
+            stop.finish()
+        }
+        reactor.stopReceiving()
+        await withCheckedContinuation { continuation in
+            merges.notify(queue: .global()) { continuation.resume() }
+        }
+        await reactor.close()
     }
 
-    // MARK: The owner of the instance
+    // MARK: On the reactor's thread
 
-    /// Takes inputs until the stream ends, performing each one's directives; then stops everything
-    /// it started.
-    private func serve(
-        _ inputs: AsyncStream<CoordinatorInput>,
-        feed: AsyncStream<CoordinatorInput>.Continuation
-    )
-        async
-    {
-        await withDiscardingTaskGroup { group in
-            group.addTask { [self] in await receive(on: clients, as: MessageSource.client, feed: feed) }
-            group.addTask { [self] in await receive(on: workerLinks, as: MessageSource.workerLink, feed: feed) }
-            group.addTask { [configuration] in await Self.tick(every: configuration.tickInterval, feed: feed) }
-            var instance = CoordinatorInstance(configuration: configuration)
-            var dealers = WorkerDealers()
-            let origin = ContinuousClock.now
-            for await input in inputs {
-                let now = MonotonicInstant(nanoseconds: MonotonicInstant.nanoseconds(of: .now - origin))
-                for directive in instance.handle(input, at: now) {
-                    perform(directive, dealers: &dealers, group: &group, feed: feed)
-                }
-            }
-            clients.stopReceiving()
-            workerLinks.stopReceiving()
-            for dealer in dealers.removeAll() { dealer.stopReceiving() }
-            // Ends the timer; the receive loops end on their own, the merges run to their end.
-            group.cancelAll()
+    /// A message read from `socket`: from a ROUTER, its identity frame first.
+    private func received(_ frames: [ZMQFrame], on socket: ZMQReactor.SocketID) {
+        let source: MessageSource
+        let message: [ZMQFrame]
+        if socket == clients || socket == workerLinks {
+            guard frames.count >= 2 else { return }
+            let identity = RoutingIdentity(Array(frames[0]))
+            source = socket == clients ? .client(identity) : .workerLink(identity)
+            message = Array(frames.dropFirst())
+        } else {
+            guard let worker = owner.withLock({ $0.dealers.worker(of: socket) }) else { return }
+            source = .worker(worker)
+            message = frames
         }
+        handle(.decoding(message, from: source))
+    }
+
+    /// Hands `input` to the instance at the monotonic now and performs its directives in order.
+    private func handle(_ input: CoordinatorInput) {
+        let directives = owner.withLock { owner in
+            let now = MonotonicInstant(nanoseconds: MonotonicInstant.nanoseconds(of: .now - owner.origin))
+            return owner.instance.handle(input, at: now)
+        }
+        for directive in directives { perform(directive) }
     }
 
     /// Does what `directive` says. Never waits on a socket.
-    private func perform(
-        _ directive: CoordinatorDirective,
-        dealers: inout WorkerDealers,
-        group: inout DiscardingTaskGroup,
-        feed: AsyncStream<CoordinatorInput>.Continuation
-    ) {
+    private func perform(_ directive: CoordinatorDirective) {
         switch directive {
         case .answerClient(let client, let envelope):
             answer(client, envelope, on: clients)
         case .answerWorkerLink(let link, let envelope):
             answer(link, envelope, on: workerLinks)
         case .sendToWorker(let worker, let envelope):
-            send(envelope, to: worker, dealers: dealers, feed: feed)
+            send(envelope, to: worker)
         case .connectWorker(let worker, let endpoint):
-            let dealer: ZMQEndpoint
+            disconnect(worker)
             do {
-                dealer = try ZMQEndpoint(.dealer, context: context, options: dealerOptions, connect: [endpoint])
+                let dealer = try reactor.open(.dealer, options: dealerOptions, connect: [endpoint])
+                _ = owner.withLock { $0.dealers.replace(worker, with: dealer.id) }
             } catch {
-                dealers.remove(worker)?.stopReceiving()
                 logger.error("cannot connect to worker \(worker) at \(endpoint): \(error)")
-                return
             }
-            dealers.replace(worker, with: dealer)?.stopReceiving()
-            group.addTask { [self] in await receiveReplies(from: dealer, worker: worker, feed: feed) }
         case .disconnectWorker(let worker):
-            dealers.remove(worker)?.stopReceiving()
+            disconnect(worker)
         case .mergeDecode(let job):
-            group.addTask { [self] in answer(job.client, job.reply(), on: clients) }
+            merges.enter()
+            mergeQueue.async { [self] in
+                answer(job.client, job.reply(), on: clients)
+                merges.leave()
+            }
         case .notice(let notice):
             logger.log(level: notice.logLevel, "\(notice)")
         }
     }
 
-    /// Posts `envelope` on `worker`'s DEALER; a message that cannot be encoded or queued, or a
-    /// worker without a DEALER, comes back as `.sendFailed`.
-    private func send(
-        _ envelope: Envelope,
-        to worker: WorkerID,
-        dealers: WorkerDealers,
-        feed: AsyncStream<CoordinatorInput>.Continuation
-    ) {
+    /// Closes the DEALER to `worker`, if there is one.
+    private func disconnect(_ worker: WorkerID) {
+        if let dealer = owner.withLock({ $0.dealers.remove(worker) }) { reactor.close(dealer) }
+    }
+
+    /// Sends `envelope` on `worker`'s DEALER; a message that cannot be encoded or sent, or a
+    /// worker without a DEALER, comes back as `.sendFailed` once the directives in hand are done.
+    private func send(_ envelope: Envelope, to worker: WorkerID) {
         let requestID = envelope.requestID
-        guard let dealer = dealers[worker] else {
-            feed.yield(.sendFailed(worker: worker, requestID: requestID, reason: "no connection to the worker"))
-            return
+        let failed: @Sendable (String) -> Void = { [self] reason in
+            reactor.post { [self] in handle(.sendFailed(worker: worker, requestID: requestID, reason: reason)) }
         }
+        guard let dealer = owner.withLock({ $0.dealers[worker] }) else { return failed("no connection to the worker") }
         let frames: [[UInt8]]
         do {
             frames = try envelope.encode()
         } catch {
-            feed.yield(.sendFailed(worker: worker, requestID: requestID, reason: error.description))
-            return
+            return failed(error.description)
         }
-        dealer.post(frames, timeout: Self.sendTimeout) { error in
-            feed.yield(.sendFailed(worker: worker, requestID: requestID, reason: error.description))
-        }
+        reactor.send(frames, on: dealer, timeout: Self.sendTimeout) { error in failed(error.description) }
     }
 
-    /// Posts `envelope` behind `identity` on `router`; an answer too large for the protocol is
-    /// replaced by a `badRequest` refusal, and one that cannot be queued is logged.
-    private func answer(_ identity: RoutingIdentity, _ envelope: Envelope, on router: ZMQEndpoint) {
+    /// Sends `envelope` behind `identity` on `router`; an answer too large for the protocol is
+    /// replaced by a `badRequest` refusal, and one that cannot be sent is logged.
+    private func answer(_ identity: RoutingIdentity, _ envelope: Envelope, on router: ZMQReactor.SocketID) {
         var frames: [[UInt8]]
         do {
             frames = try envelope.encode()
@@ -181,72 +211,8 @@ final class CoordinatorServer: Service, Sendable {
             frames = encoded
         }
         let requestID = envelope.requestID
-        router.post([identity.bytes] + frames, timeout: Self.sendTimeout) { [logger] error in
+        reactor.send([identity.bytes] + frames, on: router, timeout: Self.sendTimeout) { [logger] error in
             logger.warning("could not answer request \(requestID) of \(identity): \(error)")
-        }
-    }
-
-    // MARK: Input sources
-
-    /// The receive loop of a ROUTER: each message, its identity frame stripped, becomes an input
-    /// from `source(identity)`. Ends when receiving stops; another failure is logged and ends the
-    /// stream (the server stops).
-    private func receive(
-        on router: ZMQEndpoint,
-        as source: @Sendable (RoutingIdentity) -> MessageSource,
-        feed: AsyncStream<CoordinatorInput>.Continuation
-    ) async {
-        while true {
-            let frames: [ZMQFrame]
-            do throws(TransportError) {
-                frames = try await router.receive()
-            } catch .receivingStopped {
-                return
-            } catch {
-                logger.error("receive failed: \(error)")
-                feed.finish()
-                return
-            }
-            guard frames.count >= 2 else { continue }
-            let identity = RoutingIdentity(Array(frames[0]))
-            feed.yield(.decoding(Array(frames.dropFirst()), from: source(identity)))
-        }
-    }
-
-    /// The receive loop of the DEALER to `worker`: each reply becomes an input from
-    /// `.worker(worker)`. Ends when receiving stops (the worker was disconnected or replaced, or
-    /// the server stops), then closes the DEALER.
-    private func receiveReplies(
-        from dealer: ZMQEndpoint,
-        worker: WorkerID,
-        feed: AsyncStream<CoordinatorInput>.Continuation
-    ) async {
-        while true {
-            let frames: [ZMQFrame]
-            do {
-                frames = try await dealer.receive()
-            } catch {
-                break
-            }
-            feed.yield(.decoding(frames, from: .worker(worker)))
-        }
-        await dealer.close()
-    }
-
-    /// Puts a `.tick` on the stream every `interval` (on a schedule, not after each tick's
-    /// handling) until cancelled or the stream ends.
-    private static func tick(every interval: Duration, feed: AsyncStream<CoordinatorInput>.Continuation) async {
-        let clock = ContinuousClock()
-        var next = clock.now + interval
-        while true {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            if case .terminated = feed.yield(.tick) { return }
-            next += interval
-            if next < clock.now { next = clock.now + interval }
         }
     }
 }
