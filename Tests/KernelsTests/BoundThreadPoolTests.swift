@@ -5,12 +5,13 @@ import Testing
 
 @testable import Kernels
 
-/// `BoundThreadPool`: a call's workers run beside the caller, on other CPUs than the caller's.
+/// `BoundThreadPool`: a call's workers run beside the caller, on other CPUs than the caller's. Each
+/// test makes a pool of its own: the shared one serves the kernel tests running beside it.
 @Suite("Bound thread pool")
 struct BoundThreadPoolTests {
     @Test("every worker runs once; helpers run on CPUs other than the caller's")
     func workersRunOnce() throws {
-        let pool = BoundThreadPool.shared
+        let pool = BoundThreadPool()
         try #require(pool.cpus.count > 1, "this machine lets the process run on \(pool.cpus.count) CPU")
         let workers = pool.cpus.count
         let runs = Mutex<[Int: Int32]>([:])
@@ -31,7 +32,7 @@ struct BoundThreadPoolTests {
 
     @Test("a call made while another uses the pool is refused, not queued")
     func busyPoolRefuses() throws {
-        let pool = BoundThreadPool.shared
+        let pool = BoundThreadPool()
         try #require(pool.cpus.count > 1, "this machine lets the process run on \(pool.cpus.count) CPU")
         let inner = Mutex<Bool?>(nil)
         let ran = pool.run(workers: 2) { worker in

@@ -25,10 +25,16 @@ final class BoundThreadPool: Sendable {
     private let helpers: [Helper]
     private let busy = Mutex(false)
 
-    private init() {
+    /// A pool with a thread bound to each CPU the process may run on (none on a single CPU).
+    /// Its threads end when the pool goes away.
+    init() {
         let cpus = Self.allowedCPUs()
         self.cpus = cpus
         helpers = cpus.count > 1 ? cpus.compactMap { Helper(cpu: $0) } : []
+    }
+
+    deinit {
+        for helper in helpers { helper.stop() }
     }
 
     /// Runs `body(0)` on the calling thread and `body(1)` … `body(workers − 1)` on threads bound to
@@ -77,8 +83,14 @@ final class BoundThreadPool: Sendable {
 
     /// One thread bound to `cpu`, sleeping until handed a worker to run.
     private final class Helper: Sendable {
+        private enum Assignment {
+            case idle
+            case work(Job, worker: Int)
+            case stop
+        }
+
         let cpu: Int32
-        private let assignment = Mutex<(job: Job, worker: Int)?>(nil)
+        private let assignment = Mutex(Assignment.idle)
         private let wake = DispatchSemaphore(value: 0)
         private let done = DispatchSemaphore(value: 0)
 
@@ -105,7 +117,13 @@ final class BoundThreadPool: Sendable {
 
         /// Runs `worker` of `job` on the helper's thread.
         func start(_ job: Job, worker: Int) {
-            assignment.withLock { $0 = (job, worker) }
+            assignment.withLock { $0 = .work(job, worker: worker) }
+            wake.signal()
+        }
+
+        /// Ends the thread once it is idle.
+        func stop() {
+            assignment.withLock { $0 = .stop }
             wake.signal()
         }
 
@@ -118,18 +136,24 @@ final class BoundThreadPool: Sendable {
             _ = mfa_bind_current_thread(cpu)
             while true {
                 wake.wait()
-                // The job is let go before `done` is signalled: the caller's body must not outlive
-                // the call.
-                guard run(assignment.withLock { $0.take() }) else { continue }
-                done.signal()
+                let taken = assignment.withLock { assignment in
+                    defer { if case .work = assignment { assignment = .idle } }
+                    return assignment
+                }
+                switch taken {
+                case .idle: continue
+                case .stop: return
+                case .work:
+                    // The job is let go before `done` is signalled: the caller's body must not
+                    // outlive the call.
+                    run(taken)
+                    done.signal()
+                }
             }
         }
 
-        /// Runs the assigned worker, if any; whether there was one.
-        private func run(_ assigned: (job: Job, worker: Int)?) -> Bool {
-            guard let assigned else { return false }
-            assigned.job.body(assigned.worker)
-            return true
+        private func run(_ taken: consuming Assignment) {
+            if case .work(let job, let worker) = taken { job.body(worker) }
         }
     }
 }
