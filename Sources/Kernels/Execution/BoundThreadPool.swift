@@ -136,24 +136,34 @@ final class BoundThreadPool: Sendable {
             _ = mfa_bind_current_thread(cpu)
             while true {
                 wake.wait()
-                let taken = assignment.withLock { assignment in
-                    defer { if case .work = assignment { assignment = .idle } }
-                    return assignment
-                }
-                switch taken {
+                switch runAssigned() {
                 case .idle: continue
                 case .stop: return
-                case .work:
-                    // The job is let go before `done` is signalled: the caller's body must not
-                    // outlive the call.
-                    run(taken)
-                    done.signal()
+                // The job is let go before `done` is signalled (it was `runAssigned`'s alone): the
+                // caller's body must not outlive the call.
+                case .work: done.signal()
                 }
             }
         }
 
-        private func run(_ taken: consuming Assignment) {
-            if case .work(let job, let worker) = taken { job.body(worker) }
+        /// What the helper was handed, after running it if it was work; the job itself is not
+        /// returned, so it is released when this returns.
+        private enum Outcome {
+            case idle, work, stop
+        }
+
+        private func runAssigned() -> Outcome {
+            let taken = assignment.withLock { assignment in
+                defer { if case .work = assignment { assignment = .idle } }
+                return assignment
+            }
+            switch taken {
+            case .idle: return .idle
+            case .stop: return .stop
+            case .work(let job, let worker):
+                job.body(worker)
+                return .work
+            }
         }
     }
 }
