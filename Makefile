@@ -22,9 +22,17 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-## Starts a local cluster, drives a workload through it, prints what happened, shuts down.
+## Starts a local cluster (cluster/local up: a coordinator and three workers on loopback), drives
+## the shipped trace excerpt through it, prints what happened, and shuts it down (cluster/local
+## down, also when the run fails).
 demo: build
-	.build/release/mfa-coordinator run --trace data/mooncake-excerpt.jsonl
+	@export MFA_RUN_DIR="$$(mktemp -d)"; \
+	cluster/local up --workers 3 --memory 8MiB || exit 1; \
+	status=0; \
+	.build/release/mfa-coordinator run --trace data/mooncake-excerpt.jsonl \
+	  --coordinator "$$(awk '$$1 == "client" { print $$2 }' "$$MFA_RUN_DIR/endpoints")" || status=$$?; \
+	cluster/local down; \
+	exit $$status
 
 ## Runs every test target.
 test: deps
