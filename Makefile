@@ -5,8 +5,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= FuzzMessages FuzzPages
 FUZZ_BUILD := .build-fuzz
 FUZZ_OUT := fuzz-out
+PEERS_ARGS ?=
 
-.PHONY: deps build demo test bench fuzz format clean
+.PHONY: deps build demo test bench peers fuzz format clean
 
 ## Installs the system libraries the package links, when any is missing.
 deps:
@@ -40,6 +41,12 @@ test: deps
 
 bench: build
 	.build/release/mfa-coordinator bench kernels
+
+## Runs `bench kernels`, then PyTorch and ONNX Runtime on the same shapes and threads, and prints
+## ours/theirs (scripts/peers.sh; its environment is .venv-peers/). Options in PEERS_ARGS, for
+## example PEERS_ARGS="--threads 2 --case decode-paged-f16".
+peers: build
+	scripts/peers.sh $(PEERS_ARGS)
 
 ## Builds each libFuzzer target of FUZZ_TARGETS (Fuzz/<name>/) with MFA_FUZZ=1 and runs it for
 ## FUZZ_SECONDS. Each grows its corpus in fuzz-out/<name>/corpus, seeded from the committed

@@ -46,8 +46,9 @@ import Testing
     }
 
     @Test func jsonLinesParseWithTheirKeys() throws {
+        let cpu = HostCPU(modelName: #"Test "CPU" \ 9000"#, family: "25", model: "17", cores: 2)
         let records: [KernelBenchmarkRecord] = [
-            .machine(fmaPeakGFLOPS: 512.5, readGBPS: 40.25, threads: 2),
+            .machine(cpu: cpu, fmaPeakGFLOPS: 512.5, readGBPS: 40.25, threads: 2),
             .compute(
                 name: "prefill-causal-d128-n4096-f16",
                 bestSeconds: 0.1,
@@ -65,7 +66,7 @@ import Testing
             ),
         ]
         let expectedKeys: [Set<String>] = [
-            ["case", "fma_peak_gflops", "read_gbps", "threads"],
+            ["case", "cpu", "family", "model", "cores", "fma_peak_gflops", "read_gbps", "threads"],
             ["case", "gflops", "peak_fraction", "best_seconds", "median_seconds"],
             ["case", "gbps", "bandwidth_fraction", "tokens_per_s", "best_seconds", "median_seconds"],
         ]
@@ -80,8 +81,30 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(records[0].jsonLine.utf8)) as? [String: Any]
         )
         #expect(machine["case"] as? String == "machine")
+        #expect(machine["cpu"] as? String == #"Test "CPU" \ 9000"#)
+        #expect(machine["family"] as? String == "25")
+        #expect(machine["model"] as? String == "17")
+        #expect((machine["cores"] as? Int) == 2)
         #expect((machine["fma_peak_gflops"] as? Double) == 512.5)
         #expect((machine["threads"] as? Int) == 2)
+        #expect(
+            records[0].tableRow
+                == #"machine: Test "CPU" \ 9000 (family 25, model 17), 2 cores; "#
+                + "fp32 FMA peak 512.5 GFLOP/s, read bandwidth 40.2 GB/s, 2 threads"
+        )
+    }
+
+    @Test func machineRecordNamesThisCPU() throws {
+        var benchmark = KernelBenchmark(threads: 1, repetitions: 1, cases: [])
+        benchmark.bandwidthBytes = 1 << 20
+        let records = try benchmark.run()
+        guard case .machine(let cpu, _, _, let threads) = records.first else {
+            Issue.record("no machine record first: \(records)")
+            return
+        }
+        #expect(cpu == HostCPU.current())
+        #expect(threads == 1)
+        #expect(records[0].tableRow.hasPrefix("machine: \(cpu.modelName)"))
     }
 
     @Test func refusesBadArguments() {

@@ -38,7 +38,8 @@ public struct KernelBenchmark: Sendable {
         }
     }
 
-    /// Runs the benchmark; returns the machine record first, then one record per case.
+    /// Runs the benchmark; returns the machine record (the CPU and its ceilings) first, then one
+    /// record per case.
     /// `progress` is told each case's name before it is prepared.
     public func run(progress: (String) -> Void = { _ in }) throws(KernelBenchmarkError) -> [KernelBenchmarkRecord] {
         guard threads > 0 else { throw .invalidArgument("--threads must be positive, got \(threads)") }
@@ -81,7 +82,14 @@ public struct KernelBenchmark: Sendable {
             firstBandwidth,
             MachineCeilings.measureReadBandwidth(threads: threads, bytes: bandwidthBytes)
         )
-        var records = [KernelBenchmarkRecord.machine(fmaPeakGFLOPS: peak, readGBPS: bandwidth, threads: threads)]
+        var records = [
+            KernelBenchmarkRecord.machine(
+                cpu: .current(),
+                fmaPeakGFLOPS: peak,
+                readGBPS: bandwidth,
+                threads: threads
+            )
+        ]
         for (benchmarkCase, runs) in zip(cases, seconds) {
             let sorted = runs.sorted()
             let best = sorted[0]

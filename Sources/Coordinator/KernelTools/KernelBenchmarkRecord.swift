@@ -1,9 +1,10 @@
 import Foundation
 
-/// One line of `bench kernels` output: the machine's ceilings or one case's measured rate.
+/// One line of `bench kernels` output: the machine (its CPU and ceilings) or one case's measured rate.
 public enum KernelBenchmarkRecord: Sendable, Equatable {
-    /// Ceilings measured in the run: fp32 FMA peak (GFLOP/s) and read bandwidth (GB/s).
-    case machine(fmaPeakGFLOPS: Double, readGBPS: Double, threads: Int)
+    /// The CPU the run was on, and the ceilings measured in it: fp32 FMA peak (GFLOP/s) and read
+    /// bandwidth (GB/s).
+    case machine(cpu: HostCPU, fmaPeakGFLOPS: Double, readGBPS: Double, threads: Int)
     /// A prefill case: its best and median seconds, its rate at the best time, and the fraction of
     /// the FMA peak that rate is.
     case compute(name: String, bestSeconds: Double, medianSeconds: Double, gflops: Double, peakFraction: Double)
@@ -21,10 +22,23 @@ public enum KernelBenchmarkRecord: Sendable, Equatable {
     /// The record as one JSON object on one line.
     public var jsonLine: String {
         func number(_ value: Double) -> String { value.isFinite ? String(format: "%.6g", value) : "null" }
+        func string(_ value: String) -> String {
+            var quoted = "\""
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\"": quoted += "\\\""
+                case "\\": quoted += "\\\\"
+                case _ where scalar.value < 0x20: quoted += String(format: "\\u%04x", scalar.value)
+                default: quoted.unicodeScalars.append(scalar)
+                }
+            }
+            return quoted + "\""
+        }
         switch self {
-        case let .machine(peak, read, threads):
-            return
-                "{\"case\":\"machine\",\"fma_peak_gflops\":\(number(peak)),\"read_gbps\":\(number(read)),\"threads\":\(threads)}"
+        case let .machine(cpu, peak, read, threads):
+            return "{\"case\":\"machine\",\"cpu\":\(string(cpu.modelName)),\"family\":\(string(cpu.family ?? "")),"
+                + "\"model\":\(string(cpu.model ?? "")),\"cores\":\(cpu.cores),"
+                + "\"fma_peak_gflops\":\(number(peak)),\"read_gbps\":\(number(read)),\"threads\":\(threads)}"
         case let .compute(name, best, median, gflops, fraction):
             return "{\"case\":\"\(name)\",\"gflops\":\(number(gflops)),\"peak_fraction\":\(number(fraction)),"
                 + "\"best_seconds\":\(number(best)),\"median_seconds\":\(number(median))}"
@@ -41,13 +55,14 @@ public enum KernelBenchmarkRecord: Sendable, Equatable {
         }
         func milliseconds(_ seconds: Double) -> String { String(format: "%9.2f", seconds * 1000) }
         switch self {
-        case let .machine(peak, read, threads):
-            return String(
-                format: "machine: fp32 FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s, %d threads",
-                peak,
-                read,
-                threads
-            )
+        case let .machine(cpu, peak, read, threads):
+            return "machine: \(cpu); "
+                + String(
+                    format: "fp32 FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s, %d threads",
+                    peak,
+                    read,
+                    threads
+                )
         case let .compute(name, best, median, gflops, fraction):
             return pad(name, 36) + milliseconds(best) + milliseconds(median)
                 + String(format: "  %8.1f GFLOP/s  %5.1f%% of FMA peak", gflops, fraction * 100)
