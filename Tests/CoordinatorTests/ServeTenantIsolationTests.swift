@@ -29,6 +29,23 @@ struct ServeTenantIsolationTests {
     static let prompt = (0..<40).map { UInt32($0 * 11 + 5) }
     static let committedTokens = 32
 
+    /// Opens `prompt` under `namespace` through the coordinator and prefills it, every answer
+    /// checked against the reference over the sequence's own rows (`cachedTokens` must be 0).
+    static func openAndPrefill(
+        _ namespace: String,
+        _ cluster: ServedCluster,
+        spec: ModelSpec,
+        random: inout SplitMix64
+    ) async throws -> ServedSequence {
+        try await ServeEndToEndTests.openAndPrefill(
+            cluster,
+            namespace: namespace,
+            tokens: prompt,
+            spec: spec,
+            random: &random
+        )
+    }
+
     /// Closes `sequence` with commit and waits until its worker's pages are indexed and it reports
     /// no open sequence.
     static func commit(_ sequence: ServedSequence, _ cluster: ServedCluster, pages: UInt64) async throws {
@@ -66,21 +83,9 @@ struct ServeTenantIsolationTests {
 
         // `openAndPrefill` expects `cachedTokens == 0` and checks every prefill answer against the
         // reference over the sequence's own rows: tenant-b's answers attend no page of tenant-a.
-        let a = try await ServeEndToEndTests.openAndPrefill(
-            cluster,
-            namespace: "tenant-a",
-            tokens: Self.prompt,
-            spec: spec,
-            random: &random
-        )
+        let a = try await Self.openAndPrefill("tenant-a", cluster, spec: spec, random: &random)
         try await Self.commit(a, cluster, pages: 2)
-        let b = try await ServeEndToEndTests.openAndPrefill(
-            cluster,
-            namespace: "tenant-b",
-            tokens: Self.prompt,
-            spec: spec,
-            random: &random
-        )
+        let b = try await Self.openAndPrefill("tenant-b", cluster, spec: spec, random: &random)
         #expect((try await cluster.stats())["cluster.cached_tokens"] == 0)
         try await Self.commit(b, cluster, pages: b.worker == a.worker ? 4 : 2)
 
@@ -129,13 +134,7 @@ struct ServeTenantIsolationTests {
         #expect(keysA.count == 2 && keysB.count == 2)
         #expect(Set(keysA).isDisjoint(with: keysB))
 
-        let a = try await ServeEndToEndTests.openAndPrefill(
-            cluster,
-            namespace: "tenant-a",
-            tokens: Self.prompt,
-            spec: spec,
-            random: &random
-        )
+        let a = try await Self.openAndPrefill("tenant-a", cluster, spec: spec, random: &random)
         try await Self.commit(a, cluster, pages: 2)
         try await cluster.waitUntil("tenant-a's two pages are indexed") { $0["cluster.index.pages"] == 2 }
 
@@ -147,13 +146,7 @@ struct ServeTenantIsolationTests {
 
         // Tenant-b's sequence of the same prompt: a miss, prefilled, truncated to nothing, closed
         // without commit.
-        var b = try await ServeEndToEndTests.openAndPrefill(
-            cluster,
-            namespace: "tenant-b",
-            tokens: Self.prompt,
-            spec: spec,
-            random: &random
-        )
+        var b = try await Self.openAndPrefill("tenant-b", cluster, spec: spec, random: &random)
         try await cluster.client.truncate(sequenceID: b.id, length: 0)
         b.truncate(to: 0, spec: spec)
         try await cluster.client.close(sequenceID: b.id, commit: false)
