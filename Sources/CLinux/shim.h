@@ -3,6 +3,10 @@
 // Linux system calls that glibc does not wrap, or wraps variadically (Swift cannot call C variadic
 // functions).
 #include <fcntl.h>
+#include <stdint.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -28,6 +32,28 @@ static inline int mfa_bind_current_thread(int cpu) {
     if (cpu < 0 || cpu >= 1024) return -1;
     mask[cpu / 64] = 1UL << (cpu % 64);
     return (int)syscall(SYS_sched_setaffinity, 0, sizeof mask, mask);
+}
+/// CPUID of `leaf` and `subleaf` into `registers` (EAX, EBX, ECX, EDX); 0, or -1 when the leaf is
+/// above the CPU's highest one or the machine is not x86-64 (the registers are then zero).
+static inline int mfa_cpuid(unsigned leaf, unsigned subleaf, unsigned registers[4]) {
+    registers[0] = registers[1] = registers[2] = registers[3] = 0;
+#if defined(__x86_64__)
+    if (__get_cpuid_count(leaf, subleaf, &registers[0], &registers[1], &registers[2], &registers[3]) == 0) return -1;
+    return 0;
+#else
+    return -1;
+#endif
+}
+/// XGETBV(0): the register states the operating system saves (XCR0). Only call it when CPUID
+/// reports OSXSAVE (leaf 1, ECX bit 27); 0 on other machines.
+static inline uint64_t mfa_xcr0(void) {
+#if defined(__x86_64__)
+    uint32_t low = 0, high = 0;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    return ((uint64_t)high << 32) | low;
+#else
+    return 0;
+#endif
 }
 /// getcpu(2): the CPU the calling thread runs on now, or -1.
 static inline int mfa_current_cpu(void) {

@@ -46,7 +46,13 @@ import Testing
     }
 
     @Test func jsonLinesParseWithTheirKeys() throws {
-        let cpu = HostCPU(modelName: #"Test "CPU" \ 9000"#, family: "25", model: "17", cores: 2)
+        let cpu = HostCPU(
+            modelName: #"Test "CPU" \ 9000"#,
+            family: "25",
+            model: "17",
+            cores: 2,
+            instructionSets: ["avx2", "avx512_bf16"]
+        )
         let records: [KernelBenchmarkRecord] = [
             .machine(cpu: cpu, fmaPeakGFLOPS: 512.5, readGBPS: 40.25, threads: 2),
             .compute(
@@ -66,7 +72,7 @@ import Testing
             ),
         ]
         let expectedKeys: [Set<String>] = [
-            ["case", "cpu", "family", "model", "cores", "fma_peak_gflops", "read_gbps", "threads"],
+            ["case", "cpu", "family", "model", "cores", "instruction_sets", "fma_peak_gflops", "read_gbps", "threads"],
             ["case", "gflops", "peak_fraction", "best_seconds", "median_seconds"],
             ["case", "gbps", "bandwidth_fraction", "tokens_per_s", "best_seconds", "median_seconds"],
         ]
@@ -87,9 +93,10 @@ import Testing
         #expect((machine["cores"] as? Int) == 2)
         #expect((machine["fma_peak_gflops"] as? Double) == 512.5)
         #expect((machine["threads"] as? Int) == 2)
+        #expect(machine["instruction_sets"] as? [String] == ["avx2", "avx512_bf16"])
         #expect(
             records[0].tableRow
-                == #"machine: Test "CPU" \ 9000 (family 25, model 17), 2 cores; "#
+                == #"machine: Test "CPU" \ 9000 (family 25, model 17), 2 cores, avx2 avx512_bf16; "#
                 + "fp32 FMA peak 512.5 GFLOP/s, read bandwidth 40.2 GB/s, 2 threads"
         )
     }

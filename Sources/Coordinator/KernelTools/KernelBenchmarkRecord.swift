@@ -38,6 +38,7 @@ public enum KernelBenchmarkRecord: Sendable, Equatable {
         case let .machine(cpu, peak, read, threads):
             return "{\"case\":\"machine\",\"cpu\":\(string(cpu.modelName)),\"family\":\(string(cpu.family ?? "")),"
                 + "\"model\":\(string(cpu.model ?? "")),\"cores\":\(cpu.cores),"
+                + "\"instruction_sets\":[\(cpu.instructionSets.map(string).joined(separator: ","))],"
                 + "\"fma_peak_gflops\":\(number(peak)),\"read_gbps\":\(number(read)),\"threads\":\(threads)}"
         case let .compute(name, best, median, gflops, fraction):
             return "{\"case\":\"\(name)\",\"gflops\":\(number(gflops)),\"peak_fraction\":\(number(fraction)),"

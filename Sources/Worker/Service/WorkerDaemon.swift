@@ -1,5 +1,6 @@
 import CacheProtocol
 import Foundation
+import Kernels
 import Logging
 import ServiceLifecycle
 
@@ -124,7 +125,7 @@ public struct WorkerDaemon {
         )
 
         logger.info(
-            "worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role)"
+            "worker \(configuration.workerID) serving \(spec) with \(pageCount) hot pages as \(configuration.role); CPU instruction sets: \(CPUFeatures.current)"
         )
         // The end of a drain starts the same graceful shutdown as SIGTERM.
         try await withThrowingDiscardingTaskGroup { tasks in
