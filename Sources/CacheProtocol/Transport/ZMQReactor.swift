@@ -250,24 +250,19 @@ public final class ZMQReactor: Sendable {
                 break
             }
         }
-        // Closing: what was queued before the close runs, then the sockets close.
-        let late = shared.withLock { s in
-            defer { s.commands.removeAll() }
-            return s.commands
+        // Closing: from here on every command is refused (`.closed`); what was queued before runs,
+        // each queued send gets one more attempt, then the sockets close.
+        let (late, waiters) = shared.withLock { s in
+            s.closing = true
+            s.closed = true
+            defer {
+                s.commands.removeAll()
+                s.closeWaiters.removeAll()
+            }
+            return (s.commands, s.closeWaiters)
         }
         perform(late)
         for (key, entry) in owned.entries where !entry.queue.isEmpty { flush(key) }
-        let waiters = shared.withLock { s in
-            s.closing = true
-            s.closed = true
-            defer { s.closeWaiters.removeAll() }
-            return s.closeWaiters
-        }
-        let stragglers = shared.withLock { s in
-            defer { s.commands.removeAll() }
-            return s.commands
-        }
-        perform(stragglers)
         closeAll()
         for waiter in waiters { waiter.resume() }
     }
